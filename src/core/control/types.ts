@@ -1,0 +1,86 @@
+/**
+ * Canonical (normalised) namespace configurations. The control plane parses the
+ * article's documents, in any of their spellings, into these shapes; every default is
+ * filled in, so the rest of dgw never sees an optional setting.
+ */
+import type { FieldType } from '../../storage/contracts.js';
+
+/** Store types a namespace may name; the last three are mapped (DESIGN 3.1). */
+export type StoreType = 'SQLITE' | 'POSTGRES' | 'REDIS' | 'MEMORY' | 'CASSANDRA' | 'ELASTICSEARCH' | 'EVCACHE';
+
+/** A `physical_storage` entry after resolution against the server's stores. */
+export interface PhysicalStorage {
+  /** The type as written in the document (upper-cased). */
+  requestedType: StoreType;
+  /** Cluster name as written ("" when absent). */
+  requestedCluster: string;
+  dataset: string;
+  /** The server store (catalog key) this storage resolved to, e.g. "sqlite" or "postgres:main". */
+  store: string;
+}
+
+/** TimeSeries namespace configuration (DESIGN 3.1, all defaults filled). */
+export interface TimeSeriesConfig {
+  kind: 'timeseries';
+  name: string;
+  primary: {
+    storage: PhysicalStorage;
+    secondsPerTimeSlice: number;
+    secondsPerTimeBucket: number;
+    eventBuckets: number;
+    /** WriteEventRecords queue: coalesce window and capacity in bytes. */
+    coalesceMicros: number;
+    bufferCapacityBytes: number;
+    consistencyScope: string;
+    consistencyTarget: string;
+    /** Writes older than now - acceptLimit are refused (except retries of stored events). */
+    acceptLimitMicros: number;
+    /** Writes later than now + futureLimit are refused. */
+    futureLimitMicros: number;
+    /** Retention; 0 = never. */
+    closeAfterMicros: number;
+    deleteAfterMicros: number;
+  };
+  /** Present when INDEX_STORAGE is configured with at least one field. */
+  index?: {
+    storage: PhysicalStorage;
+    fieldMapping: Record<string, FieldType>;
+    secondsPerSlice: number;
+    refreshIntervalMicros: number;
+    closeAfterMicros: number;
+    deleteAfterMicros: number;
+  };
+}
+
+/** Counter flavours (DESIGN 4). */
+export type CounterType = 'BEST_EFFORT' | 'EVENTUAL' | 'ACCURATE';
+
+/** Counter namespace configuration (DESIGN 4.1, all defaults filled). */
+export interface CounterConfig {
+  kind: 'counter';
+  name: string;
+  counterType: CounterType;
+  counterCardinality: string;
+  cache: { storage: PhysicalStorage };
+  rollup: {
+    storage: PhysicalStorage;
+    numQueues: number;
+    coalesceMicros: number;
+    capacityBytes: number;
+    rollupBatchCount: number;
+  };
+  /** Best-effort TTL; 0 = no expiry. */
+  ttlMicros: number;
+  skewMarginMicros: number;
+  /** The counter's own TimeSeries namespace (EVENT_STORAGE). */
+  events: TimeSeriesConfig;
+}
+
+/** Either kind of namespace configuration. */
+export type NamespaceConfig = TimeSeriesConfig | CounterConfig;
+
+/** Result of parsing a namespace document: the config plus human notices (mappings, defaults). */
+export interface ParsedNamespace<C extends NamespaceConfig> {
+  config: C;
+  notices: string[];
+}

@@ -1,0 +1,347 @@
+/**
+ * Storage contracts: what the abstractions need from a store, said in the domain's words.
+ * Core depends on these interfaces only, never on an adapter. Every adapter is made by a
+ * factory returning a {@link StoreSet} and must pass `runConformance` (conformance.ts).
+ *
+ * Conventions shared by every contract:
+ * - Times are epoch microseconds (JS numbers). Intervals are start-inclusive, end-exclusive.
+ * - Namespaces are plain strings (`^[A-Za-z0-9_.:-]{1,160}$`); adapters map them to safe
+ *   physical names themselves.
+ * - A resolved promise from a write means the write is durable for durable adapters
+ *   (`capabilities.durable`).
+ * - Adapters throw DgwError (UNAVAILABLE, DEADLINE_EXCEEDED, FAILED_PRECONDITION...) and
+ *   translate native errors in exactly one place.
+ */
+
+/** What an adapter can do; core checks these flags, never adapter names. */
+export interface StoreCapabilities {
+  /** Acknowledged writes survive a process crash. */
+  readonly durable: boolean;
+  /** Several dgw processes may share this store. */
+  readonly shared: boolean;
+  /** Native per-key expiry (used by the best-effort counter cache). */
+  readonly ttl: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// TimeSeries: events, partitions and slices (DESIGN 3.2)
+// ---------------------------------------------------------------------------------------
+
+/** One item of an event: a key and opaque bytes. */
+export interface EventItem {
+  key: string;
+  value: Uint8Array;
+}
+
+/** An immutable event. Identity is `(timeSeriesId, eventTimeMicros, eventId)`. */
+export interface EventRecord {
+  timeSeriesId: string;
+  eventTimeMicros: number;
+  eventId: string;
+  /** Items sorted by key (the clustering order); keys are unique within an event. */
+  items: EventItem[];
+}
+
+/** A partition of a slice table: `(time_series_id, time_bucket, event_bucket)`. */
+export interface PartitionKey {
+  timeSeriesId: string;
+  timeBucket: number;
+  eventBucket: number;
+}
+
+/** Status of a time slice (DESIGN 3.2 lifecycle). */
+export type SliceStatus = 'ACTIVE' | 'CLOSED' | 'DROPPED';
+
+/**
+ * One row of a namespace's slice metadata table. A slice covers
+ * `[startMicros, endMicros)`; slices of a namespace tile time with no gaps or overlaps.
+ * The partition settings are the ones the slice was created with.
+ */
+export interface SliceInfo {
+  /** Stable id of the slice within its namespace: its start in whole seconds. */
+  sliceId: number;
+  startMicros: number;
+  endMicros: number;
+  status: SliceStatus;
+  secondsPerTimeBucket: number;
+  eventBuckets: number;
+}
+
+/** One event to append, already placed in its slice and partition by core. */
+export interface EventWrite {
+  namespace: string;
+  sliceId: number;
+  partition: PartitionKey;
+  event: EventRecord;
+}
+
+/** Where an event sits, to look it up or to resume a scan after it. */
+export interface EventLocator {
+  namespace: string;
+  sliceId: number;
+  partition: PartitionKey;
+  eventTimeMicros: number;
+  eventId: string;
+}
+
+/**
+ * Position in newest-first order: events are ordered by eventTimeMicros descending, then
+ * eventId ascending. "After" a position means strictly later in that order.
+ */
+export interface EventPosition {
+  eventTimeMicros: number;
+  eventId: string;
+}
+
+/** Scan one partition newest-first within `[fromMicros, toMicros)`. */
+export interface PartitionScan {
+  namespace: string;
+  sliceId: number;
+  partition: PartitionKey;
+  fromMicros: number;
+  toMicros: number;
+  /** Resume strictly after this position (exclusive cursor). */
+  after?: EventPosition;
+  /** Maximum number of whole events to return (>= 1). */
+  limit: number;
+}
+
+/** The primary event store: a table per time slice plus a metadata table per namespace. */
+export interface EventStore {
+  /** Slice metadata rows of a namespace, ordered by start ascending (DROPPED ones included). */
+  listSlices(namespace: string): Promise<SliceInfo[]>;
+  /**
+   * Creates the slice's table and metadata row. Idempotent: creating an existing slice is
+   * a no-op that keeps the stored row. Creating a slice that overlaps a different existing
+   * slice of the namespace is a FAILED_PRECONDITION.
+   */
+  createSlice(namespace: string, slice: SliceInfo): Promise<void>;
+  /** Sets a slice's status. DROPPED drops the slice table (retention; no tombstones). */
+  setSliceStatus(namespace: string, sliceId: number, status: SliceStatus): Promise<void>;
+  /**
+   * Appends events, possibly of several namespaces, atomically and durably (one commit:
+   * this is what group commit batches into). Writing an item whose idempotency key
+   * `(time_series_id, event_time, event_id, event_item_key)` exists is a no-op: first write
+   * wins. Writing into a slice that does not exist or is DROPPED is FAILED_PRECONDITION.
+   */
+  appendEvents(writes: readonly EventWrite[]): Promise<void>;
+  /** For each locator, whether that event is stored (any of its items). */
+  findEvents(locators: readonly EventLocator[]): Promise<boolean[]>;
+  /** Whole events of one partition, newest first, at most `limit`. Missing or dropped slice: []. */
+  scanPartition(scan: PartitionScan): Promise<EventRecord[]>;
+  /** Drops every slice table and the metadata of a namespace. */
+  dropNamespace(namespace: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// TimeSeries: index store (DESIGN 3.4)
+// ---------------------------------------------------------------------------------------
+
+/** Field types of `indexConfig.fieldMapping`. */
+export type FieldType = 'KEYWORD' | 'TEXT' | 'INTEGER' | 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'DATE';
+
+/**
+ * A typed indexed value. KEYWORD/TEXT: string; INTEGER/LONG/DOUBLE: number;
+ * BOOLEAN: boolean; DATE: epoch microseconds (number).
+ */
+export type IndexedValue = string | number | boolean;
+
+/** One field extracted from an event item into the index. */
+export interface IndexField {
+  key: string;
+  type: FieldType;
+  value: IndexedValue;
+}
+
+/** One event as indexed: its identity, its full items (returned by search) and fields. */
+export interface IndexDoc {
+  namespace: string;
+  event: EventRecord;
+  fields: IndexField[];
+}
+
+/** Bound of a range query. */
+export interface RangeBound {
+  value: IndexedValue;
+  inclusive: boolean;
+}
+
+/**
+ * A search predicate over an event's indexed fields.
+ * - `equals`: the field has this value. For TEXT, every token of the query value (lower-cased,
+ *   split on non-alphanumerics) is among the field's tokens.
+ * - `range`: numeric/date comparison; KEYWORD compares as strings (code-unit order).
+ * - `and`/`or`/`not`: boolean composition; `all`: matches every indexed event.
+ * A field absent from an event matches neither `equals` nor `range` (and so does `not`).
+ */
+export type SearchExpr =
+  | { equals: { key: string; value: IndexedValue } }
+  | { range: { key: string; lower?: RangeBound; upper?: RangeBound } }
+  | { and: SearchExpr[] }
+  | { or: SearchExpr[] }
+  | { not: SearchExpr }
+  | { all: true };
+
+/** Position in search order: eventTime descending, then timeSeriesId, then eventId ascending. */
+export interface SearchPosition {
+  eventTimeMicros: number;
+  timeSeriesId: string;
+  eventId: string;
+}
+
+/** A search over `[fromMicros, toMicros)` of one namespace. */
+export interface IndexSearch {
+  namespace: string;
+  query: SearchExpr;
+  fromMicros: number;
+  toMicros: number;
+  after?: SearchPosition;
+  limit: number;
+}
+
+/** Distinct values of one field among the events matching a search. */
+export interface IndexDistinct {
+  namespace: string;
+  key: string;
+  query: SearchExpr;
+  fromMicros: number;
+  toMicros: number;
+  /** Resume strictly after this canonical value text (values are ordered by their text). */
+  afterValue?: string;
+  limit: number;
+}
+
+/** One distinct value with the number of matching events having it. */
+export interface DistinctValue {
+  /** Canonical text of the typed value (see `canonicalIndexText` in core). */
+  text: string;
+  count: number;
+}
+
+/** The secondary index: eventually consistent search and aggregation. */
+export interface IndexStore {
+  /** Adds documents; re-indexing an already indexed event is a no-op (first write wins). */
+  indexEvents(docs: readonly IndexDoc[]): Promise<void>;
+  /** Matching events in search order, at most `limit`. */
+  search(search: IndexSearch): Promise<EventRecord[]>;
+  /** Distinct values ordered by text ascending, at most `limit`. */
+  distinct(distinct: IndexDistinct): Promise<DistinctValue[]>;
+  /** Number of matching events. */
+  count(search: Omit<IndexSearch, 'after' | 'limit'>): Promise<number>;
+  /** Retention: removes documents whose event time is before `beforeMicros`. */
+  dropBefore(namespace: string, beforeMicros: number): Promise<void>;
+  /** Removes every document of a namespace. */
+  dropNamespace(namespace: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Counter: rollup store, rollup cache, best-effort cache (DESIGN 4)
+// ---------------------------------------------------------------------------------------
+
+/** A counter's rollup row. */
+export interface RollupRow {
+  lastRollupCount: bigint;
+  /** The checkpoint: events with eventTime <= this are included in lastRollupCount. */
+  lastRollupTsMicros: number;
+  /** Latest event time ever written for the counter (max, never decreases). */
+  lastWriteTsMicros: number;
+}
+
+/** A rollup result: count and checkpoint, always moved together. */
+export interface RollupCheckpoint {
+  count: bigint;
+  rollupTsMicros: number;
+}
+
+/** Records that a counter received a write at `eventTimeMicros`. */
+export interface CounterWriteMark {
+  namespace: string;
+  counter: string;
+  eventTimeMicros: number;
+}
+
+/** Durable per-counter rollup state. */
+export interface RollupStore {
+  /** `lastWriteTs = max(lastWriteTs, eventTime)` for each mark, in one durable commit. */
+  recordWrites(marks: readonly CounterWriteMark[]): Promise<void>;
+  /** The row of a counter, or undefined when the counter was never written nor rolled up. */
+  get(namespace: string, counter: string): Promise<RollupRow | undefined>;
+  /**
+   * Conditional write: stores the checkpoint only if `next.rollupTsMicros` is greater than
+   * the stored one (or no row exists). Returns whether it was applied. Never moves back.
+   */
+  advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean>;
+  /** Removes every row of a namespace. */
+  dropNamespace(namespace: string): Promise<void>;
+}
+
+/** Cache of rollup checkpoints; count and checkpoint are one value (never mismatched). */
+export interface RollupCache {
+  get(namespace: string, counter: string): Promise<RollupCheckpoint | undefined>;
+  /** Stores the value unless the cached one has a later or equal checkpoint. */
+  put(namespace: string, counter: string, value: RollupCheckpoint): Promise<void>;
+  /** Forgets every cached value of a namespace (best effort). */
+  dropNamespace(namespace: string): Promise<void>;
+}
+
+/** Best-effort counters (DESIGN 4.2): not idempotent, not durable. */
+export interface CounterCache {
+  /** Adds `delta` (may be negative) and sets the expiry when `ttlMicros` is given; returns the new value. */
+  add(key: string, delta: bigint, ttlMicros?: number): Promise<bigint>;
+  /** Current value, 0n when absent or expired. */
+  get(key: string): Promise<bigint>;
+  delete(key: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Control plane: namespace registry
+// ---------------------------------------------------------------------------------------
+
+/** Which abstraction a namespace belongs to. */
+export type NamespaceKind = 'timeseries' | 'counter';
+
+/** A stored namespace: its canonical configuration document and a version. */
+export interface NamespaceRecord {
+  kind: NamespaceKind;
+  name: string;
+  /** The canonical (normalised) configuration, as JSON. */
+  config: Record<string, unknown>;
+  /** Increases on every change of this namespace; starts at 1. */
+  version: number;
+  updatedAtMicros: number;
+}
+
+/** Durable registry of namespaces, shared by every instance using the store. */
+export interface NamespaceRegistry {
+  /** Creates or replaces; returns the stored record with its new version. */
+  put(kind: NamespaceKind, name: string, config: Record<string, unknown>, nowMicros: number): Promise<NamespaceRecord>;
+  get(kind: NamespaceKind, name: string): Promise<NamespaceRecord | undefined>;
+  /** All namespaces of a kind, by name ascending. */
+  list(kind: NamespaceKind): Promise<NamespaceRecord[]>;
+  /** Returns whether something was deleted. */
+  delete(kind: NamespaceKind, name: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------
+// The bundle an adapter factory returns
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Everything one physical store provides. A factory (`createSqliteStores`,
+ * `createMemoryStores`, ...) returns one; parts an adapter lacks are left undefined and
+ * filled from another store by the server's store catalog.
+ */
+export interface StoreSet {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  readonly events?: EventStore;
+  readonly index?: IndexStore;
+  readonly rollups?: RollupStore;
+  readonly rollupCache?: RollupCache;
+  readonly counterCache?: CounterCache;
+  readonly namespaces?: NamespaceRegistry;
+  /** Cheap liveness probe for /readyz; rejects when the store cannot serve. */
+  ping(): Promise<void>;
+  /** Releases connections and files; idempotent. */
+  close(): Promise<void>;
+}
