@@ -1,0 +1,88 @@
+/**
+ * The server's store catalog: the physical stores it has, by key ("sqlite", "memory",
+ * "postgres:main", "redis:main" ...). A namespace's `physical_storage` resolves to one key
+ * (control plane); core asks the catalog for the contract it needs from that key. A part a
+ * store lacks (e.g. Redis has no event store) comes from the default store.
+ */
+import { DgwError } from '../core/errors.js';
+import type {
+  CounterCache,
+  EventStore,
+  IndexStore,
+  NamespaceRegistry,
+  RollupCache,
+  RollupStore,
+  StoreSet,
+} from './contracts.js';
+
+/** Stores by key, with per-part fallback to the default store. */
+export class StoreCatalog {
+  private readonly stores = new Map<string, StoreSet>();
+
+  /** @param defaultKey key of the store that provides every part another store lacks. */
+  constructor(
+    readonly defaultKey: string,
+    entries: Iterable<[string, StoreSet]>,
+  ) {
+    for (const [key, set] of entries) this.stores.set(key, set);
+    if (!this.stores.has(defaultKey)) throw new DgwError('INTERNAL', `default store "${defaultKey}" is not in the catalog`);
+  }
+
+  /** Every store key, default first. */
+  keys(): string[] {
+    return [this.defaultKey, ...[...this.stores.keys()].filter((k) => k !== this.defaultKey)];
+  }
+
+  /** Whether a key names a store of this catalog. */
+  has(key: string): boolean {
+    return this.stores.has(key);
+  }
+
+  /** The store set of a key (INTERNAL when unknown). */
+  get(key: string): StoreSet {
+    const set = this.stores.get(key);
+    if (!set) throw new DgwError('INTERNAL', `store "${key}" is not configured on this server`);
+    return set;
+  }
+
+  events(key: string): EventStore {
+    return this.part(key, 'events');
+  }
+  index(key: string): IndexStore {
+    return this.part(key, 'index');
+  }
+  rollups(key: string): RollupStore {
+    return this.part(key, 'rollups');
+  }
+  rollupCache(key: string): RollupCache {
+    return this.part(key, 'rollupCache');
+  }
+  counterCache(key: string): CounterCache {
+    return this.part(key, 'counterCache');
+  }
+  /** The namespace registry: always the default store's. */
+  namespaces(): NamespaceRegistry {
+    return this.part(this.defaultKey, 'namespaces');
+  }
+
+  /** Pings every store; rejects with the first failure. */
+  async ping(): Promise<void> {
+    await Promise.all([...this.stores.values()].map((s) => s.ping()));
+  }
+
+  /** Closes every store once. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.stores.values()].map((s) => s.close()));
+  }
+
+  private part<K extends 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'>(
+    key: string,
+    part: K,
+  ): NonNullable<StoreSet[K]> {
+    const own = this.stores.get(key)?.[part];
+    if (own) return own as NonNullable<StoreSet[K]>;
+    const fallback = this.stores.get(this.defaultKey)?.[part];
+    if (fallback) return fallback as NonNullable<StoreSet[K]>;
+    throw new DgwError('INTERNAL', `no store provides ${part} (asked for "${key}")`);
+  }
+}
