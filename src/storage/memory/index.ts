@@ -1,0 +1,42 @@
+/** The memory adapter: every storage contract held in process memory (not durable). */
+import type { Clock } from '../../core/clock.js';
+import type { StoreSet } from '../contracts.js';
+import { guardStoreSet } from '../guarded-store.js';
+import { LruRollupCache } from './lru-rollup-cache.js';
+import { MemoryEventStore } from './memory-event-store.js';
+import { MemoryIndexStore } from './memory-index-store.js';
+import { MemoryNamespaceRegistry } from './memory-namespace-registry.js';
+import { MemoryRollupStore } from './memory-rollup-store.js';
+import { TtlCounterCache } from './ttl-counter-cache.js';
+
+export { LruRollupCache, type LruRollupCacheOptions } from './lru-rollup-cache.js';
+export { TtlCounterCache, type TtlCounterCacheOptions } from './ttl-counter-cache.js';
+
+/** Options of {@link createMemoryStores}. */
+export interface MemoryStoresOptions {
+  /** Time source of counter-cache expiry; SystemClock by default. */
+  clock?: Clock;
+  /** Bound of the rollup cache LRU; default 100,000 entries. */
+  rollupCacheEntries?: number;
+}
+
+/**
+ * A StoreSet with every part, held in memory: `{ durable: false, shared: false, ttl: true }`.
+ * Data lives as long as the returned object; close() releases it.
+ */
+export function createMemoryStores(options: MemoryStoresOptions = {}): StoreSet {
+  return guardStoreSet({
+    name: 'memory',
+    capabilities: { durable: false, shared: false, ttl: true },
+    parts: {
+      events: new MemoryEventStore(),
+      index: new MemoryIndexStore(),
+      rollups: new MemoryRollupStore(),
+      rollupCache: new LruRollupCache(
+        options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },
+      ),
+      counterCache: new TtlCounterCache(options.clock ? { clock: options.clock } : {}),
+      namespaces: new MemoryNamespaceRegistry(),
+    },
+  });
+}

@@ -1,0 +1,56 @@
+/** The memory RollupStore: one row per (namespace, counter) in a Map. */
+import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
+
+/** A RollupStore held in process memory. */
+export class MemoryRollupStore implements RollupStore {
+  private readonly namespaces = new Map<string, Map<string, RollupRow>>();
+
+  private rows(namespace: string): Map<string, RollupRow> {
+    let rows = this.namespaces.get(namespace);
+    if (!rows) {
+      rows = new Map();
+      this.namespaces.set(namespace, rows);
+    }
+    return rows;
+  }
+
+  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
+    for (const m of marks) {
+      const rows = this.rows(m.namespace);
+      const row = rows.get(m.counter);
+      if (!row) {
+        rows.set(m.counter, {
+          lastRollupCount: 0n,
+          lastRollupTsMicros: INITIAL_ROLLUP_TS_MICROS,
+          lastWriteTsMicros: m.eventTimeMicros,
+        });
+      } else if (m.eventTimeMicros > row.lastWriteTsMicros) {
+        row.lastWriteTsMicros = m.eventTimeMicros;
+      }
+    }
+  }
+
+  async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
+    const row = this.namespaces.get(namespace)?.get(counter);
+    return row ? { ...row } : undefined;
+  }
+
+  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+    checkInt64(next.count, 'advance');
+    const rows = this.rows(namespace);
+    const row = rows.get(counter);
+    if (!row) {
+      rows.set(counter, { lastRollupCount: next.count, lastRollupTsMicros: next.rollupTsMicros, lastWriteTsMicros: 0 });
+      return true;
+    }
+    if (next.rollupTsMicros <= row.lastRollupTsMicros) return false;
+    row.lastRollupCount = next.count;
+    row.lastRollupTsMicros = next.rollupTsMicros;
+    return true;
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    this.namespaces.delete(namespace);
+  }
+}
