@@ -1,0 +1,229 @@
+/**
+ * The read path (DESIGN 3.4): scatter-gather over the slices and time buckets that
+ * overlap the interval, each time bucket fanning out to its event-bucket partitions, merged
+ * newest first. Partitions are scanned in waves whose width adapts to how dense the
+ * namespace's series are: narrow for dense series (the first bucket fills the page), wide
+ * for sparse ones (most partitions come back empty).
+ */
+import { DgwError } from '../errors.js';
+import type { EventPosition, EventRecord, EventStore, SliceInfo } from '../../storage/contracts.js';
+import type { TimeSeriesConfig } from '../control/types.js';
+import type { EventPage, ReadQuery } from './api.js';
+import { decodePageToken, encodePageToken, fingerprintOf, type PageState } from './page-token.js';
+import { overlappingTimeBuckets } from './partitioning.js';
+import type { SliceManager } from './slices.js';
+import { MICROS_PER_SECOND } from '../clock.js';
+
+/** Partitions scanned in the first wave of a read (DESIGN 3.4). */
+export const START_FANOUT = 8;
+/** Upper bound of partitions scanned at once by one read. */
+export const MAX_FANOUT = 64;
+
+/** Newest-first order: later time first, then eventId ascending. */
+export function compareNewestFirst(a: EventPosition, b: EventPosition): number {
+  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/** One time bucket of one slice, clipped to the query interval. */
+interface Group {
+  slice: SliceInfo;
+  timeBucket: number;
+  from: number;
+  to: number;
+}
+
+/** Remembers, per namespace, how many partitions a read should scan at once. */
+export class FanoutTuner {
+  private readonly widths = new Map<string, number>();
+
+  /** Current fanout (in partitions) for a namespace. */
+  get(namespace: string): number {
+    return this.widths.get(namespace) ?? START_FANOUT;
+  }
+
+  /** Feeds back one wave: how many partitions it scanned and whether the page filled. */
+  observe(namespace: string, scanned: number, found: number, filled: boolean): void {
+    const cur = this.get(namespace);
+    let next = cur;
+    if (filled && found >= scanned) next = Math.max(1, Math.floor(cur / 2));
+    else if (!filled && found < scanned) next = Math.min(MAX_FANOUT, cur * 2);
+    this.widths.set(namespace, next);
+  }
+
+  forget(namespace: string): void {
+    this.widths.delete(namespace);
+  }
+}
+
+/** What the read path needs from the engine. */
+export interface ReadDeps {
+  store: EventStore;
+  slices: SliceManager;
+  fanout: FanoutTuner;
+  now(): number;
+}
+
+/** One page of ReadEventRecords. */
+export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: ReadQuery): Promise<EventPage> {
+  const fingerprint = fingerprintOf([
+    'read',
+    config.name,
+    q.timeSeriesId,
+    q.startMicros,
+    q.endMicros,
+    q.eventFilters.map((f) => [f.key, Buffer.from(f.value).toString('base64')]),
+  ]);
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  const remaining = q.totalRecordLimit > 0 ? q.totalRecordLimit - state.n : Number.MAX_SAFE_INTEGER;
+  const need = Math.min(q.pageSize, remaining);
+  if (need <= 0) return { events: [], partial: false };
+
+  // Resume bound: events strictly after position p, or strictly older than b.
+  const upper = state.p ? state.p.t + 1 : (state.b ?? q.endMicros);
+  const groups = await groupsOf(deps, config, q.startMicros, Math.min(q.endMicros, upper));
+  const after = state.p ? { eventTimeMicros: state.p.t, eventId: state.p.id } : undefined;
+  const matches = filterOf(q.eventFilters);
+
+  const out: EventRecord[] = [];
+  let more = false;
+  let gi = 0;
+  let partial = false;
+  while (gi < groups.length && out.length <= need) {
+    if (q.deadlineMicros !== undefined && deps.now() >= q.deadlineMicros) {
+      if (!q.allowPartial) throw new DgwError('DEADLINE_EXCEEDED', 'ReadEventRecords: deadline exceeded before the read completed');
+      partial = true;
+      break;
+    }
+    const perGroup = Math.max(1, config.primary.eventBuckets);
+    const width = Math.max(1, Math.floor(deps.fanout.get(config.name) / perGroup));
+    const wave = groups.slice(gi, gi + width);
+    const left = need + 1 - out.length;
+    const results = await Promise.all(wave.map((g) => scanGroup(deps.store, config.name, q.timeSeriesId, g, after, left, matches)));
+    let found = 0;
+    for (const events of results) {
+      found += events.length;
+      for (const e of events) out.push(e);
+    }
+    gi += wave.length;
+    deps.fanout.observe(config.name, wave.length * perGroup, found, out.length > need);
+  }
+  if (out.length > need) {
+    out.length = need;
+    more = true;
+  } else if (gi < groups.length) {
+    more = true;
+  }
+  const emitted = state.n + out.length;
+  let nextPageToken: string | undefined;
+  if (more && emitted < (q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER)) {
+    const last = out[out.length - 1];
+    const next: PageState = { q: fingerprint, n: emitted };
+    if (last) next.p = { t: last.eventTimeMicros, id: last.eventId };
+    else if (state.p) next.p = state.p;
+    else next.b = groups[gi]?.to ?? upper;
+    nextPageToken = encodePageToken(next);
+  }
+  return { events: out, partial, ...(nextPageToken ? { nextPageToken } : {}) };
+}
+
+/**
+ * Every event of a series in `[start, end)`, newest first, page by page (no filters, no
+ * deadline). Used by counter rollups.
+ */
+export async function* scanSeriesEvents(
+  deps: ReadDeps,
+  config: TimeSeriesConfig,
+  timeSeriesId: string,
+  start: number,
+  end: number,
+  pageSize = 1000,
+): AsyncGenerator<EventRecord> {
+  const groups = await groupsOf(deps, config, start, end);
+  for (const g of groups) {
+    let after: EventPosition | undefined;
+    for (;;) {
+      const events = await scanGroup(deps.store, config.name, timeSeriesId, g, after, pageSize, undefined);
+      for (const e of events) yield e;
+      if (events.length < pageSize) break;
+      const last = events[events.length - 1]!;
+      after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+    }
+  }
+}
+
+/** The readable (ACTIVE) time buckets overlapping `[from, to)`, newest first. */
+async function groupsOf(deps: ReadDeps, config: TimeSeriesConfig, from: number, to: number): Promise<Group[]> {
+  if (from >= to) return [];
+  const slices = await deps.slices.slices(deps.store, config.name);
+  const groups: Group[] = [];
+  for (let i = slices.length - 1; i >= 0; i--) {
+    const slice = slices[i]!;
+    if (slice.status !== 'ACTIVE' || slice.endMicros <= from || slice.startMicros >= to) continue;
+    const width = slice.secondsPerTimeBucket * MICROS_PER_SECOND;
+    for (const b of overlappingTimeBuckets(slice, from, to)) {
+      const bucketStart = slice.startMicros + b * width;
+      groups.push({
+        slice,
+        timeBucket: b,
+        from: Math.max(from, bucketStart),
+        to: Math.min(to, bucketStart + width, slice.endMicros),
+      });
+    }
+  }
+  return groups;
+}
+
+/** Up to `limit` matching events of one time bucket (all its event buckets), merged newest first. */
+async function scanGroup(
+  store: EventStore,
+  namespace: string,
+  timeSeriesId: string,
+  g: Group,
+  after: EventPosition | undefined,
+  limit: number,
+  matches: ((e: EventRecord) => boolean) | undefined,
+): Promise<EventRecord[]> {
+  const parts: Promise<EventRecord[]>[] = [];
+  for (let eb = 0; eb < g.slice.eventBuckets; eb++) {
+    parts.push(scanPartition(store, namespace, g, { timeSeriesId, timeBucket: g.timeBucket, eventBucket: eb }, after, limit, matches));
+  }
+  const lists = await Promise.all(parts);
+  const merged = lists.length === 1 ? lists[0]! : lists.flat().sort(compareNewestFirst);
+  return merged.length > limit ? merged.slice(0, limit) : merged;
+}
+
+async function scanPartition(
+  store: EventStore,
+  namespace: string,
+  g: Group,
+  partition: { timeSeriesId: string; timeBucket: number; eventBucket: number },
+  after: EventPosition | undefined,
+  limit: number,
+  matches: ((e: EventRecord) => boolean) | undefined,
+): Promise<EventRecord[]> {
+  const out: EventRecord[] = [];
+  let cursor = after && after.eventTimeMicros < g.to ? after : undefined;
+  // With filters, keep scanning the partition until enough events match or it runs out.
+  for (;;) {
+    const chunk = await store.scanPartition({
+      namespace,
+      sliceId: g.slice.sliceId,
+      partition,
+      fromMicros: g.from,
+      toMicros: g.to,
+      ...(cursor ? { after: cursor } : {}),
+      limit,
+    });
+    for (const e of chunk) if (!matches || matches(e)) out.push(e);
+    if (chunk.length < limit || out.length >= limit) return out;
+    const last = chunk[chunk.length - 1]!;
+    cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+  }
+}
+
+function filterOf(filters: ReadQuery['eventFilters']): ((e: EventRecord) => boolean) | undefined {
+  if (filters.length === 0) return undefined;
+  return (e) =>
+    filters.every((f) => e.items.some((item) => item.key === f.key && Buffer.from(item.value).equals(Buffer.from(f.value))));
+}

@@ -1,0 +1,76 @@
+/**
+ * Search and aggregation over the index store (DESIGN 3.4), with opaque page tokens.
+ * Eventually consistent with the primary store.
+ */
+import { DgwError } from '../errors.js';
+import type { IndexStore } from '../../storage/contracts.js';
+import type { TimeSeriesConfig } from '../control/types.js';
+import type { AggregateQuery, AggregateResult, EventPage, SearchQuery } from './api.js';
+import { decodePageToken, encodePageToken, fingerprintOf, type PageState } from './page-token.js';
+
+function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['index']> {
+  if (!config.index) {
+    throw new DgwError(
+      'FAILED_PRECONDITION',
+      `namespace "${config.name}" has no INDEX_STORAGE with indexConfig.fieldMapping; search and aggregate need one`,
+    );
+  }
+  return config.index;
+}
+
+/** One page of SearchEventRecords. */
+export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, q: SearchQuery): Promise<EventPage> {
+  requireIndex(config);
+  const fingerprint = fingerprintOf(['search', config.name, q.startMicros, q.endMicros, q.query]);
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  const cap = q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER;
+  const need = Math.min(q.pageSize, cap - state.n);
+  if (need <= 0) return { events: [], partial: false };
+  const found = await index.search({
+    namespace: config.name,
+    query: q.query,
+    fromMicros: q.startMicros,
+    toMicros: q.endMicros,
+    ...(state.p ? { after: { eventTimeMicros: state.p.t, timeSeriesId: state.p.ts ?? '', eventId: state.p.id } } : {}),
+    limit: need + 1,
+  });
+  const more = found.length > need;
+  const events = more ? found.slice(0, need) : found;
+  const emitted = state.n + events.length;
+  const last = events[events.length - 1];
+  const page: EventPage = { events, partial: false };
+  if (more && last && emitted < cap) {
+    page.nextPageToken = encodePageToken({
+      q: fingerprint,
+      n: emitted,
+      p: { t: last.eventTimeMicros, id: last.eventId, ts: last.timeSeriesId },
+    });
+  }
+  return page;
+}
+
+/** AggregateEventRecords: distinct values with counts (paged) or a count. */
+export async function aggregateEvents(index: IndexStore, config: TimeSeriesConfig, q: AggregateQuery): Promise<AggregateResult> {
+  requireIndex(config);
+  if (q.kind === 'count') {
+    const count = await index.count({ namespace: config.name, query: q.query, fromMicros: q.startMicros, toMicros: q.endMicros });
+    return { kind: 'count', count };
+  }
+  const fingerprint = fingerprintOf(['distinct', config.name, q.startMicros, q.endMicros, q.query, q.key]);
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  const found = await index.distinct({
+    namespace: config.name,
+    key: q.key,
+    query: q.query,
+    fromMicros: q.startMicros,
+    toMicros: q.endMicros,
+    ...(state.v !== undefined ? { afterValue: state.v } : {}),
+    limit: q.pageSize + 1,
+  });
+  const more = found.length > q.pageSize;
+  const values = more ? found.slice(0, q.pageSize) : found;
+  const result: AggregateResult = { kind: 'distinct', key: q.key, values };
+  const last = values[values.length - 1];
+  if (more && last) result.nextPageToken = encodePageToken({ q: fingerprint, n: state.n + values.length, v: last.text });
+  return result;
+}

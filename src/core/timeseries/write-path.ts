@@ -1,0 +1,175 @@
+/**
+ * The write path (DESIGN 3.3): validates a batch as a whole, places each event in its
+ * slice and partition, and hands the writes to group commit. Events outside the accept
+ * window are refused unless they are retries of events already stored.
+ */
+import { DgwError, invalidArgument } from '../errors.js';
+import { formatDurationMicros } from '../time.js';
+import type { EventRecord, EventStore, EventWrite, IndexDoc, SliceInfo } from '../../storage/contracts.js';
+import type { TimeSeriesConfig } from '../control/types.js';
+import type { TimeSeriesLimits } from './limits.js';
+import { extractIndexFields } from './index-values.js';
+import { findSlice, partitionOf } from './partitioning.js';
+import type { SliceManager } from './slices.js';
+
+/** The writes of a validated batch, ready for group commit. */
+export interface PreparedBatch {
+  writes: EventWrite[];
+  docs: IndexDoc[];
+  /** Estimated bytes (for buffer accounting). */
+  bytes: number;
+}
+
+/** Checks limits and shape of every event; throws naming `events[i]...` for the first bad one. */
+export function validateEventShapes(events: readonly EventRecord[], limits: TimeSeriesLimits): void {
+  if (events.length === 0) throw invalidArgument('events', 'must hold at least one event');
+  if (events.length > limits.maxEventsPerBatch) {
+    throw invalidArgument('events', `${events.length} events exceed the limit of ${limits.maxEventsPerBatch} per batch`);
+  }
+  events.forEach((e, i) => {
+    const at = `events[${i}]`;
+    checkId(`${at}.timeSeriesId`, e.timeSeriesId, limits);
+    checkId(`${at}.eventId`, e.eventId, limits);
+    if (!Number.isSafeInteger(e.eventTimeMicros) || e.eventTimeMicros < 0) {
+      throw invalidArgument(`${at}.eventTime`, 'must be a timestamp at or after 1970-01-01T00:00:00Z');
+    }
+    if (e.items.length === 0) throw invalidArgument(`${at}.eventItems`, 'must hold at least one item');
+    if (e.items.length > limits.maxItemsPerEvent) {
+      throw invalidArgument(`${at}.eventItems`, `${e.items.length} items exceed the limit of ${limits.maxItemsPerEvent}`);
+    }
+    const keys = new Set<string>();
+    e.items.forEach((item, j) => {
+      checkId(`${at}.eventItems[${j}].eventItemKey`, item.key, limits);
+      if (keys.has(item.key)) throw invalidArgument(`${at}.eventItems[${j}].eventItemKey`, `duplicate key "${item.key}"`);
+      keys.add(item.key);
+      if (item.value.byteLength > limits.maxValueBytes) {
+        throw invalidArgument(
+          `${at}.eventItems[${j}].eventItemValue`,
+          `${item.value.byteLength} bytes exceed the limit of ${limits.maxValueBytes}`,
+        );
+      }
+    });
+  });
+}
+
+function checkId(field: string, value: string, limits: TimeSeriesLimits): void {
+  if (value.length === 0) throw invalidArgument(field, 'must not be empty');
+  if (value.length > limits.maxIdLength) throw invalidArgument(field, `longer than ${limits.maxIdLength} characters`);
+}
+
+/** Estimated in-memory size of an event, for buffer capacity accounting. */
+export function eventBytes(e: EventRecord): number {
+  let n = 64 + e.timeSeriesId.length + e.eventId.length;
+  for (const item of e.items) n += 16 + item.key.length + item.value.byteLength;
+  return n;
+}
+
+/**
+ * Validates a batch against the namespace (accept window, future limit, index types)
+ * and places every event. Throws for the first bad event; nothing of the batch is written.
+ * Events older than the accept limit pass only when already stored, and are then left out
+ * of the writes (a retry is a no-op success).
+ */
+export async function prepareBatch(
+  store: EventStore,
+  slices: SliceManager,
+  config: TimeSeriesConfig,
+  events: readonly EventRecord[],
+  nowMicros: number,
+): Promise<PreparedBatch> {
+  const p = config.primary;
+  const oldest = nowMicros - p.acceptLimitMicros;
+  const newest = nowMicros + p.futureLimitMicros;
+  const fresh: number[] = [];
+  const late: number[] = [];
+  events.forEach((e, i) => {
+    if (e.eventTimeMicros > newest) {
+      throw new DgwError(
+        'FAILED_PRECONDITION',
+        `events[${i}].eventTime: more than ${formatDurationMicros(p.futureLimitMicros)} in the future`,
+        { details: [{ field: `events[${i}].eventTime`, reason: 'future limit' }] },
+      );
+    }
+    (e.eventTimeMicros < oldest ? late : fresh).push(i);
+  });
+  let docs: IndexDoc[] = [];
+  if (config.index) {
+    const mapping = config.index.fieldMapping;
+    docs = events.map((event, i) => {
+      const r = extractIndexFields(mapping, event);
+      if ('error' in r) {
+        throw invalidArgument(
+          `events[${i}].eventItems[${r.error.itemIndex}].eventItemValue`,
+          `not a valid ${r.error.type} for indexed field "${r.error.key}"`,
+        );
+      }
+      return { namespace: config.name, event, fields: r.fields };
+    });
+  }
+  if (late.length > 0) await checkRetries(store, slices, config, events, late, p.acceptLimitMicros);
+  const freshEvents = fresh.map((i) => events[i]!);
+  const placed = await slices.ensure(
+    store,
+    config,
+    freshEvents.map((e) => e.eventTimeMicros),
+  );
+  const writes: EventWrite[] = [];
+  let bytes = 0;
+  freshEvents.forEach((event, k) => {
+    const slice = placed[k]!;
+    if (slice.status !== 'ACTIVE') {
+      throw new DgwError('FAILED_PRECONDITION', `events[${fresh[k]}].eventTime: its time slice is ${slice.status}`);
+    }
+    const sorted = { ...event, items: [...event.items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+    writes.push({
+      namespace: config.name,
+      sliceId: slice.sliceId,
+      partition: partitionOf(slice, event.timeSeriesId, event.eventTimeMicros, event.eventId),
+      event: sorted,
+    });
+    bytes += eventBytes(event);
+  });
+  const freshSet = new Set(fresh);
+  return { writes, docs: docs.filter((_, i) => freshSet.has(i)), bytes };
+}
+
+async function checkRetries(
+  store: EventStore,
+  slices: SliceManager,
+  config: TimeSeriesConfig,
+  events: readonly EventRecord[],
+  late: readonly number[],
+  acceptLimitMicros: number,
+): Promise<void> {
+  const all = await slices.slices(store, config.name);
+  const located: { i: number; slice: SliceInfo }[] = [];
+  for (const i of late) {
+    const e = events[i]!;
+    const slice = findSlice(all, e.eventTimeMicros);
+    if (!slice || slice.status === 'DROPPED') throw tooOld(i, acceptLimitMicros);
+    located.push({ i, slice });
+  }
+  const found = await store.findEvents(
+    located.map(({ i, slice }) => {
+      const e = events[i]!;
+      return {
+        namespace: config.name,
+        sliceId: slice.sliceId,
+        partition: partitionOf(slice, e.timeSeriesId, e.eventTimeMicros, e.eventId),
+        eventTimeMicros: e.eventTimeMicros,
+        eventId: e.eventId,
+      };
+    }),
+  );
+  found.forEach((stored, k) => {
+    if (!stored) throw tooOld(located[k]!.i, acceptLimitMicros);
+  });
+}
+
+function tooOld(i: number, acceptLimitMicros: number): DgwError {
+  return new DgwError(
+    'FAILED_PRECONDITION',
+    `events[${i}].eventTime: older than the accept limit of ${formatDurationMicros(acceptLimitMicros)}`,
+    { details: [{ field: `events[${i}].eventTime`, reason: 'accept limit' }] },
+  );
+}
