@@ -1,0 +1,124 @@
+/**
+ * The PostgreSQL adapter's handle on its database: the pool, the schema, parameterised
+ * (and, on hot paths, named prepared) statements, transactions, per-schema advisory locks
+ * and the namespace → numeric id map that physical table names are built from.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { translatePgError } from './errors.js';
+
+/** Something statements can run on: the pool, or one client inside a transaction. */
+export interface Sql {
+  /**
+   * Runs one parameterised statement. With `prepare`, the statement is a named prepared
+   * statement (parsed and planned once per connection); use it for hot, fixed-text SQL.
+   */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[], prepare?: boolean): Promise<pg.QueryResult<R>>;
+}
+
+/** Valid schema names: a plain lower-case SQL identifier, so it never needs escaping. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function statementName(text: string): string {
+  // Derived from the text, so every store sharing a pool agrees on names (pg refuses one name
+  // used for two different texts on a connection).
+  return `dgw_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+}
+
+/** The adapter's database handle. */
+export class PgDb implements Sql {
+  private readonly nsIds = new Map<string, number>();
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly schema: string,
+    readonly address: string,
+    private readonly statementTimeoutMs: number | undefined,
+  ) {}
+
+  /** A table of this schema, quoted and qualified. */
+  table(name: string): string {
+    return `"${this.schema}"."${name}"`;
+  }
+
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
+    } catch (err) {
+      throw translatePgError(err, this.address, this.statementTimeoutMs);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction on one connection; commits when it resolves, rolls back
+   * when it rejects. A connection that failed mid-transaction is discarded, not reused.
+   */
+  async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw translatePgError(err, this.address, this.statementTimeoutMs);
+    }
+    const sql: Sql = {
+      query: async <R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false) => {
+        try {
+          return await client.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
+        } catch (err) {
+          throw translatePgError(err, this.address, this.statementTimeoutMs);
+        }
+      },
+    };
+    let broken: Error | undefined;
+    try {
+      await sql.query('BEGIN');
+      const result = await fn(sql);
+      await sql.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Takes this schema's transaction-scoped advisory lock number `key` (0: migrations,
+   * n > 0: DDL of the namespace with id n), serialising DDL across dgw instances.
+   */
+  async lock(sql: Sql, key: number): Promise<void> {
+    await sql.query('SELECT pg_advisory_xact_lock(hashtext($1), $2)', [`dgw:${this.schema}`, key]);
+  }
+
+  /**
+   * The numeric id of a namespace (physical names are built from it, never from the raw
+   * string). Ids are never reused or changed, so they are cached forever. With `create`
+   * false, an unknown namespace gives undefined.
+   */
+  async namespaceId(namespace: string, create: boolean): Promise<number | undefined> {
+    const cached = this.nsIds.get(namespace);
+    if (cached !== undefined) return cached;
+    const ids = this.table('namespace_ids');
+    let rows = (await this.query<{ id: number }>(`SELECT id FROM ${ids} WHERE namespace = $1`, [namespace], true)).rows;
+    if (rows.length === 0 && create) {
+      rows = (
+        await this.query<{ id: number }>(
+          `INSERT INTO ${ids} (namespace) VALUES ($1) ON CONFLICT (namespace) DO NOTHING RETURNING id`,
+          [namespace],
+        )
+      ).rows;
+      // Lost a race with another instance: its row is committed now, read it.
+      if (rows.length === 0) {
+        rows = (await this.query<{ id: number }>(`SELECT id FROM ${ids} WHERE namespace = $1`, [namespace])).rows;
+      }
+    }
+    const id = rows[0]?.id;
+    if (id !== undefined) this.nsIds.set(namespace, id);
+    return id;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * PostgreSQL error translation for dgw. Everything the shared mapper
+ * (`../native-errors.ts`) already knows by SQLSTATE or socket code is left to it (the
+ * guarded store applies it with the operation name); this module handles what only the
+ * PostgreSQL adapter can say well: lost or refused connections (with the server address in
+ * the message), a pool that cannot hand out a connection in time, and statement timeouts.
+ */
+import { DgwError } from '../../core/errors.js';
+import { codeForNativeError } from '../native-errors.js';
+
+/** SQLSTATE of "relation does not exist": a slice table that was never created or was dropped. */
+export const UNDEFINED_TABLE = '42P01';
+
+function nativeCode(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Whether a native error carries this SQLSTATE. */
+export function hasSqlState(err: unknown, sqlstate: string): boolean {
+  return nativeCode(err) === sqlstate;
+}
+
+// pg reports these without a code: a socket closed under a query, a pool wait that timed out.
+const LOST_CONNECTION =
+  /connection terminated|connection refused|timeout exceeded when trying to connect|client has encountered a connection error|not queryable|Client was closed|server closed the connection/i;
+
+/**
+ * Returns a DgwError for failures of the connection or of time (UNAVAILABLE with the server
+ * address, DEADLINE_EXCEEDED for statement timeouts); returns the error unchanged otherwise,
+ * for the guarded store to translate with the operation name.
+ */
+export function translatePgError(err: unknown, address: string, statementTimeoutMs: number | undefined): unknown {
+  if (err instanceof DgwError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = nativeCode(err);
+  if (code === '57014') {
+    const limit = statementTimeoutMs === undefined ? '' : ` (statement timeout ${statementTimeoutMs} ms)`;
+    return new DgwError('DEADLINE_EXCEEDED', `PostgreSQL at ${address} did not answer in time${limit}: ${message}`, {
+      cause: err,
+      details: [{ reason: code }],
+    });
+  }
+  const mapped = codeForNativeError(err);
+  if ((mapped === 'UNAVAILABLE' && code !== '40001' && code !== '40P01') || (code === undefined && LOST_CONNECTION.test(message))) {
+    return new DgwError(
+      'UNAVAILABLE',
+      `PostgreSQL at ${address} is unavailable (${message}); the request was not completed, retry later`,
+      { cause: err, details: code === undefined ? [] : [{ reason: code }] },
+    );
+  }
+  return err;
+}
+
+/** "host:port/database" of a connection string, without credentials, for messages. */
+export function describeAddress(url: string | undefined): string {
+  if (url === undefined) return 'the configured pool';
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the configured server';
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * PostgreSQL event store (DESIGN 3.2): one table per time slice, named from the
+ * namespace's numeric id and the slice id (`ev_<nsId>_<sliceId>`), rows of one event item
+ * each, unique on the clustering key `(time_series_id, time_bucket, event_bucket,
+ * event_time DESC, event_id, event_item_key)`. Retention drops whole tables. Slice DDL is
+ * serialised per namespace by an advisory lock, so several instances may race safely.
+ */
+import { DgwError } from '../../core/errors.js';
+import type {
+  EventItem,
+  EventLocator,
+  EventRecord,
+  EventStore,
+  EventWrite,
+  PartitionScan,
+  SliceInfo,
+  SliceStatus,
+} from '../../storage/contracts.js';
+import type { PgDb, Sql } from './db.js';
+import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
+
+/** Physical name of a slice table (ids only: never the raw namespace string). */
+export function sliceTableName(nsId: number, sliceId: number): string {
+  return `ev_${nsId}_${sliceId < 0 ? `m${-sliceId}` : sliceId}`;
+}
+
+interface SliceRow {
+  slice_id: string;
+  start_micros: string;
+  end_micros: string;
+  status: SliceStatus;
+  seconds_per_time_bucket: number;
+  event_buckets: number;
+}
+
+interface ItemRow {
+  event_time: string;
+  event_id: string;
+  event_item_key: string;
+  event_item_value: Buffer;
+}
+
+function assertInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new DgwError('INVALID_ARGUMENT', `${what}: ${value} is not an integer`);
+}
+
+/** Groups rows of items (ordered by event) into whole events. */
+function toEvents(timeSeriesId: string, rows: readonly ItemRow[]): EventRecord[] {
+  const events: EventRecord[] = [];
+  let current: EventRecord | undefined;
+  for (const row of rows) {
+    const time = Number(row.event_time);
+    if (!current || current.eventTimeMicros !== time || current.eventId !== row.event_id) {
+      current = { timeSeriesId, eventTimeMicros: time, eventId: row.event_id, items: [] };
+      events.push(current);
+    }
+    const item: EventItem = { key: row.event_item_key, value: new Uint8Array(row.event_item_value) };
+    current.items.push(item);
+  }
+  return events;
+}
+
+/** The EventStore of the PostgreSQL adapter. */
+export class PgEventStore implements EventStore {
+  private readonly slices: string;
+
+  constructor(private readonly db: PgDb) {
+    this.slices = db.table('slices');
+  }
+
+  async listSlices(namespace: string): Promise<SliceInfo[]> {
+    const nsId = await this.db.namespaceId(namespace, false);
+    if (nsId === undefined) return [];
+    const { rows } = await this.db.query<SliceRow>(
+      `SELECT slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets
+         FROM ${this.slices} WHERE ns_id = $1 ORDER BY start_micros`,
+      [nsId],
+      true,
+    );
+    return rows.map((r) => ({
+      sliceId: Number(r.slice_id),
+      startMicros: Number(r.start_micros),
+      endMicros: Number(r.end_micros),
+      status: r.status,
+      secondsPerTimeBucket: r.seconds_per_time_bucket,
+      eventBuckets: r.event_buckets,
+    }));
+  }
+
+  async createSlice(namespace: string, slice: SliceInfo): Promise<void> {
+    assertInteger(slice.sliceId, 'slice.sliceId');
+    assertInteger(slice.startMicros, 'slice.startMicros');
+    assertInteger(slice.endMicros, 'slice.endMicros');
+    if (slice.endMicros <= slice.startMicros) {
+      throw new DgwError('INVALID_ARGUMENT', `slice ${slice.sliceId}: end must be after start`);
+    }
+    const nsId = (await this.db.namespaceId(namespace, true)) as number;
+    const table = this.db.table(sliceTableName(nsId, slice.sliceId));
+    await this.db.transaction(async (sql) => {
+      await this.db.lock(sql, nsId);
+      const existing = await sql.query(`SELECT 1 FROM ${this.slices} WHERE ns_id = $1 AND slice_id = $2`, [nsId, slice.sliceId]);
+      if (existing.rowCount) return; // idempotent: keep the stored row
+      const overlap = await sql.query<{ slice_id: string }>(
+        `SELECT slice_id FROM ${this.slices} WHERE ns_id = $1 AND start_micros < $3 AND end_micros > $2 LIMIT 1`,
+        [nsId, slice.startMicros, slice.endMicros],
+      );
+      const other = overlap.rows[0];
+      if (other) {
+        throw new DgwError(
+          'FAILED_PRECONDITION',
+          `slice ${slice.sliceId} of namespace "${namespace}" overlaps existing slice ${other.slice_id}`,
+        );
+      }
+      await sql.query(
+        `CREATE TABLE IF NOT EXISTS ${table} (
+           time_series_id text COLLATE "C" NOT NULL,
+           time_bucket integer NOT NULL,
+           event_bucket integer NOT NULL,
+           event_time bigint NOT NULL,
+           event_id text COLLATE "C" NOT NULL,
+           event_item_key text COLLATE "C" NOT NULL,
+           event_item_value bytea NOT NULL,
+           value_metadata text)`,
+      );
+      await sql.query(
+        `CREATE UNIQUE INDEX IF NOT EXISTS "${sliceTableName(nsId, slice.sliceId)}_key" ON ${table}
+           (time_series_id, time_bucket, event_bucket, event_time DESC, event_id, event_item_key)`,
+      );
+      await sql.query(
+        `INSERT INTO ${this.slices} (ns_id, slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [nsId, slice.sliceId, slice.startMicros, slice.endMicros, slice.status, slice.secondsPerTimeBucket, slice.eventBuckets],
+      );
+    });
+  }
+
+  async setSliceStatus(namespace: string, sliceId: number, status: SliceStatus): Promise<void> {
+    const nsId = await this.db.namespaceId(namespace, false);
+    const missing = () => new DgwError('NOT_FOUND', `slice ${sliceId} of namespace "${namespace}" does not exist`);
+    if (nsId === undefined) throw missing();
+    await this.db.transaction(async (sql) => {
+      await this.db.lock(sql, nsId);
+      const { rows } = await sql.query<{ status: SliceStatus }>(
+        `SELECT status FROM ${this.slices} WHERE ns_id = $1 AND slice_id = $2`,
+        [nsId, sliceId],
+      );
+      const current = rows[0]?.status;
+      if (current === undefined) throw missing();
+      if (current === status) return;
+      if (current === 'DROPPED') {
+        throw new DgwError('FAILED_PRECONDITION', `slice ${sliceId} of namespace "${namespace}" was dropped; it cannot become ${status}`);
+      }
+      await sql.query(`UPDATE ${this.slices} SET status = $3 WHERE ns_id = $1 AND slice_id = $2`, [nsId, sliceId, status]);
+      if (status === 'DROPPED') await sql.query(`DROP TABLE IF EXISTS ${this.db.table(sliceTableName(nsId, sliceId))}`);
+    });
+  }
+
+  async appendEvents(writes: readonly EventWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    // One multi-row INSERT per slice table (arrays + unnest: a fixed, prepared statement
+    // whatever the batch size), all in one commit.
+    const groups = new Map<string, { namespace: string; sliceId: number; cols: unknown[][] }>();
+    for (const w of writes) {
+      const groupKey = `${w.sliceId}/${w.namespace}`;
+      let group = groups.get(groupKey);
+      if (!group) {
+        group = { namespace: w.namespace, sliceId: w.sliceId, cols: [[], [], [], [], [], [], []] };
+        groups.set(groupKey, group);
+      }
+      const [ts, tb, eb, et, eid, key, val] = group.cols as [unknown[], unknown[], unknown[], unknown[], unknown[], unknown[], unknown[]];
+      for (const item of w.event.items) {
+        ts.push(w.partition.timeSeriesId);
+        tb.push(w.partition.timeBucket);
+        eb.push(w.partition.eventBucket);
+        et.push(w.event.eventTimeMicros);
+        eid.push(w.event.eventId);
+        key.push(item.key);
+        val.push(item.value);
+      }
+    }
+    const statements: { text: string; values: unknown[]; namespace: string; sliceId: number }[] = [];
+    for (const group of groups.values()) {
+      const nsId = await this.db.namespaceId(group.namespace, false);
+      if (nsId === undefined) throw this.noSlice(group.namespace, group.sliceId);
+      const table = this.db.table(sliceTableName(nsId, group.sliceId));
+      statements.push({
+        namespace: group.namespace,
+        sliceId: group.sliceId,
+        values: group.cols,
+        text: `INSERT INTO ${table} (time_series_id, time_bucket, event_bucket, event_time, event_id, event_item_key, event_item_value)
+                 SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bytea[])
+                 ON CONFLICT DO NOTHING`,
+      });
+    }
+    const run = async (sql: Sql) => {
+      for (const st of statements) {
+        try {
+          await sql.query(st.text, st.values, true);
+        } catch (err) {
+          if (hasSqlState(err, UNDEFINED_TABLE)) throw this.noSlice(st.namespace, st.sliceId);
+          throw err;
+        }
+      }
+    };
+    // A single statement is its own transaction: no BEGIN/COMMIT round trips.
+    if (statements.length === 1) await run(this.db);
+    else await this.db.transaction(run);
+  }
+
+  async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {
+    const found = locators.map(() => false);
+    const groups = new Map<string, { namespace: string; sliceId: number; indexes: number[] }>();
+    locators.forEach((l, i) => {
+      const groupKey = `${l.sliceId}/${l.namespace}`;
+      const group = groups.get(groupKey) ?? { namespace: l.namespace, sliceId: l.sliceId, indexes: [] };
+      group.indexes.push(i);
+      groups.set(groupKey, group);
+    });
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const nsId = await this.db.namespaceId(group.namespace, false);
+        if (nsId === undefined) return;
+        const ls = group.indexes.map((i) => locators[i] as EventLocator);
+        try {
+          const { rows } = await this.db.query<{ i: string }>(
+            `SELECT u.i FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::text[])
+                 WITH ORDINALITY AS u(ts, tb, eb, et, eid, i)
+               WHERE EXISTS (SELECT 1 FROM ${this.db.table(sliceTableName(nsId, group.sliceId))} t
+                 WHERE t.time_series_id = u.ts AND t.time_bucket = u.tb AND t.event_bucket = u.eb
+                   AND t.event_time = u.et AND t.event_id = u.eid)`,
+            [
+              ls.map((l) => l.partition.timeSeriesId),
+              ls.map((l) => l.partition.timeBucket),
+              ls.map((l) => l.partition.eventBucket),
+              ls.map((l) => l.eventTimeMicros),
+              ls.map((l) => l.eventId),
+            ],
+            true,
+          );
+          for (const row of rows) {
+            const index = group.indexes[Number(row.i) - 1];
+            if (index !== undefined) found[index] = true;
+          }
+        } catch (err) {
+          if (!hasSqlState(err, UNDEFINED_TABLE)) throw err; // missing or dropped slice: not stored
+        }
+      }),
+    );
+    return found;
+  }
+
+  async scanPartition(scan: PartitionScan): Promise<EventRecord[]> {
+    const nsId = await this.db.namespaceId(scan.namespace, false);
+    if (nsId === undefined || scan.limit < 1) return [];
+    const table = this.db.table(sliceTableName(nsId, scan.sliceId));
+    const p = scan.partition;
+    const values: unknown[] = [p.timeSeriesId, p.timeBucket, p.eventBucket, scan.fromMicros, scan.toMicros, scan.limit];
+    let cursor = '';
+    if (scan.after) {
+      values.push(scan.after.eventTimeMicros, scan.after.eventId);
+      cursor = 'AND (event_time < $7 OR (event_time = $7 AND event_id > $8))';
+    }
+    try {
+      const { rows } = await this.db.query<ItemRow>(
+        `WITH ev AS (
+           SELECT DISTINCT event_time, event_id FROM ${table}
+            WHERE time_series_id = $1 AND time_bucket = $2 AND event_bucket = $3
+              AND event_time >= $4 AND event_time < $5 ${cursor}
+            ORDER BY event_time DESC, event_id LIMIT $6)
+         SELECT t.event_time, t.event_id, t.event_item_key, t.event_item_value
+           FROM ${table} t JOIN ev ON t.event_time = ev.event_time AND t.event_id = ev.event_id
+          WHERE t.time_series_id = $1 AND t.time_bucket = $2 AND t.event_bucket = $3
+          ORDER BY t.event_time DESC, t.event_id, t.event_item_key`,
+        values,
+        true,
+      );
+      return toEvents(p.timeSeriesId, rows);
+    } catch (err) {
+      if (hasSqlState(err, UNDEFINED_TABLE)) return [];
+      throw err;
+    }
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    const nsId = await this.db.namespaceId(namespace, false);
+    if (nsId === undefined) return;
+    await this.db.transaction(async (sql) => {
+      await this.db.lock(sql, nsId);
+      const { rows } = await sql.query<{ slice_id: string }>(`SELECT slice_id FROM ${this.slices} WHERE ns_id = $1`, [nsId]);
+      for (const row of rows) await sql.query(`DROP TABLE IF EXISTS ${this.db.table(sliceTableName(nsId, Number(row.slice_id)))}`);
+      await sql.query(`DELETE FROM ${this.slices} WHERE ns_id = $1`, [nsId]);
+    });
+  }
+
+  private noSlice(namespace: string, sliceId: number): DgwError {
+    return new DgwError(
+      'FAILED_PRECONDITION',
+      `slice ${sliceId} of namespace "${namespace}" does not exist or was dropped; nothing of the batch was written`,
+    );
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The PostgreSQL adapter: a durable, shared store for events, the index, rollups and the
+ * namespace registry (the caches come from Redis or the process). Several dgw instances
+ * may share one database; DDL is serialised by advisory locks.
+ */
+import pg from 'pg';
+import type { Clock } from '../../core/clock.js';
+import { DgwError } from '../../core/errors.js';
+import type { StoreSet } from '../contracts.js';
+import { guardStoreSet } from '../guarded-store.js';
+import { PgDb, SCHEMA_NAME } from './db.js';
+import { describeAddress } from './errors.js';
+import { PgEventStore } from './event-store.js';
+import { PgIndexStore } from './index-store.js';
+import { migrate } from './migrations.js';
+import { PgNamespaceRegistry } from './namespace-registry.js';
+import { PgRollupStore } from './rollup-store.js';
+
+export { LATEST_SCHEMA_VERSION } from './migrations.js';
+export { sliceTableName } from './event-store.js';
+
+/** Default pool size per dgw instance: instances × this must stay below `max_connections`. */
+export const DEFAULT_MAX_CONNECTIONS = 10;
+/** Default wait for a connection (new or from a busy pool) before failing with UNAVAILABLE. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 3000;
+
+/** Options of {@link createPostgresStores}. */
+export interface PostgresStoresOptions {
+  /** Connection string, e.g. `postgres://postgres@127.0.0.1:5432/test`. Ignored when `pool` is given. */
+  url?: string;
+  /** A pool the caller owns (not closed by `close()`); its own settings apply. */
+  pool?: pg.Pool;
+  /** Schema holding every dgw table (created when missing); default `dgw`. */
+  schema?: string;
+  /** Pool size bound (default {@link DEFAULT_MAX_CONNECTIONS}); callers beyond it queue. */
+  maxConnections?: number;
+  /** Server-side `statement_timeout`; a statement running longer fails with DEADLINE_EXCEEDED. */
+  statementTimeoutMs?: number;
+  /**
+   * How long to wait for a connection, including a wait for a free pooled one, before
+   * failing with UNAVAILABLE (default {@link DEFAULT_CONNECTION_TIMEOUT_MS}).
+   */
+  connectionTimeoutMs?: number;
+  /** Injected time; reserved for adapter-side timestamps (none today). */
+  clock?: Clock;
+}
+
+/**
+ * Connects, brings the schema up to date (or fails fast with FAILED_PRECONDITION when the
+ * database is newer than this build; UNAVAILABLE when the server cannot be reached) and
+ * returns the store set. Capabilities: durable, shared, no native TTL.
+ */
+export async function createPostgresStores(options: PostgresStoresOptions = {}): Promise<StoreSet> {
+  const schema = options.schema ?? 'dgw';
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new DgwError('INVALID_ARGUMENT', `postgres schema: "${schema}" must match ${SCHEMA_NAME.source}`);
+  }
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new DgwError('INVALID_ARGUMENT', `postgres maxConnections: ${maxConnections} must be a positive integer`);
+  }
+  const ownsPool = options.pool === undefined;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.url,
+      max: maxConnections,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'dgw',
+      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    });
+  // An idle client losing its connection emits 'error' on the pool; without a listener it
+  // would crash the process. The pool discards that client and the next call reconnects.
+  const onIdleError = (): void => {};
+  pool.on('error', onIdleError);
+
+  const db = new PgDb(pool, schema, describeAddress(options.url), options.statementTimeoutMs);
+  const set = guardStoreSet({
+    name: 'postgres',
+    capabilities: { durable: true, shared: true, ttl: false },
+    parts: {
+      events: new PgEventStore(db),
+      index: new PgIndexStore(db),
+      rollups: new PgRollupStore(db),
+      namespaces: new PgNamespaceRegistry(db),
+    },
+    init: () => migrate(db),
+    ping: async () => {
+      await db.query('SELECT 1');
+    },
+    close: async () => {
+      pool.off('error', onIdleError);
+      if (ownsPool) await pool.end();
+    },
+  });
+  try {
+    await set.ping(); // runs the migrations once, now: a bad schema fails at startup
+  } catch (err) {
+    await set.close().catch(() => undefined);
+    throw err;
+  }
+  return set;
+}

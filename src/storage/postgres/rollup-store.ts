@@ -1,0 +1,71 @@
+/**
+ * PostgreSQL rollup store (DESIGN 4.3): one row per counter with an exact NUMERIC count
+ * (read back as a decimal string, parsed to bigint), the checkpoint and the last write
+ * time. `advance` is a conditional upsert (`WHERE last_rollup_ts < new`), so concurrent
+ * rollups on several instances converge without locks; `recordWrites` keeps the maximum.
+ */
+import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { PgDb } from './db.js';
+
+/** Checkpoint of a counter that was written but never rolled up: before any event time. */
+export const NO_ROLLUP_TS = 0;
+
+/** The RollupStore of the PostgreSQL adapter. */
+export class PgRollupStore implements RollupStore {
+  private readonly rollups: string;
+
+  constructor(private readonly db: PgDb) {
+    this.rollups = db.table('rollups');
+  }
+
+  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
+    if (marks.length === 0) return;
+    // One row may be touched once per statement: keep the max per counter. Sorting gives
+    // every instance the same row-lock order, so concurrent batches cannot deadlock.
+    const latest = new Map<string, CounterWriteMark>();
+    for (const m of marks) {
+      const key = `${m.namespace}\u0000${m.counter}`;
+      const seen = latest.get(key);
+      if (!seen || seen.eventTimeMicros < m.eventTimeMicros) latest.set(key, m);
+    }
+    const rows = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+    await this.db.query(
+      `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
+         SELECT ns, c, 0, ${NO_ROLLUP_TS}, t FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(ns, c, t)
+         ON CONFLICT (namespace, counter)
+         DO UPDATE SET last_write_ts = GREATEST(r.last_write_ts, EXCLUDED.last_write_ts)
+         WHERE r.last_write_ts < EXCLUDED.last_write_ts`,
+      [rows.map((m) => m.namespace), rows.map((m) => m.counter), rows.map((m) => m.eventTimeMicros)],
+      true,
+    );
+  }
+
+  async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
+    const { rows } = await this.db.query<{ c: string; r: string; w: string }>(
+      `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w
+         FROM ${this.rollups} WHERE namespace = $1 AND counter = $2`,
+      [namespace, counter],
+      true,
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { lastRollupCount: BigInt(row.c), lastRollupTsMicros: Number(row.r), lastWriteTsMicros: Number(row.w) };
+  }
+
+  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
+         VALUES ($1, $2, $3::numeric, $4, $5)
+         ON CONFLICT (namespace, counter)
+         DO UPDATE SET last_rollup_count = EXCLUDED.last_rollup_count, last_rollup_ts = EXCLUDED.last_rollup_ts
+         WHERE r.last_rollup_ts < EXCLUDED.last_rollup_ts`,
+      [namespace, counter, next.count.toString(), next.rollupTsMicros, NO_ROLLUP_TS],
+      true,
+    );
+    return rowCount === 1;
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    await this.db.query(`DELETE FROM ${this.rollups} WHERE namespace = $1`, [namespace]);
+  }
+}
