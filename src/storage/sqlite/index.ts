@@ -1,0 +1,76 @@
+/**
+ * The SQLite adapter, the embedded default (DESIGN 1): every storage contract in one
+ * database file `<dataDir>/dgw.sqlite`, WAL with synchronous=FULL so a resolved write is
+ * durable. Caches are in process (embedded mode has no Redis).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../../core/clock.js';
+import type { StoreSet } from '../contracts.js';
+import { guardStoreSet } from '../guarded-store.js';
+import { LruRollupCache } from '../memory/lru-rollup-cache.js';
+import { TtlCounterCache } from '../memory/ttl-counter-cache.js';
+import { toDgwError } from '../native-errors.js';
+import { SqliteDatabase } from './sqlite-database.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
+import { SqliteIndexStore } from './sqlite-index-store.js';
+import { SqliteNamespaceRegistry } from './sqlite-namespace-registry.js';
+import { SqliteRollupStore } from './sqlite-rollup-store.js';
+
+export { SCHEMA_VERSION } from './schema.js';
+
+/** Options of {@link createSqliteStores}. */
+export interface SqliteStoresOptions {
+  /** Directory of the database file; created when missing. Default `./data`. */
+  dataDir?: string;
+  /** File name inside dataDir (default `dgw.sqlite`), or `:memory:` for a throwaway database. */
+  filename?: string;
+  /** Time source of counter-cache expiry; SystemClock by default. */
+  clock?: Clock;
+  /** Read-only mode is not supported yet; only `false` is accepted. */
+  readonly?: false;
+  /** Bound of the in-process rollup cache LRU; default 100,000 entries. */
+  rollupCacheEntries?: number;
+}
+
+/**
+ * Opens (creating and migrating when needed) the SQLite database and returns a StoreSet
+ * with every part: `{ durable: true, shared: false, ttl: true }`. Throws DgwError
+ * FAILED_PRECONDITION when the file has a newer schema than this build, UNAVAILABLE when
+ * it cannot be opened. One process may open a given file at a time.
+ */
+export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet {
+  const filename = options.filename ?? 'dgw.sqlite';
+  let file = filename;
+  let sql: SqliteDatabase;
+  try {
+    if (filename !== ':memory:') {
+      const dir = options.dataDir ?? './data';
+      mkdirSync(dir, { recursive: true });
+      file = join(dir, filename);
+    }
+    sql = new SqliteDatabase(file);
+  } catch (err) {
+    throw toDgwError(err, `sqlite.open ${file}`);
+  }
+  return guardStoreSet({
+    name: 'sqlite',
+    capabilities: { durable: filename !== ':memory:', shared: false, ttl: true },
+    parts: {
+      events: new SqliteEventStore(sql),
+      index: new SqliteIndexStore(sql),
+      rollups: new SqliteRollupStore(sql),
+      rollupCache: new LruRollupCache(
+        options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },
+      ),
+      counterCache: new TtlCounterCache(options.clock ? { clock: options.clock } : {}),
+      namespaces: new SqliteNamespaceRegistry(sql),
+    },
+    async ping() {
+      sql.stmt('SELECT 1').get();
+    },
+    async close() {
+      sql.close();
+    },
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * The SQLite schema as numbered migrations (STYLE: SQL in one module per adapter). A
+ * database records the highest migration applied in `schema_version`; opening one written
+ * by a newer dgw fails fast instead of guessing. Slice tables are not here: they are
+ * created per time slice by the event store (see sliceTableDdl).
+ */
+import type Database from 'better-sqlite3';
+import { DgwError } from '../../core/errors.js';
+
+/** One step of the schema; applied in order, each in its own transaction. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every migration, by ascending version. Append only: never edit a released step. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'namespace ids, slice metadata, index, rollups, namespace registry',
+    sql: `
+      CREATE TABLE namespace_ids (
+        id        INTEGER PRIMARY KEY,
+        namespace TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE slices (
+        namespace_id            INTEGER NOT NULL,
+        slice_id                INTEGER NOT NULL,
+        start_micros            INTEGER NOT NULL,
+        end_micros              INTEGER NOT NULL,
+        status                  TEXT    NOT NULL,
+        seconds_per_time_bucket INTEGER NOT NULL,
+        event_buckets           INTEGER NOT NULL,
+        PRIMARY KEY (namespace_id, slice_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE index_docs (
+        doc_id         INTEGER PRIMARY KEY,
+        namespace_id   INTEGER NOT NULL,
+        event_time     INTEGER NOT NULL,
+        time_series_id TEXT    NOT NULL,
+        event_id       TEXT    NOT NULL,
+        items          BLOB    NOT NULL
+      );
+      CREATE UNIQUE INDEX index_docs_order
+        ON index_docs (namespace_id, event_time DESC, time_series_id, event_id);
+      CREATE TABLE index_fields (
+        doc_id INTEGER NOT NULL,
+        key    TEXT    NOT NULL,
+        kind   INTEGER NOT NULL,
+        type   TEXT    NOT NULL,
+        num    REAL,
+        txt    TEXT    NOT NULL,
+        PRIMARY KEY (doc_id, key, kind, txt)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollups (
+        namespace         TEXT    NOT NULL,
+        counter           TEXT    NOT NULL,
+        last_rollup_count INTEGER NOT NULL,
+        last_rollup_ts    INTEGER NOT NULL,
+        last_write_ts     INTEGER NOT NULL,
+        PRIMARY KEY (namespace, counter)
+      ) WITHOUT ROWID;
+      CREATE TABLE namespaces (
+        kind       TEXT    NOT NULL,
+        name       TEXT    NOT NULL,
+        config     TEXT    NOT NULL,
+        version    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this build writes and understands. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** `index_fields.kind` of the row holding a field's whole value (canonical text, number). */
+export const FIELD_VALUE = 0;
+/** `index_fields.kind` of the rows holding a TEXT field's tokens. */
+export const FIELD_TOKEN = 1;
+
+/** The physical table name of a slice: from the numeric namespace id, never the raw name. */
+export function sliceTableName(namespaceId: number, sliceId: number): string {
+  return `ev_${namespaceId}_${sliceId < 0 ? `m${-sliceId}` : sliceId}`;
+}
+
+/** DDL of one slice table (DESIGN 3.2): partition key, then clustering order. */
+export function sliceTableDdl(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS "${table}" (
+    time_series_id   TEXT    NOT NULL,
+    time_bucket      INTEGER NOT NULL,
+    event_bucket     INTEGER NOT NULL,
+    event_time       INTEGER NOT NULL,
+    event_id         TEXT    NOT NULL,
+    event_item_key   TEXT    NOT NULL,
+    event_item_value BLOB    NOT NULL,
+    value_metadata   TEXT,
+    PRIMARY KEY (time_series_id, time_bucket, event_bucket, event_time DESC, event_id, event_item_key)
+  ) WITHOUT ROWID`;
+}
+
+/**
+ * Brings the database to SCHEMA_VERSION. Throws FAILED_PRECONDITION when the file carries a
+ * newer version than this build knows (written by a newer dgw: refuse rather than corrupt).
+ */
+export function migrate(db: Database.Database, file: string): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as
+    | { version: number | null }
+    | undefined;
+  const current = row?.version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new DgwError(
+      'FAILED_PRECONDITION',
+      `${file}: database schema version ${current} is newer than the ${SCHEMA_VERSION} this dgw supports; ` +
+        'upgrade dgw or point it at another data directory',
+      { details: [{ reason: 'SCHEMA_TOO_NEW', found: current, supported: SCHEMA_VERSION }] },
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('DELETE FROM schema_version').run();
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+    })();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Compiles a SearchExpr to an SQL boolean expression over `index_docs d`: one EXISTS
+ * subquery per leaf into `index_fields` (a primary-key lookup by doc_id and key), composed
+ * with AND/OR/NOT. Mirrors memory/search-eval.ts; the conformance suite keeps them equal.
+ */
+import type { RangeBound, SearchExpr } from '../contracts.js';
+import { classOfValue, textTokens, type ValueClass } from '../index-text.js';
+import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
+
+/** SQL text and its positional parameters. */
+export interface CompiledSql {
+  sql: string;
+  params: unknown[];
+}
+
+const TYPES_OF_CLASS: Record<ValueClass, string> = {
+  string: "('KEYWORD','TEXT')",
+  number: "('INTEGER','LONG','DOUBLE','DATE')",
+  boolean: "('BOOLEAN')",
+};
+
+const FIELD = (cond: string): string =>
+  `EXISTS (SELECT 1 FROM index_fields f WHERE f.doc_id = d.doc_id AND f.key = ? AND ${cond})`;
+
+function bind(value: string | number | boolean): string | number {
+  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+function equalsSql(key: string, value: string | number | boolean, params: unknown[]): string {
+  const cls = classOfValue(value);
+  if (cls !== 'string') {
+    params.push(key, bind(value));
+    return FIELD(`f.kind = ${FIELD_VALUE} AND f.type IN ${TYPES_OF_CLASS[cls]} AND f.num = ?`);
+  }
+  // KEYWORD: the whole value; TEXT: every query token among the field's tokens.
+  params.push(key, value, key);
+  const parts = [
+    FIELD(`f.kind = ${FIELD_VALUE} AND f.type = 'KEYWORD' AND f.txt = ?`),
+  ];
+  const text = [FIELD(`f.kind = ${FIELD_VALUE} AND f.type = 'TEXT'`)];
+  for (const token of textTokens(String(value))) {
+    params.push(key, token);
+    text.push(FIELD(`f.kind = ${FIELD_TOKEN} AND f.txt = ?`));
+  }
+  parts.push(`(${text.join(' AND ')})`);
+  return `(${parts.join(' OR ')})`;
+}
+
+function rangeSql(key: string, lower: RangeBound | undefined, upper: RangeBound | undefined, params: unknown[]): string {
+  const bounds = [lower, upper].filter((b): b is RangeBound => b !== undefined);
+  if (bounds.length === 0) {
+    params.push(key);
+    return FIELD(`f.kind = ${FIELD_VALUE}`);
+  }
+  const cls = classOfValue(bounds[0]!.value);
+  if (bounds.some((b) => classOfValue(b.value) !== cls)) return '0';
+  const column = cls === 'string' ? 'f.txt' : 'f.num';
+  const conds = [`f.kind = ${FIELD_VALUE}`, `f.type IN ${TYPES_OF_CLASS[cls]}`];
+  const values: unknown[] = [];
+  if (lower) {
+    conds.push(`${column} ${lower.inclusive ? '>=' : '>'} ?`);
+    values.push(bind(lower.value));
+  }
+  if (upper) {
+    conds.push(`${column} ${upper.inclusive ? '<=' : '<'} ?`);
+    values.push(bind(upper.value));
+  }
+  params.push(key, ...values);
+  return FIELD(conds.join(' AND '));
+}
+
+function compileInto(expr: SearchExpr, params: unknown[]): string {
+  if ('equals' in expr) return equalsSql(expr.equals.key, expr.equals.value, params);
+  if ('range' in expr) return rangeSql(expr.range.key, expr.range.lower, expr.range.upper, params);
+  if ('and' in expr) {
+    return expr.and.length === 0 ? '1' : `(${expr.and.map((e) => compileInto(e, params)).join(' AND ')})`;
+  }
+  if ('or' in expr) {
+    return expr.or.length === 0 ? '0' : `(${expr.or.map((e) => compileInto(e, params)).join(' OR ')})`;
+  }
+  if ('not' in expr) return `(NOT ${compileInto(expr.not, params)})`;
+  return '1';
+}
+
+/** The SQL condition matching `expr` for the document row aliased `d`. */
+export function compileSearch(expr: SearchExpr): CompiledSql {
+  const params: unknown[] = [];
+  const sql = compileInto(expr, params);
+  return { sql, params };
+}

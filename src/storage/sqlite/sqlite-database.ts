@@ -1,0 +1,82 @@
+/**
+ * One open SQLite database shared by the SQLite parts: connection, pragmas, migrations,
+ * a bounded cache of prepared statements and the namespace -> numeric id map.
+ */
+import Database from 'better-sqlite3';
+import { migrate } from './schema.js';
+
+const MAX_CACHED_STATEMENTS = 2000;
+
+/** The connection and helpers every SQLite part shares. */
+export class SqliteDatabase {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly namespaceIds = new Map<string, number>();
+
+  /** Opens (creating if needed) and migrates `file`; `:memory:` for throwaway databases. */
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    try {
+      if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
+      // FULL: a committed transaction is on disk when commit returns (DESIGN 3.3 durability).
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = OFF');
+      migrate(this.db, file);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /** The prepared statement for `sql`, prepared once and reused (bounded, LRU). */
+  stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (s) {
+      this.statements.delete(sql);
+      this.statements.set(sql, s);
+      return s;
+    }
+    s = this.db.prepare(sql);
+    this.statements.set(sql, s);
+    if (this.statements.size > MAX_CACHED_STATEMENTS) {
+      const oldest = this.statements.keys().next();
+      if (!oldest.done) this.statements.delete(oldest.value);
+    }
+    return s;
+  }
+
+  /** Forgets cached statements naming `table` (it was dropped). */
+  forgetTable(table: string): void {
+    const quoted = `"${table}"`;
+    for (const sql of this.statements.keys()) if (sql.includes(quoted)) this.statements.delete(sql);
+  }
+
+  /** Runs `fn` in one transaction (one commit, one fsync); nested calls join the outer one. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** The numeric id of a namespace, allocating one when `create` is set. */
+  namespaceId(namespace: string, create: true): number;
+  namespaceId(namespace: string, create: false): number | undefined;
+  namespaceId(namespace: string, create: boolean): number | undefined {
+    const cached = this.namespaceIds.get(namespace);
+    if (cached !== undefined) return cached;
+    const row = this.stmt('SELECT id FROM namespace_ids WHERE namespace = ?').get(namespace) as
+      | { id: number }
+      | undefined;
+    let id = row?.id;
+    if (id === undefined && create) {
+      id = Number(this.stmt('INSERT INTO namespace_ids (namespace) VALUES (?)').run(namespace).lastInsertRowid);
+    }
+    if (id !== undefined) this.namespaceIds.set(namespace, id);
+    return id;
+  }
+
+  /** Closes the connection (statements become unusable). */
+  close(): void {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+}

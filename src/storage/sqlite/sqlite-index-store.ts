@@ -1,0 +1,146 @@
+/**
+ * The SQLite IndexStore (DESIGN 3.4): `index_docs` holds each indexed event with its items
+ * (binary, see item-codec.ts) in search order; `index_fields` holds one value row per field
+ * (canonical text and number) plus one token row per distinct token of TEXT fields.
+ */
+import type {
+  DistinctValue,
+  EventRecord,
+  IndexDistinct,
+  IndexDoc,
+  IndexSearch,
+  IndexStore,
+} from '../contracts.js';
+import { canonicalIndexText, textTokens } from '../index-text.js';
+import { decodeItems, encodeItems } from './item-codec.js';
+import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
+import { compileSearch } from './search-sql.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+type SearchRow = [string, number, string, Buffer];
+
+/** Namespace, interval and cursor conditions on `d`, with their parameters. */
+function scope(nsId: number, s: Omit<IndexSearch, 'limit'>): { sql: string; params: unknown[] } {
+  let hi = s.toMicros - 1;
+  const params: unknown[] = [nsId, s.fromMicros];
+  let sql = 'd.namespace_id = ? AND d.event_time >= ? AND d.event_time <= ?';
+  if (s.after) {
+    const a = s.after;
+    hi = Math.min(hi, a.eventTimeMicros);
+    sql +=
+      ' AND (d.event_time < ? OR d.time_series_id > ? OR (d.time_series_id = ? AND d.event_id > ?))';
+    params.push(hi, a.eventTimeMicros, a.timeSeriesId, a.timeSeriesId, a.eventId);
+  } else {
+    params.push(hi);
+  }
+  return { sql, params };
+}
+
+/** An IndexStore on a SqliteDatabase. */
+export class SqliteIndexStore implements IndexStore {
+  constructor(private readonly sql: SqliteDatabase) {}
+
+  async indexEvents(docs: readonly IndexDoc[]): Promise<void> {
+    if (docs.length === 0) return;
+    const ids = docs.map((d) => this.sql.namespaceId(d.namespace, true));
+    const insertDoc = this.sql.stmt(
+      'INSERT OR IGNORE INTO index_docs (namespace_id, event_time, time_series_id, event_id, items) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertField = this.sql.stmt('INSERT OR IGNORE INTO index_fields VALUES (?, ?, ?, ?, ?, ?)');
+    this.sql.transaction(() => {
+      docs.forEach((d, n) => {
+        const e = d.event;
+        const result = insertDoc.run(ids[n], e.eventTimeMicros, e.timeSeriesId, e.eventId, encodeItems(e.items));
+        if (result.changes === 0) return; // already indexed: first write wins
+        const docId = result.lastInsertRowid;
+        const seen = new Set<string>();
+        for (const f of d.fields) {
+          if (seen.has(f.key)) continue;
+          seen.add(f.key);
+          const num = typeof f.value === 'boolean' ? (f.value ? 1 : 0) : typeof f.value === 'number' ? f.value : null;
+          insertField.run(docId, f.key, FIELD_VALUE, f.type, num, canonicalIndexText(f.type, f.value));
+          if (f.type === 'TEXT') {
+            for (const token of textTokens(String(f.value))) insertField.run(docId, f.key, FIELD_TOKEN, f.type, null, token);
+          }
+        }
+      });
+    });
+  }
+
+  async search(search: IndexSearch): Promise<EventRecord[]> {
+    const nsId = this.sql.namespaceId(search.namespace, false);
+    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return [];
+    const where = scope(nsId, search);
+    const expr = compileSearch(search.query);
+    const rows = this.sql
+      .stmt(
+        `SELECT d.time_series_id, d.event_time, d.event_id, d.items FROM index_docs d WHERE ${where.sql} ` +
+          `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ?`,
+      )
+      .raw(true)
+      .all(...where.params, ...expr.params, search.limit) as SearchRow[];
+    return rows.map(([timeSeriesId, eventTimeMicros, eventId, items]) => ({
+      timeSeriesId,
+      eventTimeMicros,
+      eventId,
+      items: decodeItems(items),
+    }));
+  }
+
+  async distinct(d: IndexDistinct): Promise<DistinctValue[]> {
+    const nsId = this.sql.namespaceId(d.namespace, false);
+    if (nsId === undefined || d.limit < 1 || d.toMicros <= d.fromMicros) return [];
+    const where = scope(nsId, d);
+    const expr = compileSearch(d.query);
+    const after = d.afterValue === undefined ? '' : 'AND v.txt > ? ';
+    const rows = this.sql
+      .stmt(
+        'SELECT v.txt, COUNT(*) FROM index_docs d JOIN index_fields v ' +
+          `ON v.doc_id = d.doc_id AND v.key = ? AND v.kind = ${FIELD_VALUE} WHERE ${where.sql} ${after}` +
+          `AND ${expr.sql} GROUP BY v.txt ORDER BY v.txt LIMIT ?`,
+      )
+      .raw(true)
+      .all(d.key, ...where.params, ...(d.afterValue === undefined ? [] : [d.afterValue]), ...expr.params, d.limit) as [
+      string,
+      number,
+    ][];
+    return rows.map(([text, count]) => ({ text, count }));
+  }
+
+  async count(search: Omit<IndexSearch, 'after' | 'limit'>): Promise<number> {
+    const nsId = this.sql.namespaceId(search.namespace, false);
+    if (nsId === undefined || search.toMicros <= search.fromMicros) return 0;
+    const where = scope(nsId, search);
+    const expr = compileSearch(search.query);
+    const row = this.sql
+      .stmt(`SELECT COUNT(*) FROM index_docs d WHERE ${where.sql} AND ${expr.sql}`)
+      .raw(true)
+      .get(...where.params, ...expr.params) as [number];
+    return row[0];
+  }
+
+  async dropBefore(namespace: string, beforeMicros: number): Promise<void> {
+    const nsId = this.sql.namespaceId(namespace, false);
+    if (nsId === undefined) return;
+    this.sql.transaction(() => {
+      this.sql
+        .stmt(
+          'DELETE FROM index_fields WHERE doc_id IN ' +
+            '(SELECT doc_id FROM index_docs WHERE namespace_id = ? AND event_time < ?)',
+        )
+        .run(nsId, beforeMicros);
+      this.sql.stmt('DELETE FROM index_docs WHERE namespace_id = ? AND event_time < ?').run(nsId, beforeMicros);
+    });
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    const nsId = this.sql.namespaceId(namespace, false);
+    if (nsId === undefined) return;
+    this.sql.transaction(() => {
+      this.sql
+        .stmt('DELETE FROM index_fields WHERE doc_id IN (SELECT doc_id FROM index_docs WHERE namespace_id = ?)')
+        .run(nsId);
+      this.sql.stmt('DELETE FROM index_docs WHERE namespace_id = ?').run(nsId);
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The SQLite RollupStore (DESIGN 4.3): one row per counter; counts are exact int64 (read
+ * with safeIntegers, so bigints round-trip); the checkpoint moves only forward through a
+ * conditional upsert.
+ */
+import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+/** A RollupStore on a SqliteDatabase. */
+export class SqliteRollupStore implements RollupStore {
+  constructor(private readonly sql: SqliteDatabase) {}
+
+  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
+    if (marks.length === 0) return;
+    const upsert = this.sql.stmt(
+      'INSERT INTO rollups VALUES (?, ?, 0, ?, ?) ON CONFLICT (namespace, counter) ' +
+        'DO UPDATE SET last_write_ts = excluded.last_write_ts WHERE excluded.last_write_ts > rollups.last_write_ts',
+    );
+    this.sql.transaction(() => {
+      for (const m of marks) upsert.run(m.namespace, m.counter, INITIAL_ROLLUP_TS_MICROS, m.eventTimeMicros);
+    });
+  }
+
+  async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
+    const row = this.sql
+      .stmt('SELECT last_rollup_count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace = ? AND counter = ?')
+      .raw(true)
+      .safeIntegers(true)
+      .get(namespace, counter) as [bigint, bigint, bigint] | undefined;
+    if (!row) return undefined;
+    return { lastRollupCount: row[0], lastRollupTsMicros: Number(row[1]), lastWriteTsMicros: Number(row[2]) };
+  }
+
+  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+    checkInt64(next.count, 'advance');
+    const result = this.sql
+      .stmt(
+        'INSERT INTO rollups VALUES (?, ?, ?, ?, 0) ON CONFLICT (namespace, counter) ' +
+          'DO UPDATE SET last_rollup_count = excluded.last_rollup_count, last_rollup_ts = excluded.last_rollup_ts ' +
+          'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts',
+      )
+      .run(namespace, counter, next.count, next.rollupTsMicros);
+    return result.changes > 0;
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    this.sql.stmt('DELETE FROM rollups WHERE namespace = ?').run(namespace);
+  }
+}
