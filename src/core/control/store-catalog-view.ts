@@ -78,7 +78,7 @@ export function createEmbeddedCatalogView(
       } else {
         parts.push(`type ${type} mapped to ${defaultLabel}`);
       }
-      if (cluster !== '') parts.push(`cluster ${JSON.stringify(cluster)} is not configured; using the default store`);
+      if (cluster !== '') parts.push(`cluster ${JSON.stringify(cluster)} is not configured, using the default store`);
       return parts.length === 0 ? { store } : { store, notice: parts.join('; ') };
     },
   };

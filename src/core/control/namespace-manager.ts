@@ -1,0 +1,226 @@
+/**
+ * The control plane's front door: create, replace, read, list and delete namespaces of
+ * both kinds over a shared {@link NamespaceRegistry}, with an in-memory cache of the
+ * canonical configurations.
+ *
+ * Multi-instance visibility: each instance re-reads a cached configuration from the
+ * registry once it is older than `cacheTtlMicros` (default 2 s). A change made through
+ * one instance is therefore seen by every other instance sharing the registry within that
+ * delay; the instance that made it sees it at once.
+ */
+import type { Clock } from '../clock.js';
+import { MICROS_PER_SECOND } from '../clock.js';
+import { DgwError, notFound } from '../errors.js';
+import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../../storage/contracts.js';
+import { parseCounterNamespace } from './counter-doc.js';
+import { isPlainObject } from './doc-reader.js';
+import { parseNamespaceBody } from './lenient-json.js';
+import { validateNamespaceName } from './namespace-name.js';
+import type { StoreCatalogView } from './store-catalog-view.js';
+import { parseTimeSeriesNamespace } from './timeseries-doc.js';
+import type { CounterConfig, NamespaceConfig, ParsedNamespace, TimeSeriesConfig } from './types.js';
+
+/** Called before a namespace is removed from the registry, to drop its data. */
+export type NamespaceDeleteHook = (config: NamespaceConfig) => Promise<void>;
+
+/** Options of {@link NamespaceManager}. */
+export interface NamespaceManagerOptions {
+  registry: NamespaceRegistry;
+  catalog: StoreCatalogView;
+  clock: Clock;
+  /** How long a cached configuration is served before re-reading the registry; default 2 s. */
+  cacheTtlMicros?: number;
+  /** Drops a namespace's data on delete (may also be set later with `setOnDelete`). */
+  onDelete?: NamespaceDeleteHook;
+}
+
+/** Result of creating or replacing a namespace. */
+export interface PutNamespaceResult<C extends NamespaceConfig> {
+  record: NamespaceRecord;
+  config: C;
+  /** Mappings and ignored settings, for the response's `notices`. */
+  notices: string[];
+  /** True when the namespace did not exist before. */
+  created: boolean;
+}
+
+/** Default refresh delay of cached configurations (2 s). */
+export const DEFAULT_NAMESPACE_CACHE_TTL_MICROS = 2 * MICROS_PER_SECOND;
+
+interface CacheEntry {
+  config: NamespaceConfig;
+  version: number;
+  fetchedAtMicros: number;
+}
+
+type ConfigOf<K extends NamespaceKind> = K extends 'timeseries' ? TimeSeriesConfig : CounterConfig;
+
+/**
+ * Namespaces of both kinds. A name belongs to at most one kind: creating a counter
+ * namespace named like an existing TimeSeries namespace (or the reverse) is
+ * FAILED_PRECONDITION. The cache holds only namespaces found in the registry, so it is
+ * bounded by the registry's size.
+ */
+export class NamespaceManager {
+  private readonly registry: NamespaceRegistry;
+  private readonly catalog: StoreCatalogView;
+  private readonly clock: Clock;
+  private readonly ttl: number;
+  private onDelete: NamespaceDeleteHook | undefined;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<NamespaceConfig | undefined>>();
+
+  constructor(options: NamespaceManagerOptions) {
+    this.registry = options.registry;
+    this.catalog = options.catalog;
+    this.clock = options.clock;
+    this.ttl = options.cacheTtlMicros ?? DEFAULT_NAMESPACE_CACHE_TTL_MICROS;
+    this.onDelete = options.onDelete;
+  }
+
+  /** Sets the hook that drops a namespace's data on delete. */
+  setOnDelete(hook: NamespaceDeleteHook | undefined): void {
+    this.onDelete = hook;
+  }
+
+  /**
+   * Creates or replaces a TimeSeries namespace. `body` is the request body text (read
+   * leniently, see `parseNamespaceBody`) or an already parsed document.
+   */
+  async putTimeSeries(name: string, body: unknown): Promise<PutNamespaceResult<TimeSeriesConfig>> {
+    validateNamespaceName(name);
+    const parsed = parseTimeSeriesNamespace(name, readBody(body), this.catalog);
+    return this.store('timeseries', name, parsed);
+  }
+
+  /** Creates or replaces a Counter namespace; `body` as for {@link putTimeSeries}. */
+  async putCounter(name: string, body: unknown): Promise<PutNamespaceResult<CounterConfig>> {
+    validateNamespaceName(name);
+    const parsed = parseCounterNamespace(name, readBody(body), this.catalog);
+    return this.store('counter', name, parsed);
+  }
+
+  /** The canonical configuration of a TimeSeries namespace; NOT_FOUND or FAILED_PRECONDITION (other kind). */
+  getTimeSeries(name: string): Promise<TimeSeriesConfig> {
+    return this.getKind('timeseries', name);
+  }
+
+  /** The canonical configuration of a Counter namespace; NOT_FOUND or FAILED_PRECONDITION (other kind). */
+  getCounter(name: string): Promise<CounterConfig> {
+    return this.getKind('counter', name);
+  }
+
+  /** Every namespace of a kind, by name ascending, read from the registry (not cached). */
+  async list(kind: NamespaceKind): Promise<NamespaceRecord[]> {
+    return this.registry.list(kind);
+  }
+
+  /**
+   * Deletes a namespace: runs the `onDelete` hook (dropping its data) first, then removes
+   * it from the registry, so a failed drop leaves the namespace in place to retry.
+   */
+  async delete(kind: NamespaceKind, name: string): Promise<void> {
+    validateNamespaceName(name);
+    const record = await this.registry.get(kind, name);
+    if (record === undefined) throw await this.missing(kind, name);
+    const config = decode(kind, record);
+    if (this.onDelete !== undefined) await this.onDelete(config);
+    await this.registry.delete(kind, name);
+    this.cache.delete(cacheKey(kind, name));
+  }
+
+  /** Forgets cached configurations (all, or one namespace), forcing a registry read. */
+  invalidate(kind?: NamespaceKind, name?: string): void {
+    if (kind !== undefined && name !== undefined) this.cache.delete(cacheKey(kind, name));
+    else this.cache.clear();
+  }
+
+  private async store<K extends NamespaceKind>(kind: K, name: string, parsed: ParsedNamespace<ConfigOf<K>>): Promise<PutNamespaceResult<ConfigOf<K>>> {
+    const other = otherKind(kind);
+    if ((await this.registry.get(other, name)) !== undefined) throw wrongKind(name, other, kind);
+    const existing = await this.registry.get(kind, name);
+    const record = await this.registry.put(kind, name, toRecordConfig(parsed.config), this.clock.nowMicros());
+    this.cache.set(cacheKey(kind, name), { config: parsed.config, version: record.version, fetchedAtMicros: this.clock.nowMicros() });
+    return { record, config: parsed.config, notices: parsed.notices, created: existing === undefined };
+  }
+
+  private async getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
+    validateNamespaceName(name);
+    const config = await this.load(kind, name);
+    if (config === undefined) throw await this.missing(kind, name);
+    return config as ConfigOf<K>;
+  }
+
+  /** Cached configuration, re-read from the registry once older than the TTL. */
+  private load(kind: NamespaceKind, name: string): Promise<NamespaceConfig | undefined> {
+    const key = cacheKey(kind, name);
+    const hit = this.cache.get(key);
+    if (hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl) return Promise.resolve(hit.config);
+    const pending = this.inflight.get(key);
+    if (pending !== undefined) return pending;
+    // One registry read per namespace at a time, however many requests are waiting.
+    const read = this.refresh(kind, name, hit).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, read);
+    return read;
+  }
+
+  private async refresh(kind: NamespaceKind, name: string, stale: CacheEntry | undefined): Promise<NamespaceConfig | undefined> {
+    const key = cacheKey(kind, name);
+    const startedAt = this.clock.nowMicros();
+    let record: NamespaceRecord | undefined;
+    try {
+      record = await this.registry.get(kind, name);
+    } catch (err) {
+      // The registry is unreachable: keep serving what we had rather than failing traffic.
+      if (stale !== undefined) return stale.config;
+      throw err;
+    }
+    if (record === undefined) {
+      this.cache.delete(key);
+      return undefined;
+    }
+    const current = this.cache.get(key);
+    // A put on this instance may have landed while we were reading: keep the newer one.
+    if (current !== undefined && current.version > record.version) return current.config;
+    const config = decode(kind, record);
+    this.cache.set(key, { config, version: record.version, fetchedAtMicros: startedAt });
+    return config;
+  }
+
+  private async missing(kind: NamespaceKind, name: string): Promise<DgwError> {
+    const other = otherKind(kind);
+    if ((await this.registry.get(other, name)) !== undefined) return wrongKind(name, other, kind);
+    return notFound(`namespace ${JSON.stringify(name)} not found`);
+  }
+}
+
+function readBody(body: unknown): unknown {
+  return typeof body === 'string' ? parseNamespaceBody(body) : body;
+}
+
+function cacheKey(kind: NamespaceKind, name: string): string {
+  return `${kind}/${name}`;
+}
+
+function otherKind(kind: NamespaceKind): NamespaceKind {
+  return kind === 'timeseries' ? 'counter' : 'timeseries';
+}
+
+function wrongKind(name: string, actual: NamespaceKind, wanted: NamespaceKind): DgwError {
+  return new DgwError('FAILED_PRECONDITION', `namespace ${JSON.stringify(name)} is a ${actual} namespace, not a ${wanted} namespace`, {
+    details: [{ field: 'namespace', reason: `exists as a ${actual} namespace` }],
+  });
+}
+
+function toRecordConfig(config: NamespaceConfig): Record<string, unknown> {
+  return config as unknown as Record<string, unknown>;
+}
+
+/** The stored canonical config, checked to be of the expected kind and name. */
+function decode(kind: NamespaceKind, record: NamespaceRecord): NamespaceConfig {
+  const c = record.config;
+  if (!isPlainObject(c) || c['kind'] !== kind || c['name'] !== record.name) {
+    throw new DgwError('INTERNAL', `namespace ${JSON.stringify(record.name)}: stored configuration is not a ${kind} configuration`);
+  }
+  return c as unknown as NamespaceConfig;
+}
