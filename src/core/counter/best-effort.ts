@@ -1,0 +1,42 @@
+/**
+ * BEST_EFFORT counters (DESIGN 4.2): one value per counter in the namespace's cache store
+ * under `<namespace>:<counter_name>`, incremented with the namespace TTL.
+ *
+ * NOT idempotent: a retried or hedged add is counted again (tokens are accepted and
+ * ignored). NOT durable: the value lives in a cache (process memory in embedded mode, Redis
+ * in server mode) and may be lost or evicted. Fast and cheap; use EVENTUAL when a count
+ * must be exact.
+ */
+import type { CounterConfig } from '../control/types.js';
+import type { StoreCatalog } from '../../storage/catalog.js';
+import type { CounterCache } from '../../storage/contracts.js';
+
+/** The cache key of a best-effort counter. */
+export function bestEffortKey(namespace: string, counter: string): string {
+  return `${namespace}:${counter}`;
+}
+
+/** Best-effort counter operations over the catalog's counter caches. */
+export class BestEffortCounters {
+  constructor(private readonly catalog: StoreCatalog) {}
+
+  /** Adds `delta` (any sign) and refreshes the TTL; returns the new value. */
+  add(config: CounterConfig, counter: string, delta: bigint): Promise<bigint> {
+    const ttl = config.ttlMicros > 0 ? config.ttlMicros : undefined;
+    return this.cache(config).add(bestEffortKey(config.name, counter), delta, ttl);
+  }
+
+  /** Current value; 0 when absent or expired. */
+  get(config: CounterConfig, counter: string): Promise<bigint> {
+    return this.cache(config).get(bestEffortKey(config.name, counter));
+  }
+
+  /** Deletes the counter (reads 0 afterwards). */
+  clear(config: CounterConfig, counter: string): Promise<void> {
+    return this.cache(config).delete(bestEffortKey(config.name, counter));
+  }
+
+  private cache(config: CounterConfig): CounterCache {
+    return this.catalog.counterCache(config.cache.storage.store);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Prometheus metrics of the Counter abstraction (documented in docs/counters.md). All are
+ * registered on the registry the server passes in; a second service on the same registry
+ * reuses the already registered metrics instead of failing.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Operation names used as the `operation` label. */
+export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount';
+
+/** Outcome label of a rollup. */
+export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error';
+
+/** The metrics one counter service reports. */
+export interface CounterMetrics {
+  /** Seconds between now and the counter's checkpoint, observed after each rollup. */
+  readonly rollupLag: Histogram<'namespace'>;
+  /** Counters waiting in the rollup queues of this instance. */
+  readonly queueDepth: Gauge<'namespace'>;
+  /** Rollup events dropped because a queue was at capacity_bytes. */
+  readonly droppedRollupEvents: Counter<'namespace'>;
+  /** Rollups run, by outcome (rate() of it is rollups per second). */
+  readonly rollups: Counter<'namespace' | 'outcome'>;
+  /** Seconds per rollup batch (drives the adaptive wait). */
+  readonly rollupBatchSeconds: Histogram<'namespace'>;
+  /** API operations by counter type, operation and outcome (`ok` or the error code). */
+  readonly operations: Counter<'counter_type' | 'operation' | 'outcome'>;
+  /** API operation latency in seconds. */
+  readonly operationSeconds: Histogram<'counter_type' | 'operation'>;
+}
+
+/** Creates (or finds) the counter metrics on `registry`; a private registry when none is given. */
+export function createCounterMetrics(registry: Registry = new Registry()): CounterMetrics {
+  const registers = [registry];
+  return {
+    rollupLag: reuse(registry, 'dgw_counter_rollup_lag_seconds', () =>
+      new Histogram({
+        name: 'dgw_counter_rollup_lag_seconds',
+        help: 'Seconds between now and the rollup checkpoint, observed after each rollup',
+        labelNames: ['namespace'],
+        buckets: [1, 2, 5, 7, 10, 15, 30, 60, 300, 3600],
+        registers,
+      }),
+    ),
+    queueDepth: reuse(registry, 'dgw_counter_rollup_queue_depth', () =>
+      new Gauge({
+        name: 'dgw_counter_rollup_queue_depth',
+        help: 'Counters waiting in the in-memory rollup queues of this instance',
+        labelNames: ['namespace'],
+        registers,
+      }),
+    ),
+    droppedRollupEvents: reuse(registry, 'dgw_counter_rollup_events_dropped_total', () =>
+      new Counter({
+        name: 'dgw_counter_rollup_events_dropped_total',
+        help: 'Rollup events dropped because the queue was at capacity_bytes (healed by the next read)',
+        labelNames: ['namespace'],
+        registers,
+      }),
+    ),
+    rollups: reuse(registry, 'dgw_counter_rollups_total', () =>
+      new Counter({
+        name: 'dgw_counter_rollups_total',
+        help: 'Counter rollups run, by outcome (applied, superseded, noop, error)',
+        labelNames: ['namespace', 'outcome'],
+        registers,
+      }),
+    ),
+    rollupBatchSeconds: reuse(registry, 'dgw_counter_rollup_batch_seconds', () =>
+      new Histogram({
+        name: 'dgw_counter_rollup_batch_seconds',
+        help: 'Seconds taken by one batch of parallel rollups',
+        labelNames: ['namespace'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+        registers,
+      }),
+    ),
+    operations: reuse(registry, 'dgw_counter_operations_total', () =>
+      new Counter({
+        name: 'dgw_counter_operations_total',
+        help: 'Counter API operations by counter type, operation and outcome',
+        labelNames: ['counter_type', 'operation', 'outcome'],
+        registers,
+      }),
+    ),
+    operationSeconds: reuse(registry, 'dgw_counter_operation_seconds', () =>
+      new Histogram({
+        name: 'dgw_counter_operation_seconds',
+        help: 'Counter API operation latency in seconds',
+        labelNames: ['counter_type', 'operation'],
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+        registers,
+      }),
+    ),
+  };
+}
+
+function reuse<M>(registry: Registry, name: string, create: () => M): M {
+  const existing = registry.getSingleMetric(name);
+  return existing === undefined ? create() : (existing as M);
+}

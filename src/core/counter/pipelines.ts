@@ -1,0 +1,97 @@
+/**
+ * The rollup pipelines of one instance: one {@link RollupPipeline} per counter namespace,
+ * built from the namespace's COUNTER_ROLLUP queue settings. When those settings change the
+ * old pipeline is drained and a new one takes over (the article's "change num_queues and
+ * re-deploy", without the re-deploy).
+ */
+import { MICROS_PER_MS } from '../clock.js';
+import type { CounterConfig } from '../control/types.js';
+import type { CounterMetrics } from './metrics.js';
+import { RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
+import type { Scheduler } from './scheduler.js';
+
+/** Tuning of the pipelines that is not part of a namespace document. */
+export interface PipelineOptions {
+  /** Timers and time of the pipelines; a real setTimeout scheduler by default. */
+  scheduler?: Scheduler;
+  /** Adaptive wait between batches. */
+  backPressure?: Partial<BackPressureOptions>;
+  /** Estimated bytes per queued counter (capacity accounting). */
+  entryBytes?(counter: string): number;
+  /** Reports rollup failures (they are retried in the next window). */
+  onError?(namespace: string, counter: string, err: unknown): void;
+}
+
+interface Entry {
+  settingsKey: string;
+  pipeline: RollupPipeline;
+  config: CounterConfig;
+}
+
+/** Per-namespace rollup pipelines. */
+export class RollupPipelines {
+  private readonly entries = new Map<string, Entry>();
+  private readonly retiring = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly options: PipelineOptions,
+    private readonly metrics: CounterMetrics,
+    private readonly rollup: (config: CounterConfig, counter: string) => Promise<RollupResult>,
+  ) {}
+
+  /** Fires a rollup event `{namespace, counter}`; false when it was dropped. */
+  trigger(config: CounterConfig, counter: string): boolean {
+    if (this.closed) return false;
+    return this.pipelineOf(config).enqueue(counter);
+  }
+
+  /** The pipeline of a namespace, if one was started (tests, diagnostics). */
+  get(namespace: string): RollupPipeline | undefined {
+    return this.entries.get(namespace)?.pipeline;
+  }
+
+  /** Drains and stops every pipeline. */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.entries.values()].map((e) => e.pipeline.shutdown()));
+    await Promise.all(this.retiring);
+  }
+
+  private pipelineOf(config: CounterConfig): RollupPipeline {
+    const r = config.rollup;
+    const settingsKey = `${r.numQueues}/${r.coalesceMicros}/${r.capacityBytes}/${r.rollupBatchCount}`;
+    const existing = this.entries.get(config.name);
+    if (existing && existing.settingsKey === settingsKey) {
+      existing.config = config; // rollups always use the latest configuration
+      return existing.pipeline;
+    }
+    if (existing) {
+      const drained = existing.pipeline.shutdown().finally(() => this.retiring.delete(drained));
+      this.retiring.add(drained);
+    }
+    const ns = config.name;
+    const entry: Entry = { settingsKey, config, pipeline: undefined as unknown as RollupPipeline };
+    entry.pipeline = new RollupPipeline({
+      namespace: ns,
+      numQueues: r.numQueues,
+      coalesceMs: r.coalesceMicros / MICROS_PER_MS,
+      capacityBytes: r.capacityBytes,
+      batchCount: r.rollupBatchCount,
+      scheduler: this.scheduler,
+      rollup: (counter) => this.rollup(entry.config, counter),
+      ...(this.options.backPressure ? { backPressure: this.options.backPressure } : {}),
+      ...(this.options.entryBytes ? { entryBytes: this.options.entryBytes } : {}),
+      onDrop: () => this.metrics.droppedRollupEvents.inc({ namespace: ns }),
+      onDepth: (depth) => this.metrics.queueDepth.set({ namespace: ns }, depth),
+      onBatch: (seconds) => this.metrics.rollupBatchSeconds.observe({ namespace: ns }, seconds),
+      onError: (counter, err) => {
+        this.metrics.rollups.inc({ namespace: ns, outcome: 'error' });
+        this.options.onError?.(ns, counter, err);
+      },
+    });
+    this.entries.set(ns, entry);
+    return entry.pipeline;
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The rollup pipeline of one counter namespace on one instance (DESIGN 4.3, last bullet).
+ *
+ * - `numQueues` in-memory queues; a counter is routed by xxHash of `<namespace>:<counter>`,
+ *   so the same counter always lands on the same queue of an instance.
+ * - Rollup events coalesce into a Set for `coalesceMs` after the first one: one rollup per
+ *   counter per window, however many events it received.
+ * - A window is worked in batches of `batchCount` counters rolled up in parallel; the wait
+ *   before the next batch is `clamp(lastBatchLatency × factor, minWaitMs, maxWaitMs)`, so a
+ *   slow store gets more breathing room (back-pressure).
+ * - Each queue holds at most `capacityBytes` (an estimate per entry); an event that does
+ *   not fit is dropped and counted. Nothing is lost: the next read or write of that
+ *   counter triggers a rollup again, and the rollup reads from the durable checkpoint.
+ * - A rollup that reports "not caught up" (lastWriteTs past the new checkpoint) re-queues
+ *   the counter into the next window, until it has caught up.
+ * - {@link RollupPipeline.shutdown} drains: every queued counter is rolled up once more.
+ *
+ * The pipeline knows nothing about stores: it calls `rollup(counter)`. Timers go through
+ * the injected {@link Scheduler}.
+ */
+import { bucketOf } from '../hash.js';
+import type { Scheduler, TimerHandle } from './scheduler.js';
+
+/** What one rollup reports back to the pipeline. */
+export interface RollupResult {
+  /** False when writes exist past the new checkpoint: the counter is re-queued. */
+  caughtUp: boolean;
+}
+
+/** Adaptive wait between batches. */
+export interface BackPressureOptions {
+  /** wait = lastBatchLatency × factor (default 1). */
+  factor: number;
+  /** Lower bound of the wait in ms (default 0). */
+  minWaitMs: number;
+  /** Upper bound of the wait in ms (default 1000). */
+  maxWaitMs: number;
+}
+
+/** Options of a {@link RollupPipeline}. */
+export interface RollupPipelineOptions {
+  namespace: string;
+  numQueues: number;
+  coalesceMs: number;
+  capacityBytes: number;
+  batchCount: number;
+  scheduler: Scheduler;
+  /** Rolls one counter up. A rejection counts as "not caught up" (retried next window). */
+  rollup(counter: string): Promise<RollupResult>;
+  backPressure?: Partial<BackPressureOptions>;
+  /** Estimated bytes one queued counter costs (default: 2 bytes per UTF-16 unit + 64). */
+  entryBytes?(counter: string): number;
+  /** Observers (metrics). */
+  onDrop?(counter: string): void;
+  onDepth?(depth: number): void;
+  onBatch?(seconds: number, size: number): void;
+  onError?(counter: string, err: unknown): void;
+}
+
+/** A snapshot of one queue, for tests and diagnostics. */
+export interface QueueStats {
+  /** Counters waiting for the next window. */
+  pending: number;
+  /** Counters of the current window not rolled up yet. */
+  working: number;
+  /** Estimated bytes held (pending and working). */
+  bytes: number;
+  lastBatchMs: number;
+  /** The wait chosen after the last batch. */
+  lastWaitMs: number;
+}
+
+interface QueueState {
+  pending: Set<string>;
+  firstPendingAtMs: number;
+  work: string[];
+  bytes: number;
+  timer?: TimerHandle;
+  inflight?: Promise<void>;
+  lastBatchMs: number;
+  lastWaitMs: number;
+}
+
+/** Default estimate of the memory one queued counter costs. */
+export function defaultEntryBytes(counter: string): number {
+  return 2 * counter.length + 64;
+}
+
+/** Queues, coalescing windows and adaptive batches of rollups for one namespace. */
+export class RollupPipeline {
+  private readonly queues: QueueState[];
+  private readonly backPressure: BackPressureOptions;
+  private readonly entryBytes: (counter: string) => number;
+  private droppedTotal = 0;
+  private draining = false;
+  private closed = false;
+
+  constructor(private readonly options: RollupPipelineOptions) {
+    const n = Math.max(1, Math.floor(options.numQueues));
+    this.queues = Array.from({ length: n }, () => ({
+      pending: new Set<string>(),
+      firstPendingAtMs: 0,
+      work: [],
+      bytes: 0,
+      lastBatchMs: 0,
+      lastWaitMs: 0,
+    }));
+    this.backPressure = { factor: 1, minWaitMs: 0, maxWaitMs: 1000, ...options.backPressure };
+    this.entryBytes = options.entryBytes ?? defaultEntryBytes;
+  }
+
+  /**
+   * Fires a rollup event for `counter` (fire and forget). Returns false when it was dropped
+   * (queue full, or the pipeline is shut down), true when queued or coalesced.
+   */
+  enqueue(counter: string): boolean {
+    if (this.closed) return false;
+    const q = this.queueOf(counter);
+    return this.add(q, counter);
+  }
+
+  /** Counters held by all queues (pending and in the current windows). */
+  get depth(): number {
+    let d = 0;
+    for (const q of this.queues) d += q.pending.size + q.work.length;
+    return d;
+  }
+
+  /** Rollup events dropped for lack of capacity since creation. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Per-queue snapshot. */
+  stats(): QueueStats[] {
+    return this.queues.map((q) => ({
+      pending: q.pending.size,
+      working: q.work.length,
+      bytes: q.bytes,
+      lastBatchMs: q.lastBatchMs,
+      lastWaitMs: q.lastWaitMs,
+    }));
+  }
+
+  /** Index of the queue `counter` is routed to. */
+  queueIndexOf(counter: string): number {
+    return bucketOf(`${this.options.namespace}:${counter}`, this.queues.length);
+  }
+
+  /**
+   * Stops accepting events and drains: waits for running batches, then rolls up every
+   * counter still queued once, without waits and without re-queueing.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.draining = true;
+    for (const q of this.queues) {
+      q.timer?.cancel();
+      q.timer = undefined;
+    }
+    await Promise.all(this.queues.map((q) => q.inflight));
+    await Promise.all(
+      this.queues.map(async (q) => {
+        const work = [...q.work, ...q.pending];
+        q.work = [];
+        q.pending = new Set();
+        for (let i = 0; i < work.length; i += this.batchCount()) {
+          await this.runBatch(q, work.slice(i, i + this.batchCount()));
+        }
+        q.bytes = 0;
+      }),
+    );
+    this.options.onDepth?.(0);
+  }
+
+  private queueOf(counter: string): QueueState {
+    return this.queues[this.queueIndexOf(counter)]!;
+  }
+
+  private batchCount(): number {
+    return Math.max(1, Math.floor(this.options.batchCount));
+  }
+
+  private add(q: QueueState, counter: string): boolean {
+    if (q.pending.has(counter)) return true;
+    const cost = this.entryBytes(counter);
+    if (q.bytes + cost > this.options.capacityBytes) {
+      this.droppedTotal++;
+      this.options.onDrop?.(counter);
+      return false;
+    }
+    if (q.pending.size === 0) q.firstPendingAtMs = this.options.scheduler.nowMs();
+    q.pending.add(counter);
+    q.bytes += cost;
+    this.options.onDepth?.(this.depth);
+    this.armWindow(q, 0);
+    return true;
+  }
+
+  /** Schedules the next window of `q` unless one is scheduled or running. */
+  private armWindow(q: QueueState, minDelayMs: number): void {
+    if (this.draining || q.timer !== undefined || q.work.length > 0 || q.inflight !== undefined) return;
+    if (q.pending.size === 0) return;
+    const elapsed = this.options.scheduler.nowMs() - q.firstPendingAtMs;
+    const delay = Math.max(minDelayMs, this.options.coalesceMs - elapsed, 0);
+    q.timer = this.options.scheduler.setTimer(delay, () => this.startWindow(q));
+  }
+
+  private startWindow(q: QueueState): Promise<void> {
+    q.timer = undefined;
+    if (this.draining || q.pending.size === 0) return Promise.resolve();
+    q.work = [...q.pending];
+    q.pending = new Set();
+    return this.nextBatch(q);
+  }
+
+  private nextBatch(q: QueueState): Promise<void> {
+    q.timer = undefined;
+    if (this.draining) return Promise.resolve();
+    const batch = q.work.splice(0, this.batchCount());
+    const run = this.runBatch(q, batch).then(() => {
+      q.inflight = undefined;
+      if (this.draining) return;
+      if (q.work.length > 0) {
+        q.timer = this.options.scheduler.setTimer(q.lastWaitMs, () => this.nextBatch(q));
+      } else {
+        // The next window also respects the back-pressure wait.
+        this.armWindow(q, q.lastWaitMs);
+      }
+    });
+    q.inflight = run;
+    return run;
+  }
+
+  /** Rolls a batch up in parallel; never rejects. Re-queues what is not caught up. */
+  private async runBatch(q: QueueState, batch: string[]): Promise<void> {
+    if (batch.length === 0) return;
+    const started = this.options.scheduler.nowMs();
+    const results = await Promise.all(
+      batch.map(async (counter) => {
+        try {
+          return (await this.options.rollup(counter)).caughtUp;
+        } catch (err) {
+          this.options.onError?.(counter, err);
+          return false;
+        }
+      }),
+    );
+    const latency = Math.max(0, this.options.scheduler.nowMs() - started);
+    const { factor, minWaitMs, maxWaitMs } = this.backPressure;
+    q.lastBatchMs = latency;
+    q.lastWaitMs = Math.min(maxWaitMs, Math.max(minWaitMs, latency * factor));
+    this.options.onBatch?.(latency / 1000, batch.length);
+    for (const [i, counter] of batch.entries()) {
+      q.bytes = Math.max(0, q.bytes - this.entryBytes(counter));
+      if (results[i] === false && !this.draining) this.add(q, counter);
+    }
+    this.options.onDepth?.(this.depth);
+  }
+}

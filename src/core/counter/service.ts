@@ -1,0 +1,191 @@
+/**
+ * The Counter abstraction (DESIGN 4): {@link createCounterService} wires best-effort
+ * counters, the event write path of EVENTUAL / ACCURATE counters, rollups, the rollup
+ * pipelines and metrics behind {@link CounterService}.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import { GroupCommitter } from '../batcher.js';
+import type { Clock } from '../clock.js';
+import type { CounterConfig } from '../control/types.js';
+import { DgwError, isDgwError } from '../errors.js';
+import type { TimeSeriesService } from '../timeseries/api.js';
+import type { StoreCatalog } from '../../storage/catalog.js';
+import type { CounterWriteMark, EventRecord } from '../../storage/contracts.js';
+import { BestEffortCounters } from './best-effort.js';
+import { addEvent, clearEvent } from './counter-events.js';
+import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
+import { RollupPipelines, type PipelineOptions } from './pipelines.js';
+import { CounterRollups } from './rollup.js';
+import { createRealScheduler } from './scheduler.js';
+import type { AddCountRequest, ClearCountRequest, CounterService, IdempotencyToken } from './types.js';
+import { validateAdd, validateClear, validateCounterName } from './validate.js';
+
+/** Options of {@link createCounterService}. */
+export interface CounterServiceOptions {
+  clock: Clock;
+  catalog: StoreCatalog;
+  /** The TimeSeries abstraction holding each counter namespace's events (`config.events`). */
+  timeseries: TimeSeriesService;
+  /** Prometheus registry for the counter metrics; a private one when absent. */
+  registry?: Registry;
+  /** Rollup pipeline tuning (scheduler, back-pressure). */
+  pipeline?: PipelineOptions;
+  /** Most write marks in one rollup-store commit (default 5000). */
+  maxMarksPerCommit?: number;
+}
+
+/** The service plus what tests and the server inspect. */
+export interface CounterEngine extends CounterService {
+  /** Rolls one counter up now, outside the pipeline (admin and tests). */
+  rollupNow(config: CounterConfig, counterName: string): Promise<void>;
+  /** The per-namespace rollup pipelines of this instance. */
+  readonly pipelines: RollupPipelines;
+  readonly metrics: CounterMetrics;
+}
+
+/** Creates the Counter abstraction of one dgw instance. */
+export function createCounterService(options: CounterServiceOptions): CounterEngine {
+  const { clock, catalog, timeseries } = options;
+  const metrics = createCounterMetrics(options.registry);
+  const bestEffort = new BestEffortCounters(catalog);
+  const rollups = new CounterRollups({ clock, catalog, timeseries, metrics });
+  const pipelineOptions = options.pipeline ?? {};
+  const pipelines = new RollupPipelines(
+    pipelineOptions.scheduler ?? createRealScheduler(),
+    pipelineOptions,
+    metrics,
+    (config, counter) => rollups.rollup(config, counter),
+  );
+  // Group commit of lastWriteTs marks, one committer per rollup store: N concurrent adds
+  // cost one rollup-store commit (one fsync on SQLite), not N.
+  const markCommitters = new Map<string, GroupCommitter<CounterWriteMark>>();
+  const marksOf = (store: string): GroupCommitter<CounterWriteMark> => {
+    let committer = markCommitters.get(store);
+    if (!committer) {
+      committer = new GroupCommitter<CounterWriteMark>({
+        maxBatchItems: options.maxMarksPerCommit ?? 5000,
+        flush: (marks) => catalog.rollups(store).recordWrites(maxPerCounter(marks)),
+      });
+      markCommitters.set(store, committer);
+    }
+    return committer;
+  };
+
+  /** Writes one mutation event durably, records lastWriteTs, fires the rollup event. */
+  const writeMutation = async (
+    config: CounterConfig,
+    counter: string,
+    token: IdempotencyToken | undefined,
+    make: (time: number, id: string) => EventRecord,
+  ): Promise<void> => {
+    const time = token?.generationTimeMicros ?? clock.nowMicros();
+    const event = make(time, token?.token ?? randomUUID());
+    try {
+      await timeseries.writeSync(config.events, [event]);
+    } catch (err) {
+      throw renameEventErrors(err);
+    }
+    await marksOf(config.rollup.storage.store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+    pipelines.trigger(config, counter);
+  };
+
+  const instrument = async <T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const labels = { counter_type: config.counterType, operation: op };
+    try {
+      const result = await work();
+      metrics.operations.inc({ ...labels, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      metrics.operations.inc({ ...labels, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      throw err;
+    } finally {
+      metrics.operationSeconds.observe(labels, (performance.now() - started) / 1000);
+    }
+  };
+
+  const add = async (config: CounterConfig, request: AddCountRequest, andGet: boolean): Promise<bigint | undefined> => {
+    validateAdd(request);
+    if (config.counterType === 'BEST_EFFORT') return bestEffort.add(config, request.counterName, request.delta);
+    await writeMutation(config, request.counterName, request.token, (time, id) =>
+      addEvent(request.counterName, time, id, request.delta),
+    );
+    return andGet ? rollups.accurateCount(config, request.counterName) : undefined;
+  };
+
+  return {
+    pipelines,
+    metrics,
+
+    async addCount(config, request) {
+      await instrument(config, 'AddCount', () => add(config, request, false));
+    },
+
+    async addAndGetCount(config, request) {
+      return instrument(config, 'AddAndGetCount', async () => (await add(config, request, true)) ?? 0n);
+    },
+
+    getCount(config, counterName) {
+      return instrument(config, 'GetCount', async () => {
+        validateCounterName(counterName);
+        switch (config.counterType) {
+          case 'BEST_EFFORT':
+            return bestEffort.get(config, counterName);
+          case 'EVENTUAL': {
+            const { count } = await rollups.readRollup(config, counterName);
+            pipelines.trigger(config, counterName);
+            return count;
+          }
+          case 'ACCURATE': {
+            const count = await rollups.accurateCount(config, counterName);
+            // Keeps the live window (and so the read cost) short.
+            pipelines.trigger(config, counterName);
+            return count;
+          }
+        }
+      });
+    },
+
+    async clearCount(config, request: ClearCountRequest) {
+      await instrument(config, 'ClearCount', async () => {
+        validateClear(request);
+        if (config.counterType === 'BEST_EFFORT') return bestEffort.clear(config, request.counterName);
+        await writeMutation(config, request.counterName, request.token, (time, id) => clearEvent(request.counterName, time, id));
+      });
+    },
+
+    async rollupNow(config, counterName) {
+      validateCounterName(counterName);
+      if (config.counterType !== 'BEST_EFFORT') await rollups.rollup(config, counterName);
+    },
+
+    shutdown: () => pipelines.shutdown(),
+  };
+}
+
+/** One mark per counter (the latest time): fewer rows touched per commit. */
+function maxPerCounter(marks: CounterWriteMark[]): CounterWriteMark[] {
+  if (marks.length <= 1) return marks;
+  const latest = new Map<string, CounterWriteMark>();
+  for (const m of marks) {
+    const key = `${m.namespace}\u0000${m.counter}`;
+    const seen = latest.get(key);
+    if (!seen || m.eventTimeMicros > seen.eventTimeMicros) latest.set(key, m);
+  }
+  return [...latest.values()];
+}
+
+/**
+ * The TimeSeries layer names fields of its own request (`events[0].eventTime`); a counter
+ * client sent `idempotency_token.generation_time`, so say that instead.
+ */
+function renameEventErrors(err: unknown): unknown {
+  if (!isDgwError(err) || !err.message.startsWith('events[0].eventTime')) return err;
+  const field = 'idempotency_token.generation_time';
+  const message = field + err.message.slice('events[0].eventTime'.length);
+  return new DgwError(err.code, message, {
+    details: err.details.map((d) => (d.field === 'events[0].eventTime' ? { ...d, field } : d)),
+    cause: err,
+  });
+}

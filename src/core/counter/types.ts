@@ -1,0 +1,57 @@
+/**
+ * The Counter abstraction as core sees it (DESIGN 4): domain requests with bigint counts,
+ * no wire encoding. The HTTP and gRPC servers decode into these and call
+ * {@link CounterService}.
+ */
+import type { CounterConfig } from '../control/types.js';
+
+/**
+ * A client's idempotency token. `(counter_name, generationTimeMicros, token)` identifies
+ * one mutation: a retry or hedge with the same token AND the same generation time is
+ * never counted twice (EVENTUAL and ACCURATE only).
+ */
+export interface IdempotencyToken {
+  token: string;
+  /** When the client generated the mutation; becomes the event time (epoch microseconds). */
+  generationTimeMicros: number;
+}
+
+/** AddCount / AddAndGetCount. */
+export interface AddCountRequest {
+  counterName: string;
+  /** Any int64, negative and zero included. */
+  delta: bigint;
+  /** Without a token the call is not retry-safe: a fresh event id is generated. */
+  token?: IdempotencyToken;
+}
+
+/** ClearCount. */
+export interface ClearCountRequest {
+  counterName: string;
+  token?: IdempotencyToken;
+}
+
+/** The Counter abstraction. Every method validates its input (INVALID_ARGUMENT naming the field). */
+export interface CounterService {
+  /**
+   * Adds `delta` to a counter. BEST_EFFORT: increments the cached value (not idempotent,
+   * not durable). EVENTUAL / ACCURATE: resolves once the mutation is durably stored as an
+   * event; idempotent under the token.
+   */
+  addCount(config: CounterConfig, request: AddCountRequest): Promise<void>;
+  /**
+   * Adds, then returns the count including this add: the incremented cache value for
+   * BEST_EFFORT, the accurate count (rollup plus live events) for EVENTUAL and ACCURATE.
+   */
+  addAndGetCount(config: CounterConfig, request: AddCountRequest): Promise<bigint>;
+  /**
+   * The count. BEST_EFFORT: the cached value. EVENTUAL: the last rollup (possibly seconds
+   * stale), and a rollup is triggered. ACCURATE: rollup plus the events since. 0 for a
+   * counter never written.
+   */
+  getCount(config: CounterConfig, counterName: string): Promise<bigint>;
+  /** Resets the counter to 0 (for EVENTUAL / ACCURATE: as of the clear's event time). */
+  clearCount(config: CounterConfig, request: ClearCountRequest): Promise<void>;
+  /** Stops the rollup pipelines after draining their queues (each queued counter rolled up once). */
+  shutdown(): Promise<void>;
+}
