@@ -16,6 +16,7 @@ import type {
   SliceInfo,
   SliceStatus,
 } from '../../storage/contracts.js';
+import { checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
 import type { PgDb, Sql } from './db.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
 
@@ -40,8 +41,17 @@ interface ItemRow {
   event_item_value: Buffer;
 }
 
-function assertInteger(value: number, what: string): void {
-  if (!Number.isSafeInteger(value)) throw new DgwError('INVALID_ARGUMENT', `${what}: ${value} is not an integer`);
+const SLICE_COLUMNS = 'slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets';
+
+function toSlice(r: SliceRow): SliceInfo {
+  return {
+    sliceId: Number(r.slice_id),
+    startMicros: Number(r.start_micros),
+    endMicros: Number(r.end_micros),
+    status: r.status,
+    secondsPerTimeBucket: r.seconds_per_time_bucket,
+    eventBuckets: r.event_buckets,
+  };
 }
 
 /** Groups rows of items (ordered by event) into whole events. */
@@ -63,6 +73,12 @@ function toEvents(timeSeriesId: string, rows: readonly ItemRow[]): EventRecord[]
 /** The EventStore of the PostgreSQL adapter. */
 export class PgEventStore implements EventStore {
   private readonly slices: string;
+  /**
+   * Slice rows seen by this instance, by `nsId/sliceId`, to check writes without a round
+   * trip. Bounds never change; a status may be stale, but a dropped slice has no table, so
+   * the INSERT itself fails and is reported as FAILED_PRECONDITION.
+   */
+  private readonly known = new Map<string, SliceInfo>();
 
   constructor(private readonly db: PgDb) {
     this.slices = db.table('slices');
@@ -72,45 +88,44 @@ export class PgEventStore implements EventStore {
     const nsId = await this.db.namespaceId(namespace, false);
     if (nsId === undefined) return [];
     const { rows } = await this.db.query<SliceRow>(
-      `SELECT slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets
-         FROM ${this.slices} WHERE ns_id = $1 ORDER BY start_micros`,
+      `SELECT ${SLICE_COLUMNS} FROM ${this.slices} WHERE ns_id = $1 ORDER BY start_micros`,
       [nsId],
       true,
     );
-    return rows.map((r) => ({
-      sliceId: Number(r.slice_id),
-      startMicros: Number(r.start_micros),
-      endMicros: Number(r.end_micros),
-      status: r.status,
-      secondsPerTimeBucket: r.seconds_per_time_bucket,
-      eventBuckets: r.event_buckets,
-    }));
+    const slices = rows.map(toSlice);
+    for (const slice of slices) this.known.set(`${nsId}/${slice.sliceId}`, slice);
+    return slices;
+  }
+
+  /** The slice row (cached), or undefined when the slice does not exist. */
+  private async slice(nsId: number, sliceId: number): Promise<SliceInfo | undefined> {
+    const key = `${nsId}/${sliceId}`;
+    const cached = this.known.get(key);
+    if (cached) return cached;
+    const { rows } = await this.db.query<SliceRow>(
+      `SELECT ${SLICE_COLUMNS} FROM ${this.slices} WHERE ns_id = $1 AND slice_id = $2`,
+      [nsId, sliceId],
+      true,
+    );
+    const slice = rows[0] && toSlice(rows[0]);
+    if (slice) this.known.set(key, slice);
+    return slice;
   }
 
   async createSlice(namespace: string, slice: SliceInfo): Promise<void> {
-    assertInteger(slice.sliceId, 'slice.sliceId');
-    assertInteger(slice.startMicros, 'slice.startMicros');
-    assertInteger(slice.endMicros, 'slice.endMicros');
-    if (slice.endMicros <= slice.startMicros) {
-      throw new DgwError('INVALID_ARGUMENT', `slice ${slice.sliceId}: end must be after start`);
-    }
+    validateSlice(slice);
     const nsId = (await this.db.namespaceId(namespace, true)) as number;
     const table = this.db.table(sliceTableName(nsId, slice.sliceId));
     await this.db.transaction(async (sql) => {
       await this.db.lock(sql, nsId);
       const existing = await sql.query(`SELECT 1 FROM ${this.slices} WHERE ns_id = $1 AND slice_id = $2`, [nsId, slice.sliceId]);
       if (existing.rowCount) return; // idempotent: keep the stored row
-      const overlap = await sql.query<{ slice_id: string }>(
-        `SELECT slice_id FROM ${this.slices} WHERE ns_id = $1 AND start_micros < $3 AND end_micros > $2 LIMIT 1`,
+      const overlap = await sql.query<SliceRow>(
+        `SELECT ${SLICE_COLUMNS} FROM ${this.slices} WHERE ns_id = $1 AND start_micros < $3 AND end_micros > $2 LIMIT 1`,
         [nsId, slice.startMicros, slice.endMicros],
       );
       const other = overlap.rows[0];
-      if (other) {
-        throw new DgwError(
-          'FAILED_PRECONDITION',
-          `slice ${slice.sliceId} of namespace "${namespace}" overlaps existing slice ${other.slice_id}`,
-        );
-      }
+      if (other) throw overlapError(namespace, slice, toSlice(other));
       await sql.query(
         `CREATE TABLE IF NOT EXISTS ${table} (
            time_series_id text COLLATE "C" NOT NULL,
@@ -135,6 +150,7 @@ export class PgEventStore implements EventStore {
   }
 
   async setSliceStatus(namespace: string, sliceId: number, status: SliceStatus): Promise<void> {
+    validateStatus(status);
     const nsId = await this.db.namespaceId(namespace, false);
     const missing = () => new DgwError('NOT_FOUND', `slice ${sliceId} of namespace "${namespace}" does not exist`);
     if (nsId === undefined) throw missing();
@@ -151,6 +167,7 @@ export class PgEventStore implements EventStore {
         throw new DgwError('FAILED_PRECONDITION', `slice ${sliceId} of namespace "${namespace}" was dropped; it cannot become ${status}`);
       }
       await sql.query(`UPDATE ${this.slices} SET status = $3 WHERE ns_id = $1 AND slice_id = $2`, [nsId, sliceId, status]);
+      this.known.delete(`${nsId}/${sliceId}`);
       if (status === 'DROPPED') await sql.query(`DROP TABLE IF EXISTS ${this.db.table(sliceTableName(nsId, sliceId))}`);
     });
   }
@@ -160,7 +177,9 @@ export class PgEventStore implements EventStore {
     // One multi-row INSERT per slice table (arrays + unnest: a fixed, prepared statement
     // whatever the batch size), all in one commit.
     const groups = new Map<string, { namespace: string; sliceId: number; cols: unknown[][] }>();
-    for (const w of writes) {
+    for (const [index, w] of writes.entries()) {
+      const nsId = await this.db.namespaceId(w.namespace, false);
+      checkWrite(w, index, nsId === undefined ? undefined : await this.slice(nsId, w.sliceId));
       const groupKey = `${w.sliceId}/${w.namespace}`;
       let group = groups.get(groupKey);
       if (!group) {
@@ -180,8 +199,7 @@ export class PgEventStore implements EventStore {
     }
     const statements: { text: string; values: unknown[]; namespace: string; sliceId: number }[] = [];
     for (const group of groups.values()) {
-      const nsId = await this.db.namespaceId(group.namespace, false);
-      if (nsId === undefined) throw this.noSlice(group.namespace, group.sliceId);
+      const nsId = (await this.db.namespaceId(group.namespace, false)) as number;
       const table = this.db.table(sliceTableName(nsId, group.sliceId));
       statements.push({
         namespace: group.namespace,
@@ -290,6 +308,7 @@ export class PgEventStore implements EventStore {
       for (const row of rows) await sql.query(`DROP TABLE IF EXISTS ${this.db.table(sliceTableName(nsId, Number(row.slice_id)))}`);
       await sql.query(`DELETE FROM ${this.slices} WHERE ns_id = $1`, [nsId]);
     });
+    for (const key of this.known.keys()) if (key.startsWith(`${nsId}/`)) this.known.delete(key);
   }
 
   private noSlice(namespace: string, sliceId: number): DgwError {

@@ -5,10 +5,8 @@
  * rollups on several instances converge without locks; `recordWrites` keeps the maximum.
  */
 import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import { checkInt64, INITIAL_ROLLUP_TS_MICROS as NO_ROLLUP_TS } from '../rollup-rules.js';
 import type { PgDb } from './db.js';
-
-/** Checkpoint of a counter that was written but never rolled up: before any event time. */
-export const NO_ROLLUP_TS = 0;
 
 /** The RollupStore of the PostgreSQL adapter. */
 export class PgRollupStore implements RollupStore {
@@ -53,6 +51,7 @@ export class PgRollupStore implements RollupStore {
   }
 
   async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+    checkInt64(next.count, 'advance');
     const { rowCount } = await this.db.query(
       `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
          VALUES ($1, $2, $3::numeric, $4, $5)

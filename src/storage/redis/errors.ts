@@ -1,0 +1,38 @@
+/**
+ * Redis error translation for dgw, in one place. Connection failures (refused, closed,
+ * not yet reconnected, offline queue disabled, retries exhausted) become UNAVAILABLE with
+ * the server address; a command timeout becomes DEADLINE_EXCEEDED; integer range errors
+ * OUT_OF_RANGE; anything else is left to the shared mapper of the guarded store.
+ */
+import { DgwError } from '../../core/errors.js';
+
+const LOST_CONNECTION =
+  /Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ETIMEDOUT|LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN/i;
+
+/** Builds the UNAVAILABLE error of a Redis that cannot serve now. */
+export function redisUnavailable(address: string, reason: string, cause?: unknown): DgwError {
+  return new DgwError(
+    'UNAVAILABLE',
+    `Redis at ${address} is unavailable (${reason}); best-effort counters and the rollup cache cannot be used until it is back`,
+    { cause },
+  );
+}
+
+/** Translates an ioredis error; returns it unchanged when it is not a Redis-specific case. */
+export function translateRedisError(err: unknown, address: string): unknown {
+  if (err instanceof DgwError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Command timed out/i.test(message)) {
+    return new DgwError('DEADLINE_EXCEEDED', `Redis at ${address} did not answer in time (${message})`, { cause: err });
+  }
+  if (/not an integer or out of range|would overflow/i.test(message)) {
+    return new DgwError('OUT_OF_RANGE', `Redis at ${address}: counter value out of the int64 range (${message})`, { cause: err });
+  }
+  if (/^OOM/.test(message)) {
+    return new DgwError('RESOURCE_EXHAUSTED', `Redis at ${address} is out of memory (${message})`, { cause: err });
+  }
+  if (LOST_CONNECTION.test(message) || (err instanceof Error && err.name === 'MaxRetriesPerRequestError')) {
+    return redisUnavailable(address, message, err);
+  }
+  return err;
+}

@@ -1,0 +1,118 @@
+/**
+ * The Redis adapter: a shared, non-durable store with native TTL providing the best-effort
+ * counter cache and the rollup cache. Calls never wait for a lost connection: while Redis
+ * is unreachable they fail at once with UNAVAILABLE, and the client reconnects by itself
+ * in the background (backoff up to {@link MAX_RECONNECT_DELAY_MS}).
+ */
+import { Redis } from 'ioredis';
+import { DgwError } from '../../core/errors.js';
+import type { StoreSet } from '../contracts.js';
+import { guardStoreSet } from '../guarded-store.js';
+import { RedisCounterCache, RedisRollupCache, type RedisCall } from './redis-caches.js';
+import { redisUnavailable, translateRedisError } from './errors.js';
+
+/** Default server when neither `url` nor `client` is given. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** Time allowed to open a connection, and for one command to answer (then DEADLINE_EXCEEDED). */
+export const DEFAULT_REDIS_TIMEOUT_MS = 2000;
+/** Upper bound of the reconnection backoff. */
+export const MAX_RECONNECT_DELAY_MS = 2000;
+
+/** Options of {@link createRedisStores}. */
+export interface RedisStoresOptions {
+  /** `redis://[user:password@]host:port[/db]`; default {@link DEFAULT_REDIS_URL}. Ignored with `client`. */
+  url?: string;
+  /** A client the caller owns (not closed by `close()`); its own retry and queue settings apply. */
+  client?: Redis;
+  /** Prefix of every key dgw writes; default `dgw:`. */
+  keyPrefix?: string;
+  /** Connect and command timeout in ms for a client this factory creates (default {@link DEFAULT_REDIS_TIMEOUT_MS}). */
+  timeoutMs?: number;
+}
+
+function describe(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+/** Resolves once the client is ready, or after `ms`, whichever comes first (never rejects). */
+function settleConnect(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+    client.once('error', done);
+  });
+}
+
+/**
+ * Returns the Redis store set. It does not fail when Redis is down at startup: the caches
+ * are optional (DESIGN 4.3), so calls (and `ping`) answer UNAVAILABLE until the background
+ * reconnection succeeds. Capabilities: not durable, shared, native TTL.
+ */
+export async function createRedisStores(options: RedisStoresOptions = {}): Promise<StoreSet> {
+  const prefix = options.keyPrefix ?? 'dgw:';
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+  const ownsClient = options.client === undefined;
+  const url = options.url ?? DEFAULT_REDIS_URL;
+  const client =
+    options.client ??
+    new Redis(url, {
+      // Fail fast instead of queueing while disconnected, and never resend an INCRBY whose
+      // reply was lost (it may have been applied: not idempotent).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: timeoutMs,
+      commandTimeout: timeoutMs,
+      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
+      lazyConnect: false,
+    });
+  const address = options.client ? `${options.client.options.host ?? '127.0.0.1'}:${options.client.options.port ?? 6379}` : describe(url);
+  let lastError = 'not connected yet';
+  // Without a listener, ioredis prints every failed reconnection attempt; keep the last one
+  // for the UNAVAILABLE message instead.
+  const onError = (err: Error): void => {
+    lastError = err.message || err.name;
+  };
+  client.on('error', onError);
+
+  const call: RedisCall = async (op) => {
+    if (client.status !== 'ready') throw redisUnavailable(address, `connection ${client.status}; last error: ${lastError}`);
+    try {
+      return await op(client);
+    } catch (err) {
+      throw translateRedisError(err, address);
+    }
+  };
+
+  if (ownsClient) await settleConnect(client, timeoutMs);
+  return guardStoreSet({
+    name: 'redis',
+    capabilities: { durable: false, shared: true, ttl: true },
+    parts: {
+      counterCache: new RedisCounterCache(call, prefix),
+      rollupCache: new RedisRollupCache(call, prefix),
+    },
+    ping: async () => {
+      const reply = await call((c) => c.ping());
+      if (reply !== 'PONG') throw new DgwError('UNAVAILABLE', `Redis at ${address} answered PING with "${reply}"`);
+    },
+    close: async () => {
+      client.off('error', onError);
+      if (!ownsClient) return;
+      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
+    },
+  });
+}
