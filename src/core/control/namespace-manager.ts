@@ -49,7 +49,6 @@ export const DEFAULT_NAMESPACE_CACHE_TTL_MICROS = 2 * MICROS_PER_SECOND;
 
 interface CacheEntry {
   config: NamespaceConfig;
-  version: number;
   fetchedAtMicros: number;
 }
 
@@ -140,7 +139,7 @@ export class NamespaceManager {
     if ((await this.registry.get(other, name)) !== undefined) throw wrongKind(name, other, kind);
     const existing = await this.registry.get(kind, name);
     const record = await this.registry.put(kind, name, toRecordConfig(parsed.config), this.clock.nowMicros());
-    this.cache.set(cacheKey(kind, name), { config: parsed.config, version: record.version, fetchedAtMicros: this.clock.nowMicros() });
+    this.cache.set(cacheKey(kind, name), { config: parsed.config, fetchedAtMicros: this.clock.nowMicros() });
     return { record, config: parsed.config, notices: parsed.notices, created: existing === undefined };
   }
 
@@ -175,15 +174,15 @@ export class NamespaceManager {
       if (stale !== undefined) return stale.config;
       throw err;
     }
+    const current = this.cache.get(key);
+    // A put on this instance landed while we were reading: its entry is newer than our read.
+    if (current !== undefined && current !== stale) return current.config;
     if (record === undefined) {
       this.cache.delete(key);
       return undefined;
     }
-    const current = this.cache.get(key);
-    // A put on this instance may have landed while we were reading: keep the newer one.
-    if (current !== undefined && current.version > record.version) return current.config;
     const config = decode(kind, record);
-    this.cache.set(key, { config, version: record.version, fetchedAtMicros: startedAt });
+    this.cache.set(key, { config, fetchedAtMicros: startedAt });
     return config;
   }
 

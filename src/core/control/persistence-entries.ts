@@ -98,10 +98,10 @@ const DURATION_RANGE = { min: 0, max: MAX_DURATION_MICROS };
  */
 export function parseRetention(entry: DocSection | undefined, defaults: Retention): Retention {
   const lc = entry?.section(['lifecycleConfigs', 'lifecycle_configs', 'lifecycleConfig', 'lifecycle_config']);
-  if (lc === undefined) return { ...defaults };
+  if (lc === undefined) return { closeAfterMicros: defaults.closeAfterMicros, deleteAfterMicros: defaults.deleteAfterMicros };
   const list = lc.find(['lifecycleConfig', 'lifecycle_config', 'lifecycle_configs']);
   lc.finish();
-  if (list === undefined) return { ...defaults };
+  if (list === undefined) return { closeAfterMicros: defaults.closeAfterMicros, deleteAfterMicros: defaults.deleteAfterMicros };
   if (!Array.isArray(list.value)) throw invalidArgument(list.path, `expected an array, got ${show(list.value)}`);
   let close: number | undefined;
   let del: number | undefined;
