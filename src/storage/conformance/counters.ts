@@ -1,0 +1,114 @@
+/** Conformance of RollupStore, RollupCache and CounterCache (DESIGN 4). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { freshNamespace, need, rejectsWith, type ConformanceContext } from './support.js';
+
+const MAX = 2n ** 63n - 1n;
+const MIN = -(2n ** 63n);
+
+/** Registers the counter-side tests. */
+export function registerCounterTests(ctx: ConformanceContext): void {
+  const name = () => ctx.stores().name;
+
+  describe('rollups', () => {
+    it('recordWrites keeps the max write time; a new row starts at count 0, checkpoint 0', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      assert.equal(await rollups.get(ns, 'c'), undefined);
+      await rollups.recordWrites([
+        { namespace: ns, counter: 'c', eventTimeMicros: 50 },
+        { namespace: ns, counter: 'c', eventTimeMicros: 70 },
+        { namespace: ns, counter: 'c', eventTimeMicros: 60 },
+        { namespace: ns, counter: 'd', eventTimeMicros: 5 },
+      ]);
+      await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: 65 }]);
+      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 70 });
+      assert.equal((await rollups.get(ns, 'd'))?.lastWriteTsMicros, 5);
+      await rollups.recordWrites([]);
+    });
+
+    it('advance moves the checkpoint only forward and keeps lastWriteTs', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      assert.equal(await rollups.advance(ns, 'fresh', { count: 3n, rollupTsMicros: 10 }), true);
+      assert.deepEqual(await rollups.get(ns, 'fresh'), { lastRollupCount: 3n, lastRollupTsMicros: 10, lastWriteTsMicros: 0 });
+      await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: 500 }]);
+      assert.equal(await rollups.advance(ns, 'c', { count: 7n, rollupTsMicros: 100 }), true);
+      assert.equal(await rollups.advance(ns, 'c', { count: 8n, rollupTsMicros: 100 }), false);
+      assert.equal(await rollups.advance(ns, 'c', { count: 9n, rollupTsMicros: 99 }), false);
+      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 7n, lastRollupTsMicros: 100, lastWriteTsMicros: 500 });
+      assert.equal(await rollups.advance(ns, 'c', { count: -2n, rollupTsMicros: 101 }), true);
+      assert.equal((await rollups.get(ns, 'c'))?.lastRollupCount, -2n);
+    });
+
+    it('counts are exact int64 bigints, out-of-range ones refused', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      const values = [MAX, MAX - 1n, MIN, MIN + 1n, 2n ** 53n + 1n, -(2n ** 53n) - 3n];
+      let ts = 1;
+      for (const count of values) {
+        assert.equal(await rollups.advance(ns, 'big', { count, rollupTsMicros: ts++ }), true);
+        assert.equal((await rollups.get(ns, 'big'))?.lastRollupCount, count);
+      }
+      await rejectsWith(rollups.advance(ns, 'big', { count: MAX + 1n, rollupTsMicros: ts++ }), 'OUT_OF_RANGE');
+      await rollups.dropNamespace(ns);
+      assert.equal(await rollups.get(ns, 'big'), undefined);
+    });
+  });
+
+  describe('rollup cache', () => {
+    it('stores a value only when its checkpoint is newer', async (t) => {
+      const cache = need(t, ctx.stores().rollupCache, 'rollup cache', name());
+      if (!cache) return;
+      const ns = freshNamespace();
+      assert.equal(await cache.get(ns, 'c'), undefined);
+      await cache.put(ns, 'c', { count: 5n, rollupTsMicros: 10 });
+      await cache.put(ns, 'c', { count: 6n, rollupTsMicros: 10 });
+      await cache.put(ns, 'c', { count: 7n, rollupTsMicros: 9 });
+      assert.deepEqual(await cache.get(ns, 'c'), { count: 5n, rollupTsMicros: 10 });
+      await cache.put(ns, 'c', { count: MIN, rollupTsMicros: 11 });
+      assert.deepEqual(await cache.get(ns, 'c'), { count: MIN, rollupTsMicros: 11 });
+      const other = freshNamespace();
+      await cache.put(other, 'c', { count: 1n, rollupTsMicros: 1 });
+      await cache.dropNamespace(ns);
+      assert.equal(await cache.get(ns, 'c'), undefined);
+      assert.deepEqual(await cache.get(other, 'c'), { count: 1n, rollupTsMicros: 1 });
+    });
+  });
+
+  describe('counter cache', () => {
+    it('add, get and delete with negative deltas and large bigints', async (t) => {
+      const cache = need(t, ctx.stores().counterCache, 'counter cache', name());
+      if (!cache) return;
+      const key = `${freshNamespace()}:c`;
+      assert.equal(await cache.get(key), 0n);
+      assert.equal(await cache.add(key, 5n), 5n);
+      assert.equal(await cache.add(key, -8n), -3n);
+      assert.equal(await cache.add(key, 2n ** 60n), 2n ** 60n - 3n);
+      assert.equal(await cache.get(key), 2n ** 60n - 3n);
+      await cache.delete(key);
+      assert.equal(await cache.get(key), 0n);
+      await cache.delete(key);
+    });
+
+    it('a ttl expires the key (needs a manual clock)', async (t) => {
+      const cache = need(t, ctx.stores().counterCache, 'counter cache', name());
+      if (!cache) return;
+      const clock = ctx.clock;
+      if (!clock) {
+        t.skip('no ManualClock given to runConformance');
+        return;
+      }
+      const key = `${freshNamespace()}:c`;
+      assert.equal(await cache.add(key, 2n, 1_000_000), 2n);
+      clock.advance(500_000);
+      assert.equal(await cache.add(key, 1n), 3n); // no ttl: expiry kept
+      clock.advance(600_000);
+      assert.equal(await cache.get(key), 0n);
+      assert.equal(await cache.add(key, 1n, 1_000_000), 1n);
+    });
+  });
+}

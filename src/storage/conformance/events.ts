@@ -1,0 +1,202 @@
+/** Conformance of EventStore (DESIGN 3.2): slices, idempotent appends, newest-first scans. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { EventRecord, EventStore, PartitionScan } from '../contracts.js';
+import {
+  event,
+  freshNamespace,
+  need,
+  plain,
+  rejectsWith,
+  SEC,
+  slice,
+  T0,
+  write,
+  type ConformanceContext,
+  type SkipContext,
+} from './support.js';
+
+/** Pages through a whole partition with `after`, `limit` events at a time. */
+async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): Promise<EventRecord[]> {
+  const all: EventRecord[] = [];
+  let after: PartitionScan['after'];
+  for (;;) {
+    const page = await events.scanPartition(after ? { ...scan, after } : scan);
+    assert.ok(page.length <= scan.limit, 'page longer than limit');
+    all.push(...page);
+    const last = page[page.length - 1];
+    if (!last || page.length < scan.limit) return all;
+    after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+  }
+}
+
+/** Registers the EventStore tests. */
+export function registerEventTests(ctx: ConformanceContext): void {
+  const store = (t: SkipContext): EventStore | undefined => need(t, ctx.stores().events, 'event store', ctx.stores().name);
+  const s0 = slice();
+  const part = (timeSeriesId: string) => ({ timeSeriesId, timeBucket: 0, eventBucket: 0 });
+  const whole = (ns: string, ts: string, limit = 100) => ({
+    namespace: ns,
+    sliceId: s0.sliceId,
+    partition: part(ts),
+    fromMicros: s0.startMicros,
+    toMicros: s0.endMicros,
+    limit,
+  });
+
+  describe('events', () => {
+    it('rewrites are idempotent: first write wins per item', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '1' }))]);
+      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '2', y: '3' }))]);
+      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '9' }))]);
+      assert.deepEqual(plain(await events.scanPartition(whole(ns, 'a'))), plain([event('a', T0 + SEC, 'e1', { x: '1', y: '3' })]));
+    });
+
+    it('scans newest first, eventId ascending on ties, bytes exact', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      const evs = [
+        event('a', T0 + 5, 'b', { k: 'v' }),
+        event('a', T0 + 9, 'z', { k: 'v' }),
+        event('a', T0 + 5, 'a', { k: 'v' }),
+        event('a', T0 + 5, 'B', { k: 'v' }),
+        event('a', T0 + 1, 'q', { k: '' }),
+      ];
+      evs.push({ timeSeriesId: 'a', eventTimeMicros: T0 + 2, eventId: 'bin', items: [{ key: 'b', value: new Uint8Array([0, 255, 0]) }] });
+      await events.appendEvents(evs.map((e) => write(ns, s0, e)));
+      await events.appendEvents([write(ns, s0, event('other', T0 + 7, 'o', { k: 'v' }))]);
+      const got = await events.scanPartition(whole(ns, 'a'));
+      assert.deepEqual(
+        got.map((e) => `${e.eventTimeMicros - T0}/${e.eventId}`),
+        ['9/z', '5/B', '5/a', '5/b', '2/bin', '1/q'],
+      );
+      assert.deepEqual([...got[4]!.items[0]!.value], [0, 255, 0]);
+      assert.equal(got[5]!.items[0]!.value.length, 0);
+    });
+
+    it('intervals are start-inclusive, end-exclusive', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await events.appendEvents([10, 20, 30].map((o) => write(ns, s0, event('a', T0 + o, `e${o}`, { k: 'v' }))));
+      const got = await events.scanPartition({ ...whole(ns, 'a'), fromMicros: T0 + 10, toMicros: T0 + 30 });
+      assert.deepEqual(got.map((e) => e.eventId), ['e20', 'e10']);
+      assert.deepEqual(await events.scanPartition({ ...whole(ns, 'a'), fromMicros: T0 + 11, toMicros: T0 + 20 }), []);
+    });
+
+    it('pages with an exclusive cursor across a partition', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      const writes = [];
+      for (let i = 0; i < 40; i++) writes.push(write(ns, s0, event('a', T0 + (i % 13) * SEC, `id${i}`, { k: String(i) })));
+      await events.appendEvents(writes);
+      const full = await events.scanPartition(whole(ns, 'a', 1000));
+      assert.equal(full.length, 40);
+      for (const limit of [1, 7, 40]) {
+        assert.deepEqual(plain(await scanAll(events, whole(ns, 'a', limit))), plain(full), `limit ${limit}`);
+      }
+      const mid = full[10]!;
+      const rest = await events.scanPartition({ ...whole(ns, 'a'), after: { eventTimeMicros: mid.eventTimeMicros, eventId: mid.eventId } });
+      assert.deepEqual(plain(rest), plain(full.slice(11)));
+    });
+
+    it('limit counts whole events: multi-item events are never split', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await events.appendEvents(
+        [1, 2, 3].map((o) => write(ns, s0, event('a', T0 + o, `e${o}`, { a: '1', b: '2', c: '3' }))),
+      );
+      const page = await events.scanPartition(whole(ns, 'a', 2));
+      assert.deepEqual(page.map((e) => [e.eventId, e.items.map((i) => i.key).join('')]), [['e3', 'abc'], ['e2', 'abc']]);
+    });
+
+    it('createSlice is idempotent, rejects overlaps, and listSlices orders by start', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      const later = slice(3600);
+      const first = slice(0);
+      await events.createSlice(ns, later);
+      await events.createSlice(ns, first);
+      await events.createSlice(ns, { ...first, eventBuckets: 9 }); // no-op: stored row kept
+      await rejectsWith(events.createSlice(ns, slice(1800)), 'FAILED_PRECONDITION');
+      await rejectsWith(events.createSlice(ns, slice(-60, 61)), 'FAILED_PRECONDITION');
+      await events.createSlice(ns, slice(-60, 60)); // adjacent: allowed
+      const listed = await events.listSlices(ns);
+      assert.deepEqual(listed.map((s) => s.startMicros), [T0 - 60 * SEC, T0, T0 + 3600 * SEC]);
+      assert.deepEqual(listed[1], first);
+      assert.deepEqual(await events.listSlices(freshNamespace()), []);
+    });
+
+    it('a DROPPED slice scans empty and refuses appends; a missing slice refuses appends', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      const e = event('a', T0 + 1, 'e', { k: 'v' });
+      await events.appendEvents([write(ns, s0, e)]);
+      await events.setSliceStatus(ns, s0.sliceId, 'CLOSED');
+      assert.equal((await events.listSlices(ns))[0]?.status, 'CLOSED');
+      await events.setSliceStatus(ns, s0.sliceId, 'DROPPED');
+      await events.setSliceStatus(ns, s0.sliceId, 'DROPPED');
+      assert.equal((await events.listSlices(ns))[0]?.status, 'DROPPED');
+      assert.deepEqual(await events.scanPartition(whole(ns, 'a')), []);
+      await rejectsWith(events.appendEvents([write(ns, s0, e)]), 'FAILED_PRECONDITION');
+      await rejectsWith(events.appendEvents([write(ns, slice(7200), event('a', T0 + 7200 * SEC, 'x', { k: 'v' }))]), 'FAILED_PRECONDITION');
+      await rejectsWith(events.setSliceStatus(ns, 12345, 'CLOSED'), 'NOT_FOUND');
+      assert.deepEqual(await events.scanPartition({ ...whole(ns, 'a'), sliceId: 999 }), []);
+    });
+
+    it('findEvents tells which events are stored', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await events.appendEvents([write(ns, s0, event('a', T0 + 5, 'e', { k: 'v' }))]);
+      const loc = { namespace: ns, sliceId: s0.sliceId, partition: part('a'), eventTimeMicros: T0 + 5, eventId: 'e' };
+      assert.deepEqual(
+        await events.findEvents([loc, { ...loc, eventId: 'f' }, { ...loc, eventTimeMicros: T0 + 6 }, { ...loc, namespace: freshNamespace() }]),
+        [true, false, false, false],
+      );
+    });
+
+    it('appendEvents spans namespaces in one call and is all-or-nothing', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const [n1, n2] = [freshNamespace(), freshNamespace()];
+      await events.createSlice(n1, s0);
+      await events.createSlice(n2, s0);
+      await events.appendEvents([write(n1, s0, event('a', T0, 'e1', { k: '1' })), write(n2, s0, event('a', T0, 'e2', { k: '2' }))]);
+      assert.deepEqual((await events.scanPartition(whole(n1, 'a'))).map((e) => e.eventId), ['e1']);
+      assert.deepEqual((await events.scanPartition(whole(n2, 'a'))).map((e) => e.eventId), ['e2']);
+      const bad = write(freshNamespace(), s0, event('a', T0, 'e3', { k: '3' }));
+      await rejectsWith(events.appendEvents([write(n1, s0, event('a', T0 + 1, 'e4', { k: '4' })), bad]), 'FAILED_PRECONDITION');
+      assert.deepEqual((await events.scanPartition(whole(n1, 'a'))).map((e) => e.eventId), ['e1']);
+    });
+
+    it('dropNamespace removes slices and events', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await events.createSlice(ns, slice(3600));
+      await events.appendEvents([write(ns, s0, event('a', T0, 'e', { k: 'v' }))]);
+      await events.dropNamespace(ns);
+      assert.deepEqual(await events.listSlices(ns), []);
+      assert.deepEqual(await events.scanPartition(whole(ns, 'a')), []);
+      await events.createSlice(ns, s0);
+      assert.deepEqual(await events.scanPartition(whole(ns, 'a')), []);
+    });
+  });
+}

@@ -1,0 +1,7 @@
+import { ManualClock } from '../../src/core/clock.js';
+import { runConformance } from '../../src/storage/conformance.js';
+import { createSqliteStores } from '../../src/storage/sqlite/index.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const clock = new ManualClock();
+runConformance('sqlite', async () => createSqliteStores({ dataDir: tempDir(), clock }), { clock });
