@@ -1,0 +1,188 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/core/clock.js';
+import { RollupPipeline, type RollupPipelineOptions, type RollupResult } from '../../src/core/counter/rollup-pipeline.js';
+import { ManualScheduler } from '../../src/core/counter/scheduler.js';
+
+interface Rig {
+  clock: ManualClock;
+  scheduler: ManualScheduler;
+  pipeline: RollupPipeline;
+  calls: string[];
+  dropped: string[];
+}
+
+function rig(
+  options: Partial<RollupPipelineOptions> = {},
+  rollup?: (counter: string, clock: ManualClock) => Promise<RollupResult>,
+): Rig {
+  const clock = new ManualClock();
+  const scheduler = new ManualScheduler(clock);
+  const calls: string[] = [];
+  const dropped: string[] = [];
+  const pipeline = new RollupPipeline({
+    namespace: 'ns',
+    numQueues: 1,
+    coalesceMs: 1000,
+    capacityBytes: 1 << 20,
+    batchCount: 4,
+    scheduler,
+    rollup: async (counter) => {
+      calls.push(counter);
+      return rollup ? rollup(counter, clock) : { caughtUp: true };
+    },
+    onDrop: (c) => dropped.push(c),
+    ...options,
+  });
+  return { clock, scheduler, pipeline, calls, dropped };
+}
+
+const count = (calls: string[], c: string) => calls.filter((x) => x === c).length;
+
+describe('RollupPipeline', () => {
+  it('rolls each counter up once per coalesce window, however many events it got', async () => {
+    const { scheduler, pipeline, calls } = rig();
+    for (let i = 0; i < 10; i++) pipeline.enqueue('a');
+    for (let i = 0; i < 5; i++) pipeline.enqueue('b');
+    await scheduler.advance(999);
+    assert.deepEqual(calls, [], 'nothing runs before the window closes');
+    await scheduler.advance(1);
+    assert.deepEqual([...calls].sort(), ['a', 'b']);
+    for (let i = 0; i < 7; i++) pipeline.enqueue('a');
+    await scheduler.advance(1000);
+    assert.equal(count(calls, 'a'), 2);
+    assert.equal(count(calls, 'b'), 1);
+    assert.equal(scheduler.pending, 0, 'an idle pipeline holds no timer');
+  });
+
+  it('routes a counter to the same queue every time (xxHash of namespace:counter)', () => {
+    const { pipeline } = rig({ numQueues: 8 });
+    const names = Array.from({ length: 200 }, (_, i) => `c${i}`);
+    const first = names.map((n) => pipeline.queueIndexOf(n));
+    assert.deepEqual(names.map((n) => pipeline.queueIndexOf(n)), first);
+    assert.ok(new Set(first).size > 4, 'counters spread over the queues');
+    for (const n of names) pipeline.enqueue(n);
+    const stats = pipeline.stats();
+    assert.equal(stats.length, 8);
+    assert.equal(stats.reduce((s, q) => s + q.pending, 0), 200);
+  });
+
+  it('works a window in batches of rollup_batch_count run in parallel', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const { scheduler, pipeline, calls } = rig({ batchCount: 3 }, async () => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return { caughtUp: true };
+    });
+    for (let i = 0; i < 10; i++) pipeline.enqueue(`c${i}`);
+    await scheduler.advance(1000);
+    assert.equal(calls.length, 10);
+    assert.equal(maxRunning, 3);
+  });
+
+  it('adapts the wait between batches to the last batch latency (back-pressure)', async () => {
+    let latencyMs = 40;
+    const { scheduler, pipeline, calls } = rig(
+      { batchCount: 2, backPressure: { factor: 2, minWaitMs: 5, maxWaitMs: 500 } },
+      async (c, clock) => {
+        // A slow store: the batch (c0+c1, c2+c3, c4+c5, run in parallel) takes this long.
+        if (Number(c.slice(1)) % 2 === 0) clock.advanceMs(latencyMs);
+        return { caughtUp: true };
+      },
+    );
+    for (let i = 0; i < 6; i++) pipeline.enqueue(`c${i}`);
+    // The first batch runs when the window closes; its 40ms latency sets an 80ms wait.
+    await scheduler.advance(1000);
+    assert.equal(calls.length, 2);
+    assert.equal(pipeline.stats()[0]!.lastBatchMs, 40);
+    assert.deepEqual(scheduler.pendingDelaysMs(), [80]);
+    await scheduler.advance(79);
+    assert.equal(calls.length, 2, 'still waiting');
+    // The store got faster: the next wait shrinks to the floor of 5ms.
+    latencyMs = 1;
+    await scheduler.advance(1);
+    assert.equal(calls.length, 4);
+    assert.equal(pipeline.stats()[0]!.lastWaitMs, 5);
+    assert.deepEqual(scheduler.pendingDelaysMs(), [5]);
+    // A very slow batch is capped by maxWaitMs.
+    latencyMs = 1000;
+    await scheduler.advance(5);
+    assert.equal(calls.length, 6);
+    assert.equal(pipeline.stats()[0]!.lastWaitMs, 500);
+  });
+
+  it('bounds each queue by capacity_bytes: overflow is dropped and counted', async () => {
+    const { scheduler, pipeline, calls, dropped } = rig({ capacityBytes: 300, entryBytes: () => 100 });
+    const accepted = ['a', 'b', 'c', 'd', 'e'].map((c) => pipeline.enqueue(c));
+    assert.deepEqual(accepted, [true, true, true, false, false]);
+    assert.equal(pipeline.enqueue('a'), true, 'an already queued counter coalesces, costs nothing');
+    assert.equal(pipeline.dropped, 2);
+    assert.deepEqual(dropped, ['d', 'e']);
+    assert.equal(pipeline.stats()[0]!.bytes, 300);
+    await scheduler.advance(1000);
+    assert.deepEqual([...calls].sort(), ['a', 'b', 'c']);
+    assert.equal(pipeline.stats()[0]!.bytes, 0, 'memory is released after the rollups');
+    assert.equal(pipeline.enqueue('d'), true, 'room again');
+  });
+
+  it('re-queues a counter that has not caught up, window after window, until it has', async () => {
+    let behind = 3;
+    const { scheduler, pipeline, calls } = rig({}, async () => ({ caughtUp: --behind < 0 }));
+    pipeline.enqueue('hot');
+    await scheduler.advance(1000);
+    assert.equal(calls.length, 1);
+    await scheduler.advance(999);
+    assert.equal(calls.length, 1, 'once per window, not in a tight loop');
+    await scheduler.advance(1);
+    assert.equal(calls.length, 2);
+    await scheduler.advance(10_000);
+    assert.equal(calls.length, 4, 'stops once caught up');
+    assert.equal(scheduler.pending, 0);
+    assert.equal(pipeline.depth, 0);
+  });
+
+  it('retries a failed rollup in the next window and reports the error', async () => {
+    const errors: string[] = [];
+    let fail = true;
+    const { scheduler, calls } = (() => {
+      const r = rig({ onError: (c) => errors.push(c) }, async () => {
+        if (fail) {
+          fail = false;
+          throw new Error('store down');
+        }
+        return { caughtUp: true };
+      });
+      r.pipeline.enqueue('x');
+      return r;
+    })();
+    await scheduler.advance(1000);
+    assert.deepEqual(errors, ['x']);
+    await scheduler.advance(1000);
+    assert.deepEqual(calls, ['x', 'x']);
+    assert.equal(scheduler.pending, 0);
+  });
+
+  it('drains on shutdown: every queued counter is rolled up once, new events are refused', async () => {
+    const { scheduler, pipeline, calls } = rig({ batchCount: 2 }, async () => ({ caughtUp: false }));
+    for (const c of ['a', 'b', 'c', 'd', 'e']) pipeline.enqueue(c);
+    await pipeline.shutdown();
+    assert.deepEqual([...calls].sort(), ['a', 'b', 'c', 'd', 'e']);
+    assert.equal(pipeline.depth, 0, 'not-caught-up counters are not re-queued while draining');
+    assert.equal(pipeline.enqueue('f'), false);
+    await scheduler.advance(10_000);
+    assert.equal(calls.length, 5);
+  });
+
+  it('drains a window that is half done', async () => {
+    const { scheduler, pipeline, calls } = rig({ batchCount: 2, backPressure: { minWaitMs: 100 } });
+    for (const c of ['a', 'b', 'c', 'd', 'e']) pipeline.enqueue(c);
+    await scheduler.advance(1000);
+    assert.equal(calls.length, 2);
+    pipeline.enqueue('f');
+    await pipeline.shutdown();
+    assert.deepEqual([...calls].sort(), ['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+});
