@@ -65,7 +65,10 @@ export function codeForNativeError(err: unknown): ErrorCode {
       if (mapped) return mapped;
     }
   }
-  if (err instanceof TypeError && /database connection is not open/i.test(err.message)) return 'UNAVAILABLE';
+  // better-sqlite3 reports a closed handle or a missing directory as TypeError.
+  if (err instanceof TypeError && /database connection is not open|cannot open database/i.test(err.message)) {
+    return 'UNAVAILABLE';
+  }
   return 'INTERNAL';
 }
 
