@@ -4,7 +4,7 @@
  * is unreachable they fail at once with UNAVAILABLE, and the client reconnects by itself
  * in the background (backoff up to {@link MAX_RECONNECT_DELAY_MS}).
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { DgwError } from '../../core/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
@@ -28,6 +28,23 @@ export interface RedisStoresOptions {
   keyPrefix?: string;
   /** Connect and command timeout in ms for a client this factory creates (default {@link DEFAULT_REDIS_TIMEOUT_MS}). */
   timeoutMs?: number;
+}
+
+/**
+ * The client settings dgw uses: no offline queue, no retries of a command whose reply was
+ * lost (an INCRBY may have been applied: not idempotent), bounded connect and command
+ * time, endless reconnection with capped backoff. Exported so a caller building its own
+ * client (`client` option) can keep the same failure behaviour.
+ */
+export function redisClientOptions(timeoutMs: number = DEFAULT_REDIS_TIMEOUT_MS): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
+  };
 }
 
 function describe(url: string): string {
@@ -67,17 +84,7 @@ export async function createRedisStores(options: RedisStoresOptions = {}): Promi
   const url = options.url ?? DEFAULT_REDIS_URL;
   const client =
     options.client ??
-    new Redis(url, {
-      // Fail fast instead of queueing while disconnected, and never resend an INCRBY whose
-      // reply was lost (it may have been applied: not idempotent).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
-      lazyConnect: false,
-    });
+new Redis(url, redisClientOptions(timeoutMs));
   const address = options.client ? `${options.client.options.host ?? '127.0.0.1'}:${options.client.options.port ?? 6379}` : describe(url);
   let lastError = 'not connected yet';
   // Without a listener, ioredis prints every failed reconnection attempt; keep the last one

@@ -1,0 +1,134 @@
+/**
+ * Test policy for the real backends (issue 4): PostgreSQL and Redis run on development and
+ * CI machines. When one is unreachable, a CI run (`CI=true`) FAILS; elsewhere the backend's
+ * tests are skipped with a loud banner naming the server and its address.
+ *
+ * Addresses: `DGW_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/test) and
+ * `DGW_TEST_REDIS_URL` (default redis://127.0.0.1:6379).
+ */
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+/** PostgreSQL the backend tests use. */
+export const POSTGRES_URL = process.env.DGW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Redis the backend tests use. */
+export const REDIS_URL = process.env.DGW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The backends with a test policy. */
+export type BackendName = 'postgres' | 'redis';
+
+const PROBE_TIMEOUT_MS = 2000;
+
+/** Whether PostgreSQL answers `SELECT 1` at `url` within 2 s. */
+export async function postgresAvailable(url: string = POSTGRES_URL): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Whether Redis answers PING at `url` within 2 s. */
+export async function redisAvailable(url: string = REDIS_URL): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: PROBE_TIMEOUT_MS,
+    commandTimeout: PROBE_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** What a backend test file passes to `describe(name, { skip }, ...)`. */
+export interface BackendGate {
+  /** false when the server is reachable; otherwise the skip reason. */
+  skip: string | false;
+  /** The address tests connect to. */
+  url: string;
+}
+
+function banner(lines: string[]): string {
+  const width = Math.max(...lines.map((l) => l.length)) + 4;
+  const rule = '#'.repeat(width);
+  return ['', rule, ...lines.map((l) => `# ${l.padEnd(width - 4)} #`), rule, ''].join('\n');
+}
+
+/**
+ * The policy for one backend's tests. Reachable: `{ skip: false }`. Unreachable with
+ * `CI=true`: registers a failing test (the run fails) and skips the rest. Unreachable
+ * elsewhere: prints a loud banner and skips.
+ */
+export async function backendTest(name: BackendName): Promise<BackendGate> {
+  const url = name === 'postgres' ? POSTGRES_URL : REDIS_URL;
+  const reachable = name === 'postgres' ? await postgresAvailable(url) : await redisAvailable(url);
+  if (reachable) return { skip: false, url };
+  const server = name === 'postgres' ? 'PostgreSQL' : 'Redis';
+  const reason = `${server} is not reachable at ${url}`;
+  if (process.env.CI === 'true') {
+    test(`${server} backend is reachable (required when CI=true)`, () => {
+      throw new Error(`${reason}: CI requires it (start it, see .ci/run and docs/backends.md)`);
+    });
+  } else {
+    console.warn(
+      banner([
+        `SKIPPING ${server.toUpperCase()} BACKEND TESTS`,
+        reason,
+        `Start ${server} (see docs/backends.md) or set DGW_TEST_${name.toUpperCase()}_URL.`,
+        'With CI=true this is a failure, not a skip.',
+      ]),
+    );
+  }
+  return { skip: reason, url };
+}
+
+/** A fresh name for one test's schema or key prefix: `<base>_<random hex>`. */
+export function uniqueName(base: string): string {
+  return `${base}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Drops a PostgreSQL schema and everything in it (test cleanup). */
+export async function dropPostgresSchema(schema: string, url: string = POSTGRES_URL): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`refusing to drop schema "${schema}"`);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+  try {
+    await client.connect();
+    await client.query('SET client_min_messages = warning');
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Deletes every Redis key under a prefix (test cleanup). */
+export async function deleteRedisPrefix(prefix: string, url: string = REDIS_URL): Promise<void> {
+  if (prefix.length < 4) throw new Error(`refusing to delete prefix "${prefix}"`);
+  const client = new Redis(url, { maxRetriesPerRequest: 0 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
