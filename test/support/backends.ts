@@ -67,8 +67,8 @@ export interface BackendGate {
 
 function banner(lines: string[]): string {
   const width = Math.max(...lines.map((l) => l.length)) + 4;
-  const rule = '#'.repeat(width);
-  return ['', rule, ...lines.map((l) => `# ${l.padEnd(width - 4)} #`), rule, ''].join('\n');
+  const rule = '!'.repeat(width);
+  return ['', rule, ...lines.map((l) => `! ${l.padEnd(width - 4)} !`), rule, ''].join('\n');
 }
 
 /**
