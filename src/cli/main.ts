@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The dgw command line: `dgw serve [--port N] [--data-dir DIR] [--host H]`, and
+ * `dgw bench` (see bench/). `npm start -- --port N --data-dir DIR` runs `serve`.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { startServer } from '../server/runtime.js';
+
+const USAGE = `usage:
+  dgw serve [--port 8080] [--host 0.0.0.0] [--data-dir ./data]
+  dgw help`;
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: process.env.DGW_PORT ?? '8080' },
+      host: { type: 'string', default: process.env.DGW_HOST ?? '0.0.0.0' },
+      'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
+      quiet: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${values.port}" is not a port number`);
+  const dataDir = resolve(values['data-dir']);
+  const server = await startServer({ port, host: values.host, dataDir });
+  if (!values.quiet) console.log(`dgw serving on http://${values.host}:${server.port} (embedded SQLite in ${dataDir})`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (!values.quiet) console.log(`dgw: ${signal} received, draining and shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('dgw: shutdown failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const [command = 'serve', ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      // `npm start -- --port N` passes flags straight after "serve" is implied.
+      if (command.startsWith('--')) return serve([command, ...rest]);
+      console.error(`unknown command "${command}"\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('dgw:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

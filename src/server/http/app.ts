@@ -1,0 +1,93 @@
+/**
+ * The HTTP server (Fastify): body parsing, the error mapping, request metrics, and the
+ * route modules. Handlers stay thin: decode, call core, encode.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Clock } from '../../core/clock.js';
+import type { NamespaceManager } from '../../core/control/namespace-manager.js';
+import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
+import type { CounterEngine } from '../../core/counter/service.js';
+import type { NamespaceRegistry } from '../../storage/contracts.js';
+import { toHttpError } from './errors.js';
+import { parseBody } from './json-body.js';
+import { registerNamespaceRoutes } from './namespace-routes.js';
+import { registerTimeSeriesRoutes } from './timeseries-routes.js';
+import { registerCounterRoutes } from './counter-routes.js';
+
+/** What the HTTP app serves. */
+export interface HttpAppDeps {
+  clock: Clock;
+  engine: TimeSeriesEngine;
+  counters: CounterEngine;
+  namespaces: NamespaceManager;
+  registry: NamespaceRegistry;
+  metrics: Registry;
+  /** Rejects when the server cannot serve (a store is down); used by /readyz. */
+  ready(): Promise<void>;
+  /** Pino logger options, or false for none. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+/** Builds the Fastify app (not listening yet). */
+export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
+  const bodyLimit = deps.engine.limits.maxBodyBytes;
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit, disableRequestLogging: true });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
+    try {
+      done(null, parseBody(req.url, String(text)));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  const requests = new Counter({
+    name: 'dgw_http_requests_total',
+    help: 'HTTP requests by method (route) and status code',
+    labelNames: ['method', 'code'],
+    registers: [deps.metrics],
+  });
+  const latency = new Histogram({
+    name: 'dgw_http_request_seconds',
+    help: 'HTTP request latency by method (route)',
+    labelNames: ['method'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [deps.metrics],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    // Route patterns, not raw URLs, so label cardinality stays bounded.
+    const method = req.routeOptions.url ? `${req.method} ${req.routeOptions.url}` : 'unmatched';
+    requests.inc({ method, code: String(reply.statusCode) });
+    latency.observe({ method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const mapped = toHttpError(err, bodyLimit);
+    if (mapped.internal) req.log.error({ err }, 'internal error');
+    void reply.code(mapped.status).send(mapped.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: [] } });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await deps.ready();
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.code(503).send({ status: 'unavailable', error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await deps.metrics.metrics();
+    return reply.type(deps.metrics.contentType).send(text);
+  });
+
+  registerNamespaceRoutes(app, deps.namespaces, deps.registry);
+  registerTimeSeriesRoutes(app, { engine: deps.engine, clock: deps.clock, namespaces: deps.namespaces });
+  registerCounterRoutes(app, { counters: deps.counters, namespaces: deps.namespaces });
+  return app;
+}

@@ -1,0 +1,143 @@
+/**
+ * A running dgw instance: opens the stores, builds the engines and the HTTP server, runs
+ * the background lifecycle task, and shuts everything down in order (stop accepting,
+ * drain write buffers and rollup queues, close stores).
+ */
+import type { FastifyInstance } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { SystemClock, type Clock } from '../core/clock.js';
+import { NamespaceManager } from '../core/control/namespace-manager.js';
+import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
+import type { NamespaceConfig } from '../core/control/types.js';
+import { createCounterService, type CounterEngine } from '../core/counter/service.js';
+import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseries/service.js';
+import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
+import { StoreCatalog } from '../storage/catalog.js';
+import type { StoreSet } from '../storage/contracts.js';
+import { createMemoryStores } from '../storage/memory/index.js';
+import { createSqliteStores } from '../storage/sqlite/index.js';
+import { buildHttpApp } from './http/app.js';
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Extra stores (e.g. PostgreSQL, Redis) by catalog key, and the catalog view resolving to them. */
+  stores?: { defaultKey: string; entries: [string, StoreSet][]; view: StoreCatalogView };
+  clock?: Clock;
+  limits?: Partial<TimeSeriesLimits>;
+  /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
+  lifecycleIntervalSeconds?: number;
+  logger?: boolean | Record<string, unknown>;
+}
+
+/** A started server. */
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly engine: TimeSeriesEngine;
+  readonly counters: CounterEngine;
+  readonly namespaces: NamespaceManager;
+  readonly catalog: StoreCatalog;
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Runs one lifecycle pass over every namespace now. */
+  runLifecycle(): Promise<void>;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens the stores and starts serving HTTP. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const clock = options.clock ?? new SystemClock();
+  let catalog: StoreCatalog;
+  let view: StoreCatalogView;
+  if (options.stores) {
+    catalog = new StoreCatalog(options.stores.defaultKey, [...options.stores.entries, ['memory', createMemoryStores({ clock })]]);
+    view = options.stores.view;
+  } else {
+    const sqlite = createSqliteStores({ dataDir: options.dataDir, clock });
+    catalog = new StoreCatalog('sqlite', [
+      ['sqlite', sqlite],
+      ['memory', createMemoryStores({ clock })],
+    ]);
+    view = createEmbeddedCatalogView('sqlite', { stores: ['sqlite', 'memory'] });
+  }
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const log = (err: unknown, what: string) => {
+    // Background failures must never crash the server; they are logged and counted.
+    console.error(`dgw: ${what} failed:`, err instanceof Error ? err.message : err);
+  };
+  const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
+  const counters = createCounterService({ clock, catalog, timeseries: engine, registry: metrics });
+  const namespaces = new NamespaceManager({
+    registry: catalog.namespaces(),
+    catalog: view,
+    clock,
+    onDelete: async (config: NamespaceConfig) => {
+      if (config.kind === 'timeseries') await engine.dropNamespace(config);
+      else {
+        if (config.counterType !== 'BEST_EFFORT') await engine.dropNamespace(config.events);
+        await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
+        await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
+      }
+    },
+  });
+
+  const app = buildHttpApp({
+    clock,
+    engine,
+    counters,
+    namespaces,
+    registry: catalog.namespaces(),
+    metrics,
+    ready: () => catalog.ping(),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+  });
+
+  const runLifecycle = async (): Promise<void> => {
+    const ts = await namespaces.list('timeseries');
+    for (const record of ts) {
+      try {
+        await engine.runLifecycle(await namespaces.getTimeSeries(record.name));
+      } catch (err) {
+        log(err, `lifecycle of timeseries namespace "${record.name}"`);
+      }
+    }
+    for (const record of await namespaces.list('counter')) {
+      try {
+        const config = await namespaces.getCounter(record.name);
+        if (config.counterType !== 'BEST_EFFORT') await engine.runLifecycle(config.events);
+      } catch (err) {
+        log(err, `lifecycle of counter namespace "${record.name}"`);
+      }
+    }
+  };
+  let lifecycleRunning: Promise<void> | undefined;
+  const interval = setInterval(() => {
+    if (lifecycleRunning) return;
+    lifecycleRunning = runLifecycle()
+      .catch((err: unknown) => log(err, 'lifecycle pass'))
+      .finally(() => (lifecycleRunning = undefined));
+  }, (options.lifecycleIntervalSeconds ?? 30) * 1000);
+  interval.unref();
+
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(interval);
+      await app.close(); // stop accepting, finish in-flight requests
+      await engine.shutdown(); // drain buffered writes
+      await counters.shutdown(); // drain rollup queues
+      await lifecycleRunning;
+      await catalog.close();
+    })());
+
+  return { app, engine, counters, namespaces, catalog, port, runLifecycle, close };
+}

@@ -1,0 +1,256 @@
+/**
+ * TimeSeries messages (proto/dgw/timeseries.proto) in their proto3 JSON form: decoding to
+ * domain queries and encoding results. Shared by the HTTP and gRPC servers.
+ */
+import { z } from 'zod';
+import { DgwError, invalidArgument } from '../../core/errors.js';
+import { formatTimestampMicros } from '../../core/time.js';
+import type { TimeSeriesConfig } from '../../core/control/types.js';
+import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
+import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
+import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
+import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
+import { bytesField, decode, durationField, int32Field, timestampField } from './decode.js';
+
+/** Default pageSize when a request omits it. */
+export const DEFAULT_PAGE_SIZE = 100;
+
+const namespaceField = z.string().min(1, 'is required');
+
+const eventSchema = z.object({
+  timeSeriesId: z.string(),
+  eventTime: timestampField,
+  eventId: z.string(),
+  eventItems: z.array(z.object({ eventItemKey: z.string(), eventItemValue: bytesField })),
+});
+
+const writeSchema = z.object({ namespace: namespaceField, events: z.array(eventSchema) });
+
+const intervalSchema = z.object({ start: timestampField, end: timestampField });
+
+const pagingSchema = (limits: TimeSeriesLimits) => ({
+  pageSize: int32Field(1, limits.maxPageSize).optional(),
+  totalRecordLimit: int32Field(0, 2 ** 31 - 1).optional(),
+  pageToken: z.string().optional(),
+});
+
+/** A decoded write request. */
+export interface WriteRequest {
+  namespace: string;
+  events: EventRecord[];
+}
+
+/** Decodes WriteEventRecords(Sync). */
+export function decodeWrite(body: unknown): WriteRequest {
+  const r = decode(writeSchema, body);
+  return {
+    namespace: r.namespace,
+    events: r.events.map((e) => ({
+      timeSeriesId: e.timeSeriesId,
+      eventTimeMicros: e.eventTime,
+      eventId: e.eventId,
+      items: e.eventItems.map((i) => ({ key: i.eventItemKey, value: i.eventItemValue })),
+    })),
+  };
+}
+
+function checkInterval(start: number, end: number): void {
+  if (start >= end) throw invalidArgument('timeInterval', 'start must be before end (the interval is start-inclusive, end-exclusive)');
+}
+
+/** Decodes the namespace of any request (to look its configuration up first). */
+export function decodeNamespace(body: unknown): string {
+  return decode(z.object({ namespace: namespaceField }), body).namespace;
+}
+
+/** Decodes ReadEventRecords. `nowMicros` turns a relative timeout into a deadline. */
+export function decodeRead(body: unknown, limits: TimeSeriesLimits, nowMicros: number): ReadQuery & { namespace: string } {
+  const schema = z.object({
+    namespace: namespaceField,
+    timeSeriesId: z.string().min(1, 'is required'),
+    timeInterval: intervalSchema,
+    eventFilters: z
+      .array(z.object({ matchEventItemKey: z.string().min(1, 'is required'), matchEventItemValue: bytesField }))
+      .max(limits.maxFilters)
+      .optional(),
+    ...pagingSchema(limits),
+    timeout: durationField.optional(),
+    allowPartial: z.boolean().optional(),
+  });
+  const r = decode(schema, body);
+  checkInterval(r.timeInterval.start, r.timeInterval.end);
+  return {
+    namespace: r.namespace,
+    timeSeriesId: r.timeSeriesId,
+    startMicros: r.timeInterval.start,
+    endMicros: r.timeInterval.end,
+    eventFilters: (r.eventFilters ?? []).map((f) => ({ key: f.matchEventItemKey, value: f.matchEventItemValue })),
+    pageSize: r.pageSize ?? DEFAULT_PAGE_SIZE,
+    totalRecordLimit: r.totalRecordLimit ?? 0,
+    allowPartial: r.allowPartial ?? false,
+    ...(r.pageToken ? { pageToken: r.pageToken } : {}),
+    ...(r.timeout !== undefined ? { deadlineMicros: nowMicros + r.timeout } : {}),
+  };
+}
+
+/** Wire form of a search query (kept loose here; checked against the field mapping below). */
+const wireQuery: z.ZodType<WireQuery> = z.lazy(() =>
+  z.object({
+    equals: z.object({ eventItemKey: z.string(), eventItemValue: bytesField }).optional(),
+    range: z
+      .object({
+        eventItemKey: z.string(),
+        lowerBound: z.object({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
+        upperBound: z.object({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
+      })
+      .optional(),
+    booleanQuery: z
+      .object({ searchQuery: z.array(wireQuery), operator: z.string().optional() })
+      .optional(),
+  }),
+);
+
+interface WireBound {
+  eventItemValue: Uint8Array;
+  inclusive?: boolean | undefined;
+}
+interface WireQuery {
+  equals?: { eventItemKey: string; eventItemValue: Uint8Array } | undefined;
+  range?: { eventItemKey: string; lowerBound?: WireBound | undefined; upperBound?: WireBound | undefined } | undefined;
+  booleanQuery?: { searchQuery: WireQuery[]; operator?: string | undefined } | undefined;
+}
+
+/** Converts a wire query to a typed SearchExpr using the namespace's field mapping. */
+function toSearchExpr(q: WireQuery, config: TimeSeriesConfig, path: string, depth: number, limits: TimeSeriesLimits, leaves: { n: number }): SearchExpr {
+  const mapping = config.index?.fieldMapping ?? {};
+  if (depth > limits.maxQueryDepth) throw invalidArgument(path, `nested deeper than ${limits.maxQueryDepth} levels`);
+  const kinds = [q.equals, q.range, q.booleanQuery].filter((x) => x !== undefined).length;
+  if (kinds !== 1) throw invalidArgument(path, 'must hold exactly one of equals, range, booleanQuery');
+  const typed = (key: string, bytes: Uint8Array, at: string) => {
+    const type = mapping[key];
+    if (!type) throw invalidArgument(`${at}.eventItemKey`, `"${key}" is not an indexed field of namespace "${config.name}"`);
+    const text = decodeUtf8(bytes);
+    const value = text === undefined ? undefined : parseIndexedText(type, text);
+    if (value === undefined) throw invalidArgument(`${at}.eventItemValue`, `not a valid ${type} value for field "${key}"`);
+    return { type, value };
+  };
+  if (++leaves.n > limits.maxFilters * 4) throw invalidArgument(path, 'too many query clauses');
+  if (q.equals) {
+    const { value } = typed(q.equals.eventItemKey, q.equals.eventItemValue, `${path}.equals`);
+    return { equals: { key: q.equals.eventItemKey, value } };
+  }
+  if (q.range) {
+    const at = `${path}.range`;
+    const key = q.range.eventItemKey;
+    if (!q.range.lowerBound && !q.range.upperBound) throw invalidArgument(at, 'needs lowerBound, upperBound or both');
+    const bound = (b: WireBound | undefined, name: string) => {
+      if (!b) return undefined;
+      const { type, value } = typed(key, b.eventItemValue, `${at}.${name}`);
+      if (type === 'TEXT' || type === 'BOOLEAN') throw invalidArgument(`${at}.eventItemKey`, `range is not supported on ${type} field "${key}"`);
+      return { value, inclusive: b.inclusive ?? false };
+    };
+    const lower = bound(q.range.lowerBound, 'lowerBound');
+    const upper = bound(q.range.upperBound, 'upperBound');
+    return { range: { key, ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) } };
+  }
+  const bq = q.booleanQuery!;
+  const op = (bq.operator ?? 'AND').toUpperCase();
+  const children = bq.searchQuery.map((c, i) => toSearchExpr(c, config, `${path}.booleanQuery.searchQuery[${i}]`, depth + 1, limits, leaves));
+  if (children.length === 0) throw invalidArgument(`${path}.booleanQuery.searchQuery`, 'must hold at least one query');
+  if (op === 'AND') return { and: children };
+  if (op === 'OR') return { or: children };
+  // NOT over a list: none of the clauses holds.
+  if (op === 'NOT') return { not: children.length === 1 ? children[0]! : { or: children } };
+  throw invalidArgument(`${path}.booleanQuery.operator`, `unknown operator "${bq.operator}" (expected AND, OR or NOT)`);
+}
+
+const searchBase = (limits: TimeSeriesLimits) => ({
+  namespace: namespaceField,
+  timeInterval: intervalSchema,
+  searchQuery: wireQuery.optional(),
+  ...pagingSchema(limits),
+});
+
+/** Decodes SearchEventRecords against the namespace's configuration. */
+export function decodeSearch(body: unknown, config: TimeSeriesConfig, limits: TimeSeriesLimits): SearchQuery {
+  const r = decode(z.object(searchBase(limits)), body);
+  checkInterval(r.timeInterval.start, r.timeInterval.end);
+  return {
+    startMicros: r.timeInterval.start,
+    endMicros: r.timeInterval.end,
+    query: r.searchQuery ? toSearchExpr(r.searchQuery, config, 'searchQuery', 0, limits, { n: 0 }) : { all: true },
+    pageSize: r.pageSize ?? DEFAULT_PAGE_SIZE,
+    totalRecordLimit: r.totalRecordLimit ?? 0,
+    ...(r.pageToken ? { pageToken: r.pageToken } : {}),
+  };
+}
+
+/** Decodes AggregateEventRecords against the namespace's configuration. */
+export function decodeAggregate(body: unknown, config: TimeSeriesConfig, limits: TimeSeriesLimits): AggregateQuery {
+  const schema = z.object({
+    ...searchBase(limits),
+    aggregationQuery: z.object({
+      distinct: z.object({ eventItemKey: z.string().min(1, 'is required'), pageSize: int32Field(1, limits.maxPageSize).optional() }).optional(),
+      count: z.object({}).optional(),
+    }),
+  });
+  const r = decode(schema, body);
+  checkInterval(r.timeInterval.start, r.timeInterval.end);
+  const query = r.searchQuery ? toSearchExpr(r.searchQuery, config, 'searchQuery', 0, limits, { n: 0 }) : ({ all: true } as const);
+  const { distinct, count } = r.aggregationQuery;
+  if ((distinct ? 1 : 0) + (count ? 1 : 0) !== 1) throw invalidArgument('aggregationQuery', 'must hold exactly one of distinct, count');
+  if (count) return { kind: 'count', startMicros: r.timeInterval.start, endMicros: r.timeInterval.end, query };
+  const key = distinct!.eventItemKey;
+  if (!config.index?.fieldMapping[key]) {
+    throw invalidArgument('aggregationQuery.distinct.eventItemKey', `"${key}" is not an indexed field of namespace "${config.name}"`);
+  }
+  return {
+    kind: 'distinct',
+    startMicros: r.timeInterval.start,
+    endMicros: r.timeInterval.end,
+    query,
+    key,
+    pageSize: distinct!.pageSize ?? r.pageSize ?? DEFAULT_PAGE_SIZE,
+    ...(r.pageToken ? { pageToken: r.pageToken } : {}),
+  };
+}
+
+/** Wire form of one event. */
+export interface WireEvent {
+  timeSeriesId: string;
+  eventTime: string;
+  eventId: string;
+  eventItems: { eventItemKey: string; eventItemValue: string }[];
+}
+
+/** Encodes a page of events. */
+export function encodePage(page: EventPage): { events: WireEvent[]; nextPageToken?: string; partial?: true } {
+  return {
+    events: page.events.map((e) => ({
+      timeSeriesId: e.timeSeriesId,
+      eventTime: formatTimestampMicros(e.eventTimeMicros),
+      eventId: e.eventId,
+      eventItems: e.items.map((i) => ({ eventItemKey: i.key, eventItemValue: Buffer.from(i.value).toString('base64') })),
+    })),
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    ...(page.partial ? { partial: true as const } : {}),
+  };
+}
+
+/** Encodes an aggregation result. */
+export function encodeAggregate(result: AggregateResult): Record<string, unknown> {
+  if (result.kind === 'count') return { count: String(result.count) };
+  return {
+    distinct: {
+      eventItemKey: result.key,
+      values: result.values.map((v) => ({ eventItemValue: Buffer.from(v.text, 'utf8').toString('base64'), count: String(v.count) })),
+      ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
+    },
+  };
+}
+
+/** Throws when a namespace is unusable for TimeSeries calls. */
+export function requireActive(config: TimeSeriesConfig | undefined, name: string): TimeSeriesConfig {
+  if (!config) throw new DgwError('NOT_FOUND', `namespace "${name}" not found`);
+  return config;
+}
