@@ -1,0 +1,15 @@
+/** The storage conformance suite on a real PostgreSQL (its own random schema, dropped after). */
+import { after, describe } from 'node:test';
+import { runConformance } from '../../src/storage/conformance.js';
+import { createPostgresStores } from '../../src/storage/postgres/postgres-stores.js';
+import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
+
+const gate = await backendTest('postgres');
+
+describe('postgres conformance', { skip: gate.skip }, () => {
+  const schema = uniqueName('dgw_conf');
+  after(async () => {
+    await dropPostgresSchema(schema, gate.url);
+  });
+  runConformance('postgres', () => createPostgresStores({ url: gate.url, schema, maxConnections: 8 }));
+});
