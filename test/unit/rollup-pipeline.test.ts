@@ -186,3 +186,57 @@ describe('RollupPipeline', () => {
     assert.deepEqual([...calls].sort(), ['a', 'b', 'c', 'd', 'e', 'f']);
   });
 });
+
+describe('rollup pipeline inside the counter service', () => {
+  it('heals a stale count with a read after rollup events were dropped', async () => {
+    const { makeHarness } = await import('../integration/counter-harness.js');
+    const h = makeHarness('memory', { pipeline: { entryBytes: () => 1000 } });
+    try {
+      const base = h.config('healing', 'EVENTUAL');
+      // Room for exactly one queued counter: every other rollup event is dropped.
+      const config = { ...base, rollup: { ...base.rollup, numQueues: 1, capacityBytes: 1000 } };
+      const counters = h.instances[0]!.counters;
+      await counters.addCount(config, { counterName: 'first', delta: 1n });
+      await counters.addCount(config, { counterName: 'victim', delta: 5n });
+      await counters.addCount(config, { counterName: 'victim', delta: 6n });
+      const pipeline = counters.pipelines.get(config.name)!;
+      assert.equal(pipeline.dropped, 2, 'the queue was full: both rollup events of "victim" dropped');
+      const metrics = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counter_rollup_events_dropped_total');
+      assert.match(metrics, /dgw_counter_rollup_events_dropped_total\{namespace="healing"\} 2/);
+      // Long after accept_limit + skew, "first" has converged; "victim" never got a rollup.
+      for (let i = 0; i < 10; i++) await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'first'), 1n);
+      await h.scheduler.advance(1000); // the rollup this read triggered frees the one slot
+      assert.equal(await counters.getCount(config, 'victim'), 0n, 'stale: its rollup events were lost');
+      // That read triggered a rollup (the queue has room again): the next read is healed.
+      await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'victim'), 11n);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('keeps a counter in circulation until its rollup passes lastWriteTs, then stops', async () => {
+    const { makeHarness } = await import('../integration/counter-harness.js');
+    const h = makeHarness('memory');
+    try {
+      const config = h.config('circulation', 'EVENTUAL');
+      const counters = h.instances[0]!.counters;
+      await counters.addCount(config, { counterName: 'c', delta: 3n });
+      const rollups = () => h.instances[0]!.registry.getSingleMetricAsString('dgw_counter_rollups_total');
+      // Windows of 1s; the write becomes immutable after accept_limit 5s + skew 1s.
+      for (let i = 0; i < 5; i++) await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'c'), 0n, 'not yet rolled up');
+      for (let i = 0; i < 3; i++) await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'c'), 3n);
+      // One rollup per 1s window while behind (each advances the checkpoint), no tight loop.
+      const applied = Number(/outcome="applied"\} (\d+)/.exec(await rollups())?.[1] ?? 0);
+      assert.ok(applied >= 1 && applied <= 8, `rollups while behind: ${applied}`);
+      // Caught up: no more timers once the read-triggered rollup has run.
+      await h.scheduler.advance(1000);
+      assert.equal(h.scheduler.pending, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
