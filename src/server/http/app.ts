@@ -32,7 +32,7 @@ export interface HttpAppDeps {
 /** Builds the Fastify app (not listening yet). */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const bodyLimit = deps.engine.limits.maxBodyBytes;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit, disableRequestLogging: true });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
