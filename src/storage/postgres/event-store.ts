@@ -279,16 +279,17 @@ export class PgEventStore implements EventStore {
       cursor = 'AND (event_time < $7 OR (event_time = $7 AND event_id > $8))';
     }
     try {
+      // One ordered index scan: dense_rank numbers whole events, and its run condition
+      // (PostgreSQL 15+) stops the scan once `limit` events are read.
       const { rows } = await this.db.query<ItemRow>(
-        `WITH ev AS (
-           SELECT DISTINCT event_time, event_id FROM ${table}
+        `SELECT event_time, event_id, event_item_key, event_item_value FROM (
+           SELECT event_time, event_id, event_item_key, event_item_value,
+                  dense_rank() OVER (ORDER BY event_time DESC, event_id) AS n
+             FROM ${table}
             WHERE time_series_id = $1 AND time_bucket = $2 AND event_bucket = $3
-              AND event_time >= $4 AND event_time < $5 ${cursor}
-            ORDER BY event_time DESC, event_id LIMIT $6)
-         SELECT t.event_time, t.event_id, t.event_item_key, t.event_item_value
-           FROM ${table} t JOIN ev ON t.event_time = ev.event_time AND t.event_id = ev.event_id
-          WHERE t.time_series_id = $1 AND t.time_bucket = $2 AND t.event_bucket = $3
-          ORDER BY t.event_time DESC, t.event_id, t.event_item_key`,
+              AND event_time >= $4 AND event_time < $5 ${cursor}) ranked
+          WHERE n <= $6
+          ORDER BY event_time DESC, event_id, event_item_key`,
         values,
         true,
       );
