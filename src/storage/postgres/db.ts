@@ -69,6 +69,10 @@ export class PgDb implements Sql {
         }
       },
     };
+    // A connection lost between statements makes the checked-out client emit 'error';
+    // without a listener that would crash the process. The next statement fails instead.
+    const onError = (): void => {};
+    client.on('error', onError);
     let broken: Error | undefined;
     try {
       await sql.query('BEGIN');
@@ -83,6 +87,7 @@ export class PgDb implements Sql {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

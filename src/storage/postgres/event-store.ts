@@ -179,7 +179,13 @@ export class PgEventStore implements EventStore {
     const groups = new Map<string, { namespace: string; sliceId: number; cols: unknown[][] }>();
     for (const [index, w] of writes.entries()) {
       const nsId = await this.db.namespaceId(w.namespace, false);
-      checkWrite(w, index, nsId === undefined ? undefined : await this.slice(nsId, w.sliceId));
+      try {
+        checkWrite(w, index, nsId === undefined ? undefined : await this.slice(nsId, w.sliceId));
+      } catch (err) {
+        // The cached row may be stale (namespace dropped and re-created elsewhere): re-read once.
+        if (nsId === undefined || !this.known.delete(`${nsId}/${w.sliceId}`)) throw err;
+        checkWrite(w, index, await this.slice(nsId, w.sliceId));
+      }
       const groupKey = `${w.sliceId}/${w.namespace}`;
       let group = groups.get(groupKey);
       if (!group) {
