@@ -6,9 +6,13 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startServer } from '../server/runtime.js';
+import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
+import { SystemClock } from '../core/clock.js';
 
 const USAGE = `usage:
   dgw serve [--port 8080] [--host 0.0.0.0] [--data-dir ./data]
+            [--postgres-url URL] [--redis-url URL] [--config dgw.json]
+  dgw bench [--quick] [--help]
   dgw help`;
 
 async function serve(argv: string[]): Promise<void> {
@@ -19,14 +23,23 @@ async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: process.env.DGW_HOST ?? '0.0.0.0' },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
       quiet: { type: 'boolean', default: false },
+      'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
+      'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
+      config: { type: 'string', default: process.env.DGW_CONFIG },
     },
     strict: true,
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${values.port}" is not a port number`);
   const dataDir = resolve(values['data-dir']);
-  const server = await startServer({ port, host: values.host, dataDir });
-  if (!values.quiet) console.log(`dgw serving on http://${values.host}:${server.port} (embedded SQLite in ${dataDir})`);
+  const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
+  if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: values['postgres-url'] });
+  if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: values['redis-url'] });
+  const clock = new SystemClock();
+  const stores = clusters.length > 0 ? await openServerStores(clusters, clock) : undefined;
+  const server = await startServer({ port, host: values.host, dataDir, clock, ...(stores ? { stores } : {}) });
+  const where = stores ? `stores ${stores.entries.map(([k]) => k).join(', ')}` : `embedded SQLite in ${dataDir}`;
+  if (!values.quiet) console.log(`dgw serving on http://${values.host}:${server.port} (${where})`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -49,6 +62,11 @@ async function main(): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'bench': {
+      const { runBench } = await import('../bench/run.js');
+      // Exit explicitly: a stuck client socket must not keep a CI smoke run alive.
+      process.exit(await runBench(rest));
+    }
     case 'help':
     case '--help':
     case '-h':
