@@ -168,6 +168,25 @@ describe('postgres store', { skip: gate.skip }, () => {
     assert.equal(await s.rollups!.get('ns', 'c'), undefined);
   });
 
+  it('a saturated pool fails waiting callers with DEADLINE_EXCEEDED instead of queueing them', async () => {
+    const schema = uniqueName('dgw_t');
+    const s = await open(schema, { maxConnections: 1, connectionTimeoutMs: 300 });
+    const locker = await admin.connect();
+    let blocked: Promise<unknown> | undefined;
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${schema}".rollups IN ACCESS EXCLUSIVE MODE`);
+      blocked = s.rollups!.get('ns', 'held'); // holds the only connection
+      const started = Date.now();
+      await assert.rejects(s.rollups!.get('ns', 'waiting'), isCode('DEADLINE_EXCEEDED'));
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    assert.equal(await blocked, undefined);
+  });
+
   it('a terminated connection fails with UNAVAILABLE at most once, then the pool recovers', async () => {
     const schema = uniqueName('dgw_t');
     const s = await open(schema, { maxConnections: 1 });

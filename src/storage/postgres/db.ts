@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { DgwError } from '../../core/errors.js';
 import { translatePgError } from './errors.js';
 
 /** Something statements can run on: the pool, or one client inside a transaction. */
@@ -45,8 +46,24 @@ export class PgDb implements Sql {
     try {
       return await this.pool.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
     } catch (err) {
-      throw translatePgError(err, this.address, this.statementTimeoutMs);
+      throw this.translate(err);
     }
+  }
+
+  /**
+   * A pool wait that timed out while every connection was busy means a slow store, not a
+   * down one: DEADLINE_EXCEEDED rather than UNAVAILABLE (callers do not queue unboundedly).
+   */
+  private translate(err: unknown): unknown {
+    const max = this.pool.options.max ?? 10;
+    if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && this.pool.totalCount >= max) {
+      return new DgwError(
+        'DEADLINE_EXCEEDED',
+        `PostgreSQL at ${this.address}: all ${max} pooled connections stayed busy past the connection timeout; the store is too slow for the load`,
+        { cause: err },
+      );
+    }
+    return translatePgError(err, this.address, this.statementTimeoutMs);
   }
 
   /**
@@ -58,7 +75,7 @@ export class PgDb implements Sql {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw translatePgError(err, this.address, this.statementTimeoutMs);
+      throw this.translate(err);
     }
     const sql: Sql = {
       query: async <R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false) => {

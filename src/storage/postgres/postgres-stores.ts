@@ -26,7 +26,10 @@ export const DEFAULT_CONNECTION_TIMEOUT_MS = 3000;
 
 /** Options of {@link createPostgresStores}. */
 export interface PostgresStoresOptions {
-  /** Connection string, e.g. `postgres://postgres@127.0.0.1:5432/test`. Ignored when `pool` is given. */
+  /**
+   * Connection string, e.g. `postgres://postgres@127.0.0.1:5432/test`. Ignored when `pool` is
+   * given. Without either, the libpq environment variables (PGHOST, PGPORT, ...) apply.
+   */
   url?: string;
   /** A pool the caller owns (not closed by `close()`); its own settings apply. */
   pool?: pg.Pool;
