@@ -1,0 +1,128 @@
+/**
+ * Runs one measured load: forks the client worker processes, hands each its share of
+ * the concurrency, starts them together, samples the server's CPU time at the start and
+ * end of the measurement window and its peak RSS, and merges what the workers report.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Histogram } from './histogram.js';
+import type { OpSpec } from './ops.js';
+import { cpuMsOf, peakRssMiB, resetPeakRss } from './procs.js';
+import type { FromWorker, ToWorker, WorkerResult } from './worker.js';
+
+/** The server processes whose resources a load is charged with. */
+export interface ServerTarget {
+  /** Every process of the server (PostgreSQL runs one per connection). */
+  pids(): number[];
+  /** The one process whose peak RSS is reported, if meaningful. */
+  rssPid?: number;
+}
+
+/** Options of {@link measure}. */
+export interface MeasureOptions {
+  concurrency: number;
+  clients: number;
+  warmupMs: number;
+  durationMs: number;
+  target: ServerTarget;
+}
+
+/** What one load measured. */
+export interface Measurement {
+  ok: number;
+  rejected: number;
+  errors: number;
+  errorSample?: string;
+  measuredS: number;
+  histogram: Histogram;
+  /** Server CPU over the window, % of one core. */
+  serverCpuPct?: number;
+  serverPeakRssMiB?: number;
+  /** All client workers' CPU over the window, % of one core. */
+  clientCpuPct: number;
+}
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** Drives `spec` at fixed concurrency for warm-up + duration and measures it. */
+export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurement> {
+  const n = Math.max(1, Math.min(o.clients, o.concurrency));
+  const workers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < n; i++) workers.push(fork(WORKER, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const share = (i: number) => Math.floor(o.concurrency / n) + (i < o.concurrency % n ? 1 : 0);
+    const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+    await Promise.all(workers.map((w, i) => ask(w, { type: 'setup', spec, concurrency: share(i), tag: `${tag}w${i}` }, 'ready', 30_000)));
+
+    const budget = o.warmupMs + o.durationMs + 60_000;
+    const results = Promise.all(workers.map((w) => ask(w, { type: 'go', warmupMs: o.warmupMs, durationMs: o.durationMs }, 'result', budget)));
+    await sleep(o.warmupMs);
+    if (o.target.rssPid !== undefined) resetPeakRss(o.target.rssPid);
+    const cpu0 = cpuMsOf(o.target.pids());
+    const t0 = performance.now();
+    await sleep(o.durationMs);
+    const cpu1 = cpuMsOf(o.target.pids());
+    const wall = performance.now() - t0;
+    const rss = o.target.rssPid !== undefined ? peakRssMiB(o.target.rssPid) : undefined;
+    const done = (await results).map((m) => (m as Extract<FromWorker, { type: 'result' }>).result);
+    return merge(done, {
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuPct: ((cpu1 - cpu0) / wall) * 100 } : {}),
+      ...(rss !== undefined ? { serverPeakRssMiB: rss } : {}),
+    });
+  } finally {
+    for (const w of workers) if (w.exitCode === null && w.connected) w.kill('SIGKILL');
+  }
+}
+
+function merge(results: WorkerResult[], server: { serverCpuPct?: number; serverPeakRssMiB?: number }): Measurement {
+  const histogram = new Histogram();
+  let ok = 0;
+  let rejected = 0;
+  let errors = 0;
+  let cpu = 0;
+  let measuredMs = 0;
+  let errorSample: string | undefined;
+  for (const r of results) {
+    histogram.merge(Histogram.from(r.histogram));
+    ok += r.ok;
+    rejected += r.rejected;
+    errors += r.errors;
+    cpu += r.cpuMicros;
+    measuredMs = Math.max(measuredMs, r.measuredMs);
+    errorSample ??= r.errorSample;
+  }
+  const measuredS = measuredMs / 1000;
+  return {
+    ok,
+    rejected,
+    errors,
+    ...(errorSample ? { errorSample } : {}),
+    measuredS,
+    histogram,
+    clientCpuPct: measuredS > 0 ? (cpu / 1000 / measuredMs) * 100 : 0,
+    ...server,
+  };
+}
+
+function ask(w: ChildProcess, msg: ToWorker, want: FromWorker['type'], timeoutMs: number): Promise<FromWorker> {
+  return new Promise((resolveMsg, reject) => {
+    const timer = setTimeout(() => fail(new Error(`client worker did not answer "${msg.type}" within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: FromWorker) => {
+      if (m.type === want) done(() => resolveMsg(m));
+      else if (m.type === 'failed') fail(new Error(`client worker failed: ${m.message}`));
+    };
+    const onExit = (code: number | null) => fail(new Error(`client worker exited (${code}) before "${want}"`));
+    const done = (f: () => void) => {
+      clearTimeout(timer);
+      w.off('message', onMessage);
+      w.off('exit', onExit);
+      f();
+    };
+    const fail = (err: Error) => done(() => reject(err));
+    w.on('message', onMessage);
+    w.once('exit', onExit);
+    w.send(msg);
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,308 @@
+/**
+ * `dgw bench` (`npm run bench`): starts real dgw servers (embedded SQLite; PostgreSQL +
+ * Redis when the server supports it and they answer), drives each scenario from
+ * separate client processes at fixed concurrency for a fixed duration after a warm-up,
+ * runs the Redis and PostgreSQL baselines with the same harness, and prints per
+ * scenario ops/s, latency p50/p99/p99.9, server CPU and peak RSS, the dgw ÷ baseline
+ * ratios and the DESIGN 5 verdicts. Results also go to `.bench/results-<date>.json`.
+ * Exit code: 0 when every scenario ran (skips allowed), 1 on a harness failure.
+ * See bench/README.md and BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './baselines.js';
+import { createNamespaces, DgwClient, measureConvergence, type Convergence, type StorageHint } from './dgw-setup.js';
+import { preloadReads } from './dgw-setup.js';
+import { measure, type ServerTarget } from './driver.js';
+import { runOverload } from './overload.js';
+import { pidsByName, startDgw } from './procs.js';
+import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
+import { baselineScenarios, dgwScenarios, EVENTS_PER_SERIES, type Scenario } from './scenarios.js';
+import { progress, progressDone } from './progress.js';
+
+/** Options of one bench run (from the command line). */
+export interface BenchOptions {
+  quick: boolean;
+  warmupMs: number;
+  durationMs: number;
+  concurrency: number;
+  clients: number;
+  preload: number;
+  only?: RegExp;
+  redisUrl: string;
+  postgresUrl: string;
+  baselines: boolean;
+  out?: string;
+  profileDir?: string;
+}
+
+const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
+                 [--preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
+                 [--redis-url URL] [--postgres-url URL]
+       dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)`;
+
+/** Entry point of `dgw bench`; resolves to the process exit code. */
+export async function runBench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      warmup: { type: 'string' },
+      duration: { type: 'string' },
+      concurrency: { type: 'string', default: '50' },
+      clients: { type: 'string', default: '1' },
+      preload: { type: 'string' },
+      only: { type: 'string' },
+      'no-baselines': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+      overload: { type: 'string' },
+      'redis-url': { type: 'string', default: process.env.DGW_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+      'postgres-url': { type: 'string', default: process.env.DGW_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const int = (v: string | undefined, name: string, dflt: number) => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: "${v}" is not a positive number`);
+    return n;
+  };
+  const quick = values.quick;
+  if (values.overload !== undefined) {
+    return runOverload({ seconds: int(values.overload, 'overload', 600), concurrency: int(values.concurrency, 'concurrency', 50) });
+  }
+  const o: BenchOptions = {
+    quick,
+    warmupMs: int(values.warmup, 'warmup', quick ? 0.3 : 2) * 1000,
+    durationMs: int(values.duration, 'duration', quick ? 0.8 : 10) * 1000,
+    concurrency: Math.round(int(values.concurrency, 'concurrency', 50)),
+    clients: Math.round(int(values.clients, 'clients', 1)),
+    preload: Math.round(int(values.preload, 'preload', quick ? 50_000 : 1_000_000)),
+    ...(values.only ? { only: new RegExp(values.only) } : {}),
+    redisUrl: values['redis-url'],
+    postgresUrl: values['postgres-url'],
+    baselines: !values['no-baselines'],
+    ...(values.out ? { out: values.out } : {}),
+    ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
+  };
+  return runAll(o);
+}
+
+async function runAll(o: BenchOptions): Promise<number> {
+  const started = Date.now();
+  const results: ScenarioResult[] = [];
+  const convergence: Record<string, { c: Convergence; limitS: number }> = {};
+  const notes: string[] = [];
+  let harnessFailed = false;
+  console.log(
+    `dgw bench${o.quick ? ' --quick' : ''}: warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s per scenario, ` +
+      `concurrency ${o.concurrency} from ${o.clients} client process(es), read namespace ${o.preload.toLocaleString('en-US')} events` +
+      `${o.quick ? ' (quick: smaller preload, shortened rollup settings for convergence)' : ''}`,
+  );
+  console.log(`machine: ${machine().nproc} cores (${machine().cpuModel}), ${machine().memGiB} GiB; client and server share these cores`);
+
+  const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
+  const serverFlags = serveFlags();
+  if (!serverFlags.includes('--postgres-url') || !serverFlags.includes('--redis-url')) {
+    backends.push({ name: 'postgres+redis', serveArgs: [], hint: {}, skip: 'server flags not available' });
+  } else {
+    const why = (await postgresUnreachable(o.postgresUrl)) ?? (await redisUnreachable(o.redisUrl));
+    backends.push({
+      name: 'postgres+redis',
+      serveArgs: ['--postgres-url', o.postgresUrl, '--redis-url', o.redisUrl],
+      hint: {},
+      ...(why ? { skip: why } : {}),
+    });
+  }
+
+  for (const b of backends) {
+    if (b.skip) {
+      console.log(`\n== dgw on ${b.name} ==\nskipped: ${b.skip}`);
+      notes.push(`dgw on ${b.name}: skipped: ${b.skip}`);
+      continue;
+    }
+    try {
+      const rows = await runDgwBackend(b.name, b.serveArgs, b.hint, o, convergence);
+      results.push(...rows);
+      console.log(formatResults(`dgw on ${b.name}`, rows));
+    } catch (err) {
+      harnessFailed = true;
+      progressDone();
+      console.error(`dgw on ${b.name}: harness failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+  }
+
+  if (o.baselines) {
+    try {
+      const rows = await runBaselines(o);
+      results.push(...rows);
+      console.log(formatResults('baselines (same harness, same concurrency)', rows));
+    } catch (err) {
+      harnessFailed = true;
+      progressDone();
+      console.error(`baselines: harness failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+  }
+
+  const ratios = formatRatios(results);
+  console.log(ratios.text);
+  const v = verdicts(results, convergence);
+  console.log(formatVerdicts(v));
+  if (o.quick) console.log('(--quick figures are a smoke test, not measurements: short windows, small preload)');
+
+  const failed = results.filter((r) => r.status === 'failed');
+  for (const f of failed) console.error(`FAILED ${f.id}: ${f.errorSample ?? f.reason ?? 'no successful request'}`);
+  const out = o.out ?? join('.bench', `results-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  const { warmupMs, durationMs, concurrency, clients, preload, quick, baselines } = o;
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date(started).toISOString(),
+        commit: commit(),
+        machine: machine(),
+        options: { quick, warmupMs, durationMs, concurrency, clients, preload, baselines },
+        results,
+        ratios: ratios.pairs,
+        convergence,
+        verdicts: v,
+        notes,
+        totalSeconds: (Date.now() - started) / 1000,
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nresults written to ${out} (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
+  return harnessFailed || failed.length > 0 ? 1 : 0;
+}
+
+async function runDgwBackend(
+  backend: string,
+  serveArgs: string[],
+  hint: StorageHint,
+  o: BenchOptions,
+  convergence: Record<string, { c: Convergence; limitS: number }>,
+): Promise<ScenarioResult[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dgw-bench-'));
+  progress(`dgw on ${backend}: starting server`);
+  const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  const server = await startDgw({ dataDir, serveArgs, nodeArgs });
+  const rows: ScenarioResult[] = [];
+  try {
+    const c = new DgwClient(server.origin);
+    await createNamespaces(c, hint, o.quick);
+    await c.close();
+    const target: ServerTarget = { pids: () => [server.pid], rssPid: server.pid };
+    const wantRead = selected(o, `${backend}.read.page100`) || selected(o, `${backend}.search.page100`);
+    const preload = wantRead
+      ? await preloadReads(server.origin, o.preload, (done, total, rate) =>
+          progress(`dgw on ${backend}: preloading read namespace ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')} events/s)`),
+        )
+      : undefined;
+    if (preload) {
+      progressDone(`dgw on ${backend}: preloaded ${o.preload.toLocaleString('en-US')} events at ${Math.round(preload.eventsPerSec).toLocaleString('en-US')} events/s (sync batches of 1000, 4 streams)`);
+      await new Promise((r) => setTimeout(r, 1500)); // let the index refresh (1 s) see the preload
+    }
+    const window = preload?.window ?? { series: Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES)), startIso: new Date().toISOString(), endIso: new Date().toISOString() };
+    const list = dgwScenarios(backend, server.origin, window).filter((s) => selected(o, s.id));
+    rows.push(...(await runScenarios(list, target, o)));
+
+    if (selected(o, `${backend}.convergence`)) {
+      const adds = o.quick ? 400 : 4000;
+      // Quick mode shortens the rollup settings (accept 1 s, skew 0, coalesce 200 ms).
+      const limitS = o.quick ? 1 + 0.2 + 2 : 5 + 1 + 2;
+      progress(`dgw on ${backend}: rollup convergence (${adds} adds, then GetCount until exact)`);
+      const conv = await measureConvergence(server.origin, adds, limitS * 3);
+      convergence[backend] = { c: conv, limitS };
+      progressDone(`dgw on ${backend}: convergence ${conv.seconds !== undefined ? `${conv.seconds.toFixed(2)} s` : `not reached in ${conv.timeoutS} s`}`);
+    }
+  } finally {
+    progress(`dgw on ${backend}: stopping server`);
+    const code = await server.stop();
+    progressDone();
+    if (code !== 0) console.error(`dgw server exited with ${code}: ${server.stderrTail().slice(-1000)}`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function runBaselines(o: BenchOptions): Promise<ScenarioResult[]> {
+  const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
+  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series).filter((s) => selected(o, s.id));
+  const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
+  const pgDown = list.some((s) => s.target === 'postgres') ? await postgresUnreachable(o.postgresUrl) : undefined;
+  if (list.some((s) => s.target === 'postgres') && !pgDown) {
+    progress(`baselines: PostgreSQL tables, preloading ${o.preload.toLocaleString('en-US')} events server-side`);
+    await setupPostgresBaseline(o.postgresUrl, o.preload, series);
+    progressDone();
+  }
+  const rows: ScenarioResult[] = [];
+  const runnable: Scenario[] = [];
+  for (const s of list) {
+    const why = s.target === 'redis' ? redisDown : pgDown;
+    if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
+    else runnable.push(s);
+  }
+  const targets: Record<string, ServerTarget> = {};
+  const redisPids = pidsByName('redis-server');
+  targets.redis = { pids: () => redisPids, ...(redisPids.length === 1 ? { rssPid: redisPids[0]! } : {}) };
+  // PostgreSQL forks a backend per connection: charge all its processes, list them per window.
+  targets.postgres = { pids: () => pidsByName('postgres') };
+  for (const s of runnable) rows.push(...(await runScenarios([s], targets[s.target]!, o)));
+  return rows;
+}
+
+let scenarioNo = 0;
+async function runScenarios(list: Scenario[], target: ServerTarget, o: BenchOptions): Promise<ScenarioResult[]> {
+  const rows: ScenarioResult[] = [];
+  for (const s of list) {
+    scenarioNo++;
+    progress(`[${scenarioNo}] ${s.backend}: ${s.title} (warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s, concurrency ${o.concurrency})`);
+    const m = await measure(s.op, { concurrency: o.concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
+    const r = toResult(s, m);
+    rows.push(r);
+    progressDone(`[${scenarioNo}] ${s.backend}: ${s.title}: ${Math.round(r.opsPerSec ?? 0).toLocaleString('en-US')} ops/s, p99 ${(r.p99Ms ?? 0).toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+  }
+  return rows;
+}
+
+function selected(o: BenchOptions, id: string): boolean {
+  return !o.only || o.only.test(id);
+}
+
+/** The flags `dgw serve` accepts (read from its help text), so the harness follows the server. */
+function serveFlags(): string {
+  try {
+    const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+    return execFileSync(process.execPath, [main, 'help'], { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return '';
+  }
+}
+
+function commit(): string | undefined {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${sha} (work tree modified)` : sha;
+  } catch {
+    return undefined;
+  }
+}
+
+function machine(): { nproc: number; cpuModel: string; memGiB: number } {
+  const c = cpus();
+  return { nproc: c.length, cpuModel: c[0]?.model.trim() ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30) };
+}

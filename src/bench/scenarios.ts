@@ -1,0 +1,139 @@
+/**
+ * The scenarios of `dgw bench` (issue 5): what each one sends, with what namespace
+ * settings, and which baseline it is compared with. Namespaces are created fresh in
+ * each run by the harness (`setupDgw` in dgw-setup.ts).
+ */
+import type { OpSpec } from './ops.js';
+
+/** Where a scenario's load goes. */
+export type TargetKind = 'dgw' | 'redis' | 'postgres';
+
+/** One measured scenario. */
+export interface Scenario {
+  /** Stable key, also used in the JSON results and for `--only`. */
+  id: string;
+  /** What the table prints. */
+  title: string;
+  /** The stores this runs on: "sqlite", "postgres+redis", or the baseline server. */
+  backend: string;
+  target: TargetKind;
+  op: OpSpec;
+  /** Events per request, when a request carries several (events/s is reported). */
+  eventsPerOp?: number;
+  /** Baseline scenario keys (without backend prefix) to print dgw ÷ baseline against. */
+  compareWith?: string[];
+  /** Which DESIGN 5 target applies, if any. */
+  target5?: DesignTarget;
+}
+
+/** The quality bars of DESIGN 5. */
+export type DesignTarget =
+  | { metric: 'opsPerSec'; min: number; p99MaxMs?: number; label: string }
+  | { metric: 'eventsPerSec'; min: number; label: string }
+  | { metric: 'p99'; maxMs: number; label: string };
+
+/** Namespace names used by the dgw scenarios. */
+export const NS = {
+  eventual: 'bench_ctr_eventual',
+  accurate: 'bench_ctr_accurate',
+  bestEffort: 'bench_ctr_best_effort',
+  convergence: 'bench_ctr_convergence',
+  writes: 'bench_ts_writes',
+  buffered: 'bench_ts_buffered',
+  reads: 'bench_ts_reads',
+} as const;
+
+/** Counters per counter namespace that the add/get scenarios spread over. */
+export const COUNTERS = 100;
+/** Series the write scenarios spread over. */
+export const WRITE_SERIES = 1000;
+/** Events per series in the read namespace (so a page of 100 is always full). */
+export const EVENTS_PER_SERIES = 1000;
+
+/** Settings of the read namespace preload, fixed when the harness preloads it. */
+export interface ReadWindow {
+  series: number;
+  startIso: string;
+  endIso: string;
+}
+
+/** The dgw scenarios for one backend, in run order (GetCount reads what AddCount wrote). */
+export function dgwScenarios(backend: string, origin: string, reads: ReadWindow): Scenario[] {
+  const http = (path: string, body: Extract<OpSpec, { kind: 'http' }>['body']): OpSpec => ({ kind: 'http', origin, path, body });
+  const s = (id: string, rest: Omit<Scenario, 'id' | 'backend' | 'target'>): Scenario => ({ id: `${backend}.${id}`, backend, target: 'dgw', ...rest });
+  const write = (batch: number, ns: string, path: string) => http(path, { gen: 'writeEvents', namespace: ns, batch, series: WRITE_SERIES });
+  return [
+    s('addcount.eventual', {
+      title: 'AddCount EVENTUAL, idempotency tokens',
+      op: http('/v1/counter/AddCount', { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true }),
+      compareWith: ['redis.incrby', 'postgres.update'],
+      target5: { metric: 'opsPerSec', min: 20_000, p99MaxMs: 10, label: 'AddCount ≥ 20,000/s at p99 ≤ 10 ms' },
+    }),
+    s('getcount.eventual', {
+      title: 'GetCount EVENTUAL',
+      op: http('/v1/counter/GetCount', { gen: 'getCount', namespace: NS.eventual, counters: COUNTERS }),
+      compareWith: ['redis.get'],
+      target5: { metric: 'opsPerSec', min: 25_000, label: 'GetCount ≥ 25,000/s' },
+    }),
+    s('addandget.accurate', {
+      title: 'AddAndGetCount ACCURATE, tokens',
+      op: http('/v1/counter/AddAndGetCount', { gen: 'addCount', namespace: NS.accurate, counters: COUNTERS, token: true }),
+      compareWith: ['postgres.update'],
+    }),
+    s('addcount.best_effort', {
+      title: 'AddCount BEST_EFFORT',
+      op: http('/v1/counter/AddCount', { gen: 'addCount', namespace: NS.bestEffort, counters: COUNTERS, token: false }),
+      compareWith: ['redis.incrby'],
+    }),
+    s('write_sync.b1', {
+      title: 'WriteEventRecordsSync, batch 1',
+      op: write(1, NS.writes, '/v1/timeseries/WriteEventRecordsSync'),
+      eventsPerOp: 1,
+      compareWith: ['postgres.insert.b1'],
+    }),
+    s('write_sync.b10', { title: 'WriteEventRecordsSync, batch 10', op: write(10, NS.writes, '/v1/timeseries/WriteEventRecordsSync'), eventsPerOp: 10 }),
+    s('write_sync.b100', {
+      title: 'WriteEventRecordsSync, batch 100',
+      op: write(100, NS.writes, '/v1/timeseries/WriteEventRecordsSync'),
+      eventsPerOp: 100,
+      compareWith: ['postgres.insert.b100'],
+      target5: { metric: 'eventsPerSec', min: 100_000, label: 'WriteEventRecordsSync ≥ 100,000 events/s (batch 100)' },
+    }),
+    s('write_buffered.b10', {
+      title: 'WriteEventRecords (buffered), batch 10',
+      op: write(10, NS.buffered, '/v1/timeseries/WriteEventRecords'),
+      eventsPerOp: 10,
+    }),
+    s('read.page100', {
+      title: 'ReadEventRecords, page of 100',
+      op: http('/v1/timeseries/ReadEventRecords', { gen: 'readEvents', namespace: NS.reads, series: reads.series, startIso: reads.startIso, endIso: reads.endIso, pageSize: 100 }),
+      compareWith: ['postgres.range'],
+      target5: { metric: 'p99', maxMs: 10, label: 'ReadEventRecords p99 ≤ 10 ms over 1,000,000 events' },
+    }),
+    s('search.page100', {
+      title: 'SearchEventRecords equals, page of 100',
+      op: http('/v1/timeseries/SearchEventRecords', { gen: 'searchEvents', namespace: NS.reads, startIso: reads.startIso, endIso: reads.endIso, pageSize: 100 }),
+    }),
+  ];
+}
+
+/** The baseline scenarios: Redis and a plain PostgreSQL schema, same harness. */
+export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number): Scenario[] {
+  const b = (id: string, target: TargetKind, title: string, op: OpSpec, eventsPerOp?: number): Scenario => ({
+    id,
+    backend: target,
+    target,
+    title,
+    op,
+    ...(eventsPerOp ? { eventsPerOp } : {}),
+  });
+  const pgq = (query: 'update' | 'insert' | 'range', batch = 1): OpSpec => ({ kind: 'pg', url: postgresUrl, query, batch, series });
+  return [
+    b('redis.incrby', 'redis', 'Redis INCRBY', { kind: 'redis', url: redisUrl, command: 'incrby', keys: COUNTERS }),
+    b('redis.get', 'redis', 'Redis GET', { kind: 'redis', url: redisUrl, command: 'get', keys: COUNTERS }),
+    b('postgres.update', 'postgres', 'PostgreSQL UPDATE v = v + $1, one row', pgq('update')),
+    b('postgres.insert.b1', 'postgres', 'PostgreSQL INSERT events, batch 1', pgq('insert', 1), 1),
+    b('postgres.insert.b100', 'postgres', 'PostgreSQL INSERT events, batch 100', pgq('insert', 100), 100),
+    b('postgres.range', 'postgres', 'PostgreSQL range read by key, LIMIT 100', pgq('range')),
+  ];
+}
