@@ -4,7 +4,7 @@
  * drain write buffers and rollup queues, close stores).
  */
 import type { FastifyInstance } from 'fastify';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter as PromCounter, Registry, collectDefaultMetrics } from 'prom-client';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
 import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
@@ -66,6 +66,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  catalog.setCacheFailureCounter(
+    new PromCounter({
+      name: 'dgw_rollup_cache_failures_total',
+      help: 'Rollup cache calls that failed and degraded to a miss (cache store down)',
+      labelNames: ['op'],
+      registers: [metrics],
+    }),
+  );
   const log = (err: unknown, what: string) => {
     // Background failures must never crash the server; they are logged and counted.
     console.error(`dgw: ${what} failed:`, err instanceof Error ? err.message : err);

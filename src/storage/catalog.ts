@@ -14,10 +14,13 @@ import type {
   RollupStore,
   StoreSet,
 } from './contracts.js';
+import { optionalRollupCache, type CacheFailureCounter } from './optional-rollup-cache.js';
 
 /** Stores by key, with per-part fallback to the default store. */
 export class StoreCatalog {
   private readonly stores = new Map<string, StoreSet>();
+  private readonly optionalCaches = new Map<RollupCache, RollupCache>();
+  private cacheFailures: CacheFailureCounter | undefined;
 
   /** @param defaultKey key of the store that provides every part another store lacks. */
   constructor(
@@ -54,8 +57,21 @@ export class StoreCatalog {
   rollups(key: string): RollupStore {
     return this.part(key, 'rollups');
   }
+  /** The rollup cache for a key; its failures degrade to cache misses (see optional-rollup-cache.ts). */
   rollupCache(key: string): RollupCache {
-    return this.part(key, 'rollupCache');
+    const raw = this.part(key, 'rollupCache');
+    let wrapped = this.optionalCaches.get(raw);
+    if (!wrapped) {
+      wrapped = optionalRollupCache(raw, this.cacheFailures);
+      this.optionalCaches.set(raw, wrapped);
+    }
+    return wrapped;
+  }
+
+  /** Counts rollup-cache calls that failed and were degraded (set by the server for metrics). */
+  setCacheFailureCounter(counter: CacheFailureCounter): void {
+    this.cacheFailures = counter;
+    this.optionalCaches.clear();
   }
   counterCache(key: string): CounterCache {
     return this.part(key, 'counterCache');
