@@ -18,6 +18,9 @@ import type { RollupResult } from './rollup-pipeline.js';
 /** Checkpoint of a counter never rolled up: before any event that can be accepted. */
 export const NEVER_ROLLED_UP_MICROS = 0;
 
+/** An idle counter's checkpoint is advanced (one commit) at most this far behind `end`. */
+export const IDLE_ADVANCE_MICROS = 60_000_000;
+
 /** What one rollup did. */
 export interface CounterRollupResult extends RollupResult {
   outcome: RollupOutcome;
@@ -66,6 +69,12 @@ export class CounterRollups {
       if (!row && folded.applied === 0) {
         // Never written: leave no row behind (a GetCount of an unknown name stores nothing).
         outcome = 'noop';
+      } else if (row && folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS) {
+        // Nothing happened in the window: the count is unchanged, so skip the durable write
+        // (one commit per read counter per window adds up on SQLite). The checkpoint still
+        // moves every IDLE_ADVANCE_MICROS so ACCURATE reads and later rollups scan little.
+        outcome = 'noop';
+        await cache.put(ns, counter, prev);
       } else {
         const next: RollupCheckpoint = { count: folded.count, rollupTsMicros: end };
         if (!isInt64(next.count)) {
