@@ -16,6 +16,11 @@ import { MICROS_PER_SECOND } from '../clock.js';
 
 /** Partitions scanned in the first wave of a read (DESIGN 3.4). */
 export const START_FANOUT = 8;
+/**
+ * How stale a cached slice list a client read may use when it does not cover the read's
+ * interval (bounds the metadata reads of reads reaching into the future).
+ */
+const READ_SLICE_STALENESS_MICROS = 250_000;
 /** Upper bound of partitions scanned at once by one read. */
 export const MAX_FANOUT = 64;
 
@@ -81,7 +86,7 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
 
   // Resume bound: events strictly after position p, or strictly older than b.
   const upper = state.p ? state.p.t + 1 : (state.b ?? q.endMicros);
-  const groups = await groupsOf(deps, config, q.startMicros, Math.min(q.endMicros, upper));
+  const groups = await groupsOf(deps, config, q.startMicros, Math.min(q.endMicros, upper), READ_SLICE_STALENESS_MICROS);
   const after = state.p ? { eventTimeMicros: state.p.t, eventId: state.p.id } : undefined;
   const matches = filterOf(q.eventFilters);
 
@@ -139,7 +144,8 @@ export async function* scanSeriesEvents(
   end: number,
   pageSize = 1000,
 ): AsyncGenerator<EventRecord> {
-  const groups = await groupsOf(deps, config, start, end);
+  // Exact scans (counter rollups) never trust a cached slice list that misses part of the window.
+  const groups = await groupsOf(deps, config, start, end, 0);
   for (const g of groups) {
     let after: EventPosition | undefined;
     for (;;) {
@@ -153,9 +159,9 @@ export async function* scanSeriesEvents(
 }
 
 /** The readable (ACTIVE) time buckets overlapping `[from, to)`, newest first. */
-async function groupsOf(deps: ReadDeps, config: TimeSeriesConfig, from: number, to: number): Promise<Group[]> {
+async function groupsOf(deps: ReadDeps, config: TimeSeriesConfig, from: number, to: number, maxStaleMicros: number): Promise<Group[]> {
   if (from >= to) return [];
-  const slices = await deps.slices.slices(deps.store, config.name);
+  const slices = await deps.slices.covering(deps.store, config.name, from, to, maxStaleMicros);
   const groups: Group[] = [];
   for (let i = slices.length - 1; i >= 0; i--) {
     const slice = slices[i]!;

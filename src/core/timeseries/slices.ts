@@ -40,6 +40,22 @@ export class SliceManager {
     return slices;
   }
 
+  /**
+   * The slices overlapping `[from, to)`, re-reading the store when the cached list does
+   * not cover the whole interval and is older than `maxStaleMicros`. Slices tile time and
+   * are never replaced, so a covered interval cannot hide a slice another instance made;
+   * an uncovered one may (multi-instance: a slice created elsewhere moments ago).
+   */
+  async covering(store: EventStore, namespace: string, from: number, to: number, maxStaleMicros: number): Promise<SliceInfo[]> {
+    let slices = await this.slices(store, namespace);
+    const first = slices[0];
+    const last = slices[slices.length - 1];
+    const covered = first !== undefined && last !== undefined && first.startMicros <= from && last.endMicros >= to;
+    const age = this.now() - (this.cache.get(namespace)?.loadedAtMicros ?? 0);
+    if (!covered && age > maxStaleMicros) slices = await this.slices(store, namespace, true);
+    return slices;
+  }
+
   /** Slices by status over the namespaces this instance has seen (for metrics). */
   statusCounts(): Record<SliceStatus, number> {
     const counts: Record<SliceStatus, number> = { ACTIVE: 0, CLOSED: 0, DROPPED: 0 };

@@ -141,7 +141,8 @@ async function checkRetries(
   late: readonly number[],
   acceptLimitMicros: number,
 ): Promise<void> {
-  const all = await slices.slices(store, config.name);
+  const times = late.map((i) => events[i]!.eventTimeMicros);
+  const all = await slices.covering(store, config.name, Math.min(...times), Math.max(...times) + 1, 0);
   const located: { i: number; slice: SliceInfo }[] = [];
   for (const i of late) {
     const e = events[i]!;
