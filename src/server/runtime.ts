@@ -1,5 +1,6 @@
 /**
- * A running dgw instance: opens the stores, builds the engines and the HTTP server, runs
+ * A running dgw instance: opens the stores, builds the engines and the HTTP (and, with
+ * `grpcPort`, gRPC) server, runs
  * the background lifecycle task, and shuts everything down in order (stop accepting,
  * drain write buffers and rollup queues, close stores).
  */
@@ -17,6 +18,7 @@ import type { StoreSet } from '../storage/contracts.js';
 import { createMemoryStores } from '../storage/memory/index.js';
 import { createSqliteStores } from '../storage/sqlite/index.js';
 import { buildHttpApp } from './http/app.js';
+import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -30,6 +32,8 @@ export interface ServerOptions {
   /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
   lifecycleIntervalSeconds?: number;
   logger?: boolean | Record<string, unknown>;
+  /** Port of the gRPC server (docs/grpc.md), on the same host; 0 picks a free one; undefined = no gRPC. */
+  grpcPort?: number;
 }
 
 /** A started server. */
@@ -41,6 +45,8 @@ export interface RunningServer {
   readonly catalog: StoreCatalog;
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The gRPC port actually bound; undefined when gRPC is off. */
+  readonly grpcPort?: number;
   /** Runs one lifecycle pass over every namespace now. */
   runLifecycle(): Promise<void>;
   /** Graceful shutdown; idempotent. */
@@ -136,16 +142,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
 
+  let grpc: RunningGrpcServer | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       clearInterval(interval);
-      await app.close(); // stop accepting, finish in-flight requests
+      await Promise.all([app.close(), grpc?.close()]); // stop accepting, finish in-flight requests
       await engine.shutdown(); // drain buffered writes
       await counters.shutdown(); // drain rollup queues
       await lifecycleRunning;
       await catalog.close();
     })());
 
-  return { app, engine, counters, namespaces, catalog, port, runLifecycle, close };
+  if (options.grpcPort !== undefined) {
+    try {
+      grpc = await startGrpcServer(
+        { clock, engine, counters, namespaces, metrics, onInternalError: (err, method) => log(err, `gRPC ${method}`) },
+        { host: options.host, port: options.grpcPort },
+      );
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
+
+  return { app, engine, counters, namespaces, catalog, port, ...(grpc ? { grpcPort: grpc.port } : {}), runLifecycle, close };
 }

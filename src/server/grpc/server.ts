@@ -1,0 +1,137 @@
+/**
+ * The gRPC server (grpc-js): TimeSeriesService and CounterService from proto/dgw/*.proto,
+ * served by the same decoders and core services as HTTP (DESIGN 1, 2). Each call: the
+ * request message becomes its proto3 JSON form, the handler runs, the JSON answer
+ * becomes the response message; errors become gRPC statuses (see errors.ts).
+ */
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+  type handleUnaryCall,
+} from '@grpc/grpc-js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Clock } from '../../core/clock.js';
+import type { CounterConfig, TimeSeriesConfig } from '../../core/control/types.js';
+import type { CounterService } from '../../core/counter/types.js';
+import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
+import { counterHandlers } from './counter-service.js';
+import { toGrpcError } from './errors.js';
+import { jsonToMessage, loadDgwProtos, messageToJson, methodTypes, type DgwProtos } from './proto-json.js';
+import { timeSeriesHandlers, type JsonHandler } from './timeseries-service.js';
+
+/** Full names of the services served. */
+export const TIMESERIES_SERVICE = 'dgw.v1.TimeSeriesService';
+/** Full name of the Counter service. */
+export const COUNTER_SERVICE = 'dgw.v1.CounterService';
+
+/** What the gRPC server serves. */
+export interface GrpcServerDeps {
+  clock: Clock;
+  engine: TimeSeriesEngine;
+  counters: CounterService;
+  namespaces: {
+    getTimeSeries(name: string): Promise<TimeSeriesConfig>;
+    getCounter(name: string): Promise<CounterConfig>;
+  };
+  /** Where the request counter and latency histogram are registered. */
+  metrics: Registry;
+  /** Called with errors that are bugs (mapped to INTERNAL). Default: console.error. */
+  onInternalError?: (err: unknown, method: string) => void;
+}
+
+/** Where to listen. */
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 picks a free port; {@link RunningGrpcServer.port} tells which. */
+  port: number;
+  /** Seconds a graceful close waits for calls in flight before cancelling them. Default 10. */
+  shutdownGraceSeconds?: number;
+}
+
+/** A listening gRPC server. */
+export interface RunningGrpcServer {
+  /** The port actually bound. */
+  readonly port: number;
+  /** Stops accepting, lets calls in flight finish (up to the grace period); idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts serving gRPC; resolves once the port is bound. */
+export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const protos = loadDgwProtos();
+  const requests = new Counter({
+    name: 'dgw_grpc_requests_total',
+    help: 'gRPC calls by method and status code name',
+    labelNames: ['method', 'code'],
+    registers: [deps.metrics],
+  });
+  const latency = new Histogram({
+    name: 'dgw_grpc_request_seconds',
+    help: 'gRPC call latency by method',
+    labelNames: ['method'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [deps.metrics],
+  });
+  const onInternalError =
+    deps.onInternalError ?? ((err: unknown, method: string) => console.error(`dgw: gRPC ${method} failed:`, err));
+
+  const bind = (service: string, handlers: Record<string, JsonHandler>): [ServiceDefinition, UntypedServiceImplementation] => {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      const types = methodTypes(protos.root, service, name);
+      const method = `${service}/${name}`;
+      const unary: handleUnaryCall<unknown, unknown> = (call, callback) => {
+        const started = performance.now();
+        const deadline = call.getDeadline();
+        const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+        const finish = (code: string) => {
+          requests.inc({ method, code });
+          latency.observe({ method }, (performance.now() - started) / 1000);
+        };
+        handler(messageToJson(types.request, call.request), { deadlineMs })
+          .then((result) => {
+            callback(null, jsonToMessage(types.response, result));
+            finish('OK');
+          })
+          .catch((err: unknown) => {
+            const mapped = toGrpcError(err);
+            if (mapped.internal) onInternalError(err, method);
+            callback(mapped.status);
+            finish(mapped.code);
+          });
+      };
+      impl[name] = unary;
+    }
+    return [serviceDefinition(protos, service), impl];
+  };
+
+  const server = new Server({ 'grpc.max_receive_message_length': deps.engine.limits.maxBodyBytes });
+  server.addService(...bind(TIMESERIES_SERVICE, timeSeriesHandlers(deps)));
+  server.addService(...bind(COUNTER_SERVICE, counterHandlers(deps)));
+
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+
+  const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.forceShutdown(), graceMs);
+      force.unref();
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    }));
+  return { port, close };
+}
+
+function serviceDefinition(protos: DgwProtos, service: string): ServiceDefinition {
+  const def = protos.definition[service];
+  if (!def || 'format' in def) throw new Error(`${service} is not a service in the protos`);
+  return def as ServiceDefinition;
+}
