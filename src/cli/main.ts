@@ -11,7 +11,7 @@ import { SystemClock } from '../core/clock.js';
 
 const USAGE = `usage:
   dgw serve [--port 8080] [--host 0.0.0.0] [--data-dir ./data]
-            [--postgres-url URL] [--redis-url URL] [--config dgw.json]
+            [--postgres-url URL] [--redis-url URL] [--config dgw.json] [--grpc-port N]
   dgw bench [--quick] [--help]
   dgw help`;
 
@@ -26,20 +26,26 @@ async function serve(argv: string[]): Promise<void> {
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
       'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
       config: { type: 'string', default: process.env.DGW_CONFIG },
+      'grpc-port': { type: 'string', default: process.env.DGW_GRPC_PORT },
     },
     strict: true,
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: "${values.port}" is not a port number`);
+  const grpcPort = values['grpc-port'] === undefined ? undefined : Number(values['grpc-port']);
+  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) {
+    throw new Error(`--grpc-port: "${values['grpc-port']}" is not a port number`);
+  }
   const dataDir = resolve(values['data-dir']);
   const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
   if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: values['postgres-url'] });
   if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: values['redis-url'] });
   const clock = new SystemClock();
   const stores = clusters.length > 0 ? await openServerStores(clusters, clock) : undefined;
-  const server = await startServer({ port, host: values.host, dataDir, clock, ...(stores ? { stores } : {}) });
+  const server = await startServer({ port, host: values.host, dataDir, clock, ...(stores ? { stores } : {}), ...(grpcPort !== undefined ? { grpcPort } : {}) });
   const where = stores ? `stores ${stores.entries.map(([k]) => k).join(', ')}` : `embedded SQLite in ${dataDir}`;
   if (!values.quiet) console.log(`dgw serving on http://${values.host}:${server.port} (${where})`);
+  if (!values.quiet && server.grpcPort !== undefined) console.log(`dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
