@@ -4,43 +4,44 @@
  * instead of N. A caller's promise settles when the flush holding its items settles.
  */
 
-/** Options of a {@link GroupCommitter}. */
-export interface GroupCommitOptions<T> {
-  /** Commits a batch; must be all-or-nothing. */
-  flush(items: T[]): Promise<void>;
+/** Options of a {@link Batcher}. */
+export interface BatcherOptions<T, R> {
+  /** Commits a batch (all-or-nothing) and returns one result per item, in order. */
+  flush(items: T[]): Promise<R[]>;
   /** Upper bound of items per flush (bounds one commit's latency). */
   maxBatchItems: number;
   /** Observes each flush (batch size, seconds taken). */
   onFlush?(items: number, seconds: number): void;
 }
 
-interface Submission<T> {
+interface Submission<T, R> {
   items: T[];
-  resolve(): void;
+  resolve(results: R[]): void;
   reject(err: unknown): void;
 }
 
 /**
- * Batches concurrent submissions into shared commits. If a combined flush fails, each
- * submission of it is retried alone, so one bad request cannot fail its neighbours.
+ * Batches concurrent submissions into shared flushes that return a result per item. If a
+ * combined flush fails, each submission of it is retried alone, so one bad request cannot
+ * fail its neighbours.
  */
-export class GroupCommitter<T> {
-  private pending: Submission<T>[] = [];
+export class Batcher<T, R> {
+  private pending: Submission<T, R>[] = [];
   private pendingItems = 0;
   private running = false;
   private scheduled = false;
 
-  constructor(private readonly options: GroupCommitOptions<T>) {}
+  constructor(private readonly options: BatcherOptions<T, R>) {}
 
   /** Number of items waiting for a flush. */
   get depth(): number {
     return this.pendingItems;
   }
 
-  /** Commits `items` with whatever else is pending; resolves once committed. */
-  submit(items: T[]): Promise<void> {
-    if (items.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+  /** Flushes `items` with whatever else is pending; resolves with their results. */
+  submit(items: T[]): Promise<R[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
       this.pendingItems += items.length;
       this.schedule();
@@ -61,17 +62,14 @@ export class GroupCommitter<T> {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.pending.length > 0) {
-        const batch = this.takeBatch();
-        await this.commit(batch);
-      }
+      while (this.pending.length > 0) await this.commit(this.takeBatch());
     } finally {
       this.running = false;
     }
   }
 
-  private takeBatch(): Submission<T>[] {
-    const batch: Submission<T>[] = [];
+  private takeBatch(): Submission<T, R>[] {
+    const batch: Submission<T, R>[] = [];
     let count = 0;
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
@@ -84,13 +82,17 @@ export class GroupCommitter<T> {
     return batch;
   }
 
-  private async commit(batch: Submission<T>[]): Promise<void> {
+  private async commit(batch: Submission<T, R>[]): Promise<void> {
     const items = batch.length === 1 ? batch[0]!.items : batch.flatMap((s) => s.items);
     const started = process.hrtime.bigint();
     try {
-      await this.options.flush(items);
+      const results = await this.options.flush(items);
       this.options.onFlush?.(items.length, Number(process.hrtime.bigint() - started) / 1e9);
-      for (const s of batch) s.resolve();
+      let at = 0;
+      for (const s of batch) {
+        s.resolve(results.slice(at, at + s.items.length));
+        at += s.items.length;
+      }
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -98,12 +100,41 @@ export class GroupCommitter<T> {
       }
       for (const s of batch) {
         try {
-          await this.options.flush(s.items);
-          s.resolve();
+          s.resolve(await this.options.flush(s.items));
         } catch (own) {
           s.reject(own);
         }
       }
     }
+  }
+}
+
+/** Options of a {@link GroupCommitter}: a flush with no per-item result. */
+export interface GroupCommitOptions<T> extends Omit<BatcherOptions<T, void>, 'flush'> {
+  flush(items: T[]): Promise<void>;
+}
+
+/** A {@link Batcher} whose flush has no per-item result (appends, marks). */
+export class GroupCommitter<T> {
+  private readonly batcher: Batcher<T, void>;
+
+  constructor(options: GroupCommitOptions<T>) {
+    this.batcher = new Batcher<T, void>({
+      ...options,
+      flush: async (items) => {
+        await options.flush(items);
+        return [];
+      },
+    });
+  }
+
+  /** Number of items waiting for a flush. */
+  get depth(): number {
+    return this.batcher.depth;
+  }
+
+  /** Commits `items` with whatever else is pending; resolves once committed. */
+  async submit(items: T[]): Promise<void> {
+    await this.batcher.submit(items);
   }
 }

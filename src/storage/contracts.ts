@@ -253,6 +253,13 @@ export interface RollupCheckpoint {
   rollupTsMicros: number;
 }
 
+/** One conditional checkpoint write of {@link RollupStore.advanceMany}. */
+export interface RollupAdvance {
+  namespace: string;
+  counter: string;
+  next: RollupCheckpoint;
+}
+
 /** Records that a counter received a write at `eventTimeMicros`. */
 export interface CounterWriteMark {
   namespace: string;
@@ -271,6 +278,12 @@ export interface RollupStore {
    * the stored one (or no row exists). Returns whether it was applied. Never moves back.
    */
   advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean>;
+  /**
+   * {@link advance} for many counters in one durable commit (rollup batches share it);
+   * one applied flag per item, in order. Items are applied in order, so a counter listed
+   * twice sees its first item's effect.
+   */
+  advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]>;
   /** Removes every row of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
 }

@@ -9,7 +9,8 @@ import type { CounterConfig } from '../control/types.js';
 import { DgwError } from '../errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
 import type { StoreCatalog } from '../../storage/catalog.js';
-import type { RollupCheckpoint } from '../../storage/contracts.js';
+import type { RollupAdvance, RollupCheckpoint } from '../../storage/contracts.js';
+import { Batcher } from '../batcher.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
 import { isInt64 } from './int64.js';
 import type { CounterMetrics, RollupOutcome } from './metrics.js';
@@ -38,7 +39,20 @@ export interface CounterRollupsDeps {
 
 /** Rollups, rollup reads and accurate reads of EVENTUAL / ACCURATE counters. */
 export class CounterRollups {
+  /** One batcher per rollup store: a pipeline batch's checkpoints share one commit. */
+  private readonly advancers = new Map<string, Batcher<RollupAdvance, boolean>>();
+
   constructor(private readonly deps: CounterRollupsDeps) {}
+
+  private advance(storeKey: string, item: RollupAdvance): Promise<boolean> {
+    let batcher = this.advancers.get(storeKey);
+    if (!batcher) {
+      const store = this.deps.catalog.rollups(storeKey);
+      batcher = new Batcher<RollupAdvance, boolean>({ flush: (items) => store.advanceMany(items), maxBatchItems: 1000 });
+      this.advancers.set(storeKey, batcher);
+    }
+    return batcher.submit([item]).then((r) => r[0] === true);
+  }
 
   /**
    * Rolls one counter up: `end = now − acceptLimit − skewMargin`; folds the events in
@@ -80,7 +94,7 @@ export class CounterRollups {
         if (!isInt64(next.count)) {
           throw new DgwError('OUT_OF_RANGE', `counter "${counter}" of "${ns}": count ${next.count} does not fit in int64`);
         }
-        if (await store.advance(ns, counter, next)) {
+        if (await this.advance(config.rollup.storage.store, { namespace: ns, counter, next })) {
           outcome = 'applied';
           checkpoint = next;
         } else {

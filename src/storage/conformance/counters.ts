@@ -43,6 +43,23 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       assert.equal((await rollups.get(ns, 'c'))?.lastRollupCount, -2n);
     });
 
+    it('advanceMany applies each item conditionally, in order, and reports which applied', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      await rollups.advance(ns, 'b', { count: 5n, rollupTsMicros: 50 });
+      const applied = await rollups.advanceMany([
+        { namespace: ns, counter: 'a', next: { count: 1n, rollupTsMicros: 10 } },
+        { namespace: ns, counter: 'b', next: { count: 6n, rollupTsMicros: 40 } },
+        { namespace: ns, counter: 'a', next: { count: 2n, rollupTsMicros: 20 } },
+        { namespace: ns, counter: 'b', next: { count: 7n, rollupTsMicros: 60 } },
+      ]);
+      assert.deepEqual(applied, [true, false, true, true]);
+      assert.equal((await rollups.get(ns, 'a'))?.lastRollupCount, 2n);
+      assert.equal((await rollups.get(ns, 'b'))?.lastRollupCount, 7n);
+      assert.deepEqual(await rollups.advanceMany([]), []);
+    });
+
     it('counts are exact int64 bigints, out-of-range ones refused', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;

@@ -1,5 +1,5 @@
 /** The memory RollupStore: one row per (namespace, counter) in a Map. */
-import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
 
 /** A RollupStore held in process memory. */
@@ -34,6 +34,12 @@ export class MemoryRollupStore implements RollupStore {
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
     const row = this.namespaces.get(namespace)?.get(counter);
     return row ? { ...row } : undefined;
+  }
+
+  async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const { namespace, counter, next } of items) out.push(await this.advance(namespace, counter, next));
+    return out;
   }
 
   async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {

@@ -4,7 +4,7 @@
  * time. `advance` is a conditional upsert (`WHERE last_rollup_ts < new`), so concurrent
  * rollups on several instances converge without locks; `recordWrites` keeps the maximum.
  */
-import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS as NO_ROLLUP_TS } from '../rollup-rules.js';
 import type { PgDb } from './db.js';
 
@@ -48,6 +48,11 @@ export class PgRollupStore implements RollupStore {
     const row = rows[0];
     if (!row) return undefined;
     return { lastRollupCount: BigInt(row.c), lastRollupTsMicros: Number(row.r), lastWriteTsMicros: Number(row.w) };
+  }
+
+  /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
+  async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
+    return Promise.all(items.map(({ namespace, counter, next }) => this.advance(namespace, counter, next)));
   }
 
   async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {

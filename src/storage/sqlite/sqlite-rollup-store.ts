@@ -3,7 +3,7 @@
  * with safeIntegers, so bigints round-trip); the checkpoint moves only forward through a
  * conditional upsert.
  */
-import type { CounterWriteMark, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
@@ -32,15 +32,25 @@ export class SqliteRollupStore implements RollupStore {
     return { lastRollupCount: row[0], lastRollupTsMicros: Number(row[1]), lastWriteTsMicros: Number(row[2]) };
   }
 
+  async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
+    for (const item of items) checkInt64(item.next.count, 'advanceMany');
+    // One transaction: one fsync for the whole rollup batch.
+    return this.sql.transaction(() =>
+      items.map(({ namespace, counter, next }) => this.upsert().run(namespace, counter, next.count, next.rollupTsMicros).changes > 0),
+    );
+  }
+
+  private upsert() {
+    return this.sql.stmt(
+      'INSERT INTO rollups VALUES (?, ?, ?, ?, 0) ON CONFLICT (namespace, counter) ' +
+        'DO UPDATE SET last_rollup_count = excluded.last_rollup_count, last_rollup_ts = excluded.last_rollup_ts ' +
+        'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts',
+    );
+  }
+
   async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
     checkInt64(next.count, 'advance');
-    const result = this.sql
-      .stmt(
-        'INSERT INTO rollups VALUES (?, ?, ?, ?, 0) ON CONFLICT (namespace, counter) ' +
-          'DO UPDATE SET last_rollup_count = excluded.last_rollup_count, last_rollup_ts = excluded.last_rollup_ts ' +
-          'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts',
-      )
-      .run(namespace, counter, next.count, next.rollupTsMicros);
+    const result = this.upsert().run(namespace, counter, next.count, next.rollupTsMicros);
     return result.changes > 0;
   }
 
