@@ -85,7 +85,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     console.error(`dgw: ${what} failed:`, err instanceof Error ? err.message : err);
   };
   const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
-  const counters = createCounterService({ clock, catalog, timeseries: engine, registry: metrics });
+  const counters = createCounterService({
+    clock,
+    catalog,
+    timeseries: engine,
+    registry: metrics,
+    pipeline: { onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`) },
+  });
   const namespaces = new NamespaceManager({
     registry: catalog.namespaces(),
     catalog: view,
