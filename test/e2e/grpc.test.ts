@@ -287,3 +287,35 @@ describe('gRPC: the call deadline bounds ReadEventRecords', () => {
     assert.equal(captured.at(-1)!.deadlineMicros, undefined);
   });
 });
+
+describe('gRPC: limits and odd timestamps', () => {
+  let t: TestServer;
+  let rpc: ReturnType<typeof grpcClient>;
+  before(async () => {
+    t = await startTestServer({ grpcPort: 0, limits: { maxBodyBytes: 4096 } });
+    rpc = grpcClient(t.server.grpcPort!);
+  });
+  after(async () => {
+    rpc.close();
+    await t.stop();
+  });
+
+  it('refuses a message above the body limit with RESOURCE_EXHAUSTED', async () => {
+    const big = Buffer.alloc(8192, 1).toString('base64');
+    const event = { timeSeriesId: 's', eventTime: ts('2024-10-03T21:24:59Z'), eventId: 'e', eventItems: [{ eventItemKey: 'k', eventItemValue: big }] };
+    const err = await failure(rpc.call(TS, 'WriteEventRecordsSync', { namespace: 'any', events: [event] }));
+    assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+  });
+
+  it('refuses a Timestamp beyond year 9999 naming the field', async () => {
+    const err = await failure(
+      rpc.call(TS, 'ReadEventRecords', {
+        namespace: 'any',
+        timeSeriesId: 's',
+        timeInterval: { start: ts('2024-10-03T20:00:00Z'), end: { seconds: '253402300800', nanos: 0 } },
+      }),
+    );
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.match(err.details, /^timeInterval\.end: invalid RFC 3339 timestamp/);
+  });
+});
