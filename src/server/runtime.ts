@@ -80,9 +80,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       registers: [metrics],
     }),
   );
+  // Background failures must never crash the server; they are logged, at most one line
+  // per second (an outage of a store would otherwise flood the log), with a count.
+  let lastLog = 0;
+  let suppressed = 0;
   const log = (err: unknown, what: string) => {
-    // Background failures must never crash the server; they are logged and counted.
-    console.error(`dgw: ${what} failed:`, err instanceof Error ? err.message : err);
+    const now = Date.now();
+    if (now - lastLog < 1000) {
+      suppressed++;
+      return;
+    }
+    lastLog = now;
+    const more = suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : '';
+    suppressed = 0;
+    console.error(`dgw: ${what} failed: ${err instanceof Error ? err.message : String(err)}${more}`);
   };
   const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
   const counters = createCounterService({
