@@ -16,6 +16,13 @@ export class DgwClient {
     this.pool = new Pool(origin, { connections, pipelining: 1 });
   }
 
+  /** Deletes a namespace if it exists (a shared PostgreSQL keeps the previous run's data). */
+  async drop(kind: 'counter' | 'timeseries', name: string): Promise<void> {
+    const r = await this.pool.request({ method: 'DELETE', path: `/v1/${kind}/namespaces/${name}` });
+    const text = await r.body.text();
+    if (r.statusCode >= 300 && r.statusCode !== 404) throw new Error(`DELETE ${kind} namespace ${name}: HTTP ${r.statusCode} ${text.slice(0, 300)}`);
+  }
+
   /** Sends a request; throws with the server's answer unless the status is 2xx. */
   async call(method: 'PUT' | 'POST' | 'GET', path: string, body?: unknown): Promise<Json> {
     const r = await this.pool.request({
@@ -39,6 +46,8 @@ export type StorageHint = { primary?: Json; cache?: Json; rollup?: Json };
 
 /** Creates the scenario namespaces. `fastConvergence` shortens accept limit, skew and coalesce (for --quick). */
 export async function createNamespaces(c: DgwClient, hint: StorageHint, fastConvergence: boolean): Promise<void> {
+  for (const name of [NS.eventual, NS.accurate, NS.bestEffort, NS.convergence]) await c.drop('counter', name);
+  for (const name of [NS.writes, NS.buffered, NS.reads]) await c.drop('timeseries', name);
   const ps = (h: Json | undefined) => (h ? { physical_storage: h } : {});
   const counter = (type: string, extra: Json = {}, events: Json = {}) => ({
     persistence_configuration: [

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from './histogram.js';
 import type { OpSpec } from './ops.js';
-import { cpuMsOf, peakRssMiB, resetPeakRss } from './procs.js';
+import { cpuDeltaMs, cpuSnapshot, peakRssMiB, resetPeakRss } from './procs.js';
 import type { FromWorker, ToWorker, WorkerResult } from './worker.js';
 
 /** The server processes whose resources a load is charged with. */
@@ -18,8 +18,48 @@ export interface ServerTarget {
   rssPid?: number;
 }
 
+/**
+ * The client worker processes, forked once per run and reused by every scenario (a
+ * fork and module load per scenario costs seconds on a busy 2-core machine).
+ */
+export class ClientPool {
+  private readonly workers: ChildProcess[] = [];
+
+  constructor(readonly size: number) {}
+
+  /** The first `n` workers, forking any that are missing or dead. */
+  take(n: number): ChildProcess[] {
+    for (let i = 0; i < n; i++) {
+      const w = this.workers[i];
+      if (!w || w.exitCode !== null || !w.connected) {
+        this.workers[i] = fork(WORKER, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      }
+    }
+    return this.workers.slice(0, n);
+  }
+
+  /** Asks every worker to exit (kills it if it does not within a second). */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((r) => {
+            if (w.exitCode !== null || !w.connected) return r();
+            const t = setTimeout(() => w.kill('SIGKILL'), 1000);
+            w.once('exit', () => {
+              clearTimeout(t);
+              r();
+            });
+            w.send({ type: 'exit' } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+}
+
 /** Options of {@link measure}. */
 export interface MeasureOptions {
+  pool: ClientPool;
   concurrency: number;
   clients: number;
   warmupMs: number;
@@ -47,9 +87,8 @@ const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Drives `spec` at fixed concurrency for warm-up + duration and measures it. */
 export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurement> {
   const n = Math.max(1, Math.min(o.clients, o.concurrency));
-  const workers: ChildProcess[] = [];
+  const workers = o.pool.take(n);
   try {
-    for (let i = 0; i < n; i++) workers.push(fork(WORKER, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const share = (i: number) => Math.floor(o.concurrency / n) + (i < o.concurrency % n ? 1 : 0);
     const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     await Promise.all(workers.map((w, i) => ask(w, { type: 'setup', spec, concurrency: share(i), tag: `${tag}w${i}` }, 'ready', 30_000)));
@@ -58,19 +97,22 @@ export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurem
     const results = Promise.all(workers.map((w) => ask(w, { type: 'go', warmupMs: o.warmupMs, durationMs: o.durationMs }, 'result', budget)));
     await sleep(o.warmupMs);
     if (o.target.rssPid !== undefined) resetPeakRss(o.target.rssPid);
-    const cpu0 = cpuMsOf(o.target.pids());
+    const pids = o.target.pids();
+    const cpu0 = cpuSnapshot(pids);
     const t0 = performance.now();
     await sleep(o.durationMs);
-    const cpu1 = cpuMsOf(o.target.pids());
+    const cpu = cpuDeltaMs(cpu0, cpuSnapshot(pids));
     const wall = performance.now() - t0;
     const rss = o.target.rssPid !== undefined ? peakRssMiB(o.target.rssPid) : undefined;
     const done = (await results).map((m) => (m as Extract<FromWorker, { type: 'result' }>).result);
     return merge(done, {
-      ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuPct: ((cpu1 - cpu0) / wall) * 100 } : {}),
+      ...(cpu !== undefined ? { serverCpuPct: (cpu / wall) * 100 } : {}),
       ...(rss !== undefined ? { serverPeakRssMiB: rss } : {}),
     });
-  } finally {
-    for (const w of workers) if (w.exitCode === null && w.connected) w.kill('SIGKILL');
+  } catch (err) {
+    // A worker in an unknown state is not reused.
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    throw err;
   }
 }
 

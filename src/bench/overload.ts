@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DgwClient } from './dgw-setup.js';
-import { measure } from './driver.js';
+import { ClientPool, measure } from './driver.js';
 import { progress, progressDone } from './progress.js';
 import { rssMiB, startDgw } from './procs.js';
 
@@ -25,6 +25,7 @@ export async function runOverload(o: OverloadOptions): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dgw-overload-'));
   const server = await startDgw({ dataDir });
   const samples: { t: number; rss: number }[] = [];
+  const pool = new ClientPool(2);
   try {
     const c = new DgwClient(server.origin);
     // A small buffer (1 MiB) so the cap, not the disk, decides within seconds.
@@ -42,7 +43,7 @@ export async function runOverload(o: OverloadOptions): Promise<number> {
     const concurrency = Math.max(o.concurrency, 200);
     const m = await measure(
       { kind: 'http', origin: server.origin, path: '/v1/timeseries/WriteEventRecords', body: { gen: 'writeEvents', namespace: 'bench_overload', batch: 100, series: 1000 } },
-      { concurrency, clients: 2, warmupMs: 0, durationMs: o.seconds * 1000, target: { pids: () => [server.pid], rssPid: server.pid } },
+      { pool, concurrency, clients: 2, warmupMs: 0, durationMs: o.seconds * 1000, target: { pids: () => [server.pid], rssPid: server.pid } },
     );
     clearInterval(timer);
     progressDone();
@@ -58,6 +59,7 @@ export async function runOverload(o: OverloadOptions): Promise<number> {
     console.log(`  verdict: ${flat ? 'RSS flat' : 'RSS GREW'}; ${m.rejected > 0 ? 'excess load refused with 429' : 'NO 429 seen (load not in excess?)'}; ${ok ? 'PASS' : 'FAIL'}`);
     return ok ? 0 : 1;
   } finally {
+    await pool.close();
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

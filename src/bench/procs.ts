@@ -22,16 +22,28 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** Sum of {@link cpuMs} over several processes. */
-export function cpuMsOf(pids: readonly number[]): number | undefined {
-  let sum = 0;
-  let any = false;
+/** CPU time (ms) of each readable process of `pids`. */
+export function cpuSnapshot(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of pids) {
     const v = cpuMs(pid);
-    if (v !== undefined) {
-      sum += v;
-      any = true;
-    }
+    if (v !== undefined) out.set(pid, v);
+  }
+  return out;
+}
+
+/**
+ * CPU ms used between two snapshots by the processes present in both (a process that
+ * started or exited in between is left out rather than counted from zero).
+ */
+export function cpuDeltaMs(before: Map<number, number>, after: Map<number, number>): number | undefined {
+  let sum = 0;
+  let any = false;
+  for (const [pid, t0] of before) {
+    const t1 = after.get(pid);
+    if (t1 === undefined) continue;
+    sum += t1 - t0;
+    any = true;
   }
   return any ? sum : undefined;
 }

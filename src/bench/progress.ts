@@ -4,6 +4,8 @@
  */
 
 const tty = process.stderr.isTTY === true;
+const t0 = Date.now();
+const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] `;
 let shown = false;
 
 /** Shows what runs now. */
@@ -14,7 +16,7 @@ export function progress(text: string): void {
   } else if (text !== lastPlain) {
     // In a log, only the start of each step (not every preload batch).
     const step = text.replace(/\d[\d,]*\/[\d,]+ events \([\d,]+ events\/s\)/, '');
-    if (step !== lastStep) process.stderr.write(`${text}\n`);
+    if (step !== lastStep) process.stderr.write(`${stamp()}${text}\n`);
     lastStep = step;
   }
   lastPlain = text;
@@ -27,5 +29,5 @@ let lastStep = '';
 export function progressDone(text?: string): void {
   if (tty && shown) process.stderr.write('\r\x1b[2K');
   shown = false;
-  if (text) process.stderr.write(`${text}\n`);
+  if (text) process.stderr.write(`${tty ? '' : stamp()}${text}\n`);
 }

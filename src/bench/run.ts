@@ -10,14 +10,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './baselines.js';
 import { createNamespaces, DgwClient, measureConvergence, type Convergence, type StorageHint } from './dgw-setup.js';
 import { preloadReads } from './dgw-setup.js';
-import { measure, type ServerTarget } from './driver.js';
+import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { pidsByName, startDgw } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
@@ -83,11 +83,11 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const o: BenchOptions = {
     quick,
-    warmupMs: int(values.warmup, 'warmup', quick ? 0.3 : 2) * 1000,
-    durationMs: int(values.duration, 'duration', quick ? 0.8 : 10) * 1000,
+    warmupMs: int(values.warmup, 'warmup', quick ? 0.2 : 2) * 1000,
+    durationMs: int(values.duration, 'duration', quick ? 0.5 : 10) * 1000,
     concurrency: Math.round(int(values.concurrency, 'concurrency', 50)),
     clients: Math.round(int(values.clients, 'clients', 1)),
-    preload: Math.round(int(values.preload, 'preload', quick ? 50_000 : 1_000_000)),
+    preload: Math.round(int(values.preload, 'preload', quick ? 20_000 : 1_000_000)),
     ...(values.only ? { only: new RegExp(values.only) } : {}),
     redisUrl: values['redis-url'],
     postgresUrl: values['postgres-url'],
@@ -98,7 +98,19 @@ export async function runBench(argv: string[]): Promise<number> {
   return runAll(o);
 }
 
-async function runAll(o: BenchOptions): Promise<number> {
+/** The options plus the client processes shared by every scenario of the run. */
+type RunContext = BenchOptions & { pool: ClientPool };
+
+async function runAll(options: BenchOptions): Promise<number> {
+  const o: RunContext = { ...options, pool: new ClientPool(options.clients) };
+  try {
+    return await runWith(o);
+  } finally {
+    await o.pool.close();
+  }
+}
+
+async function runWith(o: RunContext): Promise<number> {
   const started = Date.now();
   const results: ScenarioResult[] = [];
   const convergence: Record<string, { c: Convergence; limitS: number }> = {};
@@ -110,6 +122,10 @@ async function runAll(o: BenchOptions): Promise<number> {
       `${o.quick ? ' (quick: smaller preload, shortened rollup settings for convergence)' : ''}`,
   );
   console.log(`machine: ${machine().nproc} cores (${machine().cpuModel}), ${machine().memGiB} GiB; client and server share these cores`);
+  const loadStart = loadavg()[0] ?? 0;
+  if (loadStart > 1) {
+    console.log(`warning: load average ${loadStart.toFixed(2)} before the run: other processes compete for the cores; throughput figures will be low, compare "srv CPU µs/op" instead`);
+  }
 
   const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
   const serverFlags = serveFlags();
@@ -120,12 +136,14 @@ async function runAll(o: BenchOptions): Promise<number> {
     backends.push({
       name: 'postgres+redis',
       serveArgs: ['--postgres-url', o.postgresUrl, '--redis-url', o.redisUrl],
-      hint: {},
+      // Explicit, so the namespaces land on PostgreSQL and Redis whatever the server's default.
+      hint: { primary: { type: 'POSTGRES' }, rollup: { type: 'POSTGRES' }, cache: { type: 'REDIS' } },
       ...(why ? { skip: why } : {}),
     });
   }
 
   for (const b of backends) {
+    if (o.only && !dgwScenarios(b.name, '', { series: 1, startIso: '', endIso: '' }).some((s) => selected(o, s.id)) && !selected(o, `${b.name}.convergence`)) continue;
     if (b.skip) {
       console.log(`\n== dgw on ${b.name} ==\nskipped: ${b.skip}`);
       notes.push(`dgw on ${b.name}: skipped: ${b.skip}`);
@@ -160,6 +178,7 @@ async function runAll(o: BenchOptions): Promise<number> {
   console.log(formatVerdicts(v));
   if (o.quick) console.log('(--quick figures are a smoke test, not measurements: short windows, small preload)');
 
+  for (const r of results) if (r.reason && r.status === 'ok') console.log(`note: ${r.id}: ${r.reason}`);
   const failed = results.filter((r) => r.status === 'failed');
   for (const f of failed) console.error(`FAILED ${f.id}: ${f.errorSample ?? f.reason ?? 'no successful request'}`);
   const out = o.out ?? join('.bench', `results-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
@@ -178,12 +197,14 @@ async function runAll(o: BenchOptions): Promise<number> {
         convergence,
         verdicts: v,
         notes,
+        loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
         totalSeconds: (Date.now() - started) / 1000,
       },
       null,
       2,
     ),
   );
+  console.log(`load average: ${loadStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end (1-minute)`);
   console.log(`\nresults written to ${out} (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
   return harnessFailed || failed.length > 0 ? 1 : 0;
 }
@@ -192,7 +213,7 @@ async function runDgwBackend(
   backend: string,
   serveArgs: string[],
   hint: StorageHint,
-  o: BenchOptions,
+  o: RunContext,
   convergence: Record<string, { c: Convergence; limitS: number }>,
 ): Promise<ScenarioResult[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dgw-bench-'));
@@ -220,7 +241,7 @@ async function runDgwBackend(
     rows.push(...(await runScenarios(list, target, o)));
 
     if (selected(o, `${backend}.convergence`)) {
-      const adds = o.quick ? 400 : 4000;
+      const adds = o.quick ? 100 : 4000;
       // Quick mode shortens the rollup settings (accept 1 s, skew 0, coalesce 200 ms).
       const limitS = o.quick ? 1 + 0.2 + 2 : 5 + 1 + 2;
       progress(`dgw on ${backend}: rollup convergence (${adds} adds, then GetCount until exact)`);
@@ -238,7 +259,7 @@ async function runDgwBackend(
   return rows;
 }
 
-async function runBaselines(o: BenchOptions): Promise<ScenarioResult[]> {
+async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
   const list = baselineScenarios(o.redisUrl, o.postgresUrl, series).filter((s) => selected(o, s.id));
   const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
@@ -265,12 +286,12 @@ async function runBaselines(o: BenchOptions): Promise<ScenarioResult[]> {
 }
 
 let scenarioNo = 0;
-async function runScenarios(list: Scenario[], target: ServerTarget, o: BenchOptions): Promise<ScenarioResult[]> {
+async function runScenarios(list: Scenario[], target: ServerTarget, o: RunContext): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   for (const s of list) {
     scenarioNo++;
     progress(`[${scenarioNo}] ${s.backend}: ${s.title} (warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s, concurrency ${o.concurrency})`);
-    const m = await measure(s.op, { concurrency: o.concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
+    const m = await measure(s.op, { pool: o.pool, concurrency: o.concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
     const r = toResult(s, m);
     rows.push(r);
     progressDone(`[${scenarioNo}] ${s.backend}: ${s.title}: ${Math.round(r.opsPerSec ?? 0).toLocaleString('en-US')} ops/s, p99 ${(r.p99Ms ?? 0).toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);

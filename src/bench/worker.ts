@@ -1,9 +1,10 @@
 /**
- * A benchmark client process (forked by the harness, never run by hand). It receives a
- * scenario's operation spec, opens its connections, then on "go" runs `concurrency`
- * closed loops: requests during the warm-up are not recorded, requests completed
- * during the measurement window are. It reports a latency histogram, outcome counts and
- * its own CPU time, then exits.
+ * A benchmark client process (forked by the harness, never run by hand, reused across
+ * scenarios). For each scenario it receives the operation spec, opens its connections,
+ * then on "go" runs `concurrency` closed loops: requests during the warm-up are not
+ * recorded, requests completed during the measurement window are. It reports a latency
+ * histogram, outcome counts and its own CPU time, closes the connections and waits for
+ * the next scenario (or "exit").
  */
 import { Histogram, type SerializedHistogram } from './histogram.js';
 import { createOp, type Op, type OpSpec } from './ops.js';
@@ -11,7 +12,8 @@ import { createOp, type Op, type OpSpec } from './ops.js';
 /** Harness → worker messages. */
 export type ToWorker =
   | { type: 'setup'; spec: OpSpec; concurrency: number; tag: string }
-  | { type: 'go'; warmupMs: number; durationMs: number };
+  | { type: 'go'; warmupMs: number; durationMs: number }
+  | { type: 'exit' };
 
 /** Worker → harness messages. */
 export type FromWorker =
@@ -31,6 +33,7 @@ export interface WorkerResult {
   measuredMs: number;
 }
 
+const GRACE_MS = 500;
 let op: Op | undefined;
 let concurrency = 1;
 
@@ -64,7 +67,14 @@ async function go(warmupMs: number, durationMs: number): Promise<WorkerResult> {
       else errors++;
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
+  // Requests still in flight a moment after the window are abandoned (their connections
+  // are destroyed by close), so one slow scenario cannot overrun into the next.
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i))),
+    new Promise<void>((r) => (grace = setTimeout(r, end - performance.now() + GRACE_MS))),
+  ]);
+  clearTimeout(grace);
   clearTimeout(cpuTimer);
   const cpu = process.cpuUsage(cpuAt);
   return {
@@ -81,15 +91,17 @@ async function go(warmupMs: number, durationMs: number): Promise<WorkerResult> {
 process.on('message', (m: ToWorker) => {
   void (async () => {
     try {
+      if (m.type === 'exit') process.exit(0);
       if (m.type === 'setup') {
         concurrency = m.concurrency;
         op = await createOp(m.spec, m.concurrency, m.tag);
         send({ type: 'ready' });
       } else {
         const result = await go(m.warmupMs, m.durationMs);
-        await op?.close();
+        const closing = op?.close();
+        op = undefined;
+        await Promise.race([closing, new Promise((r) => setTimeout(r, 2000))]);
         send({ type: 'result', result });
-        process.disconnect();
       }
     } catch (err) {
       send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
