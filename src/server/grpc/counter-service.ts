@@ -6,7 +6,7 @@
 import type { CounterConfig } from '../../core/control/types.js';
 import { formatInt64 } from '../../core/counter/int64.js';
 import type { CounterService } from '../../core/counter/types.js';
-import { decodeAddCount, decodeClearCount, decodeGetCount } from '../http/counter-routes.js';
+import { decodeAddCount, decodeClearCount, decodeGetCount } from '../wire/counter-wire.js';
 import type { JsonHandler } from './timeseries-service.js';
 
 /** What the Counter handlers need. */
