@@ -9,6 +9,12 @@ import type { CounterCache } from '../contracts.js';
 /** Options of {@link TtlCounterCache}. */
 export interface TtlCounterCacheOptions {
   clock?: Clock;
+  /**
+   * Most counters held (default 1,000,000, about 150 MB at most). Beyond it the least
+   * recently written counter is evicted, like Redis with `maxmemory-policy allkeys-lru`:
+   * clients cannot grow the server's memory without bound through new counter names.
+   */
+  maxEntries?: number;
 }
 
 interface Entry {
@@ -27,9 +33,11 @@ export class TtlCounterCache implements CounterCache {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;
   private opsSinceSweep = 0;
+  private readonly maxEntries: number;
 
   constructor(options: TtlCounterCacheOptions = {}) {
     this.clock = options.clock ?? new SystemClock();
+    this.maxEntries = options.maxEntries ?? 1_000_000;
   }
 
   async add(key: string, delta: bigint, ttlMicros?: number): Promise<bigint> {
@@ -43,7 +51,13 @@ export class TtlCounterCache implements CounterCache {
       value: (current?.value ?? 0n) + delta,
       expiresAt: ttlMicros !== undefined ? now + ttlMicros : current?.expiresAt,
     };
+    // Delete then set: Map order becomes write order, so the first key is the least recent.
+    this.entries.delete(key);
     this.entries.set(key, entry);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
     return entry.value;
   }
 
