@@ -155,7 +155,7 @@ async function pgOp(spec: Extract<OpSpec, { kind: 'pg' }>, concurrency: number, 
         } else if (spec.query === 'range') {
           await c.query({
             name: 'range',
-            text: 'SELECT series, ts, id, k, v FROM bench_events WHERE series = $1 AND ts >= $2 AND ts < now() + interval \'1 minute\' ORDER BY ts DESC, id LIMIT 100',
+            text: 'SELECT series, ts, id, k, v FROM bench_events WHERE series = $1 AND ts >= $2 AND ts < now() + interval \'1 minute\' ORDER BY ts DESC, id DESC LIMIT 100',
             values: [`s${rand(spec.series)}`, since],
           });
         } else {
