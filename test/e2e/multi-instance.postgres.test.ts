@@ -124,8 +124,10 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
     const latencies: number[] = [];
     type Op = { type: 'EVENTUAL' | 'ACCURATE'; path: string; body: Record<string, unknown>; counter: string; token: string; time: number; delta?: bigint };
     const done: Op[] = [];
+    const slow: string[] = [];
     const ok = (r: CallResult, what: string) => {
       latencies.push(r.ms);
+      if (r.ms > 1000) slow.push(`${what} ${Math.round(r.ms)} ms at +${Math.round(r.at - loadStarted)} ms`);
       assert.equal(r.status, 200, `${what}: ${errorCode(r)} ${JSON.stringify(r.json)}`);
     };
 
@@ -138,7 +140,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
         ok(a, 'hedge a');
         ok(b, 'hedge b');
       } else {
-        ok(await call(urls[first]!, 'POST', op.path, op.body, CALL_TIMEOUT_MS), op.path);
+        ok(await call(urls[first]!, 'POST', op.path, op.body, CALL_TIMEOUT_MS), `${op.path} ${op.type}`);
         if (mode === 'retry') {
           // The response was "lost": the client re-sends the same token to another instance.
           stats.retries++;
@@ -150,6 +152,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
       done.push(op);
     };
 
+    const loadStarted = performance.now();
     const newOp = (): Op => {
       const type = rand() < 0.5 ? 'EVENTUAL' : 'ACCURATE';
       const counter = pick(COUNTERS);
@@ -166,7 +169,6 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
 
     const TOTAL = Number(process.env.DGW_MULTI_OPS ?? 600);
     const WORKERS = 12;
-    const loadStarted = performance.now();
     let issued = 0;
     await Promise.all(
       Array.from({ length: WORKERS }, async () => {
@@ -182,7 +184,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
           } else if (r < 0.1) {
             stats.gets++;
             const type = pick(['EVENTUAL', 'ACCURATE'] as const);
-            ok(await call(pick(urls), 'POST', '/v1/counter/GetCount', { namespace: ns[type], counter_name: pick(COUNTERS) }, CALL_TIMEOUT_MS), 'GetCount');
+            ok(await call(pick(urls), 'POST', '/v1/counter/GetCount', { namespace: ns[type], counter_name: pick(COUNTERS) }, CALL_TIMEOUT_MS), `GetCount ${type}`);
           } else {
             await sendOp(newOp(), r < 0.65 ? 'plain' : r < 0.85 ? 'retry' : 'hedge');
           }
@@ -225,7 +227,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
     assert.ok(matches('ACCURATE', (last = await counts('ACCURATE'))), `ACCURATE after convergence: ${JSON.stringify(last)}`);
     console.log(
       `multi-instance: ${stats.sent} ops (${JSON.stringify(stats)}) in ${Math.round(loadMs)} ms over 3 instances, latency ${JSON.stringify(latencySummary(latencies))}; ` +
-        `EVENTUAL converged on all 3 instances ${Math.round(convergedMs)} ms after the last acknowledgement`,
+        `EVENTUAL converged on all 3 instances ${Math.round(convergedMs)} ms after the last acknowledgement; calls over 1 s: ${slow.length ? slow.join('; ') : 'none'}`,
     );
   });
 
