@@ -42,7 +42,11 @@ function which(cmd: string): string | undefined {
 /** The directory holding `initdb`, `pg_ctl` and `postgres`, or undefined. */
 export function findPostgresBinDir(): string | undefined {
   const candidates: string[] = [];
-  if (process.env.DGW_TEST_PG_BINDIR) candidates.push(process.env.DGW_TEST_PG_BINDIR);
+  // DGW_TEST_PG_BINDIR names the directory; set to a missing one, the binaries count as missing.
+  if (process.env.DGW_TEST_PG_BINDIR !== undefined) {
+    const dir = process.env.DGW_TEST_PG_BINDIR;
+    return ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(dir, b))) ? dir : undefined;
+  }
   const pgConfig = which('pg_config');
   if (pgConfig) {
     const r = spawnSync(pgConfig, ['--bindir'], { encoding: 'utf8' });
@@ -62,7 +66,9 @@ export function findPostgresBinDir(): string | undefined {
 
 /** The redis-server binary, or undefined. */
 export function findRedisServer(): string | undefined {
-  return process.env.DGW_TEST_REDIS_SERVER ?? which('redis-server');
+  const configured = process.env.DGW_TEST_REDIS_SERVER;
+  if (configured !== undefined) return existsSync(configured) ? configured : undefined;
+  return which('redis-server');
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
