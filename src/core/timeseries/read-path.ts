@@ -180,7 +180,20 @@ async function groupsOf(deps: ReadDeps, config: TimeSeriesConfig, from: number, 
   return groups;
 }
 
-/** Up to `limit` matching events of one time bucket (all its event buckets), merged newest first. */
+/** One event-bucket partition read lazily in chunks, for the k-way merge. */
+interface PartitionStream {
+  partition: { timeSeriesId: string; timeBucket: number; eventBucket: number };
+  buffer: EventRecord[];
+  next: number;
+  cursor: EventPosition | undefined;
+  done: boolean;
+}
+
+/**
+ * Up to `limit` matching events of one time bucket, merged newest first across its event
+ * buckets. Each partition is read lazily in chunks of about `limit / eventBuckets`, so a
+ * page reads little more than it returns instead of `limit` rows from every partition.
+ */
 async function scanGroup(
   store: EventStore,
   namespace: string,
@@ -190,42 +203,45 @@ async function scanGroup(
   limit: number,
   matches: ((e: EventRecord) => boolean) | undefined,
 ): Promise<EventRecord[]> {
-  const parts: Promise<EventRecord[]>[] = [];
-  for (let eb = 0; eb < g.slice.eventBuckets; eb++) {
-    parts.push(scanPartition(store, namespace, g, { timeSeriesId, timeBucket: g.timeBucket, eventBucket: eb }, after, limit, matches));
+  const buckets = g.slice.eventBuckets;
+  const chunk = buckets === 1 ? limit : Math.max(4, Math.ceil((limit * 1.25) / buckets) + 1);
+  const start = after && after.eventTimeMicros < g.to ? after : undefined;
+  const streams: PartitionStream[] = [];
+  for (let eb = 0; eb < buckets; eb++) {
+    streams.push({ partition: { timeSeriesId, timeBucket: g.timeBucket, eventBucket: eb }, buffer: [], next: 0, cursor: start, done: false });
   }
-  const lists = await Promise.all(parts);
-  const merged = lists.length === 1 ? lists[0]! : lists.flat().sort(compareNewestFirst);
-  return merged.length > limit ? merged.slice(0, limit) : merged;
-}
-
-async function scanPartition(
-  store: EventStore,
-  namespace: string,
-  g: Group,
-  partition: { timeSeriesId: string; timeBucket: number; eventBucket: number },
-  after: EventPosition | undefined,
-  limit: number,
-  matches: ((e: EventRecord) => boolean) | undefined,
-): Promise<EventRecord[]> {
+  const refill = async (st: PartitionStream): Promise<void> => {
+    // With filters a whole chunk may match nothing: keep reading until something matches.
+    while (!st.done && st.next >= st.buffer.length) {
+      const rows = await store.scanPartition({
+        namespace,
+        sliceId: g.slice.sliceId,
+        partition: st.partition,
+        fromMicros: g.from,
+        toMicros: g.to,
+        ...(st.cursor ? { after: st.cursor } : {}),
+        limit: chunk,
+      });
+      if (rows.length < chunk) st.done = true;
+      const last = rows[rows.length - 1];
+      if (last) st.cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+      st.buffer = matches ? rows.filter(matches) : rows;
+      st.next = 0;
+    }
+  };
   const out: EventRecord[] = [];
-  let cursor = after && after.eventTimeMicros < g.to ? after : undefined;
-  // With filters, keep scanning the partition until enough events match or it runs out.
-  for (;;) {
-    const chunk = await store.scanPartition({
-      namespace,
-      sliceId: g.slice.sliceId,
-      partition,
-      fromMicros: g.from,
-      toMicros: g.to,
-      ...(cursor ? { after: cursor } : {}),
-      limit,
-    });
-    for (const e of chunk) if (!matches || matches(e)) out.push(e);
-    if (chunk.length < limit || out.length >= limit) return out;
-    const last = chunk[chunk.length - 1]!;
-    cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+  while (out.length < limit) {
+    const empty = streams.filter((st) => !st.done && st.next >= st.buffer.length);
+    if (empty.length > 0) await Promise.all(empty.map(refill));
+    let best: PartitionStream | undefined;
+    for (const st of streams) {
+      const head = st.buffer[st.next];
+      if (head && (!best || compareNewestFirst(head, best.buffer[best.next]!) < 0)) best = st;
+    }
+    if (!best) break;
+    out.push(best.buffer[best.next++]!);
   }
+  return out;
 }
 
 function filterOf(filters: ReadQuery['eventFilters']): ((e: EventRecord) => boolean) | undefined {
