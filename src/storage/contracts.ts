@@ -245,6 +245,13 @@ export interface RollupRow {
   lastRollupTsMicros: number;
   /** Latest event time ever written for the counter (max, never decreases). */
   lastWriteTsMicros: number;
+  /**
+   * Earliest event time ever marked for the counter (min, never increases); 0 when
+   * unknown (a row made by `advance`, or one older than schema v2). Core marks a write
+   * before storing its event, so no stored event is older: the first rollup scans from
+   * here, not from the epoch.
+   */
+  firstWriteTsMicros: number;
 }
 
 /** A rollup result: count and checkpoint, always moved together. */
@@ -269,7 +276,10 @@ export interface CounterWriteMark {
 
 /** Durable per-counter rollup state. */
 export interface RollupStore {
-  /** `lastWriteTs = max(lastWriteTs, eventTime)` for each mark, in one durable commit. */
+  /**
+   * `lastWriteTs = max(lastWriteTs, eventTime)` and `firstWriteTs = min(firstWriteTs,
+   * eventTime)` (unless unknown) for each mark, in one durable commit.
+   */
   recordWrites(marks: readonly CounterWriteMark[]): Promise<void>;
   /** The row of a counter, or undefined when the counter was never written nor rolled up. */
   get(namespace: string, counter: string): Promise<RollupRow | undefined>;

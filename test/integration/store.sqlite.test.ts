@@ -34,7 +34,7 @@ describe('sqlite store', () => {
     assert.deepEqual(events.map((e) => [e.eventId, [...e.items[0]!.value]]), [['e1', [1, 2, 3]]]);
     const found = await second.index!.search({ namespace: 'ns', query: { equals: { key: 'k', value: 'x' } }, fromMicros: T0, toMicros: T0 + 10, limit: 5 });
     assert.deepEqual(found.map((e) => [e.eventId, [...e.items[0]!.value]]), [['e1', [9]]]);
-    assert.deepEqual(await second.rollups!.get('cns', 'c'), { lastRollupCount: 2n ** 62n, lastRollupTsMicros: 42, lastWriteTsMicros: 0 });
+    assert.deepEqual(await second.rollups!.get('cns', 'c'), { lastRollupCount: 2n ** 62n, lastRollupTsMicros: 42, lastWriteTsMicros: 0, firstWriteTsMicros: 0 });
     assert.equal((await second.namespaces!.get('counter', 'cns'))?.version, 1);
     await second.events!.setSliceStatus('ns', slice.sliceId, 'DROPPED');
     await second.close();

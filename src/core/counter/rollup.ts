@@ -22,6 +22,14 @@ export const NEVER_ROLLED_UP_MICROS = 0;
 /** An idle counter's checkpoint is advanced (one commit) at most this far behind `end`. */
 export const IDLE_ADVANCE_MICROS = 60_000_000;
 
+/**
+ * Where a rollup's window really starts: the checkpoint, or just before the counter's
+ * first write when that is later (every stored event is at or after the first write mark).
+ */
+function scanStart(checkpointMicros: number, firstWriteMicros: number | undefined): number {
+  return firstWriteMicros !== undefined && firstWriteMicros > 0 ? Math.max(checkpointMicros, firstWriteMicros - 1) : checkpointMicros;
+}
+
 /** What one rollup did. */
 export interface CounterRollupResult extends RollupResult {
   outcome: RollupOutcome;
@@ -75,15 +83,15 @@ export class CounterRollups {
 
     let outcome: RollupOutcome;
     let checkpoint = prev;
-    if (end <= prev.rollupTsMicros) {
+    if (!row) {
+      // No write mark, so no event: marks are recorded before events (see service.ts).
       outcome = 'noop';
-      if (row) await cache.put(ns, counter, prev);
+    } else if (end <= prev.rollupTsMicros) {
+      outcome = 'noop';
+      await cache.put(ns, counter, prev);
     } else {
-      const folded = foldEvents(prev.count, await this.mutations(config, counter, prev.rollupTsMicros, end + 1));
-      if (!row && folded.applied === 0) {
-        // Never written: leave no row behind (a GetCount of an unknown name stores nothing).
-        outcome = 'noop';
-      } else if (row && folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS) {
+      const folded = foldEvents(prev.count, await this.mutations(config, counter, scanStart(prev.rollupTsMicros, row.firstWriteTsMicros), end + 1));
+      if (folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS) {
         // Nothing happened in the window: the count is unchanged, so skip the durable write
         // (one commit per read counter per window adds up on SQLite). The checkpoint still
         // moves every IDLE_ADVANCE_MICROS so ACCURATE reads and later rollups scan little.
@@ -137,8 +145,15 @@ export class CounterRollups {
    */
   async accurateCount(config: CounterConfig, counter: string): Promise<bigint> {
     const base = await this.readRollup(config, counter);
+    let from = base.rollupTsMicros;
+    if (from === NEVER_ROLLED_UP_MICROS) {
+      // Never rolled up: start at the first write instead of scanning from the epoch.
+      const row = await this.deps.catalog.rollups(config.rollup.storage.store).get(config.name, counter);
+      if (!row) return base.count;
+      from = scanStart(row.lastRollupTsMicros, row.firstWriteTsMicros);
+    }
     const to = this.deps.clock.nowMicros() + config.events.primary.futureLimitMicros + 1;
-    const folded = foldEvents(base.count, await this.mutations(config, counter, base.rollupTsMicros, to));
+    const folded = foldEvents(base.count, await this.mutations(config, counter, from, to));
     if (!isInt64(folded.count)) {
       throw new DgwError('OUT_OF_RANGE', `counter "${counter}" of "${config.name}": count ${folded.count} does not fit in int64`);
     }

@@ -65,14 +65,20 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     if (!committer) {
       committer = new GroupCommitter<CounterWriteMark>({
         maxBatchItems: options.maxMarksPerCommit ?? 5000,
-        flush: (marks) => catalog.rollups(store).recordWrites(maxPerCounter(marks)),
+        flush: (marks) => catalog.rollups(store).recordWrites(spanPerCounter(marks)),
       });
       markCommitters.set(store, committer);
     }
     return committer;
   };
 
-  /** Writes one mutation event durably, records lastWriteTs, fires the rollup event. */
+  /**
+   * Records the write mark (lastWriteTs, firstWriteTs), then writes the mutation event
+   * durably, then fires the rollup event. The mark goes first so that no stored event is
+   * older than the counter's firstWriteTs (rollups start there, not at the epoch); a mark
+   * whose event then fails is harmless (an empty window). Times beyond the future limit
+   * are refused by the write, so they are not marked.
+   */
   const writeMutation = async (
     config: CounterConfig,
     counter: string,
@@ -81,12 +87,14 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
   ): Promise<void> => {
     const time = token?.generationTimeMicros ?? clock.nowMicros();
     const event = make(time, token?.token ?? randomUUID());
+    if (time <= clock.nowMicros() + config.events.primary.futureLimitMicros) {
+      await marksOf(config.rollup.storage.store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+    }
     try {
       await timeseries.writeSync(config.events, [event]);
     } catch (err) {
       throw renameEventErrors(err);
     }
-    await marksOf(config.rollup.storage.store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
     pipelines.trigger(config, counter);
   };
 
@@ -165,15 +173,20 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
 }
 
 /** One mark per counter (the latest time): fewer rows touched per commit. */
-function maxPerCounter(marks: CounterWriteMark[]): CounterWriteMark[] {
+function spanPerCounter(marks: CounterWriteMark[]): CounterWriteMark[] {
   if (marks.length <= 1) return marks;
-  const latest = new Map<string, CounterWriteMark>();
+  // Only the earliest and latest mark of a counter matter (firstWriteTs, lastWriteTs).
+  const spans = new Map<string, { first: CounterWriteMark; last: CounterWriteMark }>();
   for (const m of marks) {
     const key = `${m.namespace}\u0000${m.counter}`;
-    const seen = latest.get(key);
-    if (!seen || m.eventTimeMicros > seen.eventTimeMicros) latest.set(key, m);
+    const seen = spans.get(key);
+    if (!seen) spans.set(key, { first: m, last: m });
+    else {
+      if (m.eventTimeMicros < seen.first.eventTimeMicros) seen.first = m;
+      if (m.eventTimeMicros > seen.last.eventTimeMicros) seen.last = m;
+    }
   }
-  return [...latest.values()];
+  return [...spans.values()].flatMap((s) => (s.first === s.last ? [s.first] : [s.first, s.last]));
 }
 
 /**

@@ -11,7 +11,7 @@ export function registerCounterTests(ctx: ConformanceContext): void {
   const name = () => ctx.stores().name;
 
   describe('rollups', () => {
-    it('recordWrites keeps the max write time; a new row starts at count 0, checkpoint 0', async (t) => {
+    it('recordWrites keeps the max and min write times; a new row starts at count 0, checkpoint 0', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;
       const ns = freshNamespace();
@@ -23,8 +23,10 @@ export function registerCounterTests(ctx: ConformanceContext): void {
         { namespace: ns, counter: 'd', eventTimeMicros: 5 },
       ]);
       await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: 65 }]);
-      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 70 });
+      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 70, firstWriteTsMicros: 50 });
       assert.equal((await rollups.get(ns, 'd'))?.lastWriteTsMicros, 5);
+      await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: 20 }]);
+      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 70, firstWriteTsMicros: 20 });
       await rollups.recordWrites([]);
     });
 
@@ -33,12 +35,12 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       if (!rollups) return;
       const ns = freshNamespace();
       assert.equal(await rollups.advance(ns, 'fresh', { count: 3n, rollupTsMicros: 10 }), true);
-      assert.deepEqual(await rollups.get(ns, 'fresh'), { lastRollupCount: 3n, lastRollupTsMicros: 10, lastWriteTsMicros: 0 });
+      assert.deepEqual(await rollups.get(ns, 'fresh'), { lastRollupCount: 3n, lastRollupTsMicros: 10, lastWriteTsMicros: 0, firstWriteTsMicros: 0 });
       await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: 500 }]);
       assert.equal(await rollups.advance(ns, 'c', { count: 7n, rollupTsMicros: 100 }), true);
       assert.equal(await rollups.advance(ns, 'c', { count: 8n, rollupTsMicros: 100 }), false);
       assert.equal(await rollups.advance(ns, 'c', { count: 9n, rollupTsMicros: 99 }), false);
-      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 7n, lastRollupTsMicros: 100, lastWriteTsMicros: 500 });
+      assert.deepEqual(await rollups.get(ns, 'c'), { lastRollupCount: 7n, lastRollupTsMicros: 100, lastWriteTsMicros: 500, firstWriteTsMicros: 500 });
       assert.equal(await rollups.advance(ns, 'c', { count: -2n, rollupTsMicros: 101 }), true);
       assert.equal((await rollups.get(ns, 'c'))?.lastRollupCount, -2n);
     });

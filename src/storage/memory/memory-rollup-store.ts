@@ -24,9 +24,11 @@ export class MemoryRollupStore implements RollupStore {
           lastRollupCount: 0n,
           lastRollupTsMicros: INITIAL_ROLLUP_TS_MICROS,
           lastWriteTsMicros: m.eventTimeMicros,
+          firstWriteTsMicros: m.eventTimeMicros,
         });
-      } else if (m.eventTimeMicros > row.lastWriteTsMicros) {
-        row.lastWriteTsMicros = m.eventTimeMicros;
+      } else {
+        if (m.eventTimeMicros > row.lastWriteTsMicros) row.lastWriteTsMicros = m.eventTimeMicros;
+        if (row.firstWriteTsMicros !== 0 && m.eventTimeMicros < row.firstWriteTsMicros) row.firstWriteTsMicros = m.eventTimeMicros;
       }
     }
   }
@@ -47,7 +49,7 @@ export class MemoryRollupStore implements RollupStore {
     const rows = this.rows(namespace);
     const row = rows.get(counter);
     if (!row) {
-      rows.set(counter, { lastRollupCount: next.count, lastRollupTsMicros: next.rollupTsMicros, lastWriteTsMicros: 0 });
+      rows.set(counter, { lastRollupCount: next.count, lastRollupTsMicros: next.rollupTsMicros, lastWriteTsMicros: 0, firstWriteTsMicros: 0 });
       return true;
     }
     if (next.rollupTsMicros <= row.lastRollupTsMicros) return false;

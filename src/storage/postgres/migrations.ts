@@ -69,6 +69,11 @@ const MIGRATIONS: readonly Migration[] = [
          PRIMARY KEY (kind, name))`,
     ],
   },
+  {
+    version: 2,
+    description: 'rollups.first_write_ts: the first rollup scans from the first write, not the epoch',
+    statements: [`ALTER TABLE {s}.rollups ADD COLUMN IF NOT EXISTS first_write_ts bigint NOT NULL DEFAULT 0`],
+  },
 ];
 
 /** The newest schema version this build of dgw knows. */

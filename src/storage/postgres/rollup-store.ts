@@ -18,36 +18,46 @@ export class PgRollupStore implements RollupStore {
 
   async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
     if (marks.length === 0) return;
-    // One row may be touched once per statement: keep the max per counter. Sorting gives
-    // every instance the same row-lock order, so concurrent batches cannot deadlock.
-    const latest = new Map<string, CounterWriteMark>();
+    // One row may be touched once per statement: keep the max and min per counter. Sorting
+    // gives every instance the same row-lock order, so concurrent batches cannot deadlock.
+    const spans = new Map<string, { namespace: string; counter: string; first: number; last: number }>();
     for (const m of marks) {
       const key = `${m.namespace}\u0000${m.counter}`;
-      const seen = latest.get(key);
-      if (!seen || seen.eventTimeMicros < m.eventTimeMicros) latest.set(key, m);
+      const seen = spans.get(key);
+      if (!seen) spans.set(key, { namespace: m.namespace, counter: m.counter, first: m.eventTimeMicros, last: m.eventTimeMicros });
+      else {
+        seen.first = Math.min(seen.first, m.eventTimeMicros);
+        seen.last = Math.max(seen.last, m.eventTimeMicros);
+      }
     }
-    const rows = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
+    const rows = [...spans.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
     await this.db.query(
-      `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
-         SELECT ns, c, 0, ${NO_ROLLUP_TS}, t FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(ns, c, t)
+      `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts)
+         SELECT ns, c, 0, ${NO_ROLLUP_TS}, t, f FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(ns, c, t, f)
          ON CONFLICT (namespace, counter)
-         DO UPDATE SET last_write_ts = GREATEST(r.last_write_ts, EXCLUDED.last_write_ts)
-         WHERE r.last_write_ts < EXCLUDED.last_write_ts`,
-      [rows.map((m) => m.namespace), rows.map((m) => m.counter), rows.map((m) => m.eventTimeMicros)],
+         DO UPDATE SET last_write_ts = GREATEST(r.last_write_ts, EXCLUDED.last_write_ts),
+                       first_write_ts = CASE WHEN r.first_write_ts = 0 THEN 0 ELSE LEAST(r.first_write_ts, EXCLUDED.first_write_ts) END
+         WHERE r.last_write_ts < EXCLUDED.last_write_ts OR r.first_write_ts > EXCLUDED.first_write_ts`,
+      [rows.map((m) => m.namespace), rows.map((m) => m.counter), rows.map((m) => m.last), rows.map((m) => m.first)],
       true,
     );
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
-    const { rows } = await this.db.query<{ c: string; r: string; w: string }>(
-      `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w
+    const { rows } = await this.db.query<{ c: string; r: string; w: string; f: string }>(
+      `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w, first_write_ts AS f
          FROM ${this.rollups} WHERE namespace = $1 AND counter = $2`,
       [namespace, counter],
       true,
     );
     const row = rows[0];
     if (!row) return undefined;
-    return { lastRollupCount: BigInt(row.c), lastRollupTsMicros: Number(row.r), lastWriteTsMicros: Number(row.w) };
+    return {
+      lastRollupCount: BigInt(row.c),
+      lastRollupTsMicros: Number(row.r),
+      lastWriteTsMicros: Number(row.w),
+      firstWriteTsMicros: Number(row.f),
+    };
   }
 
   /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */

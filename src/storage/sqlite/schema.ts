@@ -71,6 +71,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'rollups.first_write_ts: the first rollup scans from the first write, not the epoch',
+    sql: `ALTER TABLE rollups ADD COLUMN first_write_ts INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -14,22 +14,30 @@ export class SqliteRollupStore implements RollupStore {
   async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
     if (marks.length === 0) return;
     const upsert = this.sql.stmt(
-      'INSERT INTO rollups VALUES (?, ?, 0, ?, ?) ON CONFLICT (namespace, counter) ' +
-        'DO UPDATE SET last_write_ts = excluded.last_write_ts WHERE excluded.last_write_ts > rollups.last_write_ts',
+      'INSERT INTO rollups (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts) ' +
+        'VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (namespace, counter) DO UPDATE SET ' +
+        'last_write_ts = max(rollups.last_write_ts, excluded.last_write_ts), ' +
+        'first_write_ts = CASE WHEN rollups.first_write_ts = 0 THEN 0 ELSE min(rollups.first_write_ts, excluded.first_write_ts) END ' +
+        'WHERE excluded.last_write_ts > rollups.last_write_ts OR excluded.first_write_ts < rollups.first_write_ts',
     );
     this.sql.transaction(() => {
-      for (const m of marks) upsert.run(m.namespace, m.counter, INITIAL_ROLLUP_TS_MICROS, m.eventTimeMicros);
+      for (const m of marks) upsert.run(m.namespace, m.counter, INITIAL_ROLLUP_TS_MICROS, m.eventTimeMicros, m.eventTimeMicros);
     });
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
     const row = this.sql
-      .stmt('SELECT last_rollup_count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace = ? AND counter = ?')
+      .stmt('SELECT last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts FROM rollups WHERE namespace = ? AND counter = ?')
       .raw(true)
       .safeIntegers(true)
-      .get(namespace, counter) as [bigint, bigint, bigint] | undefined;
+      .get(namespace, counter) as [bigint, bigint, bigint, bigint] | undefined;
     if (!row) return undefined;
-    return { lastRollupCount: row[0], lastRollupTsMicros: Number(row[1]), lastWriteTsMicros: Number(row[2]) };
+    return {
+      lastRollupCount: row[0],
+      lastRollupTsMicros: Number(row[1]),
+      lastWriteTsMicros: Number(row[2]),
+      firstWriteTsMicros: Number(row[3]),
+    };
   }
 
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
@@ -42,7 +50,8 @@ export class SqliteRollupStore implements RollupStore {
 
   private upsert() {
     return this.sql.stmt(
-      'INSERT INTO rollups VALUES (?, ?, ?, ?, 0) ON CONFLICT (namespace, counter) ' +
+      'INSERT INTO rollups (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts) VALUES (?, ?, ?, ?, 0) ' +
+        'ON CONFLICT (namespace, counter) ' +
         'DO UPDATE SET last_rollup_count = excluded.last_rollup_count, last_rollup_ts = excluded.last_rollup_ts ' +
         'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts',
     );
