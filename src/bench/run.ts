@@ -226,7 +226,7 @@ async function runDgwBackend(
     await createNamespaces(c, hint, o.quick);
     await c.close();
     const target: ServerTarget = { pids: () => [server.pid], rssPid: server.pid };
-    const wantRead = selected(o, `${backend}.read.page100`) || selected(o, `${backend}.search.page100`);
+    const wantRead = ['read.page100', 'read.page100.c4', 'search.page100'].some((id) => selected(o, `${backend}.${id}`));
     const preload = wantRead
       ? await preloadReads(server.origin, o.preload, (done, total, rate) =>
           progress(`dgw on ${backend}: preloading read namespace ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')} events/s)`),
@@ -290,8 +290,9 @@ async function runScenarios(list: Scenario[], target: ServerTarget, o: RunContex
   const rows: ScenarioResult[] = [];
   for (const s of list) {
     scenarioNo++;
-    progress(`[${scenarioNo}] ${s.backend}: ${s.title} (warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s, concurrency ${o.concurrency})`);
-    const m = await measure(s.op, { pool: o.pool, concurrency: o.concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
+    const concurrency = s.concurrency ?? o.concurrency;
+    progress(`[${scenarioNo}] ${s.backend}: ${s.title} (warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s, concurrency ${concurrency})`);
+    const m = await measure(s.op, { pool: o.pool, concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
     const r = toResult(s, m);
     rows.push(r);
     progressDone(`[${scenarioNo}] ${s.backend}: ${s.title}: ${Math.round(r.opsPerSec ?? 0).toLocaleString('en-US')} ops/s, p99 ${(r.p99Ms ?? 0).toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
