@@ -34,6 +34,8 @@ export interface ServerOptions {
   logger?: boolean | Record<string, unknown>;
   /** Port of the gRPC server (docs/grpc.md), on the same host; 0 picks a free one; undefined = no gRPC. */
   grpcPort?: number;
+  /** Deadline of one HTTP data-plane request; default 10 s. */
+  requestTimeoutMs?: number;
 }
 
 /** A started server. */
@@ -125,6 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry: catalog.namespaces(),
     metrics,
     ready: () => catalog.ping(),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
 

@@ -10,6 +10,7 @@ import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { toHttpError } from './errors.js';
+import { withDeadline } from '../../core/deadline.js';
 import { parseBody } from './json-body.js';
 import { registerNamespaceRoutes } from './namespace-routes.js';
 import { registerTimeSeriesRoutes } from './timeseries-routes.js';
@@ -25,6 +26,8 @@ export interface HttpAppDeps {
   metrics: Registry;
   /** Rejects when the server cannot serve (a store is down); used by /readyz. */
   ready(): Promise<void>;
+  /** Deadline of one data-plane request (DEADLINE_EXCEEDED, 504, past it); default 10 s. */
+  requestTimeoutMs?: number;
   /** Pino logger options, or false for none. */
   logger?: boolean | Record<string, unknown>;
 }
@@ -61,6 +64,17 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     const method = req.routeOptions.url ? `${req.method} ${req.routeOptions.url}` : 'unmatched';
     requests.inc({ method, code: String(reply.statusCode) });
     latency.observe({ method }, reply.elapsedTime / 1000);
+  });
+
+  // Every /v1 call answers within the request deadline: a stalled store gives the client a
+  // 504 DEADLINE_EXCEEDED instead of a hung connection (and cannot hold shutdown forever).
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/')) return;
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, req, reply) {
+      return withDeadline(Promise.resolve(handler.call(this, req, reply)), requestTimeoutMs, `${req.method} ${route.url}`);
+    };
   });
 
   app.setErrorHandler((err, req, reply) => {
