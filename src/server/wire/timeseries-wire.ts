@@ -4,27 +4,18 @@
  */
 import { z } from 'zod';
 import { DgwError, invalidArgument } from '../../core/errors.js';
-import { formatTimestampMicros } from '../../core/time.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
 import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
 import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
 import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
-import { bytesField, decode, durationField, int32Field, timestampField } from './decode.js';
+import { bytesField, decode, decodeBase64, durationField, int32Field, throwIssues, timestampField, typeMessage, type Issue } from './decode.js';
+import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
 
 /** Default pageSize when a request omits it. */
 export const DEFAULT_PAGE_SIZE = 100;
 
 const namespaceField = z.string().min(1, 'is required');
-
-const eventSchema = z.object({
-  timeSeriesId: z.string(),
-  eventTime: timestampField,
-  eventId: z.string(),
-  eventItems: z.array(z.object({ eventItemKey: z.string(), eventItemValue: bytesField })),
-});
-
-const writeSchema = z.object({ namespace: namespaceField, events: z.array(eventSchema) });
 
 const intervalSchema = z.object({ start: timestampField, end: timestampField });
 
@@ -40,18 +31,82 @@ export interface WriteRequest {
   events: EventRecord[];
 }
 
-/** Decodes WriteEventRecords(Sync). */
+/**
+ * Decodes WriteEventRecords(Sync). Hand-written (the hottest decoder): the same domain
+ * objects, and the same INVALID_ARGUMENT (first bad field, up to 10 details, in field
+ * order) as the zod schema `{ namespace: non-empty string, events: [{ timeSeriesId,
+ * eventTime: RFC 3339, eventId, eventItems: [{ eventItemKey, eventItemValue: base64 }] }] }`.
+ */
 export function decodeWrite(body: unknown): WriteRequest {
-  const r = decode(writeSchema, body);
-  return {
-    namespace: r.namespace,
-    events: r.events.map((e) => ({
-      timeSeriesId: e.timeSeriesId,
-      eventTimeMicros: e.eventTime,
-      eventId: e.eventId,
-      items: e.eventItems.map((i) => ({ key: i.eventItemKey, value: i.eventItemValue })),
-    })),
-  };
+  if (!isPlainObject(body)) throwIssues([typeIssue('body', 'object', body)]);
+  const issues: Issue[] = [];
+  const namespace = body['namespace'];
+  if (typeof namespace !== 'string') issues.push(typeIssue('namespace', 'string', namespace));
+  // Like zod's min(1), which also looks at the length of a non-string (an empty array).
+  const nsLength = (namespace as { length?: unknown } | null | undefined)?.length;
+  if (nsLength !== undefined && !((nsLength as number) >= 1)) issues.push({ field: 'namespace', reason: 'is required' });
+  const rawEvents = body['events'];
+  if (!Array.isArray(rawEvents)) {
+    issues.push(typeIssue('events', 'array', rawEvents));
+    throwIssues(issues);
+  }
+  const n = rawEvents.length;
+  const events = new Array<EventRecord>(n);
+  for (let i = 0; i < n && issues.length < 10; i++) {
+    const e: unknown = rawEvents[i];
+    if (!isPlainObject(e)) {
+      issues.push(typeIssue(`events[${i}]`, 'object', e));
+      continue;
+    }
+    const timeSeriesId = e['timeSeriesId'];
+    if (typeof timeSeriesId !== 'string') issues.push(typeIssue(`events[${i}].timeSeriesId`, 'string', timeSeriesId));
+    const eventTime = e['eventTime'];
+    let eventTimeMicros: number | undefined;
+    if (typeof eventTime !== 'string') issues.push(typeIssue(`events[${i}].eventTime`, 'string', eventTime));
+    else {
+      eventTimeMicros = parseTimestampMicros(eventTime);
+      if (eventTimeMicros === undefined) {
+        issues.push({ field: `events[${i}].eventTime`, reason: `invalid RFC 3339 timestamp "${eventTime.slice(0, 64)}"` });
+      }
+    }
+    const eventId = e['eventId'];
+    if (typeof eventId !== 'string') issues.push(typeIssue(`events[${i}].eventId`, 'string', eventId));
+    const rawItems = e['eventItems'];
+    if (!Array.isArray(rawItems)) {
+      issues.push(typeIssue(`events[${i}].eventItems`, 'array', rawItems));
+      continue;
+    }
+    const m = rawItems.length;
+    const items = new Array<EventRecord['items'][number]>(m);
+    for (let j = 0; j < m; j++) {
+      const item: unknown = rawItems[j];
+      if (!isPlainObject(item)) {
+        issues.push(typeIssue(`events[${i}].eventItems[${j}]`, 'object', item));
+        continue;
+      }
+      const key = item['eventItemKey'];
+      if (typeof key !== 'string') issues.push(typeIssue(`events[${i}].eventItems[${j}].eventItemKey`, 'string', key));
+      const rawValue = item['eventItemValue'];
+      let value: Uint8Array | undefined;
+      if (typeof rawValue !== 'string') issues.push(typeIssue(`events[${i}].eventItems[${j}].eventItemValue`, 'string', rawValue));
+      else {
+        value = decodeBase64(rawValue);
+        if (value === undefined) issues.push({ field: `events[${i}].eventItems[${j}].eventItemValue`, reason: 'invalid base64' });
+      }
+      items[j] = { key: key as string, value: value! };
+    }
+    events[i] = { timeSeriesId: timeSeriesId as string, eventTimeMicros: eventTimeMicros!, eventId: eventId as string, items };
+  }
+  if (issues.length > 0) throwIssues(issues);
+  return { namespace: namespace as string, events };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function typeIssue(field: string, expected: string, input: unknown): Issue {
+  return { field, reason: typeMessage(expected, input), ...(input === undefined ? { missing: true } : {}) };
 }
 
 function checkInterval(start: number, end: number): void {

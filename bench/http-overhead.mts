@@ -1,0 +1,103 @@
+/**
+ * Per-request CPU of the hot HTTP paths, in process: starts dgw (SQLite in a temp dir,
+ * port 0), fires N requests per case with undici at a fixed concurrency, and prints the
+ * process CPU (user + system, process.cpuUsage) per request. Client CPU (undici) is in the
+ * figure too; it is the same before and after a server change, so compare differences.
+ *
+ *   node --import tsx bench/http-overhead.mts [N=20000] [concurrency=16]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { startServer } from '../src/server/runtime.js';
+
+const N = Number(process.argv[2] ?? 20_000);
+const CONCURRENCY = Number(process.argv[3] ?? 16);
+
+const dir = mkdtempSync(join(tmpdir(), 'dgw-http-overhead-'));
+const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, logger: false, lifecycleIntervalSeconds: 3600 });
+const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections: CONCURRENCY, pipelining: 1 });
+
+async function call(method: 'PUT' | 'POST', path: string, body: string): Promise<number> {
+  const res = await pool.request({ method, path, body, headers: { 'content-type': 'application/json' } });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+async function setup(): Promise<void> {
+  const c = await call('PUT', '/v1/counter/namespaces/bench_be', JSON.stringify({ persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: 'BEST_EFFORT' } }] }));
+  const t = await call('PUT', '/v1/timeseries/namespaces/bench_ts', '{}');
+  if (c >= 300 || t >= 300) throw new Error(`namespace setup failed: ${c} ${t}`);
+}
+
+/** Runs `n` requests at CONCURRENCY; returns µs of process CPU and wall ms per request. */
+async function run(n: number, make: (i: number) => { path: string; body: string }, expect: number): Promise<{ cpuUs: number; wallUs: number }> {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const r = make(i);
+      const status = await call('POST', r.path, r.body);
+      if (status !== expect) throw new Error(`${r.path}: status ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const cpu = process.cpuUsage(cpu0);
+  const wall = Number(process.hrtime.bigint() - t0) / 1000;
+  return { cpuUs: (cpu.user + cpu.system) / n, wallUs: wall / n };
+}
+
+const value = Buffer.from('some value of a moderate length').toString('base64');
+let seq = 0;
+const batch = (size: number) => {
+  const now = Date.now();
+  const events = Array.from({ length: size }, (_, k) => ({
+    timeSeriesId: `ts${k % 50}`,
+    eventTime: new Date(now - (k % 1000)).toISOString(),
+    eventId: `e${seq++}`,
+    eventItems: [
+      { eventItemKey: 'a', eventItemValue: value },
+      { eventItemKey: 'b', eventItemValue: value },
+    ],
+  }));
+  return JSON.stringify({ namespace: 'bench_ts', events });
+};
+
+const cases: { name: string; n: number; make: (i: number) => { path: string; body: string }; expect: number; per?: number }[] = [
+  {
+    name: 'GetCount (BEST_EFFORT)',
+    n: N,
+    make: (i) => ({ path: '/v1/counter/GetCount', body: JSON.stringify({ namespace: 'bench_be', counter_name: `c${i % 100}` }) }),
+    expect: 200,
+  },
+  {
+    name: 'AddCount (BEST_EFFORT)',
+    n: N,
+    make: (i) => ({ path: '/v1/counter/AddCount', body: JSON.stringify({ namespace: 'bench_be', counter_name: `c${i % 100}`, delta: 1 }) }),
+    expect: 200,
+  },
+  {
+    name: 'WriteEventRecordsSync x100',
+    n: Math.max(200, Math.floor(N / 20)),
+    make: () => ({ path: '/v1/timeseries/WriteEventRecordsSync', body: batch(100) }),
+    expect: 200,
+    per: 100,
+  },
+];
+
+try {
+  await setup();
+  for (const c of cases) {
+    await run(Math.min(2000, c.n), c.make, c.expect); // warm-up (JIT, caches)
+    const r = await run(c.n, c.make, c.expect);
+    const per = c.per ? `  (${(r.cpuUs / c.per).toFixed(1)} µs/event)` : '';
+    console.log(`${c.name.padEnd(28)} ${r.cpuUs.toFixed(1).padStart(8)} µs CPU/request  ${r.wallUs.toFixed(1).padStart(8)} µs wall/request${per}`);
+  }
+} finally {
+  await pool.close();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
