@@ -20,6 +20,7 @@ import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
 import type { AddCountRequest, ClearCountRequest, CounterService, IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
+import { WriteMarkCache } from './write-marks.js';
 
 /** Options of {@link createCounterService}. */
 export interface CounterServiceOptions {
@@ -60,6 +61,18 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
   // Group commit of lastWriteTs marks, one committer per rollup store: N concurrent adds
   // cost one rollup-store commit (one fsync on SQLite), not N.
   const markCommitters = new Map<string, GroupCommitter<CounterWriteMark>>();
+  // Keyed by the configuration object: the control plane hands out a fresh one on every
+  // refresh (2 s) and after a re-create, so what this instance remembers never outlives
+  // the namespace incarnation it was recorded for by more than that delay.
+  const markCaches = new WeakMap<CounterConfig, WriteMarkCache>();
+  const markCacheOf = (config: CounterConfig): WriteMarkCache => {
+    let cache = markCaches.get(config);
+    if (!cache) {
+      cache = new WriteMarkCache();
+      markCaches.set(config, cache);
+    }
+    return cache;
+  };
   const marksOf = (store: string): GroupCommitter<CounterWriteMark> => {
     let committer = markCommitters.get(store);
     if (!committer) {
@@ -88,7 +101,12 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     const time = token?.generationTimeMicros ?? clock.nowMicros();
     const event = make(time, token?.token ?? randomUUID());
     if (time <= clock.nowMicros() + config.events.primary.futureLimitMicros) {
-      await marksOf(config.rollup.storage.store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+      const markCache = markCacheOf(config);
+      const marks = markCache.needed(config.name, counter, time);
+      if (marks.length > 0) {
+        await marksOf(config.rollup.storage.store).submit(marks);
+        markCache.recorded(marks);
+      }
     }
     try {
       await timeseries.writeSync(config.events, [event]);
