@@ -41,6 +41,16 @@ function toInfo(r: SliceRow): SliceInfo {
 
 type ScanRow = [number, string, string, Buffer];
 
+/** Bound parameters per stored row (value_metadata is NULL). */
+const COLUMNS = 7;
+/** Rows per multi-row INSERT (COLUMNS * CHUNK = 448 parameters, far below SQLite's limit). */
+const CHUNK = 64;
+
+/** `INSERT OR IGNORE` of `rows` rows into a slice table. */
+function insertSql(table: string, rows: number): string {
+  return `INSERT OR IGNORE INTO "${table}" VALUES ${'(?, ?, ?, ?, ?, ?, ?, NULL), '.repeat(rows - 1)}(?, ?, ?, ?, ?, ?, ?, NULL)`;
+}
+
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -113,22 +123,51 @@ export class SqliteEventStore implements EventStore {
   }
 
   async appendEvents(writes: readonly EventWrite[]): Promise<void> {
-    // Validate the whole batch before writing: it commits atomically or not at all.
-    const tables = writes.map((w, i) => {
-      checkWrite(w, i, this.slices(w.namespace).get(w.sliceId));
-      return sliceTableName(this.sql.namespaceId(w.namespace, true), w.sliceId);
-    });
     if (writes.length === 0) return;
+    // Validate the whole batch before writing: it commits atomically or not at all. Rows
+    // are flattened per table (a batch almost always targets one) into bind parameters.
+    const byTable = new Map<string, unknown[]>();
+    let lastKey = '';
+    let lastSliceId = NaN;
+    let lastSlices: Map<number, SliceInfo> | undefined;
+    let params: unknown[] = [];
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      if (w.namespace !== lastKey || w.sliceId !== lastSliceId) {
+        lastSlices = w.namespace === lastKey && lastSlices ? lastSlices : this.slices(w.namespace);
+        checkWrite(w, i, lastSlices.get(w.sliceId));
+        lastKey = w.namespace;
+        lastSliceId = w.sliceId;
+        const table = sliceTableName(this.sql.namespaceId(w.namespace, true), w.sliceId);
+        let p = byTable.get(table);
+        if (!p) byTable.set(table, (p = []));
+        params = p;
+      } else {
+        checkWrite(w, i, lastSlices!.get(w.sliceId));
+      }
+      const { partition: p, event: e } = w;
+      for (const item of e.items) {
+        params.push(p.timeSeriesId, p.timeBucket, p.eventBucket, e.eventTimeMicros, e.eventId, item.key, item.value);
+      }
+    }
     // One transaction for the whole array: group commit makes one call one fsync.
     this.sql.transaction(() => {
-      writes.forEach((w, i) => {
-        const insert = this.sql.stmt(`INSERT OR IGNORE INTO "${tables[i]!}" VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`);
-        const { partition: p, event: e } = w;
-        for (const item of e.items) {
-          insert.run(p.timeSeriesId, p.timeBucket, p.eventBucket, e.eventTimeMicros, e.eventId, item.key, item.value);
-        }
-      });
+      for (const [table, rows] of byTable) this.insertRows(table, rows);
     });
+  }
+
+  /**
+   * INSERT OR IGNOREs flattened rows into `table`: CHUNK rows per statement, then the tail
+   * in power-of-two pieces, so each table needs at most log2(CHUNK) + 1 cached statements.
+   */
+  private insertRows(table: string, params: unknown[]): void {
+    const rows = params.length / COLUMNS;
+    let row = 0;
+    for (let size = CHUNK; size >= 1; size >>= 1) {
+      if (rows - row < size) continue;
+      const insert = this.sql.stmt(insertSql(table, size));
+      for (; row + size <= rows; row += size) insert.run(params.slice(row * COLUMNS, (row + size) * COLUMNS));
+    }
   }
 
   async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {
