@@ -2,7 +2,7 @@
  * The HTTP server (Fastify): body parsing, the error mapping, request metrics, and the
  * route modules. Handlers stay thin: decode, call core, encode.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../core/clock.js';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
@@ -10,7 +10,7 @@ import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { toHttpError } from './errors.js';
-import { withDeadline } from '../../core/deadline.js';
+import { DgwError } from '../../core/errors.js';
 import { parseBody } from './json-body.js';
 import { registerNamespaceRoutes } from './namespace-routes.js';
 import { registerTimeSeriesRoutes } from './timeseries-routes.js';
@@ -59,21 +59,36 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [deps.metrics],
   });
-  app.addHook('onResponse', async (req, reply) => {
-    // Route patterns, not raw URLs, so label cardinality stays bounded.
-    const method = req.routeOptions.url ? `${req.method} ${req.routeOptions.url}` : 'unmatched';
-    requests.inc({ method, code: String(reply.statusCode) });
-    latency.observe({ method }, reply.elapsedTime / 1000);
+  // Route patterns, not raw URLs, so label cardinality stays bounded. Each route records
+  // its own requests with its label built once (a route-level hook, registered below);
+  // the global hook only records what no route matched.
+  const observe = (method: string, statusCode: number, elapsedMs: number) => {
+    requests.inc({ method, code: String(statusCode) });
+    latency.observe({ method }, elapsedMs / 1000);
+  };
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.is404) observe('unmatched', reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   // Every /v1 call answers within the request deadline: a stalled store gives the client a
   // 504 DEADLINE_EXCEEDED instead of a hung connection (and cannot hold shutdown forever).
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   app.addHook('onRoute', (route) => {
+    const labels = new Map<string, string>();
+    const onResponse: onResponseHookHandler = (req, reply, done) => {
+      let method = labels.get(req.method);
+      if (method === undefined) labels.set(req.method, (method = `${req.method} ${route.url}`));
+      observe(method, reply.statusCode, reply.elapsedTime);
+      done();
+    };
+    const own = route.onResponse;
+    route.onResponse = own === undefined ? [onResponse] : Array.isArray(own) ? [...own, onResponse] : [own, onResponse];
+
     if (!route.url.startsWith('/v1/')) return;
     const handler = route.handler;
     route.handler = function (this: FastifyInstance, req, reply) {
-      return withDeadline(Promise.resolve(handler.call(this, req, reply)), requestTimeoutMs, `${req.method} ${route.url}`);
+      return raceDeadline(handler.call(this, req, reply), requestTimeoutMs, req.method, route.url);
     };
   });
 
@@ -104,4 +119,25 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   registerTimeSeriesRoutes(app, { engine: deps.engine, clock: deps.clock, namespaces: deps.namespaces });
   registerCounterRoutes(app, { counters: deps.counters, namespaces: deps.namespaces });
   return app;
+}
+
+/**
+ * `withDeadline` (src/core/deadline.ts) for a route handler's result, with fewer
+ * allocations per request: one promise and one timer, the message built only on expiry.
+ */
+function raceDeadline(result: unknown, ms: number, method: string, url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DgwError('DEADLINE_EXCEEDED', `${method} ${url}: no answer within ${ms} ms`)), ms);
+    // A late result is dropped; a late failure is swallowed here (no unhandled rejection).
+    Promise.resolve(result).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

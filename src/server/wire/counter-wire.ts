@@ -51,9 +51,16 @@ function asObject(body: unknown): JsonObject {
 /** The value under the snake_case key, else under its camelCase twin. */
 function field(o: JsonObject, snake: string): unknown {
   if (Object.hasOwn(o, snake)) return o[snake];
-  const camel = snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const camel = CAMEL[snake] ?? snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   return Object.hasOwn(o, camel) ? o[camel] : undefined;
 }
+
+/** The camelCase twins of the snake_case keys, spelled out (no regex per request). */
+const CAMEL: Readonly<Record<string, string>> = {
+  counter_name: 'counterName',
+  idempotency_token: 'idempotencyToken',
+  generation_time: 'generationTime',
+};
 
 function decodeNamespaceField(o: JsonObject): string {
   const ns = o['namespace'];
