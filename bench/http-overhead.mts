@@ -7,7 +7,7 @@
  * Each case runs REPEAT times after a warm-up; the lowest figure is printed (the machine's
  * other load only ever adds).
  *
- *   node --import tsx bench/http-overhead.mts [N=20000] [concurrency=16] [repeat=3]
+ *   node --import tsx bench/http-overhead.mts [N=20000] [concurrency=16] [repeat=3] [case-name filter]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { startServer } from '../src/server/runtime.js';
 const N = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const REPEAT = Number(process.argv[4] ?? 3);
+const FILTER = process.argv[5] ?? '';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgw-http-overhead-'));
 const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, logger: false, lifecycleIntervalSeconds: 3600 });
@@ -95,7 +96,7 @@ const cases: { name: string; n: number; make: (i: number) => { path: string; bod
 
 try {
   await setup();
-  for (const c of cases) {
+  for (const c of cases.filter((x) => x.name.includes(FILTER))) {
     await run(Math.min(2000, c.n), c.make, c.expect); // warm-up (JIT, caches)
     let r = await run(c.n, c.make, c.expect);
     for (let k = 1; k < REPEAT; k++) {
