@@ -11,8 +11,6 @@ const INT64_NUMBER = /("(?:delta|count)"\s*:\s*)(-?\d{16,})(?=\s*[,}\]])/g;
 /** Parses a request body text for a route URL. */
 export function parseBody(url: string, text: string): unknown {
   if (url.includes('/namespaces/')) return text.trim() === '' ? {} : parseNamespaceBody(text);
-  // A JSON string cannot contain an unescaped quote, so this only matches real keys. The
-  // replace only runs when such a key is there at all (not on TimeSeries bodies, mostly).
-  const mayHoldInt64 = text.includes('"delta"') || text.includes('"count"');
-  return JSON.parse(mayHoldInt64 ? text.replace(INT64_NUMBER, '$1"$2"') : text);
+  // A JSON string cannot contain an unescaped quote, so this only matches real keys.
+  return JSON.parse(text.replace(INT64_NUMBER, '$1"$2"'));
 }
