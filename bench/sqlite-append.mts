@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSqliteStores } from '../src/storage/sqlite/index.js';
 import type { EventWrite } from '../src/storage/contracts.js';
+import { prng } from '../test/support/dgw-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,20 +39,9 @@ const ROUNDS = Number(values.rounds);
 const SLICE = { sliceId: 1, startMicros: 0, endMicros: 4_000_000_000_000_000, status: 'ACTIVE' as const, secondsPerTimeBucket: 3600, eventBuckets: 4 };
 const VALUES = ['phone', 'tablet', 'desktop', 'tv'].map((s) => new Uint8Array(Buffer.from(s)));
 
-/** Deterministic PRNG (mulberry32) so every run writes the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeBatches(batch: number): EventWrite[][] {
-  const rand = rng(42);
+  const rand = prng(42);
   const base = 1_700_000_000_000_000;
   const out: EventWrite[][] = [];
   for (let n = 0; n < EVENTS; n += batch) {

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callJson, spawnServer, type ServerProcess } from '../support/server-process.js';
+import { prng } from '../support/dgw-load.js';
 
 interface Op {
   counter: string;
@@ -18,17 +19,6 @@ interface Op {
   time: string;
 }
 
-/** Seeded PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NS = 'crash_counters';
 const COUNTERS = Array.from({ length: 12 }, (_, i) => `c${i}`);
@@ -45,7 +35,7 @@ async function add(server: ServerProcess, op: Op) {
 describe('counter crash', () => {
   it('converges to the exact sum of acknowledged and retried adds after SIGKILL mid-load', async () => {
     const seed = Number(process.env.DGW_CRASH_SEED ?? 20241005);
-    const random = rng(seed);
+    const random = prng(seed);
     const dataDir = mkdtempSync(join(tmpdir(), 'dgw-crash-'));
     try {
       let server = await spawnServer(dataDir);

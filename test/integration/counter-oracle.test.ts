@@ -12,18 +12,8 @@ import assert from 'node:assert/strict';
 import type { CounterConfig } from '../../src/core/control/types.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from '../../src/core/counter/types.js';
 import { ADAPTERS, makeHarness, uniqueNamespace, type CounterHarness } from './counter-harness.js';
+import { prng } from '../support/dgw-load.js';
 
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = { kind: 'add'; time: number; delta: bigint } | { kind: 'clear'; time: number };
 
