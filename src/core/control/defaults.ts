@@ -3,25 +3,13 @@
  * Times are microseconds unless the name says seconds.
  */
 import { MICROS_PER_SECOND } from '../clock.js';
-import type { CounterType } from './types.js';
+import type { CounterType, TimeSeriesConfig } from './types.js';
 
 const S = MICROS_PER_SECOND;
 const MIB = 1024 * 1024;
 
-/** Settings of a primary (event) storage entry, with retention. */
-export interface PrimaryDefaults {
-  secondsPerTimeSlice: number;
-  secondsPerTimeBucket: number;
-  eventBuckets: number;
-  coalesceMicros: number;
-  bufferCapacityBytes: number;
-  consistencyScope: string;
-  consistencyTarget: string;
-  acceptLimitMicros: number;
-  futureLimitMicros: number;
-  closeAfterMicros: number;
-  deleteAfterMicros: number;
-}
+/** Settings of a primary (event) storage entry, with retention: every setting but the storage. */
+export type PrimaryDefaults = Omit<TimeSeriesConfig['primary'], 'storage'>;
 
 /** Defaults of a TimeSeries namespace's PRIMARY_STORAGE (retention: keep forever). */
 export const TIMESERIES_DEFAULTS: Readonly<PrimaryDefaults> = {
