@@ -71,8 +71,10 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     done();
   });
 
-  // Every /v1 call answers within the request deadline: a stalled store gives the client a
-  // 504 DEADLINE_EXCEEDED instead of a hung connection (and cannot hold shutdown forever).
+  // Every data-plane call answers within the request deadline: a stalled store gives the
+  // client a 504 DEADLINE_EXCEEDED instead of a hung connection (and cannot hold shutdown
+  // forever). Control-plane calls are exempt: deleting a namespace drops all its data,
+  // which may rightly take longer than any request deadline.
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   app.addHook('onRoute', (route) => {
     const labels = new Map<string, string>();
@@ -85,7 +87,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     const own = route.onResponse;
     route.onResponse = own === undefined ? [onResponse] : Array.isArray(own) ? [...own, onResponse] : [own, onResponse];
 
-    if (!route.url.startsWith('/v1/')) return;
+    if (!route.url.startsWith('/v1/') || route.url.includes('/namespaces')) return;
     const handler = route.handler;
     route.handler = function (this: FastifyInstance, req, reply) {
       return raceDeadline(handler.call(this, req, reply), requestTimeoutMs, req.method, route.url);
