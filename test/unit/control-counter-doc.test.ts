@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
 import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
-import { DgwError } from '../../src/core/errors.js';
 import { ARTICLE_COUNTER_DOC } from './control-article-docs.js';
+import { assertInvalidArgument } from '../support/invalid-argument.js';
 
 const S = 1_000_000;
 const catalog = createEmbeddedCatalogView();
@@ -18,16 +18,7 @@ function rollupDoc(config: Record<string, unknown>, extra: Record<string, unknow
 }
 
 function invalid(doc: unknown, field: string, pattern?: RegExp): void {
-  assert.throws(
-    () => parse(doc),
-    (err: unknown) => {
-      assert.ok(err instanceof DgwError, String(err));
-      assert.equal(err.code, 'INVALID_ARGUMENT');
-      assert.ok(err.message.startsWith(`${field}: `), `message "${err.message}" should name ${field}`);
-      if (pattern) assert.match(err.message, pattern);
-      return true;
-    },
-  );
+  assertInvalidArgument(() => parse(doc), field, pattern);
 }
 
 const DEFAULT_EVENTS_PRIMARY = {

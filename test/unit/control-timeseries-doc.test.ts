@@ -5,6 +5,7 @@ import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { DgwError } from '../../src/core/errors.js';
 import { ARTICLE_TIMESERIES_DOC } from './control-article-docs.js';
+import { assertInvalidArgument } from '../support/invalid-argument.js';
 
 const S = 1_000_000;
 const catalog = createEmbeddedCatalogView();
@@ -18,17 +19,7 @@ function primaryDoc(config: Record<string, unknown>, extra: Record<string, unkno
 }
 
 function invalid(doc: unknown, field: string, pattern?: RegExp): void {
-  assert.throws(
-    () => parse(doc),
-    (err: unknown) => {
-      assert.ok(err instanceof DgwError, String(err));
-      assert.equal(err.code, 'INVALID_ARGUMENT');
-      assert.ok(err.message.startsWith(`${field}: `), `message "${err.message}" should name ${field}`);
-      assert.equal(err.details[0]?.field, field);
-      if (pattern) assert.match(err.message, pattern);
-      return true;
-    },
-  );
+  assertInvalidArgument(() => parse(doc), field, pattern);
 }
 
 describe('parseTimeSeriesNamespace: the article document', () => {
