@@ -3,7 +3,7 @@
  * domain queries and encoding results. Shared by the HTTP and gRPC servers.
  */
 import { z } from 'zod';
-import { DgwError, invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/errors.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
 import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
@@ -302,10 +302,4 @@ export function encodeAggregate(result: AggregateResult): Record<string, unknown
       ...(result.nextPageToken ? { nextPageToken: result.nextPageToken } : {}),
     },
   };
-}
-
-/** Throws when a namespace is unusable for TimeSeries calls. */
-export function requireActive(config: TimeSeriesConfig | undefined, name: string): TimeSeriesConfig {
-  if (!config) throw new DgwError('NOT_FOUND', `namespace "${name}" not found`);
-  return config;
 }

@@ -6,7 +6,6 @@
  */
 import type {
   DistinctValue,
-  EventItem,
   EventRecord,
   IndexDistinct,
   IndexDoc,
@@ -14,41 +13,9 @@ import type {
   IndexStore,
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
+import { decodeItems, encodeItems } from '../item-codec.js';
 import type { PgDb } from './db.js';
 import { compileSearch, numericValue, Params } from './search-sql.js';
-
-/** Packs items as `[u32 count]([u32 keyLen][key][u32 valueLen][value])*`. */
-function encodeItems(items: readonly EventItem[]): Buffer {
-  const keys = items.map((i) => Buffer.from(i.key, 'utf8'));
-  let size = 4;
-  items.forEach((item, n) => (size += 8 + (keys[n] as Buffer).length + item.value.length));
-  const out = Buffer.allocUnsafe(size);
-  let at = out.writeUInt32BE(items.length, 0);
-  items.forEach((item, n) => {
-    const key = keys[n] as Buffer;
-    at = out.writeUInt32BE(key.length, at);
-    at += key.copy(out, at);
-    at = out.writeUInt32BE(item.value.length, at);
-    out.set(item.value, at);
-    at += item.value.length;
-  });
-  return out;
-}
-
-function decodeItems(buf: Buffer): EventItem[] {
-  const count = buf.readUInt32BE(0);
-  const items: EventItem[] = [];
-  let at = 4;
-  for (let n = 0; n < count; n++) {
-    const keyLen = buf.readUInt32BE(at);
-    const key = buf.toString('utf8', at + 4, at + 4 + keyLen);
-    at += 4 + keyLen;
-    const valueLen = buf.readUInt32BE(at);
-    items.push({ key, value: new Uint8Array(buf.subarray(at + 4, at + 4 + valueLen)) });
-    at += 4 + valueLen;
-  }
-  return items;
-}
 
 interface DocRow {
   event_time: string;

@@ -12,7 +12,7 @@ import type {
   IndexStore,
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
-import { decodeItems, encodeItems } from './item-codec.js';
+import { decodeItems, encodeItems } from '../item-codec.js';
 import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
 import { compileSearch } from './search-sql.js';
 import type { SqliteDatabase } from './sqlite-database.js';

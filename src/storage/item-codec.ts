@@ -1,9 +1,10 @@
 /**
- * Compact binary encoding of an event's items for the index store's `items` column:
+ * Compact binary encoding of an event's items for the index stores' `items` column
+ * (SQLite and PostgreSQL):
  * `u32 count`, then per item `u32 keyBytes, key (UTF-8), u32 valueBytes, value`. Cheaper
  * than JSON with base64 and exact for any bytes.
  */
-import type { EventItem } from '../contracts.js';
+import type { EventItem } from './contracts.js';
 
 /** Encodes items into one buffer. */
 export function encodeItems(items: readonly EventItem[]): Buffer {
