@@ -85,10 +85,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
   };
 
   const buffers = new WriteBuffers({
-    commit: async (writes, docs) => {
-      // A drained queue holds one namespace; its config rides on the first write's batch.
-      const config = bufferConfigs.get(writes[0]?.namespace ?? docs[0]?.namespace ?? '');
-      if (!config) return;
+    commit: async (config, writes, docs) => {
       await commit(config, writes, docs);
       metrics?.eventsWritten.inc({ namespace: config.name, mode: 'buffered' }, writes.length);
     },
@@ -97,7 +94,6 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       report(err, `buffered write of ${lost} events to namespace "${namespace}"`);
     },
   });
-  const bufferConfigs = new Map<string, TimeSeriesConfig>();
 
   if (options.registry) {
     metrics = createTimeSeriesMetrics(options.registry, {
@@ -128,15 +124,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       validateEventShapes(events, limits);
       const store = catalog.events(config.primary.storage.store);
       const batch = await prepareBatch(store, slices, config, events, now());
-      bufferConfigs.set(config.name, config);
-      buffers.enqueue(
-        config.name,
-        batch.writes,
-        batch.docs,
-        batch.bytes,
-        config.primary.bufferCapacityBytes,
-        config.primary.coalesceMicros,
-      );
+      buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
     },
 
     read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage> {
@@ -157,7 +145,6 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
 
     async dropNamespace(config: TimeSeriesConfig): Promise<void> {
       await buffers.drain(config.name);
-      bufferConfigs.delete(config.name);
       await catalog.events(config.primary.storage.store).dropNamespace(config.name);
       if (config.index) await catalog.index(config.index.storage.store).dropNamespace(config.name);
       slices.forget(config.name);

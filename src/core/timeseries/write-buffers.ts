@@ -6,8 +6,11 @@
  */
 import { DgwError } from '../errors.js';
 import type { EventWrite, IndexDoc } from '../../storage/contracts.js';
+import type { TimeSeriesConfig } from '../control/types.js';
 
 interface Queue {
+  /** The configuration of the latest enqueue (settings may change between batches). */
+  config: TimeSeriesConfig;
   writes: EventWrite[];
   docs: IndexDoc[];
   bytes: number;
@@ -18,7 +21,7 @@ interface Queue {
 /** Options of {@link WriteBuffers}. */
 export interface WriteBuffersOptions {
   /** Commits drained writes (group commit); errors are reported through onError. */
-  commit(writes: EventWrite[], docs: IndexDoc[]): Promise<void>;
+  commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void>;
   onError(err: unknown, namespace: string, lost: number): void;
 }
 
@@ -42,13 +45,16 @@ export class WriteBuffers {
   }
 
   /** Queues a validated batch whole, or refuses it whole when it does not fit. */
-  enqueue(namespace: string, writes: EventWrite[], docs: IndexDoc[], bytes: number, capacity: number, coalesceMicros: number): void {
+  enqueue(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[], bytes: number): void {
     if (this.closed) throw new DgwError('UNAVAILABLE', 'the server is shutting down; retry on another instance');
+    const namespace = config.name;
+    const capacity = config.primary.bufferCapacityBytes;
     let q = this.queues.get(namespace);
     if (!q) {
-      q = { writes: [], docs: [], bytes: 0, capacity };
+      q = { config, writes: [], docs: [], bytes: 0, capacity };
       this.queues.set(namespace, q);
     }
+    q.config = config;
     q.capacity = capacity;
     if (q.bytes + bytes > q.capacity) {
       throw new DgwError(
@@ -60,7 +66,7 @@ export class WriteBuffers {
     for (const d of docs) q.docs.push(d);
     q.bytes += bytes;
     if (!q.timer) {
-      q.timer = setTimeout(() => this.drain(namespace), Math.max(1, Math.round(coalesceMicros / 1000)));
+      q.timer = setTimeout(() => this.drain(namespace), Math.max(1, Math.round(config.primary.coalesceMicros / 1000)));
       q.timer.unref();
     }
   }
@@ -74,7 +80,7 @@ export class WriteBuffers {
     if (q.writes.length === 0 && q.docs.length === 0) return Promise.resolve();
     // Grouped by partition so each partition's rows go to the store together.
     q.writes.sort((a, b) => partitionKeyOf(a).localeCompare(partitionKeyOf(b)));
-    const p = this.options.commit(q.writes, q.docs).catch((err: unknown) => this.options.onError(err, namespace, q.writes.length));
+    const p = this.options.commit(q.config, q.writes, q.docs).catch((err: unknown) => this.options.onError(err, namespace, q.writes.length));
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
     return p;
