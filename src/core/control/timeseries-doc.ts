@@ -1,7 +1,8 @@
 /**
  * TimeSeries namespace documents (DESIGN 3.1): the article's `persistence_configuration`
- * with PRIMARY_STORAGE and INDEX_STORAGE entries, in any of its spellings, to one
- * canonical {@link TimeSeriesConfig} with every default filled in.
+ * with PRIMARY_STORAGE and INDEX_STORAGE entries, in any of its spellings, plus the
+ * top-level `slos` block (DESIGN 3.5), to one canonical {@link TimeSeriesConfig} with
+ * every default filled in.
  */
 import { MICROS_PER_SECOND } from '../clock.js';
 import { invalidArgument } from '../errors.js';
@@ -9,13 +10,14 @@ import { formatDurationMicros } from '../time.js';
 import type { FieldType } from '../../storage/contracts.js';
 import { INDEX_REFRESH_DEFAULT_MICROS, MAX_DURATION_MICROS, TIMESERIES_DEFAULTS } from './defaults.js';
 import type { PrimaryDefaults } from './defaults.js';
-import { joinPath, readSeconds } from './doc-reader.js';
+import { isPlainObject, joinPath, readSeconds } from './doc-reader.js';
 import type { DocSection } from './doc-reader.js';
 import { validateNamespaceName } from './namespace-name.js';
+import { parseSlos, SLOS_KEYS } from './slos.js';
 import { parseRetention, resolveStorage, splitEntries } from './persistence-entries.js';
 import type { ParseContext } from './persistence-entries.js';
 import type { StoreCatalogView } from './store-catalog-view.js';
-import type { ParsedNamespace, TimeSeriesConfig } from './types.js';
+import type { NamespaceSlos, ParsedNamespace, TimeSeriesConfig } from './types.js';
 
 /** Every accepted spelling of each setting; the first is the canonical one. */
 export const TS_KEYS = {
@@ -65,10 +67,13 @@ export function parseTimeSeriesNamespace(
   validateNamespaceName(name);
   const notices: string[] = [];
   const ctx: ParseContext = { name, catalog, notices };
-  const entries = splitEntries(doc, TS_IDS, 'timeseries', notices);
+  const { rest, slos } = takeSlos(doc, notices);
+  const entries = splitEntries(rest, TS_IDS, 'timeseries', notices);
   const primary = parsePrimaryEntry(entries.get('PRIMARY_STORAGE'), ctx, TIMESERIES_DEFAULTS);
   const index = parseIndexEntry(entries.get('INDEX_STORAGE'), ctx, primary);
-  const config: TimeSeriesConfig = index === undefined ? { kind: 'timeseries', name, primary } : { kind: 'timeseries', name, primary, index };
+  const config: TimeSeriesConfig = { kind: 'timeseries', name, primary };
+  if (slos !== undefined) config.slos = slos;
+  if (index !== undefined) config.index = index;
   return { config, notices };
 }
 
@@ -167,6 +172,16 @@ function parseIndexEntry(entry: DocSection | undefined, ctx: ParseContext, prima
     return undefined;
   }
   return { storage, fieldMapping, secondsPerSlice, refreshIntervalMicros, ...retention };
+}
+
+/** Splits the top-level `slos` block (DESIGN 3.5) off the document, parsed. */
+function takeSlos(doc: unknown, notices: string[]): { rest: unknown; slos?: NamespaceSlos } {
+  if (!isPlainObject(doc)) return { rest: doc };
+  const key = SLOS_KEYS.find((k) => Object.hasOwn(doc, k));
+  if (key === undefined) return { rest: doc };
+  const { [key]: value, ...rest } = doc;
+  if (value === null || value === undefined) return { rest };
+  return { rest, slos: parseSlos(value, key, notices) };
 }
 
 function upper(text: string | undefined): string | undefined {

@@ -41,6 +41,8 @@ export interface TimeSeriesConfig {
     closeAfterMicros: number;
     deleteAfterMicros: number;
   };
+  /** The document's `slos` block (DESIGN 3.5); absent when the document has none. */
+  slos?: NamespaceSlos;
   /** Present when INDEX_STORAGE is configured with at least one field. */
   index?: {
     storage: PhysicalStorage;
@@ -51,6 +53,18 @@ export interface TimeSeriesConfig {
     deleteAfterMicros: number;
   };
 }
+
+/** Endpoints with an SLO: `read` (Read/Search/Aggregate), `write` (both writes). */
+export type SloEndpoint = 'read' | 'write';
+
+/** One endpoint's latency SLO: clients hedge at `target`, everyone gives up at `max`. */
+export interface Slo {
+  targetMicros: number;
+  maxMicros: number;
+}
+
+/** The SLOs of a TimeSeries namespace, per endpoint (DESIGN 3.5). */
+export type NamespaceSlos = Partial<Record<SloEndpoint, Slo>>;
 
 /** Counter flavours (DESIGN 4). */
 export type CounterType = 'BEST_EFFORT' | 'EVENTUAL' | 'ACCURATE';

@@ -16,6 +16,7 @@ import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
 import { prepareBatch, validateEventShapes } from './write-path.js';
+import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 
 /** Options of {@link createTimeSeriesService}. */
 export interface TimeSeriesServiceOptions {
@@ -112,23 +113,28 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
   return {
     limits,
 
-    async writeSync(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
-      validateEventShapes(events, limits);
-      const store = catalog.events(config.primary.storage.store);
-      const batch = await prepareBatch(store, slices, config, events, now());
-      await commit(config, batch.writes, batch.docs);
-      metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
+    writeSync(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
+      return withSloDeadline(config, 'write', 'WriteEventRecordsSync', async () => {
+        validateEventShapes(events, limits);
+        const store = catalog.events(config.primary.storage.store);
+        const batch = await prepareBatch(store, slices, config, events, now());
+        await commit(config, batch.writes, batch.docs);
+        metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
+      });
     },
 
-    async writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
-      validateEventShapes(events, limits);
-      const store = catalog.events(config.primary.storage.store);
-      const batch = await prepareBatch(store, slices, config, events, now());
-      buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
+    writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
+      return withSloDeadline(config, 'write', 'WriteEventRecords', async () => {
+        validateEventShapes(events, limits);
+        const store = catalog.events(config.primary.storage.store);
+        const batch = await prepareBatch(store, slices, config, events, now());
+        buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
+      });
     },
 
     read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage> {
-      return readEvents(readDeps(config), config, query);
+      const q = withReadSlo(config, query, now());
+      return withSloDeadline(config, 'read', 'ReadEventRecords', () => readEvents(readDeps(config), config, q));
     },
 
     scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord> {
@@ -136,11 +142,13 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
     },
 
     search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
-      return searchEvents(catalog.index(config.index?.storage.store ?? config.primary.storage.store), config, query);
+      const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+      return withSloDeadline(config, 'read', 'SearchEventRecords', () => searchEvents(index, config, query));
     },
 
     aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
-      return aggregateEvents(catalog.index(config.index?.storage.store ?? config.primary.storage.store), config, query);
+      const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+      return withSloDeadline(config, 'read', 'AggregateEventRecords', () => aggregateEvents(index, config, query));
     },
 
     async dropNamespace(config: TimeSeriesConfig): Promise<void> {
