@@ -18,6 +18,7 @@ import { parseRetention, resolveStorage, splitEntries } from './persistence-entr
 import type { ParseContext } from './persistence-entries.js';
 import type { StoreCatalogView } from './store-catalog-view.js';
 import type { NamespaceSlos, ParsedNamespace, TimeSeriesConfig } from './types.js';
+import { checkStorableText } from '../text.js';
 
 /** Every accepted spelling of each setting; the first is the canonical one. */
 export const TS_KEYS = {
@@ -159,6 +160,7 @@ function parseIndexEntry(entry: DocSection | undefined, ctx: ParseContext, prima
   for (const key of fm?.keys() ?? []) {
     if (fm === undefined) break;
     if (key.trim() === '') throw invalidArgument(joinPath(fm.path, key), 'field name must not be empty');
+    checkStorableText(joinPath(fm.path, key), key);
     const type = fm.enumeration([key], FIELD_TYPES, 'field type');
     if (type !== undefined) fieldMapping[key] = type;
   }

@@ -3,6 +3,7 @@
  * refuses the same inputs with the same INVALID_ARGUMENT naming the wire field.
  */
 import { invalidArgument } from '../errors.js';
+import { checkStorableText } from '../text.js';
 import { isInt64 } from './int64.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from './types.js';
 
@@ -16,6 +17,8 @@ export function validateCounterName(name: unknown): string {
   if (name.length > MAX_COUNTER_NAME_LENGTH) {
     throw invalidArgument('counter_name', `longer than ${MAX_COUNTER_NAME_LENGTH} characters`);
   }
+  // Two names differing only in lone surrogates would be stored as one counter.
+  checkStorableText('counter_name', name);
   return name;
 }
 
@@ -28,6 +31,8 @@ export function validateToken(token: IdempotencyToken | undefined): IdempotencyT
   if (token.token.length > MAX_TOKEN_LENGTH) {
     throw invalidArgument('idempotency_token.token', `longer than ${MAX_TOKEN_LENGTH} characters`);
   }
+  // Two tokens differing only in lone surrogates would collapse: the second add lost.
+  checkStorableText('idempotency_token.token', token.token);
   const t = token.generationTimeMicros;
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t <= 0) {
     throw invalidArgument('idempotency_token.generation_time', 'must be a timestamp after the Unix epoch');

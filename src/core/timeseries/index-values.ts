@@ -49,6 +49,8 @@ export interface IndexTypeError {
   itemIndex: number;
   key: string;
   type: FieldType;
+  /** What is wrong when the value parses but cannot be stored (a NUL in KEYWORD/TEXT). */
+  problem?: string;
 }
 
 /**
@@ -67,6 +69,12 @@ export function extractIndexFields(
     const text = decodeUtf8(item.value);
     const value = text === undefined ? undefined : parseIndexedText(type, text);
     if (value === undefined) return { error: { itemIndex: i, key: item.key, type } };
+    // Index stores keep KEYWORD/TEXT values as SQL text, which cannot hold NUL.
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      return {
+        error: { itemIndex: i, key: item.key, type, problem: `indexed ${type} field "${item.key}" must not contain a NUL character` },
+      };
+    }
     fields.push({ key: item.key, type, value });
   }
   return { fields };

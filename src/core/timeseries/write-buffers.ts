@@ -1,18 +1,31 @@
 /**
  * Buffered writes (DESIGN 3.3, WriteEventRecords): one bounded in-memory queue per
  * namespace (capacity `bufferCapacity` bytes). Consumers drain a queue every `coalesce`
- * interval, grouped by partition key, into group commit. A full queue refuses with
- * RESOURCE_EXHAUSTED. Graceful shutdown drains; a crash loses what was queued.
+ * interval into group commit. A full queue refuses with RESOURCE_EXHAUSTED. Graceful
+ * shutdown drains; a crash loses what was queued.
+ *
+ * Each accepted request stays its own unit down to the store: a drain submits every batch
+ * separately to group commit, which shares one commit among them and, when that commit
+ * fails, retries each batch alone. So a batch the store refuses (its slice dropped
+ * meanwhile, a store fault) loses only itself, counted through `onError`, never its
+ * neighbours (issue 14 item 3). Everything the store is known to refuse is refused before
+ * the 202 by the write path's validation.
  */
 import { DgwError } from '../errors.js';
 import type { EventWrite, IndexDoc } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 
+/** One accepted request's writes, committed (or lost) as a unit. */
+interface Batch {
+  writes: EventWrite[];
+  docs: IndexDoc[];
+}
+
 interface Queue {
   /** The configuration of the latest enqueue (settings may change between batches). */
   config: TimeSeriesConfig;
-  writes: EventWrite[];
-  docs: IndexDoc[];
+  batches: Batch[];
+  events: number;
   bytes: number;
   capacity: number;
   timer?: NodeJS.Timeout;
@@ -20,8 +33,9 @@ interface Queue {
 
 /** Options of {@link WriteBuffers}. */
 export interface WriteBuffersOptions {
-  /** Commits drained writes (group commit); errors are reported through onError. */
+  /** Commits one drained batch (through group commit); a rejection is reported through onError. */
   commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void>;
+  /** A batch of `lost` events could not be stored: it is dropped (and should be counted). */
   onError(err: unknown, namespace: string, lost: number): void;
 }
 
@@ -39,7 +53,7 @@ export class WriteBuffers {
     let events = 0;
     for (const q of this.queues.values()) {
       bytes += q.bytes;
-      events += q.writes.length;
+      events += q.events;
     }
     return { bytes, events };
   }
@@ -51,7 +65,7 @@ export class WriteBuffers {
     const capacity = config.primary.bufferCapacityBytes;
     let q = this.queues.get(namespace);
     if (!q) {
-      q = { config, writes: [], docs: [], bytes: 0, capacity };
+      q = { config, batches: [], events: 0, bytes: 0, capacity };
       this.queues.set(namespace, q);
     }
     q.config = config;
@@ -62,8 +76,11 @@ export class WriteBuffers {
         `write buffer of namespace "${namespace}" is full (${q.bytes} of ${q.capacity} bytes queued); retry later or use WriteEventRecordsSync`,
       );
     }
-    for (const w of writes) q.writes.push(w);
-    for (const d of docs) q.docs.push(d);
+    if (writes.length === 0 && docs.length === 0) return;
+    // Grouped by partition so each partition's rows reach the store together.
+    const sorted = [...writes].sort((a, b) => partitionKeyOf(a).localeCompare(partitionKeyOf(b)));
+    q.batches.push({ writes: sorted, docs });
+    q.events += writes.length;
     q.bytes += bytes;
     if (!q.timer) {
       q.timer = setTimeout(() => this.drain(namespace), Math.max(1, Math.round(config.primary.coalesceMicros / 1000)));
@@ -77,10 +94,12 @@ export class WriteBuffers {
     if (!q) return Promise.resolve();
     if (q.timer) clearTimeout(q.timer);
     this.queues.delete(namespace);
-    if (q.writes.length === 0 && q.docs.length === 0) return Promise.resolve();
-    // Grouped by partition so each partition's rows go to the store together.
-    q.writes.sort((a, b) => partitionKeyOf(a).localeCompare(partitionKeyOf(b)));
-    const p = this.options.commit(q.config, q.writes, q.docs).catch((err: unknown) => this.options.onError(err, namespace, q.writes.length));
+    if (q.batches.length === 0) return Promise.resolve();
+    const p = Promise.all(
+      q.batches.map((b) =>
+        this.options.commit(q.config, b.writes, b.docs).catch((err: unknown) => this.options.onError(err, namespace, b.writes.length)),
+      ),
+    ).then(() => undefined);
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
     return p;

@@ -5,6 +5,7 @@
  */
 import { DgwError, invalidArgument } from '../errors.js';
 import { formatDurationMicros } from '../time.js';
+import { checkStorableText } from '../text.js';
 import type { EventRecord, EventStore, EventWrite, IndexDoc, SliceInfo } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { TimeSeriesLimits } from './limits.js';
@@ -55,6 +56,8 @@ export function validateEventShapes(events: readonly EventRecord[], limits: Time
 function checkId(field: string, value: string, limits: TimeSeriesLimits): void {
   if (value.length === 0) throw invalidArgument(field, 'must not be empty');
   if (value.length > limits.maxIdLength) throw invalidArgument(field, `longer than ${limits.maxIdLength} characters`);
+  // NUL and lone surrogates: refused here, before a 202, rather than by the store later.
+  checkStorableText(field, value);
 }
 
 /** Estimated in-memory size of an event, for buffer capacity accounting. */
@@ -100,7 +103,7 @@ export async function prepareBatch(
       if ('error' in r) {
         throw invalidArgument(
           `events[${i}].eventItems[${r.error.itemIndex}].eventItemValue`,
-          `not a valid ${r.error.type} for indexed field "${r.error.key}"`,
+          r.error.problem ?? `not a valid ${r.error.type} for indexed field "${r.error.key}"`,
         );
       }
       return { namespace: config.name, event, fields: r.fields };

@@ -8,6 +8,7 @@ import { parseInt64 } from '../../core/counter/int64.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from '../../core/counter/types.js';
 import { invalidArgument } from '../../core/errors.js';
 import { parseTimestampMicros } from '../../core/time.js';
+import { checkStorableText } from '../../core/text.js';
 
 /** A decoded request of any counter method: the domain request plus its namespace. */
 export type WithNamespace<T> = T & { namespace: string };
@@ -71,6 +72,7 @@ function decodeNamespaceField(o: JsonObject): string {
 function decodeCounterName(o: JsonObject): string {
   const name = field(o, 'counter_name');
   if (typeof name !== 'string' || name.length === 0) throw invalidArgument('counter_name', 'is required (a non-empty string)');
+  checkStorableText('counter_name', name);
   return name;
 }
 

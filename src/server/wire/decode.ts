@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DgwError } from '../../core/errors.js';
 import { parseDurationMicros, parseTimestampMicros } from '../../core/time.js';
+import { textProblem } from '../../core/text.js';
 
 /** Formats a zod issue path as `events[3].eventTime`. */
 export function pathText(path: readonly PropertyKey[]): string {
@@ -115,6 +116,15 @@ export const bytesField = z.string().transform((v, ctx) => {
   }
   return bytes;
 });
+
+/** A non-empty id, name or key a store can hold: no NUL, no lone surrogate (core/text.ts). */
+export const idField = z
+  .string()
+  .min(1, 'is required')
+  .superRefine((v, ctx) => {
+    const problem = textProblem(v);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** RFC 3339 timestamp → epoch microseconds. */
 export const timestampField = z.string().transform((v, ctx) => {

@@ -9,7 +9,7 @@ import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
 import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
 import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
-import { bytesField, decode, decodeBase64, durationField, int32Field, throwIssues, timestampField, typeMessage, type Issue } from './decode.js';
+import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, type Issue } from './decode.js';
 import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
 
 /** Default pageSize when a request omits it. */
@@ -122,10 +122,10 @@ export function decodeNamespace(body: unknown): string {
 export function decodeRead(body: unknown, limits: TimeSeriesLimits, nowMicros: number): ReadQuery & { namespace: string } {
   const schema = z.object({
     namespace: namespaceField,
-    timeSeriesId: z.string().min(1, 'is required'),
+    timeSeriesId: idField,
     timeInterval: intervalSchema,
     eventFilters: z
-      .array(z.object({ matchEventItemKey: z.string().min(1, 'is required'), matchEventItemValue: bytesField }))
+      .array(z.object({ matchEventItemKey: idField, matchEventItemValue: bytesField }))
       .max(limits.maxFilters)
       .optional(),
     ...pagingSchema(limits),

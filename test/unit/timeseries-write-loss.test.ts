@@ -1,0 +1,103 @@
+/**
+ * Issue 14 items 3 and 4 on the engine (memory store, injected clock): what the store
+ * would refuse is refused before a 202 (NUL, lone surrogates, NUL in an indexed text
+ * value), and one buffered batch the store refuses at drain time loses only itself: the
+ * other batches of the same drain are stored and the loss is counted in a metric.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { ManualClock, MICROS_PER_SECOND } from '../../src/core/clock.js';
+import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
+import { isDgwError } from '../../src/core/errors.js';
+import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
+import { StoreCatalog } from '../../src/storage/catalog.js';
+import type { EventRecord } from '../../src/storage/contracts.js';
+import { createMemoryStores } from '../../src/storage/memory/index.js';
+
+const view = createEmbeddedCatalogView('memory', { stores: ['memory'] });
+const HOUR = 3600 * MICROS_PER_SECOND;
+const doc = {
+  persistence_configuration: [
+    { id: 'PRIMARY_STORAGE', config: { acceptLimit: '1d', timePartition: { secondsPerTimeSlice: 3600, secondsPerTimeBucket: 60, eventBuckets: 2 } } },
+    { id: 'INDEX_STORAGE', config: { indexConfig: { fieldMapping: { tag: 'KEYWORD' } } } },
+  ],
+};
+const ev = (id: string, micros: number, series = 's', value = 'v'): EventRecord => ({
+  timeSeriesId: series,
+  eventTimeMicros: micros,
+  eventId: id,
+  items: [{ key: 'tag', value: new TextEncoder().encode(value) }],
+});
+
+function setup() {
+  const clock = new ManualClock();
+  const set = createMemoryStores();
+  const registry = new Registry();
+  const engine = createTimeSeriesService({ clock, catalog: new StoreCatalog('memory', [['memory', set]]), registry });
+  const name = `ns_${Math.random().toString(36).slice(2, 8)}`;
+  const config = parseTimeSeriesNamespace(name, doc, view).config;
+  const read = async (series = 's') =>
+    (
+      await engine.read(config, {
+        timeSeriesId: series,
+        startMicros: 0,
+        endMicros: clock.nowMicros() + 1,
+        eventFilters: [],
+        pageSize: 1000,
+        totalRecordLimit: 0,
+        allowPartial: false,
+      })
+    ).events.map((e) => e.eventId);
+  const lost = async () => {
+    const m = await registry.getSingleMetric('dgw_timeseries_buffered_events_failed_total')?.get();
+    return m?.values.find((v) => v.labels.namespace === name)?.value ?? 0;
+  };
+  return { clock, set, engine, config, read, lost };
+}
+
+const refusedNaming = (field: RegExp) => (err: unknown) => {
+  assert.ok(isDgwError(err) && err.code === 'INVALID_ARGUMENT', String(err));
+  assert.match(err.message, field);
+  return true;
+};
+
+describe('TimeSeries write path: nothing acknowledged that the store will refuse', () => {
+  it('refuses NUL and lone surrogates in series ids, event ids and item keys before queueing', async () => {
+    const { clock, engine, config, read } = setup();
+    const now = clock.nowMicros();
+    const bad: [EventRecord, RegExp][] = [
+      [ev('a', now, 'ser\u0000ies'), /events\[\d\]\.timeSeriesId: must not contain a NUL/],
+      [ev('a\uD800', now), /events\[\d\]\.eventId: ill-formed Unicode: lone surrogate U\+D800/],
+      [ev('\uDC00b', now), /events\[\d\]\.eventId: ill-formed Unicode: lone surrogate U\+DC00/],
+      [{ ...ev('a', now), items: [{ key: 'k\uDBFF', value: new Uint8Array([1]) }] }, /eventItems\[0\]\.eventItemKey: ill-formed/],
+      [ev('a', now, 's', 'x\u0000y'), /eventItems\[0\]\.eventItemValue: indexed KEYWORD field "tag" must not contain a NUL/],
+    ];
+    for (const [event, field] of bad) {
+      await assert.rejects(engine.writeBuffered(config, [ev('good', now), event]), refusedNaming(field));
+      await assert.rejects(engine.writeSync(config, [event]), refusedNaming(field));
+    }
+    // A well-formed surrogate pair is fine.
+    await engine.writeSync(config, [ev('emoji \uD83D\uDE00', now)]);
+    await engine.flushBuffers();
+    assert.deepEqual(await read(), ['emoji \uD83D\uDE00']);
+  });
+
+  it('a buffered batch the store refuses at drain time loses only itself, counted in a metric', async () => {
+    const { clock, set, engine, config, read, lost } = setup();
+    const now = clock.nowMicros();
+    // Batch "old" lands in a slice two hours back; the others in the current slice.
+    await engine.writeBuffered(config, [ev('old1', now - 2 * HOUR), ev('old2', now - 2 * HOUR + 1)]);
+    for (let i = 0; i < 5; i++) await engine.writeBuffered(config, [ev(`good${i}a`, now - i), ev(`good${i}b`, now - i - 100)]);
+    // Retention drops the old slice between the 202 and the drain.
+    const slices = await set.events!.listSlices(config.name);
+    const oldSlice = slices.find((s) => s.startMicros <= now - 2 * HOUR && now - 2 * HOUR < s.endMicros)!;
+    await set.events!.setSliceStatus(config.name, oldSlice.sliceId, 'DROPPED');
+    await engine.flushBuffers();
+    const stored = await read();
+    assert.equal(stored.length, 10, `stored: ${stored.join(', ')}`);
+    assert.ok(!stored.some((id) => id.startsWith('old')));
+    assert.equal(await lost(), 2);
+  });
+});
