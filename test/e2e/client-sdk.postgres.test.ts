@@ -1,0 +1,147 @@
+/**
+ * The SDK's retries and hedges against two real `dgw serve` processes sharing one
+ * PostgreSQL (issue 10, "What it must show"):
+ * - a hedged AddCount and a retried AddCount each reach BOTH instances with one
+ *   idempotency token (checked on each instance's /metrics) and count once;
+ * - with one instance stopped (SIGSTOP), reads and writes are hedged to the other and
+ *   answered within the namespace's SLO max, and the write lands once.
+ * Functional bounds only: "answered although instance A is stopped", no latency figures.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DgwClient, type CallEvent } from '../../src/client/index.js';
+import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
+import { pollUntil, spawnDgw } from '../support/dgw-load.js';
+import type { ServerProcess } from '../support/server-process.js';
+
+const pgGate = await backendTest('postgres');
+
+/**
+ * How many counter operations of a kind an instance completed, from its /metrics. The
+ * counter engine's own metric: an attempt whose client went away is not in the HTTP
+ * request metrics, but it did run.
+ */
+async function ran(url: string, operation: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('dgw_counter_operations_total{') && line.includes(`operation="${operation}"`) && line.includes('outcome="ok"')) n += Number(line.split(' ').pop());
+  }
+  return n;
+}
+
+/** The (type, baseUrl, code) of the interesting events. */
+const trace = (events: CallEvent[]) => events.map((e) => `${e.type}${'reason' in e ? `:${e.reason}` : ''}${'baseUrl' in e ? `@${e.baseUrl}` : ''}${'code' in e ? `:${e.code}` : ''}`);
+
+describe('DgwClient over two dgw instances on one PostgreSQL', { skip: pgGate.skip }, () => {
+  const schema = uniqueName('dgw_sdk');
+  let dir: string;
+  let a: ServerProcess;
+  let b: ServerProcess;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dgw-sdk-pg-'));
+    const config = join(dir, 'dgw.json');
+    writeFileSync(config, JSON.stringify({ clusters: [{ name: 'pg', type: 'POSTGRES', url: pgGate.url, schema, maxConnections: 4 }] }));
+    a = await spawnDgw(join(dir, 'a'), ['--config', config]);
+    b = await spawnDgw(join(dir, 'b'), ['--config', config]);
+  });
+
+  after(async () => {
+    for (const s of [a, b]) s?.child.kill('SIGCONT');
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await dropPostgresSchema(schema, pgGate.url);
+  });
+
+  /** Creates a namespace through A and waits until B serves it too. */
+  async function createEverywhere(kind: 'timeseries' | 'counter', name: string, doc: Record<string, unknown>): Promise<void> {
+    await new DgwClient({ baseUrls: a.url }).putNamespace(kind, name, doc);
+    const onB = new DgwClient({ baseUrls: b.url, maxAttempts: 1 });
+    await pollUntil(async () => onB.getNamespace(kind, name).then(() => true, () => false), 10_000, () => `${name} not visible on B`, 50);
+  }
+
+  /** Stops A (SIGSTOP) around `work`, then lets it run again. */
+  async function withAStopped<T>(work: () => Promise<T>): Promise<T> {
+    a.child.kill('SIGSTOP');
+    try {
+      return await work();
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+  }
+
+  const accurate = { persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: 'ACCURATE' } }, { id: 'EVENT_STORAGE', config: { accept_limit: '1m' } }] };
+
+  it('a hedged AddCount runs on both instances and counts once', async () => {
+    const ns = uniqueName('sdk_hedge');
+    await createEverywhere('counter', ns, accurate);
+    const events: CallEvent[] = [];
+    const client = new DgwClient({ baseUrls: [a.url, b.url], onEvent: (e) => events.push(e) });
+    await client.getCount({ namespace: ns, counterName: 'warm' }); // fetches the namespace (counter type) first
+    const before = { a: await ran(a.url, 'AddCount'), b: await ran(b.url, 'AddCount') };
+    events.length = 0;
+    // This call starts on A (round robin); A is stopped, so the hedge goes to B and wins.
+    await withAStopped(() => client.addCount({ namespace: ns, counterName: 'c', delta: 7n }, { hedgeAfterMs: 200, deadlineMs: 10_000 }));
+    assert.deepEqual(trace(events).filter((t) => !t.startsWith('gave-up')).slice(0, 3), [`attempt:first@${a.url}`, `attempt:hedge@${b.url}`, `answered@${b.url}`]);
+    // A resumes and runs the first attempt too (the same token).
+    await pollUntil(async () => (await ran(a.url, 'AddCount')) > before.a, 10_000, () => 'A never ran the hedged-over attempt', 50);
+    assert.equal((await ran(b.url, 'AddCount')) - before.b, 1);
+    assert.equal(await client.getCount({ namespace: ns, counterName: 'c' }), 7n);
+    assert.equal(await new DgwClient({ baseUrls: a.url }).getCount({ namespace: ns, counterName: 'c' }), 7n);
+  });
+
+  it('a retried AddCount (first answer lost) runs on both instances and counts once', async () => {
+    const ns = uniqueName('sdk_retry');
+    await createEverywhere('counter', ns, accurate);
+    const events: CallEvent[] = [];
+    // No hedge: attempt 1 to the stopped A times out after 500 ms and is retried on B.
+    const client = new DgwClient({ baseUrls: [a.url, b.url], hedging: false, attemptTimeoutMs: 500, namespaces: { [ns]: { counterType: 'ACCURATE' } }, fetchNamespaceInfo: false, onEvent: (e) => events.push(e) });
+    const before = { a: await ran(a.url, 'AddAndGetCount'), b: await ran(b.url, 'AddAndGetCount') };
+    await withAStopped(() => client.addAndGetCount({ namespace: ns, counterName: 'c', delta: 11 }, { deadlineMs: 10_000 }));
+    assert.deepEqual(trace(events), [`attempt:first@${a.url}`, `attempt-failed@${a.url}:DEADLINE_EXCEEDED`, `attempt:retry@${b.url}`, `answered@${b.url}`]);
+    await pollUntil(async () => (await ran(a.url, 'AddAndGetCount')) > before.a, 10_000, () => 'A never ran the timed-out attempt', 50);
+    assert.equal((await ran(b.url, 'AddAndGetCount')) - before.b, 1);
+    assert.equal(await client.getCount({ namespace: ns, counterName: 'c' }), 11n);
+  });
+
+  it('hedges reads and writes around a stopped instance within the namespace SLO', async () => {
+    const ns = uniqueName('sdk_slo');
+    const maxMs = 8000;
+    await createEverywhere('timeseries', ns, {
+      persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1h' } }],
+      slos: { read: { latency: { target: '150ms', max: `${maxMs}ms` } }, write: { latency: { target: '150ms', max: `${maxMs}ms` } } },
+    });
+    const events: CallEvent[] = [];
+    const client = new DgwClient({ baseUrls: [a.url, b.url], onEvent: (e) => events.push(e) });
+    const base = Date.now() - 60_000;
+    const interval = { start: new Date(base - 1000), end: new Date(base + 3_600_000) };
+    const batch = Array.from({ length: 20 }, (_, i) => ({ timeSeriesId: 's', eventTime: new Date(base + i), eventId: `e${String(i).padStart(2, '0')}`, eventItems: [{ eventItemKey: 'i', eventItemValue: String(i) }] }));
+    await client.writeEventRecordsSync({ namespace: ns, events: batch.slice(0, 10) }); // also fetches the SLOs
+    const expected = batch.map((e) => e.eventId).reverse();
+
+    await withAStopped(async () => {
+      events.length = 0;
+      // Four calls: two start on the stopped A (round robin) and must be hedged to B.
+      await client.writeEventRecordsSync({ namespace: ns, events: batch.slice(10) });
+      for (let i = 0; i < 3; i++) {
+        const page = await client.readEventRecords({ namespace: ns, timeSeriesId: 's', timeInterval: interval });
+        assert.deepEqual(page.events.map((e) => e.eventId), expected, 'a full, exact page although A is stopped');
+        assert.equal(page.partial, false);
+      }
+    });
+    const answered = events.filter((e) => e.type === 'answered');
+    assert.equal(answered.length, 4);
+    assert.ok(answered.every((e) => e.type === 'answered' && e.baseUrl === b.url && e.elapsedMs < maxMs), trace(events).join(' '));
+    const hedges = events.filter((e) => e.type === 'attempt' && e.reason === 'hedge');
+    assert.ok(hedges.length >= 2, `calls that started on A were hedged: ${trace(events).join(' ')}`);
+    assert.ok(events.every((e) => e.type !== 'gave-up'));
+    // A runs the writes it held too; every event is still there exactly once.
+    const all: string[] = [];
+    for await (const page of new DgwClient({ baseUrls: a.url }).readEventPages({ namespace: ns, timeSeriesId: 's', timeInterval: interval, pageSize: 7 })) all.push(...page.events.map((e) => e.eventId));
+    assert.deepEqual(all, expected);
+  });
+});
