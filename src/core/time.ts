@@ -19,7 +19,7 @@ export function parseTimestampMicros(text: string): number | undefined {
   const minute = Number(mi);
   const second = Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  let ms = utcMillis(year, month, day, hour, minute, Math.min(second, 59));
   const check = new Date(ms);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
   if (zone && zone !== 'Z' && zone !== 'z') {
@@ -31,6 +31,17 @@ export function parseTimestampMicros(text: string): number | undefined {
   }
   const micros = frac ? Number((frac + '000000').slice(0, 6)) : 0;
   return ms * 1000 + micros;
+}
+
+/**
+ * Date.UTC without its two-digit-year trap: Date.UTC(50, ...) means 1950, so years
+ * 0000-0099 are set with setUTCFullYear, which takes the year as written.
+ */
+function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, 0);
+  return d.getTime();
 }
 
 /** Formats epoch microseconds as RFC 3339 UTC, with 3 or 6 fractional digits as needed. */

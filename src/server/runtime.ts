@@ -95,7 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     lastLog = now;
     const more = suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : '';
     suppressed = 0;
-    console.error(`dgw: ${what} failed: ${err instanceof Error ? err.message : String(err)}${more}`);
+    console.error(`dgw: ${what} failed: ${describeCause(err)}${more}`);
   };
   const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
   const counters = createCounterService({
@@ -127,6 +127,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry: catalog.namespaces(),
     metrics,
     ready: () => catalog.ping(),
+    onInternalError: (err, where) => log(err, where),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
@@ -187,4 +188,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   return { app, engine, counters, namespaces, catalog, port, ...(grpc ? { grpcPort: grpc.port } : {}), runLifecycle, close };
+}
+
+/**
+ * Server-side text of a failure: its message, the chain of causes (the driver's words a
+ * client never sees), and the stack of an unexpected (non-dgw) error, which is a bug.
+ */
+export function describeCause(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && depth < 5; depth++) {
+    if (e instanceof Error) {
+      const code = (e as { code?: unknown }).code;
+      parts.push(`${e.message}${typeof code === 'string' && !e.message.includes(code) ? ` [${code}]` : ''}`);
+      e = e.cause;
+    } else {
+      parts.push(String(e));
+      break;
+    }
+  }
+  const text = parts.join(' <- caused by: ');
+  return err instanceof Error && err.name !== 'DgwError' && err.stack ? `${text}\n${err.stack}` : text;
 }

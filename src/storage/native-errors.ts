@@ -42,14 +42,85 @@ function sqliteCode(code: string): ErrorCode {
 }
 
 function postgresCode(sqlstate: string): ErrorCode | undefined {
-  if (sqlstate.startsWith('08') || sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P03') {
-    return 'UNAVAILABLE';
-  }
-  if (sqlstate === '40001' || sqlstate === '40P01') return 'UNAVAILABLE';
   if (sqlstate === '57014') return 'DEADLINE_EXCEEDED';
-  if (sqlstate.startsWith('53')) return 'RESOURCE_EXHAUSTED';
+  // The server refusing work: connection failures (08), shutting down, crashed, starting
+  // or dropped (57P0x), out of a resource (53: disk, memory, connections), not accepting
+  // connections or objects busy (55, e.g. ALLOW_CONNECTIONS false), refused credentials
+  // (28) or no such database (3D000). All are the store's state, not the request's fault:
+  // 503, retry later.
+  if (sqlstate.startsWith('08') || sqlstate.startsWith('57P') || sqlstate.startsWith('53') || sqlstate.startsWith('55')) return 'UNAVAILABLE';
+  if (sqlstate.startsWith('28') || sqlstate === '3D000') return 'UNAVAILABLE';
+  if (sqlstate === '40001' || sqlstate === '40P01') return 'UNAVAILABLE';
   if (sqlstate.startsWith('22')) return 'INVALID_ARGUMENT';
   return undefined;
+}
+
+const SQLITE_REASON: Record<string, string> = {
+  SQLITE_BUSY: 'database busy',
+  SQLITE_LOCKED: 'table locked',
+  SQLITE_IOERR: 'disk I/O error',
+  SQLITE_FULL: 'disk full',
+  SQLITE_CANTOPEN: 'cannot open the database file',
+  SQLITE_READONLY: 'database is read-only',
+  SQLITE_PROTOCOL: 'locking protocol error',
+  SQLITE_NOLFS: 'file too large for this system',
+  SQLITE_TOOBIG: 'value too big',
+  SQLITE_NOMEM: 'out of memory',
+  SQLITE_INTERRUPT: 'interrupted',
+};
+
+const SOCKET_REASON: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  ENOTFOUND: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EAI_AGAIN: 'name lookup failed',
+  NR_CLOSED: 'connection closed',
+  ETIMEDOUT: 'connection timed out',
+};
+
+function postgresReason(sqlstate: string): string {
+  const known: Record<string, string> = {
+    '57P01': 'connection terminated by the server (shutdown or administrator)',
+    '57P02': 'server crashed',
+    '57P03': 'server not accepting connections yet (starting or in recovery)',
+    '57P04': 'database dropped',
+    '55000': 'database not accepting connections or not in the required state',
+    '55006': 'object in use',
+    '55P03': 'lock not available',
+    '53100': 'disk full',
+    '53200': 'out of memory',
+    '53300': 'too many connections',
+    '53400': 'configuration limit exceeded',
+    '3D000': 'database does not exist',
+    '40001': 'serialization failure',
+    '40P01': 'deadlock detected',
+    '57014': 'statement cancelled (timeout)',
+  };
+  const words =
+    known[sqlstate] ??
+    (sqlstate.startsWith('08') ? 'connection failure' : sqlstate.startsWith('28') ? 'authentication refused' : sqlstate.startsWith('22') ? 'invalid value' : 'error');
+  return `${words}, SQLSTATE ${sqlstate}`;
+}
+
+/**
+ * A short reason for a native error built from its code alone: the words a client may
+ * read. Driver messages may quote SQL, values or file paths, so they stay in the cause
+ * (server logs) and never become a client-visible message.
+ */
+export function nativeReason(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string') {
+    if (code.startsWith('SQLITE_')) return SQLITE_REASON[code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')] ?? `database error ${code}`;
+    const socket = SOCKET_REASON[code];
+    if (socket !== undefined) return socket;
+    if (/^[0-9A-Z]{5}$/.test(code)) return postgresReason(code);
+  }
+  if (err instanceof TypeError && /database connection is not open/i.test(err.message)) return 'database connection is closed';
+  if (err instanceof TypeError && /cannot open database/i.test(err.message)) return 'cannot open the database file';
+  return 'store error';
 }
 
 /** The DgwError code a native error maps to (INTERNAL when unknown). */
@@ -78,9 +149,13 @@ export function codeForNativeError(err: unknown): ErrorCode {
  */
 export function toDgwError(err: unknown, where: string): DgwError {
   if (isDgwError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const code = codeForNativeError(err);
+  // INTERNAL messages are never sent (the HTTP and gRPC layers answer a bare "internal
+  // error"), so they keep the driver's words for the log; every other code reaches the
+  // client and says only what the native code means.
+  const message = code === 'INTERNAL' ? (err instanceof Error ? err.message : String(err)) : nativeReason(err);
   const nativeCode = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return new DgwError(codeForNativeError(err), `${where}: ${message}`, {
+  return new DgwError(code, `${where}: ${message}`, {
     details: typeof nativeCode === 'string' ? [{ reason: nativeCode }] : [],
     cause: err,
   });

@@ -10,7 +10,8 @@
  */
 import type { Clock } from '../clock.js';
 import { MICROS_PER_SECOND } from '../clock.js';
-import { DgwError, notFound } from '../errors.js';
+import { DgwError, invalidArgument, notFound } from '../errors.js';
+import { findTooDeep } from '../nesting.js';
 import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../../storage/contracts.js';
 import { parseCounterNamespace } from './counter-doc.js';
 import { isPlainObject } from './doc-reader.js';
@@ -193,8 +194,15 @@ export class NamespaceManager {
   }
 }
 
+/** Deepest nesting of a namespace document (the article's documents nest 6 levels). */
+export const MAX_DOCUMENT_DEPTH = 32;
+
 function readBody(body: unknown): unknown {
-  return typeof body === 'string' ? parseNamespaceBody(body) : body;
+  const doc = typeof body === 'string' ? parseNamespaceBody(body) : body;
+  // The document readers recurse; a hostile document must not reach them (stack overflow).
+  const tooDeep = findTooDeep(doc, MAX_DOCUMENT_DEPTH);
+  if (tooDeep !== undefined) throw invalidArgument(tooDeep || 'body', `nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  return doc;
 }
 
 function cacheKey(kind: NamespaceKind, name: string): string {

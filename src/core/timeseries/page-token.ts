@@ -37,13 +37,55 @@ export function decodePageToken(token: string, fingerprint: string): PageState {
   const sum = text.slice(0, dot);
   const body = text.slice(dot + 1);
   if (xxhash32(body).toString(36) !== sum) throw bad('not a token issued by this service');
-  let state: PageState;
+  let parsed: unknown;
   try {
-    state = JSON.parse(body) as PageState;
+    parsed = JSON.parse(body);
   } catch {
     throw bad('not a token issued by this service');
   }
+  // The checksum only catches accidents; a forged token can carry any JSON, so every field
+  // is checked before it reaches a store (a wrong type there is a driver error, a 500).
+  const state = checkState(parsed);
+  if (state === undefined) throw bad('not a token issued by this service');
   if (state.q !== fingerprint) throw bad('belongs to a different query (namespace, series, interval or filters changed)');
+  return state;
+}
+
+const MAX_TEXT = 4096;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isText(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_TEXT && !LONE_SURROGATE.test(v);
+}
+
+/** The state when `v` has exactly the shape of a PageState with sane values; undefined otherwise. */
+function checkState(v: unknown): PageState | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (key !== 'q' && key !== 'n' && key !== 'p' && key !== 'b' && key !== 'v') return undefined;
+  if (!isText(o['q']) || !isTime(o['n'])) return undefined;
+  const state: PageState = { q: o['q'], n: o['n'] };
+  const p = o['p'];
+  if (p !== undefined) {
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return undefined;
+    const pos = p as Record<string, unknown>;
+    for (const key of Object.keys(pos)) if (key !== 't' && key !== 'id' && key !== 'ts') return undefined;
+    if (!isTime(pos['t']) || !isText(pos['id'])) return undefined;
+    if (pos['ts'] !== undefined && !isText(pos['ts'])) return undefined;
+    state.p = { t: pos['t'], id: pos['id'], ...(pos['ts'] !== undefined ? { ts: pos['ts'] } : {}) };
+  }
+  if (o['b'] !== undefined) {
+    if (!isTime(o['b'])) return undefined;
+    state.b = o['b'];
+  }
+  if (o['v'] !== undefined) {
+    if (!isText(o['v'])) return undefined;
+    state.v = o['v'];
+  }
   return state;
 }
 

@@ -21,7 +21,8 @@ export interface GrpcError {
 
 /** Maps any thrown value to a gRPC status. */
 export function toGrpcError(err: unknown): GrpcError {
-  if (err instanceof DgwError) return build(err.code, err.message, err.details, err.code === 'INTERNAL');
+  // An INTERNAL DgwError may quote a store's words: logged, never sent.
+  if (err instanceof DgwError && err.code !== 'INTERNAL') return build(err.code, err.message, err.details, false);
   return build('INTERNAL', 'internal error; see the server log', [], true);
 }
 

@@ -2,14 +2,14 @@
  * The HTTP server (Fastify): body parsing, the error mapping, request metrics, and the
  * route modules. Handlers stay thin: decode, call core, encode.
  */
-import Fastify, { type FastifyInstance, type onResponseHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../core/clock.js';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
-import { toHttpError } from './errors.js';
+import { answerClientError, toHttpError } from './errors.js';
 import { DgwError } from '../../core/errors.js';
 import { parseBody } from './json-body.js';
 import { registerNamespaceRoutes } from './namespace-routes.js';
@@ -28,14 +28,33 @@ export interface HttpAppDeps {
   ready(): Promise<void>;
   /** Deadline of one data-plane request (DEADLINE_EXCEEDED, 504, past it); default 10 s. */
   requestTimeoutMs?: number;
+  /** Called with the cause of every 500 (server side only; the client sees a bare INTERNAL). */
+  onInternalError?: (err: unknown, where: string) => void;
   /** Pino logger options, or false for none. */
   logger?: boolean | Record<string, unknown>;
 }
 
+/** Longest path parameter the router accepts (namespace names: up to 128 characters). */
+const MAX_PARAM_LENGTH = 1024;
+
 /** Builds the Fastify app (not listening yet). */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const bodyLimit = deps.engine.limits.maxBodyBytes;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit });
+  const onInternalError = deps.onInternalError ?? (() => {});
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit,
+    // Namespace names are up to 128 characters (namespace-name.ts); a longer one gets the
+    // name validator's 400 naming the field, not the router's 414.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors Fastify raises before a route runs (bad URL, parameter too long) and those of
+    // the HTTP parser use the one envelope too.
+    frameworkErrors: (err, _req, reply) => {
+      const mapped = toHttpError(err, bodyLimit);
+      void (reply as FastifyReply).code(mapped.status).send(mapped.body);
+    },
+    clientErrorHandler: answerClientError,
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
@@ -96,7 +115,10 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     const mapped = toHttpError(err, bodyLimit);
-    if (mapped.internal) req.log.error({ err }, 'internal error');
+    if (mapped.internal) {
+      req.log.error({ err }, 'internal error');
+      onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
+    }
     void reply.code(mapped.status).send(mapped.body);
   });
   app.setNotFoundHandler((req, reply) => {

@@ -1,7 +1,12 @@
 /**
  * The one place where anything thrown inside a request becomes the wire error
- * `{ error: { code, message, details } }` with its HTTP status (DESIGN 2).
+ * `{ error: { code, message, details } }` with its HTTP status (DESIGN 2): dgw's own
+ * errors, Fastify's (body too large, bad URL, parameter too long, ...) and the Node HTTP
+ * parser's (malformed request, header overflow, timeouts). Nothing of a driver message,
+ * SQL text or stack reaches the client: an unexpected error is a bare INTERNAL, logged
+ * with its cause on the server.
  */
+import type { Socket } from 'node:net';
 import { DgwError, STATUS_FOR_CODE, type ErrorCode } from '../../core/errors.js';
 
 /** An error body and status ready to send. */
@@ -16,10 +21,34 @@ interface FastifyLikeError {
   message?: string;
 }
 
+/** The gRPC-style code of a 4xx status Fastify (or Node) chose. */
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'NOT_FOUND';
+    case 408:
+      return 'DEADLINE_EXCEEDED';
+    case 409:
+      return 'ALREADY_EXISTS';
+    case 413:
+    case 429:
+    case 431:
+      return 'RESOURCE_EXHAUSTED';
+    default:
+      return 'INVALID_ARGUMENT';
+  }
+}
+
 /** Maps any thrown value to an HTTP error; `internal` is true when it should be logged as a bug. */
 export function toHttpError(err: unknown, bodyLimit: number): HttpError & { internal: boolean } {
   if (err instanceof DgwError) {
-    return { status: STATUS_FOR_CODE[err.code].http, body: wire(err.code, err.message, err.details), internal: err.code === 'INTERNAL' };
+    // An INTERNAL DgwError may carry a store's text in its message: never sent.
+    const message = err.code === 'INTERNAL' ? 'internal error; see the server log' : err.message;
+    return { status: STATUS_FOR_CODE[err.code].http, body: wire(err.code, message, err.code === 'INTERNAL' ? [] : err.details), internal: err.code === 'INTERNAL' };
   }
   const e = (err ?? {}) as FastifyLikeError;
   switch (e.code) {
@@ -29,20 +58,58 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError & { inte
       return { status: 400, body: wire('INVALID_ARGUMENT', 'body: empty; a JSON document is required'), internal: false };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, body: wire('INVALID_ARGUMENT', 'content-type: unsupported; send application/json'), internal: false };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, body: wire('INVALID_ARGUMENT', 'content-length: does not match the body received'), internal: false };
     case 'FST_ERR_NOT_FOUND':
       return { status: 404, body: wire('NOT_FOUND', e.message ?? 'route not found'), internal: false };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: wire('INVALID_ARGUMENT', 'url: not a valid URL (bad percent-encoding)'), internal: false };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: wire('INVALID_ARGUMENT', 'url: a path parameter is longer than the server accepts'), internal: false };
     default:
       break;
   }
   if (err instanceof SyntaxError) {
-    return { status: 400, body: wire('INVALID_ARGUMENT', `body: malformed JSON (${err.message})`), internal: false };
+    return { status: 400, body: wire('INVALID_ARGUMENT', `body: malformed JSON (${err.message.slice(0, 200)})`), internal: false };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, body: wire('INVALID_ARGUMENT', e.message ?? 'bad request'), internal: false };
+    // Fastify's own client errors (a fixed message of the framework, never a driver's).
+    return { status: e.statusCode, body: wire(codeForStatus(e.statusCode), e.message ?? 'bad request'), internal: false };
   }
   return { status: 500, body: wire('INTERNAL', 'internal error; see the server log'), internal: true };
 }
 
 function wire(code: ErrorCode, message: string, details: unknown[] = []): HttpError['body'] {
   return { error: { code, message, details } };
+}
+
+/** What the Node HTTP parser reports before any route runs (Fastify's clientErrorHandler). */
+function clientError(err: { code?: string }): HttpError {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, body: wire('DEADLINE_EXCEEDED', 'request: not received in time (body or headers too slow)') };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, body: wire('RESOURCE_EXHAUSTED', 'headers: larger than the server accepts (URL included)') };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, body: wire('RESOURCE_EXHAUSTED', 'body: chunk extensions larger than the server accepts') };
+    default:
+      return { status: 400, body: wire('INVALID_ARGUMENT', 'request: malformed HTTP') };
+  }
+}
+
+/**
+ * Answers a request the HTTP parser refused (malformed, headers too large, too slow) in
+ * the error envelope, then closes the connection (Node's own behaviour).
+ */
+export function answerClientError(err: { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const { status, body } = clientError(err);
+    const text = JSON.stringify(body);
+    const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : status === 413 ? 'Payload Too Large' : 'Bad Request';
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }

@@ -11,6 +11,7 @@ import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values
 import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
 import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, type Issue } from './decode.js';
 import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
+import { findTooDeep } from '../../core/nesting.js';
 
 /** Default pageSize when a request omits it. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -226,8 +227,22 @@ const searchBase = (limits: TimeSeriesLimits) => ({
   ...pagingSchema(limits),
 });
 
+/**
+ * Refuses a searchQuery nested far deeper than `maxQueryDepth` before the (recursive)
+ * schema sees it: hundreds of levels would exhaust the stack. Each booleanQuery level is
+ * three JSON levels (object, booleanQuery, searchQuery array); the margin leaves queries a
+ * little too deep to toSearchExpr, whose message points at the exact clause.
+ */
+function checkQueryNesting(body: unknown, limits: TimeSeriesLimits): void {
+  const query = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['searchQuery'] : undefined;
+  if (findTooDeep(query, 3 * (limits.maxQueryDepth + 2) + 2) !== undefined) {
+    throw invalidArgument('searchQuery', `nested deeper than ${limits.maxQueryDepth} levels`);
+  }
+}
+
 /** Decodes SearchEventRecords against the namespace's configuration. */
 export function decodeSearch(body: unknown, config: TimeSeriesConfig, limits: TimeSeriesLimits): SearchQuery {
+  checkQueryNesting(body, limits);
   const r = decode(z.object(searchBase(limits)), body);
   checkInterval(r.timeInterval.start, r.timeInterval.end);
   return {
@@ -249,6 +264,7 @@ export function decodeAggregate(body: unknown, config: TimeSeriesConfig, limits:
       count: z.object({}).optional(),
     }),
   });
+  checkQueryNesting(body, limits);
   const r = decode(schema, body);
   checkInterval(r.timeInterval.start, r.timeInterval.end);
   const query = r.searchQuery ? toSearchExpr(r.searchQuery, config, 'searchQuery', 0, limits, { n: 0 }) : ({ all: true } as const);

@@ -6,7 +6,7 @@
  * the message), a pool that cannot hand out a connection in time, and statement timeouts.
  */
 import { DgwError } from '../../core/errors.js';
-import { codeForNativeError } from '../native-errors.js';
+import { codeForNativeError, nativeReason } from '../native-errors.js';
 
 /** SQLSTATE of "relation does not exist": a slice table that was never created or was dropped. */
 export const UNDEFINED_TABLE = '42P01';
@@ -36,7 +36,7 @@ export function translatePgError(err: unknown, address: string, statementTimeout
   const code = nativeCode(err);
   if (code === '57014') {
     const limit = statementTimeoutMs === undefined ? '' : ` (statement timeout ${statementTimeoutMs} ms)`;
-    return new DgwError('DEADLINE_EXCEEDED', `PostgreSQL at ${address} did not answer in time${limit}: ${message}`, {
+    return new DgwError('DEADLINE_EXCEEDED', `PostgreSQL at ${address} did not answer in time${limit}`, {
       cause: err,
       details: [{ reason: code }],
     });
@@ -45,11 +45,18 @@ export function translatePgError(err: unknown, address: string, statementTimeout
   if ((mapped === 'UNAVAILABLE' && code !== '40001' && code !== '40P01') || (code === undefined && LOST_CONNECTION.test(message))) {
     return new DgwError(
       'UNAVAILABLE',
-      `PostgreSQL at ${address} is unavailable (${message}); the request was not completed, retry later`,
+      `PostgreSQL at ${address} is unavailable (${code === undefined ? lostReason(message) : nativeReason(err)}); the request was not completed, retry later`,
       { cause: err, details: code === undefined ? [] : [{ reason: code }] },
     );
   }
   return err;
+}
+
+/** pg's own words for a connection it lost or could not make (no code), shortened. */
+function lostReason(message: string): string {
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'no connection within the connect timeout';
+  if (/connection refused/i.test(message)) return 'connection refused';
+  return 'connection lost';
 }
 
 /** "host:port/database" of a connection string, without credentials, for messages. */

@@ -9,6 +9,32 @@ import { DgwError } from '../../core/errors.js';
 const LOST_CONNECTION =
   /Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ETIMEDOUT|LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN/i;
 
+/** Short words for a lost Redis connection: the client never reads the driver's message. */
+export function lostReason(message: string): string {
+  const token = LOST_CONNECTION.exec(message)?.[0]?.toUpperCase();
+  switch (token) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'EHOSTUNREACH':
+      return 'host unreachable';
+    case 'ETIMEDOUT':
+    case 'CONNECT ETIMEDOUT':
+      return 'connection timed out';
+    case 'LOADING':
+      return 'loading its data set';
+    case 'MASTERDOWN':
+    case 'CLUSTERDOWN':
+    case 'TRYAGAIN':
+      return 'cluster not ready';
+    case 'READONLY':
+      return 'read-only replica';
+    default:
+      return 'connection lost';
+  }
+}
+
 /** Builds the UNAVAILABLE error of a Redis that cannot serve now. */
 export function redisUnavailable(address: string, reason: string, cause?: unknown): DgwError {
   return new DgwError(
@@ -23,16 +49,16 @@ export function translateRedisError(err: unknown, address: string): unknown {
   if (err instanceof DgwError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/Command timed out/i.test(message)) {
-    return new DgwError('DEADLINE_EXCEEDED', `Redis at ${address} did not answer in time (${message})`, { cause: err });
+    return new DgwError('DEADLINE_EXCEEDED', `Redis at ${address} did not answer in time`, { cause: err });
   }
   if (/not an integer or out of range|would overflow/i.test(message)) {
-    return new DgwError('OUT_OF_RANGE', `Redis at ${address}: counter value out of the int64 range (${message})`, { cause: err });
+    return new DgwError('OUT_OF_RANGE', `Redis at ${address}: counter value out of the int64 range`, { cause: err });
   }
   if (/^OOM/.test(message)) {
-    return new DgwError('RESOURCE_EXHAUSTED', `Redis at ${address} is out of memory (${message})`, { cause: err });
+    return new DgwError('RESOURCE_EXHAUSTED', `Redis at ${address} is out of memory`, { cause: err });
   }
   if (LOST_CONNECTION.test(message) || (err instanceof Error && err.name === 'MaxRetriesPerRequestError')) {
-    return redisUnavailable(address, message, err);
+    return redisUnavailable(address, lostReason(message), err);
   }
   return err;
 }

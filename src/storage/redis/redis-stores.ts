@@ -9,7 +9,7 @@ import { DgwError } from '../../core/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
 import { RedisCounterCache, RedisRollupCache, type RedisCall } from './redis-caches.js';
-import { redisUnavailable, translateRedisError } from './errors.js';
+import { lostReason, redisUnavailable, translateRedisError } from './errors.js';
 
 /** Default server when neither `url` nor `client` is given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -95,7 +95,7 @@ new Redis(url, redisClientOptions(timeoutMs));
   client.on('error', onError);
 
   const call: RedisCall = async (op) => {
-    if (client.status !== 'ready') throw redisUnavailable(address, `connection ${client.status}; last error: ${lastError}`);
+    if (client.status !== 'ready') throw redisUnavailable(address, `connection ${client.status}; last error: ${lastError === 'not connected yet' ? lastError : lostReason(lastError)}`, lastError);
     try {
       return await op(client);
     } catch (err) {
