@@ -5,6 +5,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { xxhash32 } from '../hash.js';
+import { textProblem } from '../text.js';
 
 /** Resume state carried by a token. */
 export interface PageState {
@@ -52,14 +53,13 @@ export function decodePageToken(token: string, fingerprint: string): PageState {
 }
 
 const MAX_TEXT = 4096;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function isTime(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 function isText(v: unknown): v is string {
-  return typeof v === 'string' && v.length <= MAX_TEXT && !LONE_SURROGATE.test(v);
+  return typeof v === 'string' && v.length <= MAX_TEXT && textProblem(v) === undefined;
 }
 
 /** The state when `v` has exactly the shape of a PageState with sane values; undefined otherwise. */
