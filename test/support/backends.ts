@@ -1,12 +1,13 @@
 /**
  * Test policy for the real backends (issue 4): PostgreSQL and Redis run on development and
- * CI machines. When one is unreachable, a CI run (`CI=true`) FAILS; elsewhere the backend's
+ * CI machines (NATS JetStream too). When one is unreachable, a CI run (`CI=true`) FAILS; elsewhere the backend's
  * tests are skipped with a loud banner naming the server and its address.
  *
  * Addresses: `DGW_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/test) and
  * `DGW_TEST_REDIS_URL` (default redis://127.0.0.1:6379).
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -16,8 +17,11 @@ export const POSTGRES_URL = process.env.DGW_TEST_POSTGRES_URL ?? 'postgres://pos
 /** Redis the backend tests use. */
 export const REDIS_URL = process.env.DGW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** NATS (JetStream) the backend tests use. */
+export const NATS_URL = process.env.DGW_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
 /** The backends with a test policy. */
-export type BackendName = 'postgres' | 'redis';
+export type BackendName = 'postgres' | 'redis' | 'nats';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -57,6 +61,27 @@ export async function redisAvailable(url: string = REDIS_URL): Promise<boolean> 
   }
 }
 
+/** Whether a NATS server greets with its INFO line at `url` within 2 s. */
+export async function natsAvailable(url: string = NATS_URL): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 4222) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('data', (chunk: Buffer) => done(chunk.toString('latin1').startsWith('INFO')));
+  });
+}
+
+const BACKENDS: Record<BackendName, { server: string; url: string; available(url: string): Promise<boolean> }> = {
+  postgres: { server: 'PostgreSQL', url: POSTGRES_URL, available: postgresAvailable },
+  redis: { server: 'Redis', url: REDIS_URL, available: redisAvailable },
+  nats: { server: 'NATS', url: NATS_URL, available: natsAvailable },
+};
+
 /** What a backend test file passes to `describe(name, { skip }, ...)`. */
 export interface BackendGate {
   /** false when the server is reachable; otherwise the skip reason. */
@@ -77,10 +102,8 @@ function banner(lines: string[]): string {
  * elsewhere: prints a loud banner and skips.
  */
 export async function backendTest(name: BackendName): Promise<BackendGate> {
-  const url = name === 'postgres' ? POSTGRES_URL : REDIS_URL;
-  const reachable = name === 'postgres' ? await postgresAvailable(url) : await redisAvailable(url);
-  if (reachable) return { skip: false, url };
-  const server = name === 'postgres' ? 'PostgreSQL' : 'Redis';
+  const { server, url, available } = BACKENDS[name];
+  if (await available(url)) return { skip: false, url };
   const reason = `${server} is not reachable at ${url}`;
   if (process.env.CI === 'true') {
     test(`${server} backend is reachable (required when CI=true)`, () => {

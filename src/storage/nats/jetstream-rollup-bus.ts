@@ -1,0 +1,250 @@
+/**
+ * The durable rollup queue on NATS JetStream (DESIGN 4.5): rollup events go to a
+ * work-queue stream, sharded by subject `<prefix>.<shard>` on a hash of the counter, and
+ * every dgw instance pulls from one shared durable consumer, so each event is delivered
+ * to one instance and N instances share the rollups instead of repeating them.
+ *
+ * - Deduplication: the message id is `hash(namespace, counter).<window>`; JetStream drops
+ *   a second publish with the same id inside its duplicate window, so a counter gets one
+ *   rollup event per coalesce window however many instances served its writes.
+ * - Acknowledged only after the handler says the checkpoint is committed; a consumer that
+ *   dies holding an event lets it go back to the stream after `ackWait`, and another
+ *   instance gets it (redelivered). 'retry' naks with a delay.
+ * - NATS down: publish rejects at once (the caller falls back to its in-process queue);
+ *   the client keeps reconnecting in the background and consuming resumes by itself.
+ */
+import { createHash } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { RollupBus, RollupBusStats, RollupDelivery, RollupEvent, RollupOutcome } from '../../core/counter/rollup-bus.js';
+
+/** Options of {@link createJetStreamRollupBus}. */
+export interface JetStreamRollupBusOptions {
+  /** e.g. `nats://127.0.0.1:4222`. */
+  url: string;
+  /** Stream name (default `DGW_ROLLUP`); instances of one deployment share it. */
+  stream?: string;
+  /** Subject prefix (default `dgw.rollup`). */
+  subjectPrefix?: string;
+  /** Subject shards (default 16). */
+  shards?: number;
+  /** Durable consumer name shared by the instances (default `dgw-rollup`). */
+  consumer?: string;
+  /** How long a delivered event may stay unacknowledged before redelivery (default 30 s). */
+  ackWaitMs?: number;
+  /** Most events handled at once on this instance (default 64). */
+  concurrency?: number;
+  /** Delay before a 'retry' event is delivered again (default 1 s). */
+  retryDelayMs?: number;
+  /** JetStream duplicate window (default 2 min; must exceed the longest coalesce window). */
+  duplicateWindowMs?: number;
+  /** Publish acknowledgement timeout (default 2 s). */
+  publishTimeoutMs?: number;
+  /** How long close() waits for handlers in flight (default 5 s). */
+  closeGraceMs?: number;
+  /** Reports consumer errors (logged by the server). */
+  onError?(err: unknown): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Connects (in the background when NATS is down) and returns the bus at once. */
+export function createJetStreamRollupBus(options: JetStreamRollupBusOptions): RollupBus {
+  return new JetStreamRollupBus(options);
+}
+
+class JetStreamRollupBus implements RollupBus {
+  private readonly stream: string;
+  private readonly prefix: string;
+  private readonly shards: number;
+  private readonly consumerName: string;
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private ready: Promise<void>;
+  private isConnected = false;
+  private closed = false;
+  private handler: ((event: RollupEvent, delivery: RollupDelivery) => Promise<RollupOutcome>) | undefined;
+  private messages: ConsumerMessages | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly counts: RollupBusStats = { published: 0, duplicates: 0, acknowledged: 0, redelivered: 0, pending: 0, ackPending: 0 };
+
+  constructor(private readonly options: JetStreamRollupBusOptions) {
+    this.stream = options.stream ?? 'DGW_ROLLUP';
+    this.prefix = options.subjectPrefix ?? 'dgw.rollup';
+    this.shards = options.shards ?? 16;
+    this.consumerName = options.consumer ?? 'dgw-rollup';
+    this.ready = this.connect();
+    this.ready.catch((err: unknown) => this.options.onError?.(err));
+  }
+
+  get connected(): boolean {
+    return this.isConnected && !this.closed;
+  }
+
+  async publish(event: RollupEvent, windowIndex: number): Promise<void> {
+    const js = this.js;
+    if (!js || !this.connected) throw new Error('NATS JetStream is not connected');
+    const key = createHash('sha256').update(event.namespace).update('\0').update(event.counter).digest();
+    const shard = key.readUInt32BE(0) % this.shards;
+    const ack = await js.publish(`${this.prefix}.${shard}`, encoder.encode(JSON.stringify({ n: event.namespace, c: event.counter })), {
+      msgID: `${key.toString('base64url')}.${windowIndex}`,
+      timeout: this.options.publishTimeoutMs ?? 2000,
+    });
+    if (ack.duplicate) this.counts.duplicates++;
+    else this.counts.published++;
+  }
+
+  start(handler: (event: RollupEvent, delivery: RollupDelivery) => Promise<RollupOutcome>): void {
+    if (this.handler) throw new Error('the rollup bus is already consuming');
+    this.handler = handler;
+    void this.ready.then(() => this.consumeLoop());
+  }
+
+  stats(): RollupBusStats {
+    return { ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.messages?.stop();
+    // Handlers in flight get a grace period to acknowledge; what they still hold after it
+    // goes back to the stream after ackWait, as after a crash.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise((resolve) => (grace = setTimeout(resolve, this.options.closeGraceMs ?? 5000))),
+    ]);
+    clearTimeout(grace);
+    await this.nc?.close();
+  }
+
+  private async connect(): Promise<void> {
+    // A NATS that is down at start-up is retried in the background instead of failing the
+    // server; publishes reject meanwhile. Once connected, the client reconnects by itself.
+    let nc: NatsConnection | undefined;
+    while (!nc) {
+      if (this.closed) return;
+      try {
+        nc = await connect({ servers: this.options.url, timeout: 2000, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: 'dgw' });
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
+    }
+    if (this.closed) {
+      await nc.close();
+      return;
+    }
+    this.nc = nc;
+    void this.watchStatus(nc);
+    const jsm = await jetstreamManager(nc);
+    const duplicateWindow = (this.options.duplicateWindowMs ?? 120_000) * 1_000_000;
+    const streamConfig = {
+      name: this.stream,
+      subjects: [`${this.prefix}.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: duplicateWindow,
+    };
+    try {
+      await jsm.streams.info(this.stream);
+    } catch {
+      await jsm.streams.add(streamConfig).catch(async (err: unknown) => {
+        // Another instance created it between our look and our add.
+        await jsm.streams.info(this.stream).catch(() => {
+          throw err;
+        });
+      });
+    }
+    await jsm.consumers.add(this.stream, {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
+      max_deliver: -1,
+      max_ack_pending: 20_000,
+    });
+    this.js = jetstream(nc);
+    this.isConnected = true;
+    this.pollTimer = setInterval(() => void this.poll(jsm), 2000);
+    this.pollTimer.unref();
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.isConnected = false;
+      else if (s.type === 'reconnect') this.isConnected = true;
+    }
+  }
+
+  private async poll(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<void> {
+    try {
+      const info = await jsm.consumers.info(this.stream, this.consumerName);
+      this.counts.pending = info.num_pending;
+      this.counts.ackPending = info.num_ack_pending;
+    } catch {
+      // disconnected: the gauges keep their last value until the next poll answers
+    }
+  }
+
+  private async consumeLoop(): Promise<void> {
+    const js = this.js;
+    if (!js) return;
+    const concurrency = this.options.concurrency ?? 64;
+    while (!this.closed) {
+      try {
+        const consumer = await js.consumers.get(this.stream, this.consumerName);
+        const messages = await consumer.consume({ max_messages: concurrency });
+        this.messages = messages;
+        for await (const msg of messages) {
+          while (this.inflight.size >= concurrency) await Promise.race(this.inflight);
+          const done: Promise<void> = this.handle(msg).finally(() => this.inflight.delete(done));
+          this.inflight.add(done);
+        }
+      } catch (err) {
+        if (this.closed) break;
+        this.options.onError?.(err);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    let event: RollupEvent;
+    try {
+      const body = JSON.parse(decoder.decode(msg.data)) as { n?: unknown; c?: unknown };
+      if (typeof body.n !== 'string' || typeof body.c !== 'string') throw new Error('not a rollup event');
+      event = { namespace: body.n, counter: body.c };
+    } catch {
+      msg.term(); // not ours: never deliver it again
+      return;
+    }
+    const redelivered = msg.redelivered;
+    if (redelivered) this.counts.redelivered++;
+    let outcome: RollupOutcome = 'retry';
+    try {
+      outcome = await this.handler!(event, { redelivered });
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+    if (outcome === 'done') {
+      msg.ack();
+      this.counts.acknowledged++;
+    } else {
+      msg.nak(this.options.retryDelayMs ?? 1000);
+    }
+  }
+}
