@@ -8,10 +8,15 @@ import { resolve } from 'node:path';
 import { startServer } from '../server/runtime.js';
 import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../core/clock.js';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_HOST } from '../server/auth/bind-policy.js';
+import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-file.js';
+import { TokenStore } from '../server/auth/token-store.js';
 
 const USAGE = `usage:
-  dgw serve [--port 8080] [--host 0.0.0.0] [--data-dir ./data]
+  dgw serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data]
             [--postgres-url URL] [--redis-url URL] [--config dgw.json] [--grpc-port N]
+            [--tls-cert cert.pem --tls-key key.pem] [--allow-unauthenticated]
   dgw bench [--quick] [--help]
   dgw help`;
 
@@ -20,13 +25,16 @@ async function serve(argv: string[]): Promise<void> {
     args: argv,
     options: {
       port: { type: 'string', default: process.env.DGW_PORT ?? '8080' },
-      host: { type: 'string', default: process.env.DGW_HOST ?? '0.0.0.0' },
+      host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
       quiet: { type: 'boolean', default: false },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
       'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
       config: { type: 'string', default: process.env.DGW_CONFIG },
       'grpc-port': { type: 'string', default: process.env.DGW_GRPC_PORT },
+      'tls-cert': { type: 'string', default: process.env.DGW_TLS_CERT },
+      'tls-key': { type: 'string', default: process.env.DGW_TLS_KEY },
+      'allow-unauthenticated': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -41,15 +49,38 @@ async function serve(argv: string[]): Promise<void> {
   if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: values['postgres-url'] });
   if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: values['redis-url'] });
   const clock = new SystemClock();
+  const security = values.config ? readSecuritySections(values.config) : { allowedOrigins: [] };
+  const tokens = security.auth !== undefined ? new TokenStore(clock, security.auth) : undefined;
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
   const stores = clusters.length > 0 ? await openServerStores(clusters, clock) : undefined;
-  const server = await startServer({ port, host: values.host, dataDir, clock, ...(stores ? { stores } : {}), ...(grpcPort !== undefined ? { grpcPort } : {}) });
+  const server = await startServer({
+    port,
+    host: values.host,
+    dataDir,
+    clock,
+    ...(stores ? { stores } : {}),
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
+    ...(tokens ? { tokens } : {}),
+    ...(tls ? { tls } : {}),
+    allowedOrigins: security.allowedOrigins,
+    allowUnauthenticated: values['allow-unauthenticated'],
+    ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
+  });
+  // Revocation without restart: SIGHUP or an edit of the config file re-reads the tokens.
+  const watcher = tokens && values.config ? new TokenFileWatcher(values.config, tokens, (m) => console.error(`dgw: ${m}`)) : undefined;
+  process.on('SIGHUP', () => {
+    if (watcher?.reload() && !values.quiet) console.log(`dgw: SIGHUP: ${tokens?.size ?? 0} tokens loaded`);
+  });
   const where = stores ? `stores ${stores.entries.map(([k]) => k).join(', ')}` : `embedded SQLite in ${dataDir}`;
-  if (!values.quiet) console.log(`dgw serving on http://${values.host}:${server.port} (${where})`);
+  const scheme = tls ? 'https' : 'http';
+  if (!values.quiet) console.log(`dgw serving on ${scheme}://${values.host}:${server.port} (${where}${tokens ? ', bearer tokens required' : ''})`);
   if (!values.quiet && server.grpcPort !== undefined) console.log(`dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    watcher?.close();
     if (!values.quiet) console.log(`dgw: ${signal} received, draining and shutting down`);
     server.close().then(
       () => process.exit(0),

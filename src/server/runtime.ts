@@ -5,7 +5,7 @@
  * drain write buffers and rollup queues, close stores).
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter as PromCounter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter as PromCounter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
 import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
@@ -19,6 +19,11 @@ import { createMemoryStores } from '../storage/memory/index.js';
 import { createSqliteStores } from '../storage/sqlite/index.js';
 import { buildHttpApp } from './http/app.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
+import { checkBindPolicy } from './auth/bind-policy.js';
+import type { TokenStore } from './auth/token-store.js';
+import { CallGuard } from './call-guard.js';
+import { LoopDelaySampler } from './shedding/loop-delay.js';
+import { Shedder, type OverloadSignals, type SheddingConfig } from './shedding/shedder.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -36,6 +41,18 @@ export interface ServerOptions {
   grpcPort?: number;
   /** Deadline of one HTTP data-plane request; default 10 s. */
   requestTimeoutMs?: number;
+  /** Bearer tokens; every call but the probes needs one when set (docs/security.md). */
+  tokens?: TokenStore;
+  /** Browser origins allowed to call; other `Origin`s get 403. Default none. */
+  allowedOrigins?: readonly string[];
+  /** TLS certificate and key (PEM) for both HTTP and gRPC. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve a non-loopback host without tokens (otherwise refused, DESIGN 7). */
+  allowUnauthenticated?: boolean;
+  /** Load shedding settings (server config `shedding`, docs/overload.md); false turns it off. */
+  shedding?: SheddingConfig | false;
+  /** Overload signals; default the event-loop delay sampler and the write buffers (tests inject). */
+  overloadSignals?: OverloadSignals;
 }
 
 /** A started server. */
@@ -49,6 +66,8 @@ export interface RunningServer {
   readonly port: number;
   /** The gRPC port actually bound; undefined when gRPC is off. */
   readonly grpcPort?: number;
+  /** The shedder (overload reading, calls in flight); undefined when shedding is off. */
+  readonly shedder?: Shedder;
   /** Runs one lifecycle pass over every namespace now. */
   runLifecycle(): Promise<void>;
   /** Graceful shutdown; idempotent. */
@@ -57,6 +76,7 @@ export interface RunningServer {
 
 /** Opens the stores and starts serving HTTP. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
   const clock = options.clock ?? new SystemClock();
   let catalog: StoreCatalog;
   let view: StoreCatalogView;
@@ -119,7 +139,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
 
+  let loopDelay: LoopDelaySampler | undefined;
+  let shedder: Shedder | undefined;
+  if (options.shedding !== false) {
+    let signals = options.overloadSignals;
+    if (!signals) {
+      const sampler = (loopDelay = new LoopDelaySampler());
+      signals = { eventLoopDelayMs: () => sampler.delayMs(), bufferBytes: () => engine.bufferDepth().bytes };
+    }
+    const shed = new PromCounter({
+      name: 'dgw_requests_shed_total',
+      help: 'Calls refused by priority load shedding (429 RESOURCE_EXHAUSTED), by operation',
+      labelNames: ['operation'],
+      registers: [metrics],
+    });
+    shedder = new Shedder(signals, options.shedding ?? {}, (operation) => shed.inc({ operation }));
+    const s = shedder;
+    new Gauge({
+      name: 'dgw_overload_fraction',
+      help: 'Overload x in [0, 1] (worst signal); priorities up to 100·x³ are shed',
+      registers: [metrics],
+      collect() {
+        this.set(s.reading().x);
+      },
+    });
+  }
+  const guard = new CallGuard({ ...(options.tokens ? { tokens: options.tokens } : {}), ...(shedder ? { shedder } : {}) });
+
   const app = buildHttpApp({
+    guard,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
     clock,
     engine,
     counters,
@@ -168,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const close = () =>
     (closing ??= (async () => {
       clearInterval(interval);
+      loopDelay?.stop();
       await Promise.all([app.close(), grpc?.close()]); // stop accepting, finish in-flight requests
       await engine.shutdown(); // drain buffered writes
       await counters.shutdown(); // drain rollup queues
@@ -178,8 +229,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.grpcPort !== undefined) {
     try {
       grpc = await startGrpcServer(
-        { clock, engine, counters, namespaces, metrics, onInternalError: (err, method) => log(err, `gRPC ${method}`) },
-        { host: options.host, port: options.grpcPort },
+        { clock, engine, counters, namespaces, metrics, guard, onInternalError: (err, method) => log(err, `gRPC ${method}`) },
+        { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );
     } catch (err) {
       await close();
@@ -187,7 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  return { app, engine, counters, namespaces, catalog, port, ...(grpc ? { grpcPort: grpc.port } : {}), runLifecycle, close };
+  return { app, engine, counters, namespaces, catalog, port, ...(grpc ? { grpcPort: grpc.port } : {}), ...(shedder ? { shedder } : {}), runLifecycle, close };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface TimeSeriesEngine extends TimeSeriesService {
   runLifecycle(config: TimeSeriesConfig): Promise<LifecycleResult>;
   /** Commits everything buffered now. */
   flushBuffers(): Promise<void>;
+  /** Bytes and events queued in the WriteEventRecords buffers (an overload signal). */
+  bufferDepth(): { bytes: number; events: number };
   /** Refuses new buffered writes and drains the queues. */
   shutdown(): Promise<void>;
 }
@@ -112,6 +114,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
 
   return {
     limits,
+    bufferDepth: () => buffers.depth(),
 
     writeSync(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
       return withSloDeadline(config, 'write', 'WriteEventRecordsSync', async () => {

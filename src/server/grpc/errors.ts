@@ -30,5 +30,8 @@ function build(code: ErrorCode, message: string, details: unknown[], internal: b
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, code);
   if (details.length > 0) metadata.set(ERROR_DETAILS_KEY, Buffer.from(JSON.stringify(details), 'utf8'));
+  // A shed call (docs/overload.md) also says when to retry, as HTTP's Retry-After does.
+  const retryAfter = (details[0] as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (code === 'RESOURCE_EXHAUSTED' && typeof retryAfter === 'number') metadata.set('retry-after', String(retryAfter));
   return { status: { code: STATUS_FOR_CODE[code].grpc as status, details: message, metadata }, code, internal };
 }

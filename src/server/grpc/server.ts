@@ -10,6 +10,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
   type handleUnaryCall,
+  type Metadata,
 } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../core/clock.js';
@@ -20,6 +21,8 @@ import { counterHandlers } from './counter-service.js';
 import { toGrpcError } from './errors.js';
 import { jsonToMessage, loadDgwProtos, messageToJson, methodTypes, type DgwProtos } from './proto-json.js';
 import { timeSeriesHandlers, type JsonHandler } from './timeseries-service.js';
+import { accessOf, type CallContext } from '../call-context.js';
+import type { CallGuard } from '../call-guard.js';
 
 /** Full names of the services served. */
 export const TIMESERIES_SERVICE = 'dgw.v1.TimeSeriesService';
@@ -39,6 +42,8 @@ export interface GrpcServerDeps {
   metrics: Registry;
   /** Called with errors that are bugs (mapped to INTERNAL). Default: console.error. */
   onInternalError?: (err: unknown, method: string) => void;
+  /** Authentication, authorization and shedding, shared with HTTP; default: none. */
+  guard?: CallGuard;
 }
 
 /** Where to listen. */
@@ -48,6 +53,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Seconds a graceful close waits for calls in flight before cancelling them. Default 10. */
   shutdownGraceSeconds?: number;
+  /** TLS certificate and key (PEM); plaintext when absent. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A listening gRPC server. */
@@ -90,17 +97,28 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
           requests.inc({ method, code });
           latency.observe({ method }, (performance.now() - started) / 1000);
         };
-        handler(messageToJson(types.request, call.request), { deadlineMs })
+        const fail = (err: unknown) => {
+          const mapped = toGrpcError(err);
+          if (mapped.internal) onInternalError(err, method);
+          callback(mapped.status);
+          finish(mapped.code);
+        };
+        let release: () => void = noop;
+        let json: ReturnType<typeof messageToJson>;
+        try {
+          json = messageToJson(types.request, call.request);
+          if (deps.guard) release = deps.guard.admit(grpcCallContext(name, json, call.metadata));
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        handler(json, { deadlineMs })
           .then((result) => {
             callback(null, jsonToMessage(types.response, result));
             finish('OK');
           })
-          .catch((err: unknown) => {
-            const mapped = toGrpcError(err);
-            if (mapped.internal) onInternalError(err, method);
-            callback(mapped.status);
-            finish(mapped.code);
-          });
+          .catch(fail)
+          .finally(release);
       };
       impl[name] = unary;
     }
@@ -113,7 +131,7 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, credentials(options.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 
   const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
@@ -128,6 +146,27 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
       });
     }));
   return { port, close };
+}
+
+function noop(): void {}
+
+function credentials(tls: GrpcServerOptions['tls']): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false);
+}
+
+/** The guard's view of a gRPC call: the method name, the request's namespace, the metadata. */
+function grpcCallContext(operation: string, request: Record<string, unknown>, metadata: Metadata): CallContext {
+  const namespace = request.namespace;
+  return {
+    operation,
+    access: accessOf(operation),
+    namespace: typeof namespace === 'string' ? namespace : undefined,
+    header: (name) => {
+      const v = metadata.get(name)[0];
+      return v === undefined ? undefined : typeof v === 'string' ? v : v.toString('utf8');
+    },
+  };
 }
 
 function serviceDefinition(protos: DgwProtos, service: string): ServiceDefinition {

@@ -15,6 +15,8 @@ import { parseBody } from './json-body.js';
 import { registerNamespaceRoutes } from './namespace-routes.js';
 import { registerTimeSeriesRoutes } from './timeseries-routes.js';
 import { registerCounterRoutes } from './counter-routes.js';
+import { CallGuard } from '../call-guard.js';
+import { installGuardHooks } from './guard-hooks.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -32,6 +34,12 @@ export interface HttpAppDeps {
   onInternalError?: (err: unknown, where: string) => void;
   /** Pino logger options, or false for none. */
   logger?: boolean | Record<string, unknown>;
+  /** Authentication, authorization and shedding (docs/security.md, docs/overload.md); default: none. */
+  guard?: CallGuard;
+  /** Browser origins allowed to call; any other `Origin` is refused (403). Default: none. */
+  allowedOrigins?: readonly string[];
+  /** TLS certificate and key (PEM); HTTPS instead of HTTP when set. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Longest path parameter the router accepts (namespace names: up to 128 characters). */
@@ -54,7 +62,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       void (reply as FastifyReply).code(mapped.status).send(mapped.body);
     },
     clientErrorHandler: answerClientError,
-  });
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
@@ -119,11 +128,15 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       req.log.error({ err }, 'internal error');
       onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
     }
+    const retryAfter = retryAfterSeconds(err);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.code(mapped.status).send(mapped.body);
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: [] } });
   });
+
+  installGuardHooks(app, { guard: deps.guard ?? new CallGuard({}), allowedOrigins: deps.allowedOrigins ?? [] });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -143,6 +156,13 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   registerTimeSeriesRoutes(app, { engine: deps.engine, clock: deps.clock, namespaces: deps.namespaces });
   registerCounterRoutes(app, { counters: deps.counters, namespaces: deps.namespaces });
   return app;
+}
+
+/** The `retryAfterSeconds` of a shed call's error details (sent as `Retry-After`). */
+function retryAfterSeconds(err: unknown): number | undefined {
+  if (!(err instanceof DgwError) || err.code !== 'RESOURCE_EXHAUSTED') return undefined;
+  const s = err.details[0]?.retryAfterSeconds;
+  return typeof s === 'number' ? s : undefined;
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * The security and overload sections of the server config file (`--config`): `auth`
+ * (tokens), `allowedOrigins`, `shedding`. Tokens are re-read without a restart: on
+ * SIGHUP (the CLI calls {@link TokenFileWatcher.reload}) and when the file changes (polled
+ * every two seconds), so a revoked token stops working within seconds. A file that no
+ * longer parses keeps the previous tokens and is reported: locking every client out over
+ * a typo would be its own outage.
+ */
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { z } from 'zod';
+import { DgwError } from '../../core/errors.js';
+import { decode } from '../wire/decode.js';
+import { sheddingConfigSchema } from '../shedding/shedder.js';
+import type { TokenStore } from './token-store.js';
+
+const sectionsSchema = z.object({
+  auth: z.unknown().optional(),
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  shedding: sheddingConfigSchema.optional(),
+});
+
+/** The sections of the config file this module reads (others are left to their owners). */
+export type SecuritySections = z.output<typeof sectionsSchema>;
+
+/** Reads and validates the security sections of a JSON config file; INVALID_ARGUMENT names the problem. */
+export function readSecuritySections(path: string): SecuritySections {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new DgwError('INVALID_ARGUMENT', `--config: cannot read ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DgwError('INVALID_ARGUMENT', `--config: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return decode(sectionsSchema, json);
+}
+
+/** Keeps a TokenStore in step with the `auth` section of a config file. */
+export class TokenFileWatcher {
+  private readonly onChange = (cur: Stats, prev: Stats) => {
+    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
+  };
+
+  constructor(
+    private readonly path: string,
+    private readonly store: TokenStore,
+    private readonly report: (message: string) => void,
+    pollMs = 2000,
+  ) {
+    watchFile(path, { interval: pollMs, persistent: false }, this.onChange);
+  }
+
+  /** Re-reads the file now; false (old tokens kept, problem reported) when it is invalid. */
+  reload(): boolean {
+    try {
+      this.store.replace(readSecuritySections(this.path).auth ?? {});
+      return true;
+    } catch (err) {
+      this.report(`${this.path}: tokens not reloaded, previous tokens kept: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    unwatchFile(this.path, this.onChange);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Plugs the call guard (src/server/call-guard.ts) and the cross-site checks into Fastify,
+ * per route: `onRequest` refuses foreign origins and non-JSON POSTs, authenticates and
+ * sheds before any body is read; `preHandler` (body parsed, namespace known) authorizes
+ * and counts the call in flight until its response is closed.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import { accessOf, type CallContext } from '../call-context.js';
+import type { CallGuard, GuardTicket } from '../call-guard.js';
+import { checkCrossSite } from '../auth/cross-site.js';
+import { toHttpError } from './errors.js';
+
+/** What the hooks enforce. */
+export interface GuardHookOptions {
+  guard: CallGuard;
+  /** Browser origins allowed to call (exact `scheme://host[:port]`, or `*`). */
+  allowedOrigins: readonly string[];
+}
+
+/** The operation name of a route (see OPERATION_ACCESS), or undefined for routes left unguarded. */
+export function operationOfRoute(method: string, url: string): string | undefined {
+  if (url === '/healthz') return 'Healthz';
+  if (url === '/readyz') return 'Readyz';
+  if (url === '/metrics') return 'Metrics';
+  const ns = /^\/v1\/(?:timeseries|counter)\/namespaces(\/:ns)?$/.exec(url);
+  if (ns) {
+    if (!ns[1]) return 'ListNamespaces';
+    return method === 'PUT' ? 'PutNamespace' : method === 'DELETE' ? 'DeleteNamespace' : 'GetNamespace';
+  }
+  const data = /^\/v1\/(?:timeseries|counter)\/([A-Za-z]+)$/.exec(url);
+  return data ? data[1] : undefined;
+}
+
+/** Installs the hooks on every route registered after this call. */
+export function installGuardHooks(app: FastifyInstance, options: GuardHookOptions): void {
+  const allowed = new Set(options.allowedOrigins);
+  const tickets = new WeakMap<FastifyRequest, GuardTicket>();
+  const { guard } = options;
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const method = Array.isArray(route.method) ? route.method[0]! : route.method;
+    // HEAD twins of GET routes share the GET's operation.
+    const operation = operationOfRoute(method === 'HEAD' ? 'GET' : method, route.url);
+    if (operation === undefined) return;
+    const access = accessOf(operation);
+    const context = (req: FastifyRequest, namespace: string | undefined): CallContext => ({
+      operation,
+      access,
+      namespace,
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      },
+    });
+
+    const onRequest: onRequestHookHandler = (req, reply, done) => {
+      const refusal = checkCrossSite(req.method, { origin: req.headers.origin, contentType: req.headers['content-type'] }, allowed);
+      if (refusal) {
+        void reply.code(refusal.status).send(toHttpError(refusal.error, 0).body);
+        return;
+      }
+      try {
+        tickets.set(req, guard.begin(context(req, namespaceParam(req))));
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    };
+    const preHandler: preHandlerHookHandler = (req, reply, done) => {
+      try {
+        const release = guard.finish(context(req, namespaceParam(req) ?? namespaceInBody(req.body)), tickets.get(req) ?? {});
+        releaseOnClose(reply, release);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    };
+    route.onRequest = prepend(onRequest, route.onRequest);
+    route.preHandler = prepend(preHandler, route.preHandler);
+  });
+}
+
+function prepend<T>(hook: T, own: T | T[] | undefined): T[] {
+  return own === undefined ? [hook] : Array.isArray(own) ? [hook, ...own] : [hook, own];
+}
+
+function namespaceParam(req: FastifyRequest): string | undefined {
+  const params = req.params as Record<string, unknown> | undefined;
+  const ns = params?.ns;
+  return typeof ns === 'string' ? ns : undefined;
+}
+
+function namespaceInBody(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const ns = (body as Record<string, unknown>).namespace;
+  return typeof ns === 'string' ? ns : undefined;
+}
+
+function releaseOnClose(reply: FastifyReply, release: () => void): void {
+  // 'close' fires once the response is done or the connection dropped, whichever first.
+  if (reply.raw.writableFinished || reply.raw.destroyed) release();
+  else reply.raw.once('close', release);
+}
