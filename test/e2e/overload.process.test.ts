@@ -1,0 +1,130 @@
+/**
+ * Priority load shedding under a real flood (DESIGN 8, issue 14 "What it must show"): a
+ * `dgw serve` process with a small calls-in-flight range is hit by 64 low-priority
+ * clients (x-dgw-priority 10) that retry at once, ignoring Retry-After, alongside 4
+ * high-priority clients (x-dgw-priority 90), all writing events synchronously. The
+ * low-priority calls must be shed (429 with Retry-After and retry advice) while at least
+ * 99 % of the high-priority calls succeed. Latencies are reported, not asserted (timing
+ * on a shared box belongs to `npm run bench`).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { spawnServer, callJson, type ServerProcess } from '../support/server-process.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const HIGH_WORKERS = 4;
+const HIGH_CALLS_EACH = 100;
+const LOW_WORKERS = 48;
+
+interface Outcome {
+  status: number;
+  ms: number;
+  retryAfter?: string;
+  details?: Record<string, unknown>;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+describe('overload: priority load shedding under a mixed-priority flood', () => {
+  let server: ServerProcess;
+  const ns = `flood_${Math.random().toString(36).slice(2, 8)}`;
+
+  before(async () => {
+    const dir = tempDir('dgw-flood-');
+    const config = join(dir, 'dgw.json');
+    // The calls-in-flight signal decides here: shedding starts above 4 calls and reaches
+    // everything at 64. Priority 10 is shed from x = 0.46 (about 32 calls in flight),
+    // priority 90 only from x = 0.97 (about 62).
+    writeFileSync(config, JSON.stringify({ shedding: { inFlight: { threshold: 2, max: 32 } } }));
+    server = await spawnServer(join(dir, 'data'), ['--config', config]);
+    const put = await callJson(server.url, 'PUT', `/v1/timeseries/namespaces/${ns}`, { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1h' } }] });
+    assert.equal(put.status, 201, JSON.stringify(put.json));
+  });
+  after(async () => server?.stop());
+
+  it('sheds the low priorities and keeps ≥ 99 % of the high ones', async (t) => {
+    const pool = new Pool(server.url, { connections: HIGH_WORKERS + LOW_WORKERS, pipelining: 1 });
+    let seq = 0;
+    const write = async (priority: number): Promise<Outcome> => {
+      const n = seq++;
+      const body = JSON.stringify({
+        namespace: ns,
+        events: Array.from({ length: 5 }, (_, i) => ({
+          timeSeriesId: `s${n % 100}`,
+          eventTime: new Date(Date.now() - 1000).toISOString(),
+          eventId: `p${priority}-${n}-${i}`,
+          eventItems: [{ eventItemKey: 'k', eventItemValue: 'dg==' }],
+        })),
+      });
+      const started = performance.now();
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/timeseries/WriteEventRecordsSync',
+        headers: { 'content-type': 'application/json', 'x-dgw-priority': String(priority) },
+        body,
+      });
+      const text = await res.body.text();
+      const ms = performance.now() - started;
+      const out: Outcome = { status: res.statusCode, ms };
+      if (res.statusCode === 429) {
+        out.retryAfter = String(res.headers['retry-after']);
+        out.details = (JSON.parse(text) as { error: { details: Record<string, unknown>[] } }).error.details[0];
+      }
+      return out;
+    };
+
+    // Baseline: the high-priority clients alone, for the latency they see without a flood.
+    const alone: Outcome[] = [];
+    await Promise.all(
+      Array.from({ length: HIGH_WORKERS }, async () => {
+        for (let i = 0; i < 25; i++) alone.push(await write(90));
+      }),
+    );
+
+    const high: Outcome[] = [];
+    const low: Outcome[] = [];
+    let highDone = false;
+    const highWorker = async () => {
+      for (let i = 0; i < HIGH_CALLS_EACH; i++) high.push(await write(90));
+    };
+    const lowWorker = async () => {
+      while (!highDone) low.push(await write(10));
+    };
+    const started = performance.now();
+    const lows = Array.from({ length: LOW_WORKERS }, lowWorker);
+    await Promise.all(Array.from({ length: HIGH_WORKERS }, highWorker));
+    highDone = true;
+    await Promise.all(lows);
+    const seconds = (performance.now() - started) / 1000;
+    await pool.close();
+
+    const count = (xs: Outcome[], s: number) => xs.filter((o) => o.status === s).length;
+    const highOk = count(high, 200);
+    const lowOk = count(low, 200);
+    const lowShed = count(low, 429);
+    const okMs = (xs: Outcome[]) => xs.filter((o) => o.status === 200).map((o) => o.ms).sort((a, b) => a - b);
+    const hs = okMs(high);
+    const as = okMs(alone);
+    const ls = okMs(low);
+    t.diagnostic(
+      `alone: high (90) ${as.length}/${alone.length} ok, p50 ${percentile(as, 50).toFixed(1)} ms, p99 ${percentile(as, 99).toFixed(1)} ms; ` +
+        `flood ${seconds.toFixed(1)} s: high (90) ${highOk}/${high.length} ok, p50 ${percentile(hs, 50).toFixed(1)} ms, p99 ${percentile(hs, 99).toFixed(1)} ms; ` +
+        `low (10) ${lowOk} ok / ${lowShed} shed of ${low.length}, ok p99 ${percentile(ls, 99).toFixed(1)} ms`,
+    );
+
+    const unexpected = [...high, ...low].filter((o) => o.status !== 200 && o.status !== 429);
+    assert.deepEqual(unexpected.map((o) => o.status), [], 'only 200 and 429');
+    assert.equal(as.length, alone.length, 'no shedding without a flood');
+    assert.ok(highOk >= 0.99 * high.length, `high priority: ${highOk} of ${high.length} succeeded`);
+    assert.ok(lowShed > 0, 'the flood overloaded the server and low priorities were shed');
+    for (const o of low.filter((x) => x.status === 429)) {
+      assert.equal(o.retryAfter, '5');
+      assert.deepEqual(o.details, { reason: 'OVERLOADED', priority: 10, retryAfterSeconds: 5, maxRetries: 0 });
+    }
+  });
+});
