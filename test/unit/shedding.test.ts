@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { isShed, retryAdvice, shedCeiling, signalFraction } from '../../src/server/shedding/curve.js';
 import { Shedder, type OverloadSignals } from '../../src/server/shedding/shedder.js';
 import { accessOf, type CallContext } from '../../src/server/call-context.js';
+import { LoopDelaySampler } from '../../src/server/shedding/loop-delay.js';
 import { DgwError } from '../../src/core/errors.js';
 
 function call(operation: string, headers: Record<string, string> = {}, namespace?: string): CallContext {
@@ -158,5 +159,25 @@ describe('Shedder', () => {
   it('refuses a bad shedding config naming the field', () => {
     assert.throws(() => new Shedder(new FakeSignals(), { inFlight: { threshold: 10, max: 5 } }), /inFlight/);
     assert.throws(() => new Shedder(new FakeSignals(), { namespacePriorities: { a: 101 } }), /namespacePriorities\.a/);
+  });
+});
+
+describe('LoopDelaySampler', () => {
+  it('reads a loop blocked on every tick as delayed (lower bound only)', async () => {
+    const sampler = new LoopDelaySampler(10);
+    try {
+      for (let i = 0; i < 5; i++) {
+        // setImmediate: the loop turns (and the overdue tick runs) between two blocks.
+        await new Promise((r) => setImmediate(r));
+        const until = performance.now() + 60;
+        while (performance.now() < until) {
+          // Busy: the sampler's next tick is at least ~50 ms late.
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.ok(sampler.delayMs() >= 40, `delay ${sampler.delayMs()} ms`);
+    } finally {
+      sampler.stop();
+    }
   });
 });
