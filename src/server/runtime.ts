@@ -194,7 +194,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const record of await namespaces.list('counter')) {
       try {
         const config = await namespaces.getCounter(record.name);
-        if (config.counterType !== 'BEST_EFFORT') await engine.runLifecycle(config.events);
+        if (config.counterType !== 'BEST_EFFORT') {
+          // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
+          // up before the lifecycle may drop the slices holding those writes.
+          const swept = await counters.sweep(config);
+          if (swept.failed > 0) {
+            throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
+          }
+          await engine.runLifecycle(config.events);
+        }
       } catch (err) {
         log(err, `lifecycle of counter namespace "${record.name}"`);
       }

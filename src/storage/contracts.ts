@@ -294,6 +294,12 @@ export interface RollupStore {
    * twice sees its first item's effect.
    */
   advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]>;
+  /**
+   * Counters of a namespace whose `lastWriteTs` is past their checkpoint (writes not yet
+   * rolled up), by name ascending, names after `afterCounter` only, at most `limit`. The
+   * sweeper pages through these (DESIGN 4.5).
+   */
+  laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]>;
   /** Removes every row of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
 }

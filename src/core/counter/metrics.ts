@@ -27,6 +27,8 @@ export interface CounterMetrics {
   readonly operations: Counter<'counter_type' | 'operation' | 'outcome'>;
   /** API operation latency in seconds. */
   readonly operationSeconds: Histogram<'counter_type' | 'operation'>;
+  /** Lagging counters the sweeper found and rolled up. */
+  readonly sweptCounters: Counter<'namespace'>;
 }
 
 /** Creates (or finds) the counter metrics on `registry`; a private registry when none is given. */
@@ -89,6 +91,14 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
         help: 'Counter API operation latency in seconds',
         labelNames: ['counter_type', 'operation'],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+        registers,
+      }),
+    ),
+    sweptCounters: reuse(registry, 'dgw_counter_swept_total', () =>
+      new Counter({
+        name: 'dgw_counter_swept_total',
+        help: 'Counters the sweeper found with writes past their checkpoint and rolled up',
+        labelNames: ['namespace'],
         registers,
       }),
     ),

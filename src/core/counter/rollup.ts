@@ -91,10 +91,12 @@ export class CounterRollups {
       await cache.put(ns, counter, prev);
     } else {
       const folded = foldEvents(prev.count, await this.mutations(config, counter, scanStart(prev.rollupTsMicros, row.firstWriteTsMicros), end + 1));
-      if (folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS) {
+      if (folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS && lastWrite <= prev.rollupTsMicros) {
         // Nothing happened in the window: the count is unchanged, so skip the durable write
         // (one commit per read counter per window adds up on SQLite). The checkpoint still
         // moves every IDLE_ADVANCE_MICROS so ACCURATE reads and later rollups scan little.
+        // A counter whose write mark is past its checkpoint is always written, so that it
+        // leaves the sweeper's lagging set once caught up.
         outcome = 'noop';
         await cache.put(ns, counter, prev);
       } else {

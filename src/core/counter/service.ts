@@ -40,10 +40,29 @@ export interface CounterServiceOptions {
 export interface CounterEngine extends CounterService {
   /** Rolls one counter up now, outside the pipeline (admin and tests). */
   rollupNow(config: CounterConfig, counterName: string): Promise<void>;
+  /**
+   * The sweeper (DESIGN 4.5): rolls up now every counter of the namespace whose write mark
+   * is past its checkpoint, whether or not a queue holds it (after a crash, a dropped
+   * rollup event). Resolves once each was rolled up once; `failed` counts rollups that
+   * failed (retried by the next sweep). The server runs it before each lifecycle pass, so
+   * no slice is dropped before the increments in it were rolled up.
+   */
+  sweep(config: CounterConfig): Promise<SweepResult>;
   /** The per-namespace rollup pipelines of this instance. */
   readonly pipelines: RollupPipelines;
   readonly metrics: CounterMetrics;
 }
+
+/** What one {@link CounterEngine.sweep} did. */
+export interface SweepResult {
+  /** Lagging counters found and rolled up. */
+  swept: number;
+  /** Of those, rollups that failed. */
+  failed: number;
+}
+
+/** Lagging counters read per page by the sweeper. */
+const SWEEP_PAGE = 1000;
 
 /** Creates the Counter abstraction of one dgw instance. */
 export function createCounterService(options: CounterServiceOptions): CounterEngine {
@@ -184,6 +203,25 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     async rollupNow(config, counterName) {
       validateCounterName(counterName);
       if (config.counterType !== 'BEST_EFFORT') await rollups.rollup(config, counterName);
+    },
+
+    async sweep(config) {
+      const result: SweepResult = { swept: 0, failed: 0 };
+      if (config.counterType === 'BEST_EFFORT') return result;
+      const store = catalog.rollups(config.rollup.storage.store);
+      const parallel = Math.max(1, config.rollup.rollupBatchCount);
+      let after = '';
+      for (;;) {
+        const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
+        for (let i = 0; i < page.length; i += parallel) {
+          const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => rollups.rollup(config, c)));
+          for (const o of outcomes) if (o.status === 'rejected') result.failed++;
+        }
+        result.swept += page.length;
+        metrics.sweptCounters.inc({ namespace: config.name }, page.length);
+        if (page.length < SWEEP_PAGE) return result;
+        after = page[page.length - 1]!;
+      }
     },
 
     shutdown: () => pipelines.shutdown(),

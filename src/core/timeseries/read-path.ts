@@ -144,8 +144,10 @@ export async function* scanSeriesEvents(
   end: number,
   pageSize = 1000,
 ): AsyncGenerator<EventRecord> {
-  // Exact scans (counter rollups) never trust a cached slice list that misses part of the window.
-  const groups = await groupsOf(deps, config, start, end, 0);
+  // Exact scans (counter rollups) never trust a cached slice list that misses part of the
+  // window, and read CLOSED slices too (DESIGN 4.5): an acknowledged increment counts as
+  // long as its events exist, whatever the retention did to reads.
+  const groups = await groupsOf(deps, config, start, end, 0, true);
   for (const g of groups) {
     let after: EventPosition | undefined;
     for (;;) {
@@ -158,14 +160,25 @@ export async function* scanSeriesEvents(
   }
 }
 
-/** The readable (ACTIVE) time buckets overlapping `[from, to)`, newest first. */
-async function groupsOf(deps: ReadDeps, config: TimeSeriesConfig, from: number, to: number, maxStaleMicros: number): Promise<Group[]> {
+/**
+ * The readable time buckets overlapping `[from, to)`, newest first: those of ACTIVE slices,
+ * and of CLOSED ones too with `includeClosed` (never DROPPED: their tables are gone).
+ */
+async function groupsOf(
+  deps: ReadDeps,
+  config: TimeSeriesConfig,
+  from: number,
+  to: number,
+  maxStaleMicros: number,
+  includeClosed = false,
+): Promise<Group[]> {
   if (from >= to) return [];
   const slices = await deps.slices.covering(deps.store, config.name, from, to, maxStaleMicros);
   const groups: Group[] = [];
   for (let i = slices.length - 1; i >= 0; i--) {
     const slice = slices[i]!;
-    if (slice.status !== 'ACTIVE' || slice.endMicros <= from || slice.startMicros >= to) continue;
+    const readable = slice.status === 'ACTIVE' || (includeClosed && slice.status === 'CLOSED');
+    if (!readable || slice.endMicros <= from || slice.startMicros >= to) continue;
     const width = slice.secondsPerTimeBucket * MICROS_PER_SECOND;
     for (const b of overlappingTimeBuckets(slice, from, to)) {
       const bucketStart = slice.startMicros + b * width;

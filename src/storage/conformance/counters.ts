@@ -62,6 +62,27 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       assert.deepEqual(await rollups.advanceMany([]), []);
     });
 
+    it('laggingCounters pages through the counters whose last write is past their checkpoint', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      const other = freshNamespace();
+      await rollups.recordWrites([
+        { namespace: ns, counter: 'b', eventTimeMicros: 100 },
+        { namespace: ns, counter: 'a', eventTimeMicros: 100 },
+        { namespace: ns, counter: 'c', eventTimeMicros: 100 },
+        { namespace: ns, counter: 'd', eventTimeMicros: 100 },
+        { namespace: other, counter: 'a', eventTimeMicros: 100 },
+      ]);
+      await rollups.advance(ns, 'c', { count: 1n, rollupTsMicros: 100 }); // caught up
+      await rollups.advance(ns, 'd', { count: 1n, rollupTsMicros: 99 }); // one microsecond behind
+      await rollups.advance(ns, 'e', { count: 1n, rollupTsMicros: 99 }); // rolled up, never marked
+      assert.deepEqual(await rollups.laggingCounters(ns, '', 2), ['a', 'b']);
+      assert.deepEqual(await rollups.laggingCounters(ns, 'b', 2), ['d']);
+      assert.deepEqual(await rollups.laggingCounters(ns, 'd', 2), []);
+      assert.deepEqual(await rollups.laggingCounters(freshNamespace(), '', 10), []);
+    });
+
     it('counts are exact int64 bigints, out-of-range ones refused', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;

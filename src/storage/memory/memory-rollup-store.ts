@@ -58,6 +58,16 @@ export class MemoryRollupStore implements RollupStore {
     return true;
   }
 
+  async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
+    const rows = this.namespaces.get(namespace);
+    if (!rows) return [];
+    const names: string[] = [];
+    for (const [counter, row] of rows) {
+      if (counter > afterCounter && row.lastWriteTsMicros > row.lastRollupTsMicros) names.push(counter);
+    }
+    return names.sort().slice(0, limit);
+  }
+
   async dropNamespace(namespace: string): Promise<void> {
     this.namespaces.delete(namespace);
   }

@@ -79,6 +79,16 @@ export class PgRollupStore implements RollupStore {
     return rowCount === 1;
   }
 
+  async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ counter: string }>(
+      `SELECT counter FROM ${this.rollups}
+         WHERE namespace = $1 AND counter > $2 AND last_write_ts > last_rollup_ts ORDER BY counter LIMIT $3`,
+      [namespace, afterCounter, limit],
+      true,
+    );
+    return rows.map((r) => r.counter);
+  }
+
   async dropNamespace(namespace: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.rollups} WHERE namespace = $1`, [namespace]);
   }

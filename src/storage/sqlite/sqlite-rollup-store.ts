@@ -63,6 +63,16 @@ export class SqliteRollupStore implements RollupStore {
     return result.changes > 0;
   }
 
+  async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
+    const rows = this.sql
+      .stmt(
+        'SELECT counter FROM rollups WHERE namespace = ? AND counter > ? AND last_write_ts > last_rollup_ts ORDER BY counter LIMIT ?',
+      )
+      .pluck(true)
+      .all(namespace, afterCounter, limit) as string[];
+    return rows;
+  }
+
   async dropNamespace(namespace: string): Promise<void> {
     this.sql.stmt('DELETE FROM rollups WHERE namespace = ?').run(namespace);
   }
