@@ -129,6 +129,10 @@ EOF
 start_node() {
   local n="$1" d java; d="$(node_dir "$n")"
   if node_alive "$n"; then log "node $n already running (pid $(node_pid "$n"))"; return 0; fi
+  if cql_open "$n"; then
+    log "something else already answers CQL on 127.0.0.$n:9042 (another checkout's node?): using it"
+    return 0
+  fi
   java="$(java_bin)"
   write_config "$n"
   local jamm; jamm="$(ls "$LIB"/jamm-*.jar | head -n1)"

@@ -2,7 +2,8 @@
  * The one place where native driver errors become DgwError (STYLE: adapters translate
  * native errors in exactly one place). Covers SQLite (better-sqlite3 `SQLITE_*` codes),
  * PostgreSQL (SQLSTATE codes) and Node socket errors, so every adapter shares it through
- * the guarded store wrapper.
+ * the guarded store wrapper. Also covers the Cassandra driver (`cassandra-driver` errors,
+ * recognised by name and CQL protocol error code).
  */
 import { DgwError, isDgwError, type ErrorCode } from '../core/errors.js';
 
@@ -106,11 +107,48 @@ function postgresReason(sqlstate: string): string {
 }
 
 /**
+ * Cassandra driver errors. A replica set without quorum (Unavailable), replicas or a
+ * coordinator not answering in time (read/write timeouts, the client's own timeout), no
+ * reachable node, an overloaded or bootstrapping node: UNAVAILABLE, retryable, since dgw's
+ * Cassandra writes are idempotent. Auth failures keep their meaning; invalid CQL is a bug.
+ */
+const CASSANDRA_ERRORS: Record<number, { code: ErrorCode; reason: string }> = {
+  0x0100: { code: 'UNAUTHENTICATED', reason: 'Cassandra refused the credentials' },
+  0x2100: { code: 'PERMISSION_DENIED', reason: 'Cassandra refused the operation (unauthorized)' },
+  0x1000: { code: 'UNAVAILABLE', reason: 'Cassandra: not enough live replicas for the consistency level' },
+  0x1001: { code: 'UNAVAILABLE', reason: 'Cassandra: coordinator overloaded' },
+  0x1002: { code: 'UNAVAILABLE', reason: 'Cassandra: node is bootstrapping' },
+  0x1100: { code: 'UNAVAILABLE', reason: 'Cassandra: replicas did not acknowledge the write in time' },
+  0x1200: { code: 'UNAVAILABLE', reason: 'Cassandra: replicas did not answer the read in time' },
+  0x1300: { code: 'UNAVAILABLE', reason: 'Cassandra: read failed on replicas' },
+  0x1500: { code: 'UNAVAILABLE', reason: 'Cassandra: write failed on replicas' },
+  0x1700: { code: 'UNAVAILABLE', reason: 'Cassandra: lightweight transaction outcome unknown' },
+};
+const CASSANDRA_CLIENT_ERRORS: Record<string, { code: ErrorCode; reason: string }> = {
+  NoHostAvailableError: { code: 'UNAVAILABLE', reason: 'Cassandra: no node could serve the request' },
+  OperationTimedOutError: { code: 'UNAVAILABLE', reason: 'Cassandra: the node did not answer in time' },
+  BusyConnectionError: { code: 'UNAVAILABLE', reason: 'Cassandra: every connection is busy' },
+  AuthenticationError: { code: 'UNAUTHENTICATED', reason: 'Cassandra refused the credentials' },
+};
+
+/** The code and reason of a Cassandra driver error, or undefined for other errors. */
+function cassandraError(err: unknown): { code: ErrorCode; reason: string } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const known = CASSANDRA_CLIENT_ERRORS[err.name];
+  if (known) return known;
+  if (err.name !== 'ResponseError') return undefined;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'number' ? CASSANDRA_ERRORS[code] : undefined) ?? { code: 'INTERNAL', reason: 'Cassandra error' };
+}
+
+/**
  * A short reason for a native error built from its code alone: the words a client may
  * read. Driver messages may quote SQL, values or file paths, so they stay in the cause
  * (server logs) and never become a client-visible message.
  */
 export function nativeReason(err: unknown): string {
+  const cassandra = cassandraError(err);
+  if (cassandra) return cassandra.reason;
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (typeof code === 'string') {
     if (code.startsWith('SQLITE_')) return SQLITE_REASON[code.replace(/^(SQLITE_[A-Z]+).*$/, '$1')] ?? `database error ${code}`;
@@ -126,6 +164,8 @@ export function nativeReason(err: unknown): string {
 /** The DgwError code a native error maps to (INTERNAL when unknown). */
 export function codeForNativeError(err: unknown): ErrorCode {
   if (isDgwError(err)) return err.code;
+  const cassandra = cassandraError(err);
+  if (cassandra) return cassandra.code;
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (typeof code === 'string') {
     if (code.startsWith('SQLITE_')) return sqliteCode(code);

@@ -1,172 +1,55 @@
 /**
- * The counter oracle on PostgreSQL (+ Redis for the rollup cache), issue 4: seeded random
- * adds (also beyond 2^53), hedged duplicates to both instances, retries (also past
- * accept_limit), clears and reads, sent to two in-process dgw instances that share one
- * PostgreSQL schema (unique per run, dropped afterwards) and one Redis key prefix, each with
- * its own rollup pipelines, on a ManualClock. ACCURATE equals the oracle at every read;
- * stored EVENTUAL rollups equal the oracle as of their checkpoint; after the clock passes
- * accept_limit + skew and the pipelines drain, every counter is exact on both instances.
- *
- * Self-contained (test/integration/counter-harness.ts builds memory/SQLite stores
- * synchronously); the operation mix follows counter-oracle.test.ts in compact form.
+ * The counter oracle (test/support/counter-oracle-run.ts) on PostgreSQL + Redis (issue 4):
+ * two in-process dgw instances share one PostgreSQL schema (unique per run, dropped
+ * afterwards) and one Redis key prefix for the rollup and counter caches.
  */
 import { describe, it } from 'node:test';
-import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import { ManualClock } from '../../src/core/clock.js';
-import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
-import type { CounterConfig } from '../../src/core/control/types.js';
-import { ManualScheduler } from '../../src/core/counter/scheduler.js';
-import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';
-import type { AddCountRequest, IdempotencyToken } from '../../src/core/counter/types.js';
-import { createTimeSeriesService, type TimeSeriesEngine } from '../../src/core/timeseries/service.js';
-import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { StoreSet } from '../../src/storage/contracts.js';
 import { createPostgresStores } from '../../src/storage/postgres/postgres-stores.js';
 import { createRedisStores } from '../../src/storage/redis/redis-stores.js';
 import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { CounterOracle, prng } from '../support/dgw-load.js';
+import { runOracle, SEEDS, STEPS, type OracleBackend } from '../support/counter-oracle-run.js';
 
 const pgGate = await backendTest('postgres');
 const redisGate = await backendTest('redis');
 
-const SEEDS = (process.env.DGW_ORACLE_SEEDS ?? '7,20241112').split(',').map(Number);
-const STEPS = Number(process.env.DGW_ORACLE_STEPS ?? 80);
-const COUNTERS = ['c0', 'c1', 'c2'];
-const LARGE = 2n ** 60n;
-
-interface Instance {
-  timeseries: TimeSeriesEngine;
-  counters: CounterEngine;
-}
-
-type Kind = 'eventual' | 'accurate';
-interface Sent {
-  ns: Kind;
-  clear: boolean;
-  counter: string;
-  token: IdempotencyToken;
-  delta: bigint;
-}
-
-async function runOracle(seed: number): Promise<void> {
+function postgresBackend(): OracleBackend {
   const schema = uniqueName('dgw_oracle');
   const keyPrefix = `${schema}:`;
-  const clock = new ManualClock();
-  const scheduler = new ManualScheduler(clock);
-  const pg = await createPostgresStores({ url: pgGate.url, schema, clock });
-  const redis = await createRedisStores({ url: redisGate.url, keyPrefix });
-  const stores: StoreSet = {
-    name: pg.name,
-    capabilities: pg.capabilities,
-    events: pg.events!,
-    index: pg.index!,
-    rollups: pg.rollups!,
-    namespaces: pg.namespaces!,
-    rollupCache: redis.rollupCache!,
-    counterCache: redis.counterCache!,
-    ping: () => pg.ping(),
-    close: async () => {
-      await pg.close();
-      await redis.close();
+  return {
+    key: 'postgres',
+    async open(clock) {
+      const pg = await createPostgresStores({ url: pgGate.url, schema, clock });
+      const redis = await createRedisStores({ url: redisGate.url, keyPrefix });
+      const stores: StoreSet = {
+        name: pg.name,
+        capabilities: pg.capabilities,
+        events: pg.events!,
+        index: pg.index!,
+        rollups: pg.rollups!,
+        namespaces: pg.namespaces!,
+        rollupCache: redis.rollupCache!,
+        counterCache: redis.counterCache!,
+        ping: () => pg.ping(),
+        close: async () => {
+          await pg.close();
+          await redis.close();
+        },
+      };
+      return stores;
+    },
+    async cleanup() {
+      await dropPostgresSchema(schema, pgGate.url);
+      await deleteRedisPrefix(keyPrefix, redisGate.url);
     },
   };
-  const catalog = new StoreCatalog('postgres', [['postgres', stores]]);
-  const view = createEmbeddedCatalogView('postgres', { stores: ['postgres'] });
-  const instances: Instance[] = [0, 1].map(() => {
-    const registry = new Registry();
-    const timeseries = createTimeSeriesService({ clock, catalog, registry });
-    const counters = createCounterService({ clock, catalog, timeseries, registry, pipeline: { scheduler } });
-    return { timeseries, counters };
-  });
-  try {
-    const rand = prng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const config = (type: 'EVENTUAL' | 'ACCURATE'): CounterConfig => {
-      const c = parseCounterNamespace(uniqueName(type.toLowerCase()), { persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: type } }] }, view).config;
-      return { ...c, rollup: { ...c.rollup, coalesceMicros: 500_000, rollupBatchCount: 3, numQueues: 2 } };
-    };
-    const configs = { eventual: config('EVENTUAL'), accurate: config('ACCURATE') };
-    const oracles = { eventual: new CounterOracle(), accurate: new CounterOracle() };
-    const large = new Map<string, number>();
-    const sent: Sent[] = [];
-    let seq = 0;
-    const inst = () => pick(instances).counters;
-
-    const delta = (key: string): bigint => {
-      const r = rand();
-      if (r < 0.1 && (large.get(key) ?? 0) < 6) {
-        large.set(key, (large.get(key) ?? 0) + 1);
-        return (rand() < 0.5 ? 1n : -1n) * (LARGE + BigInt(Math.floor(rand() * 1e9)));
-      }
-      return BigInt(Math.floor(rand() * 201) - 100);
-    };
-    const mutate = async (s: Sent, hedge: boolean) => {
-      const config = configs[s.ns];
-      const send = (c: CounterEngine) =>
-        s.clear ? c.clearCount(config, { counterName: s.counter, token: s.token }) : c.addCount(config, { counterName: s.counter, delta: s.delta, token: s.token } satisfies AddCountRequest);
-      if (hedge) await Promise.all(instances.map((i) => send(i.counters)));
-      else await send(inst());
-      if (s.clear) oracles[s.ns].clear(s.counter, s.token.token, s.token.generationTimeMicros);
-      else oracles[s.ns].add(s.counter, s.token.token, s.token.generationTimeMicros, s.delta);
-    };
-    const randomOp = (): (() => Promise<void>) => {
-      const r = rand();
-      if (r < 0.15 && sent.length > 0) {
-        const old = pick(sent); // a retry, maybe long after accept_limit
-        return () => mutate(old, rand() < 0.3);
-      }
-      const ns: Kind = rand() < 0.5 ? 'eventual' : 'accurate';
-      const counter = pick(COUNTERS);
-      const s: Sent = {
-        ns,
-        counter,
-        clear: r < 0.22,
-        token: { token: `tok-${seed}-${seq++}`, generationTimeMicros: clock.nowMicros() - Math.floor(rand() * 1_500_000) },
-        delta: delta(`${ns}/${counter}`),
-      };
-      sent.push(s);
-      return () => mutate(s, rand() < 0.25);
-    };
-
-    for (let step = 0; step < STEPS; step++) {
-      if (rand() < 0.06) {
-        await scheduler.advance(6000 + rand() * 3000); // rollups catch up; later retries are past accept_limit
-      } else {
-        const ops = Array.from({ length: 1 + Math.floor(rand() * 4) }, randomOp);
-        await Promise.all([...ops.map((op) => op()), scheduler.advance(rand() * 300), inst().getCount(configs.eventual, pick(COUNTERS))]);
-      }
-      const c = pick(COUNTERS);
-      assert.equal(await inst().getCount(configs.accurate, c), oracles.accurate.count(c), `seed ${seed} step ${step}: ACCURATE ${c}`);
-    }
-
-    for (let i = 0; i < 10; i++) await scheduler.advance(1000);
-    for (const i of instances) await i.counters.shutdown();
-    for (const c of COUNTERS) {
-      const row = await catalog.rollups('postgres').get(configs.eventual.name, c);
-      assert.equal(row?.lastRollupCount ?? 0n, oracles.eventual.count(c), `seed ${seed}: converged rollup row of ${c}`);
-      for (const i of instances) {
-        assert.equal(await i.counters.getCount(configs.eventual, c), oracles.eventual.count(c), `seed ${seed}: EVENTUAL ${c}`);
-        assert.equal(await i.counters.getCount(configs.accurate, c), oracles.accurate.count(c), `seed ${seed}: ACCURATE ${c}`);
-      }
-    }
-  } finally {
-    for (const i of instances) {
-      await i.counters.shutdown();
-      await i.timeseries.shutdown();
-    }
-    await catalog.close();
-    await dropPostgresSchema(schema, pgGate.url);
-    await deleteRedisPrefix(keyPrefix, redisGate.url);
-  }
 }
 
 describe('counter oracle on PostgreSQL + Redis (two instances, concurrent rollups)', { skip: pgGate.skip || redisGate.skip }, () => {
   for (const seed of SEEDS) {
     it(`converges to the exact oracle count (seed ${seed})`, async () => {
       try {
-        await runOracle(seed);
+        await runOracle(seed, postgresBackend());
       } catch (err) {
         console.error(`counter oracle on PostgreSQL failed: reproduce with DGW_ORACLE_SEEDS=${seed} DGW_ORACLE_STEPS=${STEPS}`);
         throw err;

@@ -4,7 +4,8 @@
  * tests are skipped with a loud banner naming the server and its address.
  *
  * Addresses: `DGW_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/test) and
- * `DGW_TEST_REDIS_URL` (default redis://127.0.0.1:6379).
+ * `DGW_TEST_REDIS_URL` (default redis://127.0.0.1:6379), `DGW_TEST_CASSANDRA_URL` (a contact
+ * point, default 127.0.0.1:9042).
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -17,11 +18,14 @@ export const POSTGRES_URL = process.env.DGW_TEST_POSTGRES_URL ?? 'postgres://pos
 /** Redis the backend tests use. */
 export const REDIS_URL = process.env.DGW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** Cassandra contact point (`host:port`) the backend tests use; scripts/cassandra.sh starts one. */
+export const CASSANDRA_URL = process.env.DGW_TEST_CASSANDRA_URL ?? '127.0.0.1:9042';
+
 /** NATS (JetStream) the backend tests use. */
 export const NATS_URL = process.env.DGW_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 /** The backends with a test policy. */
-export type BackendName = 'postgres' | 'redis' | 'nats';
+export type BackendName = 'postgres' | 'redis' | 'nats' | 'cassandra';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -76,10 +80,26 @@ export async function natsAvailable(url: string = NATS_URL): Promise<boolean> {
   });
 }
 
+/** Whether Cassandra's CQL port at `contact` (`host:port`) accepts a connection within 2 s. */
+export async function cassandraAvailable(contact: string = CASSANDRA_URL): Promise<boolean> {
+  const [host, port] = contact.split(':');
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: host ?? '127.0.0.1', port: Number(port ?? 9042) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => done(true));
+  });
+}
+
 const BACKENDS: Record<BackendName, { server: string; url: string; available(url: string): Promise<boolean> }> = {
   postgres: { server: 'PostgreSQL', url: POSTGRES_URL, available: postgresAvailable },
   redis: { server: 'Redis', url: REDIS_URL, available: redisAvailable },
   nats: { server: 'NATS', url: NATS_URL, available: natsAvailable },
+  cassandra: { server: 'Cassandra', url: CASSANDRA_URL, available: cassandraAvailable },
 };
 
 /** What a backend test file passes to `describe(name, { skip }, ...)`. */
@@ -114,7 +134,7 @@ export async function backendTest(name: BackendName): Promise<BackendGate> {
       banner([
         `SKIPPING ${server.toUpperCase()} BACKEND TESTS`,
         reason,
-        `Start ${server} (see docs/backends.md) or set DGW_TEST_${name.toUpperCase()}_URL.`,
+        `Start ${server} (see docs/backends.md${name === 'cassandra' ? ', scripts/cassandra.sh start' : ''}) or set DGW_TEST_${name.toUpperCase()}_URL.`,
         'With CI=true this is a failure, not a skip.',
       ]),
     );
@@ -153,5 +173,17 @@ export async function deleteRedisPrefix(prefix: string, url: string = REDIS_URL)
     } while (cursor !== '0');
   } finally {
     client.disconnect();
+  }
+}
+
+/** Drops a Cassandra keyspace and everything in it (test cleanup). */
+export async function dropCassandraKeyspace(keyspace: string, contact: string = CASSANDRA_URL): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(keyspace)) throw new Error(`refusing to drop keyspace "${keyspace}"`);
+  const { default: cassandra } = await import('cassandra-driver');
+  const client = new cassandra.Client({ contactPoints: [contact], localDataCenter: 'datacenter1' });
+  try {
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  } finally {
+    await client.shutdown().catch(() => undefined);
   }
 }

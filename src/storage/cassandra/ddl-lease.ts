@@ -1,0 +1,82 @@
+/**
+ * One schema writer at a time per keyspace. Concurrent `CREATE TABLE` of the same table
+ * on several coordinators gives it different ids and corrupts the schema, so every slice
+ * and rollup table change runs under a lease: a row taken with a lightweight transaction
+ * (`INSERT ... IF NOT EXISTS USING TTL`) at SERIAL consistency (schema is cluster-wide,
+ * so the lease is too), released with `DELETE ... IF owner = ?`. The TTL frees the lease
+ * of a dgw instance that died holding it.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DgwError } from '../../core/errors.js';
+import type { CassandraDb } from './db.js';
+
+/** Base table holding the lease row. */
+export const LEASE_TABLE = 'dgw_ddl_lease';
+
+/** Options of {@link DdlLease}. */
+export interface DdlLeaseOptions {
+  /** Seconds after which a lease left by a dead holder expires (default 60). */
+  ttlSeconds?: number;
+  /** How long to wait for the lease before failing with UNAVAILABLE (default 60 s). */
+  waitMs?: number;
+}
+
+/** Serialises schema changes of one keyspace across every dgw instance. */
+export class DdlLease {
+  private readonly ttlSeconds: number;
+  private readonly waitMs: number;
+  /** In-process queue: one holder per process, so instances contend only with each other. */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: CassandraDb,
+    options: DdlLeaseOptions = {},
+  ) {
+    this.ttlSeconds = options.ttlSeconds ?? 60;
+    this.waitMs = options.waitMs ?? 60_000;
+  }
+
+  /** Runs `work` while holding the keyspace's schema lease. */
+  async run<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let done!: () => void;
+    this.tail = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      const owner = randomUUID();
+      await this.acquire(owner, what);
+      try {
+        return await work();
+      } finally {
+        await this.release(owner).catch(() => undefined); // the TTL frees it otherwise
+      }
+    } finally {
+      done();
+    }
+  }
+
+  private async acquire(owner: string, what: string): Promise<void> {
+    const table = this.db.table(LEASE_TABLE);
+    const started = Date.now();
+    let pause = 20;
+    for (;;) {
+      const rs = await this.db.execute(
+        `INSERT INTO ${table} (name, owner, what) VALUES ('ddl', ?, ?) IF NOT EXISTS USING TTL ${this.ttlSeconds}`,
+        [owner, what],
+        { serial: 'SERIAL' },
+      );
+      if (rs.first()?.get('[applied]') === true) return;
+      if (Date.now() - started > this.waitMs) {
+        const holder = rs.first()?.get('what') as unknown;
+        throw new DgwError('UNAVAILABLE', `cassandra schema lease: still held by another instance (${String(holder)}) after ${this.waitMs} ms`);
+      }
+      await sleep(pause + Math.floor(Math.random() * pause));
+      pause = Math.min(pause * 2, 500);
+    }
+  }
+
+  private async release(owner: string): Promise<void> {
+    await this.db.execute(`DELETE FROM ${this.db.table(LEASE_TABLE)} WHERE name = 'ddl' IF owner = ?`, [owner], { serial: 'SERIAL' });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The Cassandra RollupStore (DESIGN 4.3): a table per counter namespace (`r_<tag>`), one
+ * partition per counter, so dropping a namespace is a DROP TABLE (no tombstones that could
+ * shadow later writes of a re-created namespace).
+ *
+ * Write marks need max/min without a read: `last_write_ts` is written `USING TIMESTAMP
+ * eventTime` and `first_write_ts` `USING TIMESTAMP 2^62 - eventTime`, so Cassandra's own
+ * last-write-wins keeps the largest and the smallest event time on every replica, whatever
+ * the order of concurrent marks from several instances.
+ *
+ * The checkpoint moves only forward under concurrent rollups on several instances: it is
+ * written by a lightweight transaction `UPDATE ... IF rollup_ts < ?` (Paxos), never by a
+ * plain write, so two instances cannot both apply and an older checkpoint never lands.
+ */
+import { DgwError } from '../../core/errors.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import { checkInt64 } from '../rollup-rules.js';
+import type { BoundStatement, CassandraDb } from './db.js';
+import { TableMissingError } from './db.js';
+import type { DdlLease } from './ddl-lease.js';
+import { forEachLimited } from './event-store.js';
+import { rollupTable } from './names.js';
+import { rollupTableDdl } from './schema.js';
+
+const INVERT_BASE = 2n ** 62n;
+const PARALLEL = 32;
+
+/** RollupStore on Cassandra; see the file header. */
+export class CassandraRollupStore implements RollupStore {
+  /** Namespaces whose table this process has seen exist. */
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly db: CassandraDb,
+    private readonly lease: DdlLease,
+  ) {}
+
+  /** Creates the namespace's table when missing (under the schema lease). */
+  private async ensureTable(namespace: string): Promise<string> {
+    const table = rollupTable(namespace);
+    if (this.known.has(namespace)) return this.db.table(table);
+    if (!(await this.db.tableExists(table))) {
+      await this.lease.run(`rollup table ${namespace}`, async () => {
+        if (!(await this.db.tableExists(table))) await this.db.schemaChange(rollupTableDdl(this.db.table(table)));
+      });
+    }
+    this.known.add(namespace);
+    return this.db.table(table);
+  }
+
+  /** Runs `work`; when the table was dropped by another instance meanwhile, re-creates it once. */
+  private async withTable<T>(namespace: string, work: (table: string) => Promise<T>): Promise<T> {
+    const name = rollupTable(namespace);
+    try {
+      const table = await this.ensureTable(namespace);
+      return await this.db.onTable(name, () => work(table));
+    } catch (err) {
+      if (!(err instanceof TableMissingError)) throw err;
+      this.known.delete(namespace);
+      return work(await this.ensureTable(namespace));
+    }
+  }
+
+  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
+    const byCounter = new Map<string, { namespace: string; counter: string; min: number; max: number }>();
+    for (const m of marks) {
+      const key = `${m.namespace}\u0000${m.counter}`;
+      const cur = byCounter.get(key);
+      if (!cur) byCounter.set(key, { namespace: m.namespace, counter: m.counter, min: m.eventTimeMicros, max: m.eventTimeMicros });
+      else {
+        cur.min = Math.min(cur.min, m.eventTimeMicros);
+        cur.max = Math.max(cur.max, m.eventTimeMicros);
+      }
+    }
+    await forEachLimited([...byCounter.values()], PARALLEL, async (c) => {
+      await this.withTable(c.namespace, async (table) => {
+        const statements: BoundStatement[] = [
+          { query: `UPDATE ${table} USING TIMESTAMP ? SET last_write_ts = ? WHERE counter = ?`, params: [BigInt(c.max), BigInt(c.max), c.counter] },
+          { query: `UPDATE ${table} USING TIMESTAMP ? SET first_write_ts = ? WHERE counter = ?`, params: [INVERT_BASE - BigInt(c.min), BigInt(c.min), c.counter] },
+        ];
+        await this.db.batch(statements, true);
+      });
+    });
+  }
+
+  async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
+    const table = this.db.table(rollupTable(namespace));
+    let rs;
+    try {
+      rs = await this.db.onTable(rollupTable(namespace), () =>
+        this.db.execute(`SELECT rollup_count, rollup_ts, last_write_ts, first_write_ts FROM ${table} WHERE counter = ?`, [counter], { idempotent: true }),
+      );
+    } catch (err) {
+      if (err instanceof TableMissingError) return undefined;
+      throw err;
+    }
+    const r = rs.first();
+    if (!r) return undefined;
+    return {
+      lastRollupCount: (r.get('rollup_count') as bigint | null) ?? 0n,
+      lastRollupTsMicros: Number((r.get('rollup_ts') as bigint | null) ?? 0n),
+      lastWriteTsMicros: Number((r.get('last_write_ts') as bigint | null) ?? 0n),
+      firstWriteTsMicros: Number((r.get('first_write_ts') as bigint | null) ?? 0n),
+    };
+  }
+
+  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+    checkInt64(next.count, 'advance');
+    if (!Number.isSafeInteger(next.rollupTsMicros)) throw new DgwError('INVALID_ARGUMENT', 'next.rollupTsMicros: must be integer microseconds');
+    return this.withTable(namespace, async (table) => {
+      const values = [next.count, BigInt(next.rollupTsMicros), counter];
+      // A missing row or one made by write marks only has no checkpoint: `< ?` is false on
+      // null, so that case takes the `= null` condition; contention between the two retries.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const rs = await this.db.execute(`UPDATE ${table} SET rollup_count = ?, rollup_ts = ? WHERE counter = ? IF rollup_ts < ?`, [...values, BigInt(next.rollupTsMicros)]);
+        const row = rs.first();
+        if (row?.get('[applied]') === true) return true;
+        if (row?.get('rollup_ts') !== null && row?.get('rollup_ts') !== undefined) return false;
+        const first = await this.db.execute(`UPDATE ${table} SET rollup_count = ?, rollup_ts = ? WHERE counter = ? IF rollup_ts = null`, values);
+        if (first.first()?.get('[applied]') === true) return true;
+      }
+      throw new DgwError('UNAVAILABLE', `advance ${namespace}/${counter}: too much contention on the checkpoint`);
+    });
+  }
+
+  async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
+    for (const item of items) checkInt64(item.next.count, 'advanceMany');
+    // In order per counter (a counter listed twice sees its first item), parallel across counters.
+    const chains = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const key = `${item.namespace}\u0000${item.counter}`;
+      const chain = chains.get(key);
+      if (chain) chain.push(i);
+      else chains.set(key, [i]);
+    });
+    const applied = new Array<boolean>(items.length).fill(false);
+    await forEachLimited([...chains.values()], PARALLEL, async (chain) => {
+      for (const i of chain) {
+        const item = items[i]!;
+        applied[i] = await this.advance(item.namespace, item.counter, item.next);
+      }
+    });
+    return applied;
+  }
+
+  async dropNamespace(namespace: string): Promise<void> {
+    await this.lease.run(`drop rollups ${namespace}`, async () => {
+      await this.db.schemaChange(`DROP TABLE IF EXISTS ${this.db.table(rollupTable(namespace))}`);
+    });
+    this.known.delete(namespace);
+  }
+}
