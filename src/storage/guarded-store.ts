@@ -42,6 +42,25 @@ export interface GuardedStoreOptions {
 
 type AsyncMethod = (...args: never[]) => Promise<unknown>;
 
+/** Parts holding durable data (caches are optional and degrade on their own). */
+const DURABLE_PARTS = new Set(['events', 'index', 'rollups', 'namespaces']);
+/** Contract methods that write (storage/contracts.ts). */
+const WRITE_METHODS = new Set([
+  'createSlice',
+  'setSliceStatus',
+  'appendEvents',
+  'indexEvents',
+  'dropBefore',
+  'dropNamespace',
+  'recordWrites',
+  'advance',
+  'advanceMany',
+  'put',
+  'delete',
+]);
+/** How long a failed write keeps a store "not ready" when no write follows. */
+export const WRITE_FAILURE_MEMORY_MS = 30_000;
+
 function methodNames(part: object): string[] {
   const names = new Set<string>();
   let proto: object | null = part;
@@ -80,19 +99,32 @@ export function guardStoreSet(options: GuardedStoreOptions): StoreSet {
     await initPromise;
   };
 
+  // Readiness sees what writes see (issue 14): a store whose last durable write failed for
+  // want of the store (disk full, read-only, refused) is not ready until a write succeeds
+  // or WRITE_FAILURE_MEMORY_MS pass without another failure (the probe alone can succeed
+  // in space a real batch cannot get).
+  let writeFailure: { err: DgwError; at: number } | undefined;
+  const clock = Date.now;
+
   const wrap = <T extends object>(part: T | undefined, partName: string): T | undefined => {
     if (part === undefined) return undefined;
     const wrapped: Record<string, AsyncMethod> = {};
+    const durable = DURABLE_PARTS.has(partName);
     for (const name of methodNames(part)) {
       const fn = (part as Record<string, AsyncMethod>)[name];
       if (!fn) continue;
       const where = `${options.name}.${partName}.${name}`;
+      const write = durable && WRITE_METHODS.has(name);
       wrapped[name] = async (...args: never[]) => {
         if (!ready || closed) await gate(where);
         try {
-          return await fn.apply(part, args);
+          const result = await fn.apply(part, args);
+          if (write) writeFailure = undefined;
+          return result;
         } catch (err) {
-          throw toDgwError(err, where);
+          const mapped = toDgwError(err, where);
+          if (write && (mapped.code === 'UNAVAILABLE' || mapped.code === 'RESOURCE_EXHAUSTED')) writeFailure = { err: mapped, at: clock() };
+          throw mapped;
         }
       };
     }
@@ -115,6 +147,11 @@ export function guardStoreSet(options: GuardedStoreOptions): StoreSet {
         await options.ping?.();
       } catch (err) {
         throw toDgwError(err, `${options.name}.ping`);
+      }
+      if (writeFailure && clock() - writeFailure.at < WRITE_FAILURE_MEMORY_MS) {
+        throw new DgwError('UNAVAILABLE', `${options.name}: the last write failed (${writeFailure.err.message}) and none succeeded since`, {
+          cause: writeFailure.err,
+        });
       }
     },
     close() {

@@ -51,6 +51,8 @@ function postgresCode(sqlstate: string): ErrorCode | undefined {
   // 503, retry later.
   if (sqlstate.startsWith('08') || sqlstate.startsWith('57P') || sqlstate.startsWith('53') || sqlstate.startsWith('55')) return 'UNAVAILABLE';
   if (sqlstate.startsWith('28') || sqlstate === '3D000') return 'UNAVAILABLE';
+  // A read-only server (a standby, default_transaction_read_only): writes cannot work now.
+  if (sqlstate === '25006') return 'UNAVAILABLE';
   if (sqlstate === '40001' || sqlstate === '40P01') return 'UNAVAILABLE';
   if (sqlstate.startsWith('22')) return 'INVALID_ARGUMENT';
   return undefined;
@@ -96,6 +98,7 @@ function postgresReason(sqlstate: string): string {
     '53300': 'too many connections',
     '53400': 'configuration limit exceeded',
     '3D000': 'database does not exist',
+    '25006': 'database is read-only',
     '40001': 'serialization failure',
     '40P01': 'deadlock detected',
     '57014': 'statement cancelled (timeout)',

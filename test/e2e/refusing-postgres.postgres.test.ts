@@ -79,4 +79,25 @@ describe('a refusing PostgreSQL', { skip: gate.skip }, () => {
     assert.equal(back.json.count, '1');
     console.log(`refusal reasons seen: ${[...seen].join(' | ')}`);
   });
+
+  it('a read-only database: writes are 503 and /readyz says so, though SELECT 1 works', async () => {
+    await admin.query(`ALTER DATABASE "${database}" SET default_transaction_read_only = on`);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    try {
+      let r = await call(base, 'POST', '/v1/counter/AddCount', { namespace: 'refuse', counter_name: 'c', delta: 1 });
+      // The first call may meet a pooled connection the server just terminated.
+      if (r.status === 503 && !JSON.stringify(r.json).includes('read-only')) r = await call(base, 'POST', '/v1/counter/AddCount', { namespace: 'refuse', counter_name: 'c', delta: 1 });
+      assert.equal(r.status, 503, JSON.stringify(r.json));
+      assert.match((r.json.error as { message: string }).message, new RegExp(`/${database} is unavailable \\(database is read-only`));
+      const ready = await call(base, 'GET', '/readyz', undefined);
+      assert.equal(ready.status, 503, JSON.stringify(ready.json));
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" RESET default_transaction_read_only`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    }
+    let ok = await call(base, 'POST', '/v1/counter/AddCount', { namespace: 'refuse', counter_name: 'c', delta: 1 });
+    if (ok.status !== 200) ok = await call(base, 'POST', '/v1/counter/AddCount', { namespace: 'refuse', counter_name: 'c', delta: 1 });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assert.equal((await call(base, 'GET', '/readyz', undefined)).status, 200);
+  });
 });

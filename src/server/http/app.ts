@@ -144,7 +144,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       await deps.ready();
       return { status: 'ready' };
     } catch (err) {
-      return reply.code(503).send({ status: 'unavailable', error: err instanceof Error ? err.message : String(err) });
+      // Not ready whatever the failure; the body is the usual envelope (no driver text).
+      const { body } = toHttpError(err instanceof DgwError ? err : new DgwError('UNAVAILABLE', 'readiness probe failed', { cause: err }), bodyLimit);
+      return reply.code(503).send({ status: 'unavailable', ...body });
     }
   });
   app.get('/metrics', async (_req, reply) => {

@@ -9,7 +9,7 @@ import { DgwError } from '../../core/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
 import { PgDb, SCHEMA_NAME } from './db.js';
-import { describeAddress } from './errors.js';
+import { describeAddress, hasSqlState } from './errors.js';
 import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
 import { migrate } from './migrations.js';
@@ -80,6 +80,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   pool.on('error', onIdleError);
 
   const db = new PgDb(pool, schema, describeAddress(options.url), options.statementTimeoutMs);
+  let probeTable = false;
   const set = guardStoreSet({
     name: 'postgres',
     capabilities: { durable: true, shared: true, ttl: false },
@@ -91,7 +92,15 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
     },
     init: () => migrate(db),
     ping: async () => {
-      await db.query('SELECT 1');
+      // Ready means writes work: SELECT 1 still answers on a read-only or full server.
+      if (!probeTable) {
+        await db.query(`CREATE TABLE IF NOT EXISTS ${db.table('ready_probe')} (id int PRIMARY KEY, at timestamptz NOT NULL)`).catch((err: unknown) => {
+          // Two instances creating it at once: one wins, the other's race error is harmless.
+          if (!hasSqlState(err, '23505') && !hasSqlState(err, '42P07')) throw err;
+        });
+        probeTable = true;
+      }
+      await db.query(`INSERT INTO ${db.table('ready_probe')} (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at`);
     },
     close: async () => {
       pool.off('error', onIdleError);

@@ -19,6 +19,10 @@ import { SqliteRollupStore } from './sqlite-rollup-store.js';
 
 export { SCHEMA_VERSION } from './schema.js';
 
+/** The readiness probe's write: 16 KiB, so it needs fresh WAL frames like a real batch does. */
+const READY_PROBE =
+  'INSERT INTO ready_probe (id, at, pad) VALUES (1, ?, zeroblob(16384)) ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad';
+
 /** Options of {@link createSqliteStores}. */
 export interface SqliteStoresOptions {
   /** Directory of the database file; created when missing. Default `./data`. */
@@ -67,7 +71,10 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
       namespaces: new SqliteNamespaceRegistry(sql),
     },
     async ping() {
-      sql.stmt('SELECT 1').get();
+      // Ready means writes work: SELECT 1 still answers on a full disk or a read-only
+      // file, so the probe is a small durable write that needs new pages (issue 14).
+      sql.db.exec('CREATE TABLE IF NOT EXISTS ready_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, pad BLOB)');
+      sql.stmt(READY_PROBE).run(Date.now());
     },
     async close() {
       sql.close();
