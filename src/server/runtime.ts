@@ -18,6 +18,7 @@ import type { StoreSet } from '../storage/contracts.js';
 import { createMemoryStores } from '../storage/memory/index.js';
 import { createSqliteStores } from '../storage/sqlite/index.js';
 import { buildHttpApp } from './http/app.js';
+import { removeNamespaceSeries } from './namespace-metrics.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
 import { checkBindPolicy } from './auth/bind-policy.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -132,10 +133,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onDelete: async (config: NamespaceConfig) => {
       if (config.kind === 'timeseries') await engine.dropNamespace(config);
       else {
+        await counters.pipelines.retire(config.name);
         if (config.counterType !== 'BEST_EFFORT') await engine.dropNamespace(config.events);
         await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
         await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
       }
+      await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
     },
   });
 

@@ -52,6 +52,17 @@ export class RollupPipelines {
     return this.entries.get(namespace)?.pipeline;
   }
 
+  /**
+   * Drains and forgets the pipeline of a namespace being deleted, so neither it nor its
+   * metric series outlive the namespace (a later trigger starts a fresh one).
+   */
+  async retire(namespace: string): Promise<void> {
+    const entry = this.entries.get(namespace);
+    if (!entry) return;
+    this.entries.delete(namespace);
+    await entry.pipeline.shutdown();
+  }
+
   /** Drains and stops every pipeline. */
   async shutdown(): Promise<void> {
     this.closed = true;
