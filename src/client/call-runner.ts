@@ -5,6 +5,11 @@
  * `hedgeAfterMs`, the same request (same idempotency token) goes to the next instance;
  * the first answer wins and the other attempts are aborted.
  *
+ * An instance that failed an attempt (UNAVAILABLE, or no answer within the attempt's
+ * timeout) or was hedged around is not chosen to START a call for a cool-down period
+ * (`instanceCooldownMs`), so one stopped instance does not cost every other call a
+ * hedge delay; it still takes retries and hedges when no other instance is left.
+ *
  * The runner is told whether the call is idempotent. A non-idempotent call is never
  * hedged, and is retried only on a 429 RESOURCE_EXHAUSTED answer (the server refused
  * the request before doing anything), never after a lost answer.
@@ -64,11 +69,15 @@ export interface CallRunnerOptions {
   /** Monotonic ms; injectable. */
   now?: () => number;
   onEvent?: (event: CallEvent) => void;
+  /** How long a failing or hedged-around instance starts no call; default 3000 ms. */
+  instanceCooldownMs?: number;
 }
 
 /** Runs logical calls over a set of instances. */
 export class CallRunner {
   private next = 0;
+  /** Instance → time until which it starts no call. */
+  private readonly coolingUntil = new Map<string, number>();
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -76,6 +85,22 @@ export class CallRunner {
     if (options.baseUrls.length === 0) throw new DgwClientError('INVALID_ARGUMENT', 'baseUrls: at least one instance is required');
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Index of the instance that starts the next call: round robin over those not cooling down. */
+  private pickFirst(): number {
+    const urls = this.options.baseUrls;
+    const start = this.next++;
+    const now = this.now();
+    for (let k = 0; k < urls.length; k++) {
+      const i = (start + k) % urls.length;
+      if ((this.coolingUntil.get(urls[i]!) ?? 0) <= now) return i;
+    }
+    return start % urls.length;
+  }
+
+  private coolDown(baseUrl: string): void {
+    if (this.options.baseUrls.length > 1) this.coolingUntil.set(baseUrl, this.now() + (this.options.instanceCooldownMs ?? 3000));
   }
 
   /** The backoff before retry number `n` (1-based), at least `retryAfterMs`. */
@@ -93,13 +118,15 @@ export class CallRunner {
   run<T>(plan: CallPlan, attempt: (ctx: AttemptContext) => Promise<T>): Promise<T> {
     const urls = this.options.baseUrls;
     // Spread calls over the instances; retries and hedges move on to the next one.
-    const first = this.next++ % urls.length;
+    const first = this.pickFirst();
     const started = this.now();
     const deadlineAt = started + plan.deadlineMs;
     const emit = this.options.onEvent ?? (() => undefined);
 
     return new Promise<T>((resolve, reject) => {
       const controllers = new Set<AbortController>();
+      /** The instance of each attempt still running. */
+      const pendingUrls = new Map<AbortController, string>();
       let launched = 0;
       let inFlight = 0;
       let hedges = 0;
@@ -119,6 +146,7 @@ export class CallRunner {
         // The losers of a hedge, or everything at the deadline: stop their fetches.
         for (const c of controllers) c.abort(new DgwClientError('CANCELLED', `${plan.what}: superseded`));
         controllers.clear();
+        pendingUrls.clear();
         outcome();
       };
 
@@ -134,6 +162,7 @@ export class CallRunner {
           hedgeTimer = undefined;
           if (settled || inFlight === 0 || launched >= plan.maxAttempts || hedges >= plan.maxHedges) return;
           hedges++;
+          for (const url of pendingUrls.values()) this.coolDown(url);
           launch('hedge');
         }, plan.hedgeAfterMs);
       };
@@ -144,6 +173,7 @@ export class CallRunner {
         const baseUrl = urls[(first + n - 1) % urls.length]!;
         const controller = new AbortController();
         controllers.add(controller);
+        pendingUrls.set(controller, baseUrl);
         const budgetMs = Math.max(0, Math.min(deadlineAt - this.now(), plan.attemptTimeoutMs ?? Number.POSITIVE_INFINITY));
         const attemptTimer =
           plan.attemptTimeoutMs === undefined
@@ -153,6 +183,7 @@ export class CallRunner {
         const done = () => {
           clearTimeout(attemptTimer);
           controllers.delete(controller);
+          pendingUrls.delete(controller);
           inFlight--;
         };
         let pending: Promise<T>;
@@ -179,12 +210,14 @@ export class CallRunner {
 
       const onFailure = (err: DgwClientError, n: number, baseUrl: string) => {
         lastError = err;
+        if (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED') this.coolDown(baseUrl);
         emit({ type: 'attempt-failed', what: plan.what, attempt: n, baseUrl, code: err.code, message: err.message });
         // A 429 is a refusal before any work: safe to repeat even when not idempotent.
         const mayRetry = err.retryable && (plan.idempotent || (err.code === 'RESOURCE_EXHAUSTED' && err.httpStatus === 429));
         if (!mayRetry) return giveUp(err);
         if (inFlight > 0) return; // a hedge is still running; it may yet answer
         if (launched >= plan.maxAttempts) return giveUp(err);
+        if (err.maxRetries !== undefined && retries >= err.maxRetries) return giveUp(err);
         const delay = this.backoffMs(++retries, err.retryAfterMs);
         if (this.now() + delay >= deadlineAt) return giveUp(err);
         retryTimer = setTimeout(() => {

@@ -63,6 +63,8 @@ export interface DgwClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** Hedge at the SLO target; default true. */
   hedging?: boolean;
+  /** How long an instance that failed or was hedged around starts no call; default 3000 ms. */
+  instanceCooldownMs?: number;
   /** Fetch namespaces for their SLOs and counter type; default true. */
   fetchNamespaceInfo?: boolean;
   /** How long fetched namespace info is used before a background refresh; default 60 s. */
@@ -131,6 +133,7 @@ export class DgwClient {
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       ...(options.random ? { random: options.random } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.instanceCooldownMs === undefined ? {} : { instanceCooldownMs: options.instanceCooldownMs }),
     });
     this.info = new NamespaceInfoCache({
       enabled: options.fetchNamespaceInfo ?? true,

@@ -64,8 +64,10 @@ export class DgwClientError extends Error {
     extra: {
       /** HTTP status of the answer, when there was one. */
       httpStatus?: number;
-      /** The server's `Retry-After`, in milliseconds. */
+      /** The server's `Retry-After` (or details' `retryAfterSeconds`), in milliseconds. */
       retryAfterMs?: number;
+      /** The server's bound on retries of this refusal (details' `maxRetries`, load shedding). */
+      maxRetries?: number;
       /** The base URL that answered (or failed). */
       baseUrl?: string;
       /** How many attempts the call made in all (retries and hedges included). */
@@ -76,12 +78,14 @@ export class DgwClientError extends Error {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.httpStatus = extra.httpStatus;
     this.retryAfterMs = extra.retryAfterMs;
+    this.maxRetries = extra.maxRetries;
     this.baseUrl = extra.baseUrl;
     this.attempts = extra.attempts;
   }
 
   readonly httpStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly maxRetries: number | undefined;
   readonly baseUrl: string | undefined;
   attempts: number | undefined;
 

@@ -99,10 +99,16 @@ function errorFromAnswer(req: TransportRequest, status: number, text: string, re
   } catch {
     // not JSON: keep the status-derived code
   }
+  // Load shedding (DESIGN 8) also says it in the details: { maxRetries, retryAfterSeconds }.
+  const hint = details.find((d) => typeof d['retryAfterSeconds'] === 'number' || typeof d['maxRetries'] === 'number');
+  const fromDetails = typeof hint?.['retryAfterSeconds'] === 'number' ? Math.round(hint['retryAfterSeconds'] * 1000) : undefined;
+  const after = retryAfter ?? fromDetails;
+  const maxRetries = hint?.['maxRetries'];
   return new DgwClientError(code, message, details, {
     httpStatus: status,
     baseUrl: req.baseUrl,
-    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+    ...(after === undefined ? {} : { retryAfterMs: after }),
+    ...(typeof maxRetries === 'number' && Number.isInteger(maxRetries) && maxRetries >= 0 ? { maxRetries } : {}),
   });
 }
 

@@ -137,8 +137,12 @@ describe('DgwClient over two dgw instances on one PostgreSQL', { skip: pgGate.sk
     assert.equal(answered.length, 4);
     assert.ok(answered.every((e) => e.type === 'answered' && e.baseUrl === b.url && e.elapsedMs < maxMs), trace(events).join(' '));
     const hedges = events.filter((e) => e.type === 'attempt' && e.reason === 'hedge');
-    assert.ok(hedges.length >= 2, `calls that started on A were hedged: ${trace(events).join(' ')}`);
+    assert.ok(hedges.length >= 1, `a call that started on A was hedged: ${trace(events).join(' ')}`);
+    // Once hedged around, A starts no call during its cool-down: one attempt on A at most.
+    assert.ok(events.filter((e) => e.type === 'attempt' && e.baseUrl === a.url).length <= 1, trace(events).join(' '));
     assert.ok(events.every((e) => e.type !== 'gave-up'));
+    const ms = answered.map((e) => (e.type === 'answered' ? Math.round(e.elapsedMs) : 0));
+    console.log(`client-sdk: with A stopped, 4 calls answered by B in ${ms.join(', ')} ms (SLO target 150 ms, max ${maxMs} ms; ${hedges.length} hedge(s))`);
     // A runs the writes it held too; every event is still there exactly once.
     const all: string[] = [];
     for await (const page of new DgwClient({ baseUrls: a.url }).readEventPages({ namespace: ns, timeSeriesId: 's', timeInterval: interval, pageSize: 7 })) all.push(...page.events.map((e) => e.eventId));

@@ -188,12 +188,28 @@ describe('DgwClient against a real dgw process', () => {
     );
     assert.equal(await client.getCount({ namespace: accurate, counterName: 'c' }), 5n);
 
-    seen.length = 0;
-    // The next call starts on the dead instance again (round robin over two).
-    await twoInstances.getCount({ namespace: accurate, counterName: 'c' });
-    const err = await twoInstances.addCount({ namespace: ns, counterName: 'c', delta: 1 }).catch((e: unknown) => e);
+    // A fresh client (the first one now avoids the dead instance for a while): its first
+    // call starts on the dead instance.
+    const fresh = new DgwClient({ baseUrls: [dead, server.url], namespaces: { [ns]: { counterType: 'BEST_EFFORT' } }, fetchNamespaceInfo: false });
+    const err = await fresh.addCount({ namespace: ns, counterName: 'c', delta: 1 }).catch((e: unknown) => e);
     assert.ok(err instanceof DgwClientError, String(err));
     assert.equal(err.code, 'UNAVAILABLE');
     assert.equal(err.attempts, 1, 'a BEST_EFFORT add is never repeated');
+  });
+
+  it('retries RESOURCE_EXHAUSTED (a full write buffer) with backoff until the buffer drains', async () => {
+    const ns = `sdk_full_${suffix}`;
+    await client.putNamespace('timeseries', ns, { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { queueBuffering: { coalesce: '500ms', bufferCapacity: 1024 } } }] });
+    const seen: CallEvent[] = [];
+    const c = new DgwClient({ baseUrls: server.url, maxAttempts: 12, random: () => 0.5, onEvent: (e) => seen.push(e) });
+    const event = (id: string) => ({ timeSeriesId: 's', eventTime: new Date(), eventId: id, eventItems: [{ eventItemKey: 'v', eventItemValue: new Uint8Array(700) }] });
+    await c.writeEventRecords({ namespace: ns, events: [event('a')] });
+    seen.length = 0;
+    await c.writeEventRecords({ namespace: ns, events: [event('b')] }); // refused until 'a' is drained
+    const failed = seen.filter((e) => e.type === 'attempt-failed');
+    assert.ok(failed.length >= 1 && failed.every((e) => e.type === 'attempt-failed' && e.code === 'RESOURCE_EXHAUSTED'), JSON.stringify(seen));
+    assert.equal(seen.at(-1)?.type, 'answered');
+    // Backoff 25, 50, 100, ... ms (random 0.5): the retries spread out instead of hammering.
+    console.log(`client-sdk: a full write buffer answered RESOURCE_EXHAUSTED ${failed.length} times before the write was queued`);
   });
 });
