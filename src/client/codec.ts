@@ -117,27 +117,24 @@ export function encodeRead(r: ReadEventRecordsRequest, serverTimeoutMs: number |
   });
 }
 
-/** SearchEventRecords body. */
-export function encodeSearch(r: SearchEventRecordsRequest): Json {
-  return compact({
+/** The fields Search and Aggregate share. */
+function searchScope(r: SearchEventRecordsRequest | AggregateEventRecordsRequest): Json {
+  return {
     namespace: r.namespace,
     timeInterval: encodeInterval(r.timeInterval),
     searchQuery: r.searchQuery === undefined ? undefined : encodeQuery(r.searchQuery),
-    pageSize: r.pageSize,
-    totalRecordLimit: r.totalRecordLimit,
     pageToken: r.pageToken,
-  });
+  };
+}
+
+/** SearchEventRecords body. */
+export function encodeSearch(r: SearchEventRecordsRequest): Json {
+  return compact({ ...searchScope(r), pageSize: r.pageSize, totalRecordLimit: r.totalRecordLimit });
 }
 
 /** AggregateEventRecords body. */
 export function encodeAggregate(r: AggregateEventRecordsRequest): Json {
-  return compact({
-    namespace: r.namespace,
-    timeInterval: encodeInterval(r.timeInterval),
-    searchQuery: r.searchQuery === undefined ? undefined : encodeQuery(r.searchQuery),
-    aggregationQuery: r.aggregationQuery,
-    pageToken: r.pageToken,
-  });
+  return compact({ ...searchScope(r), aggregationQuery: r.aggregationQuery });
 }
 
 /** AddCount / AddAndGetCount body; the token is required here (the client made one). */
