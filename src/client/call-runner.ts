@@ -143,7 +143,9 @@ export class CallRunner {
         clearTimeout(hedgeTimer);
         clearTimeout(retryTimer);
         plan.signal?.removeEventListener('abort', onCallerAbort);
-        // The losers of a hedge, or everything at the deadline: stop their fetches.
+        // The losers of a hedge, or everything at the deadline: stop their fetches, and keep
+        // their (slow) instances from starting calls for a while, counted from now.
+        for (const url of pendingUrls.values()) this.coolDown(url);
         for (const c of controllers) c.abort(new DgwClientError('CANCELLED', `${plan.what}: superseded`));
         controllers.clear();
         pendingUrls.clear();
