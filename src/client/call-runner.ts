@@ -7,8 +7,8 @@
  *
  * An instance that failed an attempt (UNAVAILABLE, or no answer within the attempt's
  * timeout) or was hedged around is not chosen to START a call for a cool-down period
- * (`instanceCooldownMs`), so one stopped instance does not cost every other call a
- * hedge delay; it still takes retries and hedges when no other instance is left.
+ * (`instanceCooldownMs`), and retries and hedges skip it while another instance is
+ * not cooling down, so one stopped instance does not cost every other call a hedge delay.
  *
  * The runner is told whether the call is idempotent. A non-idempotent call is never
  * hedged, and is retried only on a 429 RESOURCE_EXHAUSTED answer (the server refused
@@ -89,14 +89,18 @@ export class CallRunner {
 
   /** Index of the instance that starts the next call: round robin over those not cooling down. */
   private pickFirst(): number {
+    return this.pickNext(this.next++);
+  }
+
+  /** Index for a retry or hedge: from position `from` on, the first instance not cooling down. */
+  private pickNext(from: number): number {
     const urls = this.options.baseUrls;
-    const start = this.next++;
     const now = this.now();
     for (let k = 0; k < urls.length; k++) {
-      const i = (start + k) % urls.length;
+      const i = (from + k) % urls.length;
       if ((this.coolingUntil.get(urls[i]!) ?? 0) <= now) return i;
     }
-    return start % urls.length;
+    return from % urls.length;
   }
 
   private coolDown(baseUrl: string): void {
@@ -172,7 +176,7 @@ export class CallRunner {
       const launch = (reason: 'first' | 'retry' | 'hedge') => {
         const n = ++launched;
         inFlight++;
-        const baseUrl = urls[(first + n - 1) % urls.length]!;
+        const baseUrl = urls[n === 1 ? first : this.pickNext(first + n - 1)]!;
         const controller = new AbortController();
         controllers.add(controller);
         pendingUrls.set(controller, baseUrl);

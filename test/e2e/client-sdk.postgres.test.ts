@@ -120,7 +120,8 @@ describe('DgwClient over two dgw instances on one PostgreSQL', { skip: pgGate.sk
       slos: { read: { latency: { target: '150ms', max: `${maxMs}ms` } }, write: { latency: { target: '150ms', max: `${maxMs}ms` } } },
     });
     const events: CallEvent[] = [];
-    const client = new DgwClient({ baseUrls: [a.url, b.url], onEvent: (e) => events.push(e) });
+    // A long cool-down: on a loaded machine the calls below may take seconds.
+    const client = new DgwClient({ baseUrls: [a.url, b.url], instanceCooldownMs: 60_000, onEvent: (e) => events.push(e) });
     const base = Date.now() - 60_000;
     const interval = { start: new Date(base - 1000), end: new Date(base + 3_600_000) };
     const batch = Array.from({ length: 20 }, (_, i) => ({ timeSeriesId: 's', eventTime: new Date(base + i), eventId: `e${String(i).padStart(2, '0')}`, eventItems: [{ eventItemKey: 'i', eventItemValue: String(i) }] }));
@@ -142,8 +143,9 @@ describe('DgwClient over two dgw instances on one PostgreSQL', { skip: pgGate.sk
     assert.ok(answered.every((e) => e.type === 'answered' && e.baseUrl === b.url && e.elapsedMs < maxMs), trace(events).join(' '));
     const hedges = events.filter((e) => e.type === 'attempt' && e.reason === 'hedge');
     assert.ok(hedges.length >= 1, `a call that started on A was hedged: ${trace(events).join(' ')}`);
-    // Once hedged around, A starts no call during its cool-down: one attempt on A at most.
-    assert.ok(events.filter((e) => e.type === 'attempt' && e.baseUrl === a.url).length <= 1, trace(events).join(' '));
+    // Once hedged around, A starts no call during its cool-down. (When B is slower than the
+    // target, a call that started on B may still hedge to A: there is no third instance.)
+    assert.ok(events.filter((e) => e.type === 'attempt' && e.reason === 'first' && e.baseUrl === a.url).length <= 1, trace(events).join(' '));
     assert.ok(events.every((e) => e.type !== 'gave-up'));
     const ms = answered.map((e) => (e.type === 'answered' ? Math.round(e.elapsedMs) : 0));
     console.log(`client-sdk: with A stopped, 4 calls answered by B in ${ms.join(', ')} ms (SLO target 150 ms, max ${maxMs} ms; ${hedges.length} hedge(s))`);
