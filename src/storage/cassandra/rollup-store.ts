@@ -143,6 +143,41 @@ export class CassandraRollupStore implements RollupStore {
     return applied;
   }
 
+  /**
+   * Lagging counters by name. Counters are partitions here (spread by token, not by name),
+   * so this pages through the namespace's whole table and sorts: O(counters) per call, fine
+   * for the sweeper's occasional passes; a per-namespace index of lagging names would be
+   * the next step for namespaces with millions of counters.
+   */
+  async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
+    const table = this.db.table(rollupTable(namespace));
+    const lagging: string[] = [];
+    try {
+      await this.db.onTable(rollupTable(namespace), async () => {
+        lagging.length = 0;
+        let pageState: string | undefined;
+        do {
+          const rs = await this.db.execute(`SELECT counter, rollup_ts, last_write_ts FROM ${table}`, [], {
+            idempotent: true,
+            fetchSize: 1000,
+            ...(pageState ? { pageState } : {}),
+          });
+          for (const r of rs.rows) {
+            const counter = r.get('counter') as string;
+            const lastWrite = (r.get('last_write_ts') as bigint | null) ?? 0n;
+            const rolled = (r.get('rollup_ts') as bigint | null) ?? 0n;
+            if (counter > afterCounter && lastWrite > rolled) lagging.push(counter);
+          }
+          pageState = rs.pageState ?? undefined;
+        } while (pageState);
+      });
+    } catch (err) {
+      if (err instanceof TableMissingError) return [];
+      throw err;
+    }
+    return lagging.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+  }
+
   async dropNamespace(namespace: string): Promise<void> {
     await this.lease.run(`drop rollups ${namespace}`, async () => {
       await this.db.schemaChange(`DROP TABLE IF EXISTS ${this.db.table(rollupTable(namespace))}`);
