@@ -9,7 +9,7 @@ import { startServer } from '../server/runtime.js';
 import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../core/clock.js';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_HOST } from '../server/auth/bind-policy.js';
+import { DEFAULT_HOST, isLoopbackHost } from '../server/auth/bind-policy.js';
 import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-file.js';
 import { TokenStore } from '../server/auth/token-store.js';
 
@@ -67,6 +67,9 @@ async function serve(argv: string[]): Promise<void> {
     allowUnauthenticated: values['allow-unauthenticated'],
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
   });
+  if (tokens && !tls && !isLoopbackHost(values.host)) {
+    console.error(`dgw: warning: serving ${values.host} with bearer tokens but without TLS: tokens cross the network in clear (--tls-cert/--tls-key)`);
+  }
   // Revocation without restart: SIGHUP or an edit of the config file re-reads the tokens.
   const watcher = tokens && values.config ? new TokenFileWatcher(values.config, tokens, (m) => console.error(`dgw: ${m}`)) : undefined;
   process.on('SIGHUP', () => {

@@ -78,6 +78,8 @@ describe('security: bearer tokens, scopes, cross-site (HTTP and gRPC)', () => {
   });
 
   it('HTTP: 401 without a token or with a wrong one, before anything is done', async () => {
+    const res = await fetch(`${t.url}/v1/counter/GetCount`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="dgw"');
     for (const r of [await addCount(app), await addCount(app, 'wrong-token'), await addCount(app, hashToken('app-token'))]) {
       assert.equal(r.status, 401, r.text);
       assert.equal(r.code, 'UNAUTHENTICATED');

@@ -11,6 +11,10 @@ import { DgwError } from '../../src/core/errors.js';
 import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 import { checkBindPolicy, isLoopbackHost } from '../../src/server/auth/bind-policy.js';
 import { checkCrossSite } from '../../src/server/auth/cross-site.js';
+import { readSecuritySections, TokenFileWatcher } from '../../src/server/auth/config-file.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../support/temp-dir.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z') * 1000;
 
@@ -129,5 +133,29 @@ describe('cross-site rule', () => {
     assert.equal(checkCrossSite('POST', { origin: 'null', contentType: 'application/json' }, allowed)?.status, 403);
     assert.equal(checkCrossSite('POST', { origin: 'https://console.example.com', contentType: 'application/json' }, allowed), undefined);
     assert.equal(checkCrossSite('GET', {}, allowed), undefined, 'no Origin: not a browser');
+  });
+});
+
+describe('TokenFileWatcher', () => {
+  it('picks up an edited config file by itself (the poll), keeping the old tokens when it breaks', async () => {
+    const path = join(tempDir('dgw-watch-'), 'dgw.json');
+    const write = (names: string[]) =>
+      writeFileSync(path, JSON.stringify({ auth: { tokens: names.map((n) => ({ name: n, sha256: hashToken(n), scopes: ['admin'] })) } }));
+    write(['a-token', 'b-token']);
+    const s = new TokenStore(new ManualClock(T0), readSecuritySections(path).auth);
+    const reports: string[] = [];
+    const watcher = new TokenFileWatcher(path, s, (m) => reports.push(m), 20);
+    try {
+      write(['a-token']);
+      // Wait for the poll (bounded; not a timing assertion).
+      for (let i = 0; i < 500 && s.size !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(codeOf(() => s.authenticate('Bearer b-token')), 'UNAUTHENTICATED', 'revoked by the poll');
+      writeFileSync(path, '{ not json');
+      for (let i = 0; i < 500 && reports.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(reports[0] ?? '', /previous tokens kept/);
+      assert.equal(s.authenticate('Bearer a-token').name, 'a-token');
+    } finally {
+      watcher.close();
+    }
   });
 });

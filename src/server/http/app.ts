@@ -130,6 +130,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
     const retryAfter = retryAfterSeconds(err);
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+    // RFC 6750: a 401 names the scheme the client must use.
+    if (err instanceof DgwError && err.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="dgw"');
     void reply.code(mapped.status).send(mapped.body);
   });
   app.setNotFoundHandler((req, reply) => {
