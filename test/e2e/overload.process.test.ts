@@ -1,6 +1,6 @@
 /**
  * Priority load shedding under a real flood (DESIGN 8, issue 14 "What it must show"): a
- * `dgw serve` process with a small calls-in-flight range is hit by 64 low-priority
+ * `dgw serve` process with a small calls-in-flight range is hit by 32 low-priority
  * clients (x-dgw-priority 10) that retry at once, ignoring Retry-After, alongside 4
  * high-priority clients (x-dgw-priority 90), all writing events synchronously. The
  * low-priority calls must be shed (429 with Retry-After and retry advice) while at least
@@ -16,8 +16,8 @@ import { spawnServer, callJson, type ServerProcess } from '../support/server-pro
 import { tempDir } from '../support/temp-dir.js';
 
 const HIGH_WORKERS = 4;
-const HIGH_CALLS_EACH = 100;
-const LOW_WORKERS = 48;
+const HIGH_CALLS_EACH = 50;
+const LOW_WORKERS = 32;
 
 interface Outcome {
   status: number;
@@ -82,7 +82,7 @@ describe('overload: priority load shedding under a mixed-priority flood', () => 
     const alone: Outcome[] = [];
     await Promise.all(
       Array.from({ length: HIGH_WORKERS }, async () => {
-        for (let i = 0; i < 25; i++) alone.push(await write(90));
+        for (let i = 0; i < 15; i++) alone.push(await write(90));
       }),
     );
 
