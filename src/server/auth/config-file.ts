@@ -6,7 +6,7 @@
  * longer parses keeps the previous tokens and is reported: locking every client out over
  * a typo would be its own outage.
  */
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { DgwError } from '../../core/errors.js';
 import { decode } from '../wire/decode.js';
@@ -41,21 +41,36 @@ export function readSecuritySections(path: string): SecuritySections {
 
 /** Keeps a TokenStore in step with the `auth` section of a config file. */
 export class TokenFileWatcher {
-  private readonly onChange = (cur: Stats, prev: Stats) => {
-    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
-  };
+  /** Identity of the file version last read: stat taken before reading, so a later write differs. */
+  private seen = '';
+  private readonly timer: NodeJS.Timeout;
 
+  /** Reads the file now (the store takes its tokens) and then every `pollMs` when it changed. */
   constructor(
     private readonly path: string,
     private readonly store: TokenStore,
     private readonly report: (message: string) => void,
     pollMs = 2000,
   ) {
-    watchFile(path, { interval: pollMs, persistent: false }, this.onChange);
+    this.reload();
+    this.timer = setInterval(() => {
+      if (this.version() !== this.seen) this.reload();
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  private version(): string {
+    try {
+      const st = statSync(this.path);
+      return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    } catch {
+      return 'missing';
+    }
   }
 
   /** Re-reads the file now; false (old tokens kept, problem reported) when it is invalid. */
   reload(): boolean {
+    this.seen = this.version();
     try {
       this.store.replace(readSecuritySections(this.path).auth ?? {});
       return true;
@@ -67,6 +82,6 @@ export class TokenFileWatcher {
 
   /** Stops watching. */
   close(): void {
-    unwatchFile(this.path, this.onChange);
+    clearInterval(this.timer);
   }
 }
