@@ -21,8 +21,18 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // A child that failed to start is killed: a live one would keep this test file's process
+  // (and so the whole `npm test` run) waiting on its pipes forever. 90 s: tsx compiles the
+  // server at start, which takes tens of seconds on a loaded 2-core machine.
+  const startFailed = (err: Error): Error => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+    return err;
+  };
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(startFailed(new Error(`server did not start in 90s:\n${output}`))), 90_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(output);
@@ -35,7 +45,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited early (${code}):\n${output}`));
+      reject(startFailed(new Error(`server exited early (${code}):\n${output}`)));
     });
   });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
@@ -43,8 +53,22 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     child,
     url,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT'); // a stopped (SIGSTOP) process only acts on SIGTERM once resumed
+        child.kill(signal);
+      }
+      // A graceful shutdown that hangs must fail its test, not hang the run: SIGKILL after
+      // 60 s, and say so in the exit value the test sees.
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<string>((resolve) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve(`hung on ${signal}: killed after 60 s`);
+        }, 60_000);
+      });
+      const result = await Promise.race([exited, hung]);
+      clearTimeout(timer);
+      return result;
     },
   };
 }
