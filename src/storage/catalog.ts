@@ -76,6 +76,16 @@ export class StoreCatalog {
   counterCache(key: string): CounterCache {
     return this.part(key, 'counterCache');
   }
+  /**
+   * Whether events stored under `eventKey` and index documents under `indexKey` can commit
+   * together (AppendOptions.indexDocs): one store set holds both and says it can.
+   */
+  indexesAtomically(eventKey: string, indexKey: string): boolean {
+    if (eventKey !== indexKey) return false;
+    const set = this.stores.get(eventKey);
+    return set?.capabilities.atomicIndex === true && set.events !== undefined && set.index !== undefined;
+  }
+
   /** The namespace registry: always the default store's. */
   namespaces(): NamespaceRegistry {
     return this.part(this.defaultKey, 'namespaces');

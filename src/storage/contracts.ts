@@ -21,6 +21,11 @@ export interface StoreCapabilities {
   readonly shared: boolean;
   /** Native per-key expiry (used by the best-effort counter cache). */
   readonly ttl: boolean;
+  /**
+   * `appendEvents` can commit `indexDocs` into this set's own index store in the same
+   * atomic commit as the events (issue 14 item 5: index and events always agree).
+   */
+  readonly atomicIndex?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -75,6 +80,22 @@ export interface EventWrite {
   event: EventRecord;
 }
 
+/** Options of {@link EventStore.appendEvents}. */
+export interface AppendOptions {
+  /**
+   * The index documents of (some of) the same events, committed in the same atomic commit
+   * into this store set's own index store. Only for stores with `capabilities.atomicIndex`.
+   */
+  indexDocs?: readonly IndexDoc[];
+  /**
+   * The commit must be done within this many microseconds or not at all: past it the store
+   * cancels what runs, rolls back and rejects with DEADLINE_EXCEEDED, and never commits
+   * later (a retry past the accept window would be refused as too old, issue 14 item 2).
+   * Zero or less: nothing is attempted. Undefined: no bound.
+   */
+  timeoutMicros?: number;
+}
+
 /** Where an event sits, to look it up or to resume a scan after it. */
 export interface EventLocator {
   namespace: string;
@@ -123,8 +144,9 @@ export interface EventStore {
    * this is what group commit batches into). Writing an item whose idempotency key
    * `(time_series_id, event_time, event_id, event_item_key)` exists is a no-op: first write
    * wins. Writing into a slice that does not exist or is DROPPED is FAILED_PRECONDITION.
+   * See {@link AppendOptions} for index documents and the commit time bound.
    */
-  appendEvents(writes: readonly EventWrite[]): Promise<void>;
+  appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void>;
   /** For each locator, whether that event is stored (any of its items). */
   findEvents(locators: readonly EventLocator[]): Promise<boolean[]>;
   /** Whole events of one partition, newest first, at most `limit`. Missing or dropped slice: []. */

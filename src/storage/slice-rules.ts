@@ -3,7 +3,7 @@
  * slice validation, overlap detection, event placement checks and newest-first ordering.
  */
 import { DgwError, invalidArgument } from '../core/errors.js';
-import type { EventPosition, EventWrite, SliceInfo, SliceStatus } from './contracts.js';
+import type { AppendOptions, EventPosition, EventWrite, SliceInfo, SliceStatus } from './contracts.js';
 
 const STATUSES: ReadonlySet<string> = new Set<SliceStatus>(['ACTIVE', 'CLOSED', 'DROPPED']);
 
@@ -71,4 +71,23 @@ export function checkWrite(write: EventWrite, index: number, slice: SliceInfo | 
 export function compareNewestFirst(a: EventPosition, b: EventPosition): number {
   if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
   return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/**
+ * The DEADLINE_EXCEEDED of an append whose commit time bound (AppendOptions.timeoutMicros)
+ * ran out: nothing of the batch was written, and nothing will be.
+ */
+export function appendTimeoutError(timeoutMicros: number, cause?: unknown): DgwError {
+  return new DgwError(
+    'DEADLINE_EXCEEDED',
+    `the store could not commit within the accept window (${Math.max(0, Math.round(timeoutMicros / 1000))} ms left); ` +
+      'the write was rolled back: nothing of it is stored',
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** Throws {@link appendTimeoutError} when an append's time bound is already spent. */
+export function checkAppendTime(options: AppendOptions | undefined): void {
+  const t = options?.timeoutMicros;
+  if (t !== undefined && t <= 0) throw appendTimeoutError(t);
 }

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import { GroupCommitter } from '../batcher.js';
 import type { TimeSeriesConfig } from '../control/types.js';
-import type { EventRecord, EventWrite, IndexDoc } from '../../storage/contracts.js';
+import type { EventRecord, EventStore, EventWrite, IndexDoc } from '../../storage/contracts.js';
 import type { StoreCatalog } from '../../storage/catalog.js';
 import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
@@ -15,7 +15,7 @@ import { FanoutTuner, readEvents, scanSeriesEvents, type ReadDeps } from './read
 import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
-import { prepareBatch, validateEventShapes } from './write-path.js';
+import { InFlightWrites, prepareBatch, validateEventShapes } from './write-path.js';
 import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 
 /** Options of {@link createTimeSeriesService}. */
@@ -50,16 +50,17 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
   const fanout = new FanoutTuner();
   const report = options.onBackgroundError ?? (() => undefined);
 
-  const eventCommitters = new Map<string, GroupCommitter<EventWrite>>();
+  const eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
   const indexCommitters = new Map<string, GroupCommitter<IndexDoc>>();
+  const inFlight = new InFlightWrites();
   let metrics: TimeSeriesMetrics | undefined;
 
   const eventCommitter = (key: string) => {
     let c = eventCommitters.get(key);
     if (!c) {
       const store = catalog.events(key);
-      c = new GroupCommitter<EventWrite>({
-        flush: (items) => store.appendEvents(items),
+      c = new GroupCommitter<StagedWrite>({
+        flush: (items) => appendStaged(store, items, now()),
         maxBatchItems: limits.maxCommitEvents,
         onFlush(n, seconds) {
           metrics?.commitBatchEvents.observe(n);
@@ -80,16 +81,40 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
     return c;
   };
 
-  /** Durably commits a prepared batch: events and index documents in parallel. */
+  /**
+   * Durably commits a prepared batch (issue 14 items 2 and 5). Each event must commit
+   * before its accept window ends (`eventTime + acceptLimit`), or not at all: past that,
+   * a retry would be refused as too old. When the index lives in the event store's own
+   * database, an event and its index document commit in one transaction; otherwise the
+   * index documents follow the events' commit, so no document ever names an unstored event
+   * (a crash in between leaves events unindexed: docs/timeseries.md).
+   */
   const commit = async (config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void> => {
-    const work: Promise<void>[] = [eventCommitter(config.primary.storage.store).submit(writes)];
-    if (config.index && docs.length > 0) work.push(indexCommitter(config.index.storage.store).submit(docs));
-    await Promise.all(work);
+    const eventKey = config.primary.storage.store;
+    const indexKey = config.index?.storage.store;
+    const atomic = indexKey !== undefined && docs.length === writes.length && docs.length > 0 && catalog.indexesAtomically(eventKey, indexKey);
+    const acceptLimit = config.primary.acceptLimitMicros;
+    const staged = writes.map((write, i): StagedWrite => ({
+      write,
+      commitByMicros: write.event.eventTimeMicros + acceptLimit,
+      ...(atomic ? { doc: docs[i]! } : {}),
+    }));
+    inFlight.add(writes);
+    try {
+      await eventCommitter(eventKey).submit(staged);
+    } finally {
+      inFlight.delete(writes);
+    }
+    if (!atomic && indexKey !== undefined && docs.length > 0) await indexCommitter(indexKey).submit(docs);
   };
 
   const buffers = new WriteBuffers({
     commit: async (config, writes, docs) => {
-      await commit(config, writes, docs);
+      try {
+        await commit(config, writes, docs);
+      } finally {
+        inFlight.delete(writes);
+      }
       metrics?.eventsWritten.inc({ namespace: config.name, mode: 'buffered' }, writes.length);
     },
     onError(err, namespace, lost) {
@@ -120,7 +145,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       return withSloDeadline(config, 'write', 'WriteEventRecordsSync', async () => {
         validateEventShapes(events, limits);
         const store = catalog.events(config.primary.storage.store);
-        const batch = await prepareBatch(store, slices, config, events, now());
+        const batch = await prepareBatch(store, slices, config, events, now(), inFlight);
         await commit(config, batch.writes, batch.docs);
         metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
       });
@@ -130,8 +155,10 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       return withSloDeadline(config, 'write', 'WriteEventRecords', async () => {
         validateEventShapes(events, limits);
         const store = catalog.events(config.primary.storage.store);
-        const batch = await prepareBatch(store, slices, config, events, now());
+        const batch = await prepareBatch(store, slices, config, events, now(), inFlight);
         buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
+        // Queued counts as in flight: it may commit any time until the drain settles.
+        inFlight.add(batch.writes);
       });
     },
 
@@ -187,4 +214,29 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       return buffers.close();
     },
   };
+}
+
+/** One event on its way to group commit, with its index document when it commits atomically. */
+interface StagedWrite {
+  write: EventWrite;
+  doc?: IndexDoc;
+  /** The end of the event's accept window: the commit must be done by then, or not at all. */
+  commitByMicros: number;
+}
+
+/**
+ * Appends a group commit's events (and their index documents) in one store call, bounded by
+ * the earliest accept window among them. If that bound is spent, the store refuses, and
+ * group commit retries each request alone under its own bound.
+ */
+function appendStaged(store: EventStore, items: readonly StagedWrite[], nowMicros: number): Promise<void> {
+  let by = Infinity;
+  const writes: EventWrite[] = [];
+  const docs: IndexDoc[] = [];
+  for (const item of items) {
+    if (item.commitByMicros < by) by = item.commitByMicros;
+    writes.push(item.write);
+    if (item.doc) docs.push(item.doc);
+  }
+  return store.appendEvents(writes, { timeoutMicros: by - nowMicros, ...(docs.length > 0 ? { indexDocs: docs } : {}) });
 }

@@ -77,9 +77,7 @@ export class WriteBuffers {
       );
     }
     if (writes.length === 0 && docs.length === 0) return;
-    // Grouped by partition so each partition's rows reach the store together.
-    const sorted = [...writes].sort((a, b) => partitionKeyOf(a).localeCompare(partitionKeyOf(b)));
-    q.batches.push({ writes: sorted, docs });
+    q.batches.push({ writes, docs });
     q.events += writes.length;
     q.bytes += bytes;
     if (!q.timer) {
@@ -116,8 +114,4 @@ export class WriteBuffers {
     this.closed = true;
     await this.drainAll();
   }
-}
-
-function partitionKeyOf(w: EventWrite): string {
-  return `${w.sliceId}\u0000${w.partition.timeSeriesId}\u0000${w.partition.timeBucket}\u0000${w.partition.eventBucket}`;
 }

@@ -79,6 +79,7 @@ export async function prepareBatch(
   config: TimeSeriesConfig,
   events: readonly EventRecord[],
   nowMicros: number,
+  inFlight: InFlightWrites = new InFlightWrites(),
 ): Promise<PreparedBatch> {
   const p = config.primary;
   const oldest = nowMicros - p.acceptLimitMicros;
@@ -109,14 +110,14 @@ export async function prepareBatch(
       return { namespace: config.name, event, fields: r.fields };
     });
   }
-  if (late.length > 0) await checkRetries(store, slices, config, events, late, p.acceptLimitMicros);
+  if (late.length > 0) await checkRetries(store, slices, config, events, late, p.acceptLimitMicros, inFlight);
   const freshEvents = fresh.map((i) => events[i]!);
   const placed = await slices.ensure(
     store,
     config,
     freshEvents.map((e) => e.eventTimeMicros),
   );
-  const writes: EventWrite[] = [];
+  let writes: EventWrite[] = [];
   let bytes = 0;
   freshEvents.forEach((event, k) => {
     const slice = placed[k]!;
@@ -133,7 +134,60 @@ export async function prepareBatch(
     bytes += eventBytes(event);
   });
   const freshSet = new Set(fresh);
-  return { writes, docs: docs.filter((_, i) => freshSet.has(i)), bytes };
+  docs = docs.filter((_, i) => freshSet.has(i));
+  // Grouped by partition so each partition's rows reach the store together; an event's
+  // index document stays at the same position as its write (docs[i] indexes writes[i]).
+  const order = writes.map((_, i) => i).sort((a, b) => comparePartitions(writes[a]!, writes[b]!));
+  writes = order.map((i) => writes[i]!);
+  if (docs.length > 0) docs = order.map((i) => docs[i]!);
+  return { writes, docs, bytes };
+}
+
+function partitionKeyOf(w: EventWrite): string {
+  return `${w.sliceId}\u0000${w.partition.timeSeriesId}\u0000${w.partition.timeBucket}\u0000${w.partition.eventBucket}`;
+}
+
+function comparePartitions(a: EventWrite, b: EventWrite): number {
+  const x = partitionKeyOf(a);
+  const y = partitionKeyOf(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The events of this instance whose commit may still happen: queued in a write buffer or
+ * inside a store call (issue 14 item 2). A retry that arrives past the accept window while
+ * its first attempt is still here is answered "outcome unknown" (UNAVAILABLE, retry), not
+ * "too old": the first attempt may yet commit, so "not stored" would be a lie.
+ */
+export class InFlightWrites {
+  private readonly counts = new Map<string, number>();
+
+  private static key(namespace: string, e: EventRecord): string {
+    return `${namespace}\u0000${e.timeSeriesId}\u0000${e.eventTimeMicros}\u0000${e.eventId}`;
+  }
+
+  /** Marks writes as in flight (counted: the same event may be in flight twice). */
+  add(writes: readonly EventWrite[]): void {
+    for (const w of writes) {
+      const k = InFlightWrites.key(w.namespace, w.event);
+      this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    }
+  }
+
+  /** Marks writes as settled (committed or definitely not). */
+  delete(writes: readonly EventWrite[]): void {
+    for (const w of writes) {
+      const k = InFlightWrites.key(w.namespace, w.event);
+      const n = (this.counts.get(k) ?? 0) - 1;
+      if (n > 0) this.counts.set(k, n);
+      else this.counts.delete(k);
+    }
+  }
+
+  /** Whether an attempt of this event may still commit. */
+  has(namespace: string, e: EventRecord): boolean {
+    return this.counts.has(InFlightWrites.key(namespace, e));
+  }
 }
 
 async function checkRetries(
@@ -143,6 +197,7 @@ async function checkRetries(
   events: readonly EventRecord[],
   late: readonly number[],
   acceptLimitMicros: number,
+  inFlight: InFlightWrites,
 ): Promise<void> {
   const times = late.map((i) => events[i]!.eventTimeMicros);
   const all = await slices.covering(store, config.name, Math.min(...times), Math.max(...times) + 1, 0);
@@ -166,8 +221,20 @@ async function checkRetries(
     }),
   );
   found.forEach((stored, k) => {
-    if (!stored) throw tooOld(located[k]!.i, acceptLimitMicros);
+    if (stored) return;
+    const i = located[k]!.i;
+    if (inFlight.has(config.name, events[i]!)) throw outcomeUnknown(i);
+    throw tooOld(i, acceptLimitMicros);
   });
+}
+
+function outcomeUnknown(i: number): DgwError {
+  return new DgwError(
+    'UNAVAILABLE',
+    `events[${i}].eventTime: past the accept limit, but an earlier attempt of this write is still being ` +
+      'committed, so its outcome is unknown (not stored yet, but it may still be): retry shortly for a definite answer',
+    { details: [{ field: `events[${i}].eventTime`, reason: 'outcome unknown' }] },
+  );
 }
 
 function tooOld(i: number, acceptLimitMicros: number): DgwError {

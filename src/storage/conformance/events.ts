@@ -185,6 +185,38 @@ export function registerEventTests(ctx: ConformanceContext): void {
       assert.deepEqual((await events.scanPartition(whole(n1, 'a'))).map((e) => e.eventId), ['e1']);
     });
 
+    it('appendEvents with a spent time bound refuses with DEADLINE_EXCEEDED and writes nothing', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      await rejectsWith(events.appendEvents([write(ns, s0, event('a', T0, 'late', { k: '1' }))], { timeoutMicros: 0 }), 'DEADLINE_EXCEEDED');
+      assert.deepEqual(await events.scanPartition(whole(ns, 'a')), []);
+      await events.appendEvents([write(ns, s0, event('a', T0, 'ok', { k: '1' }))], { timeoutMicros: 30 * SEC });
+      assert.deepEqual((await events.scanPartition(whole(ns, 'a'))).map((e) => e.eventId), ['ok']);
+    });
+
+    it('atomicIndex: events and their index documents commit together or not at all', async (t) => {
+      const set = ctx.stores();
+      if (!set.capabilities.atomicIndex) return t.skip(`store "${set.name}" does not commit index documents with events`);
+      const events = store(t);
+      const index = set.index;
+      if (!events || !index) return;
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      const e1 = event('a', T0 + SEC, 'e1', { tag: 'x' });
+      const doc = (e: EventRecord, namespace = ns) => ({ namespace, event: e, fields: [{ key: 'tag', type: 'KEYWORD' as const, value: 'x' }] });
+      await events.appendEvents([write(ns, s0, e1)], { indexDocs: [doc(e1)] });
+      const all = { namespace: ns, query: { all: true as const }, fromMicros: s0.startMicros, toMicros: s0.endMicros };
+      assert.equal(await index.count(all), 1);
+      // A batch refused by the event store (a missing slice) leaves no index document either.
+      const e2 = event('a', T0 + 2 * SEC, 'e2', { tag: 'x' });
+      const lost = write(freshNamespace(), s0, event('a', T0, 'e3', { tag: 'x' }));
+      await rejectsWith(events.appendEvents([write(ns, s0, e2), lost], { indexDocs: [doc(e2)] }), 'FAILED_PRECONDITION');
+      assert.equal(await index.count(all), 1);
+      assert.deepEqual((await events.scanPartition(whole(ns, 'a'))).map((e) => e.eventId), ['e1']);
+    });
+
     it('dropNamespace removes slices and events', async (t) => {
       const events = store(t);
       if (!events) return;

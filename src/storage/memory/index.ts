@@ -21,16 +21,18 @@ export interface MemoryStoresOptions {
 }
 
 /**
- * A StoreSet with every part, held in memory: `{ durable: false, shared: false, ttl: true }`.
+ * A StoreSet with every part, held in memory: `{ durable: false, shared: false, ttl: true,
+ * atomicIndex: true }`.
  * Data lives as long as the returned object; close() releases it.
  */
 export function createMemoryStores(options: MemoryStoresOptions = {}): StoreSet {
+  const index = new MemoryIndexStore();
   return guardStoreSet({
     name: 'memory',
-    capabilities: { durable: false, shared: false, ttl: true },
+    capabilities: { durable: false, shared: false, ttl: true, atomicIndex: true },
     parts: {
-      events: new MemoryEventStore(),
-      index: new MemoryIndexStore(),
+      events: new MemoryEventStore(index),
+      index,
       rollups: new MemoryRollupStore(),
       rollupCache: new LruRollupCache(
         options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },

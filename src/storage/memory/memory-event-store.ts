@@ -5,6 +5,7 @@
  */
 import { DgwError } from '../../core/errors.js';
 import type {
+  AppendOptions,
   EventItem,
   EventLocator,
   EventRecord,
@@ -15,7 +16,8 @@ import type {
   SliceInfo,
   SliceStatus,
 } from '../contracts.js';
-import { checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
+import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
+import type { MemoryIndexStore } from './memory-index-store.js';
 
 interface StoredEvent {
   eventTimeMicros: number;
@@ -57,6 +59,9 @@ function toRecord(timeSeriesId: string, e: StoredEvent): EventRecord {
 export class MemoryEventStore implements EventStore {
   private readonly namespaces = new Map<string, NamespaceData>();
 
+  /** @param index the set's own index: `indexDocs` of an append go there in the same step. */
+  constructor(private readonly index?: MemoryIndexStore) {}
+
   private data(namespace: string): NamespaceData {
     let ns = this.namespaces.get(namespace);
     if (!ns) {
@@ -95,9 +100,11 @@ export class MemoryEventStore implements EventStore {
     if (status === 'DROPPED') this.data(namespace).tables.delete(sliceId);
   }
 
-  async appendEvents(writes: readonly EventWrite[]): Promise<void> {
-    // Validate everything first: the batch is atomic.
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+    checkAppendTime(options);
+    // Validate everything first: the batch is atomic (no await below: nothing interleaves).
     writes.forEach((w, i) => checkWrite(w, i, this.namespaces.get(w.namespace)?.slices.get(w.sliceId)));
+    if (options?.indexDocs?.length && !this.index) throw new DgwError('INTERNAL', 'memory event store: no index to commit indexDocs to');
     for (const w of writes) {
       const table = this.namespaces.get(w.namespace)!.tables.get(w.sliceId)!;
       const key = partitionKey(w.partition);
@@ -116,6 +123,7 @@ export class MemoryEventStore implements EventStore {
         if (!stored.items.has(item.key)) stored.items.set(item.key, item.value.slice());
       }
     }
+    if (options?.indexDocs) this.index?.indexNow(options.indexDocs);
   }
 
   async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {

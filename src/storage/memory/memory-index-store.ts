@@ -45,6 +45,11 @@ export class MemoryIndexStore implements IndexStore {
   private readonly namespaces = new Map<string, Doc[]>();
 
   async indexEvents(docs: readonly IndexDoc[]): Promise<void> {
+    this.indexNow(docs);
+  }
+
+  /** {@link indexEvents}, synchronously (the event store's atomic append calls it). */
+  indexNow(docs: readonly IndexDoc[]): void {
     for (const d of docs) {
       let list = this.namespaces.get(d.namespace);
       if (!list) {

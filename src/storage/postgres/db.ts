@@ -69,8 +69,16 @@ export class PgDb implements Sql {
   /**
    * Runs `fn` in one transaction on one connection; commits when it resolves, rolls back
    * when it rejects. A connection that failed mid-transaction is discarded, not reused.
+   *
+   * With `timeoutMs`, the transaction commits within that time or not at all: the wait for
+   * a connection counts, every statement runs under a `statement_timeout` of what is left
+   * (PostgreSQL itself cancels a statement stalled on a lock), and COMMIT is never sent
+   * once the time is spent: it rolls back and rejects with `onTimeout()`'s error.
    */
-  async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (sql: Sql) => Promise<T>, bound?: { timeoutMs: number; onTimeout(cause?: unknown): Error }): Promise<T> {
+    const deadline = bound === undefined ? undefined : performance.now() + bound.timeoutMs;
+    const left = () => (deadline === undefined ? Infinity : Math.floor(deadline - performance.now()));
+    if (bound !== undefined && left() <= 0) throw bound.onTimeout();
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -92,8 +100,22 @@ export class PgDb implements Sql {
     client.on('error', onError);
     let broken: Error | undefined;
     try {
-      await sql.query('BEGIN');
-      const result = await fn(sql);
+      if (bound !== undefined) {
+        const ms = Math.min(left(), this.statementTimeoutMs ?? Infinity);
+        if (ms <= 0) throw bound.onTimeout();
+        // One round trip: BEGIN and the transaction's own statement timeout.
+        await sql.query(`BEGIN; SET LOCAL statement_timeout = ${ms}`);
+      } else {
+        await sql.query('BEGIN');
+      }
+      let result: T;
+      try {
+        result = await fn(sql);
+      } catch (err) {
+        throw bound !== undefined && left() <= 0 ? bound.onTimeout(err) : err;
+      }
+      // Never commit past the bound: a caller may already have been told "too old".
+      if (bound !== undefined && left() <= 0) throw bound.onTimeout();
       await sql.query('COMMIT');
       return result;
     } catch (err) {

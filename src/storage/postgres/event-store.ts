@@ -7,6 +7,7 @@
  */
 import { DgwError } from '../../core/errors.js';
 import type {
+  AppendOptions,
   EventItem,
   EventLocator,
   EventRecord,
@@ -16,7 +17,8 @@ import type {
   SliceInfo,
   SliceStatus,
 } from '../../storage/contracts.js';
-import { checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
+import { appendTimeoutError, checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
+import type { PgIndexStore } from './index-store.js';
 import type { PgDb, Sql } from './db.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
 
@@ -80,7 +82,11 @@ export class PgEventStore implements EventStore {
    */
   private readonly known = new Map<string, SliceInfo>();
 
-  constructor(private readonly db: PgDb) {
+  /** @param index the index of the same database: `indexDocs` of an append commit with the events. */
+  constructor(
+    private readonly db: PgDb,
+    private readonly index?: PgIndexStore,
+  ) {
     this.slices = db.table('slices');
   }
 
@@ -172,8 +178,12 @@ export class PgEventStore implements EventStore {
     });
   }
 
-  async appendEvents(writes: readonly EventWrite[]): Promise<void> {
-    if (writes.length === 0) return;
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+    checkAppendTime(options);
+    const started = performance.now();
+    const docs = options?.indexDocs ?? [];
+    if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'postgres event store: no index to commit indexDocs to');
+    if (writes.length === 0 && docs.length === 0) return;
     // One multi-row INSERT per slice table (arrays + unnest: a fixed, prepared statement
     // whatever the batch size), all in one commit.
     const groups = new Map<string, { namespace: string; sliceId: number; cols: unknown[][] }>();
@@ -226,9 +236,22 @@ export class PgEventStore implements EventStore {
         }
       }
     };
-    // A single statement is its own transaction: no BEGIN/COMMIT round trips.
-    if (statements.length === 1) await run(this.db);
-    else await this.db.transaction(run);
+    const indexRun = docs.length > 0 ? await this.index?.prepareIndex(docs) : undefined;
+    const all = async (sql: Sql) => {
+      await run(sql);
+      await indexRun?.(sql);
+    };
+    const timeout = options?.timeoutMicros;
+    if (timeout !== undefined) {
+      // Bounded: committed within the time left, or rolled back (issue 14 item 2).
+      const timeoutMs = timeout / 1000 - (performance.now() - started);
+      await this.db.transaction(all, { timeoutMs, onTimeout: (cause) => appendTimeoutError(timeout, cause) });
+    } else if (statements.length === 1 && !indexRun) {
+      // A single statement is its own transaction: no BEGIN/COMMIT round trips.
+      await run(this.db);
+    } else {
+      await this.db.transaction(all);
+    }
   }
 
   async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {

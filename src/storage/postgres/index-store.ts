@@ -14,7 +14,7 @@ import type {
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { decodeItems, encodeItems } from '../item-codec.js';
-import type { PgDb } from './db.js';
+import type { PgDb, Sql } from './db.js';
 import { compileSearch, numericValue, Params } from './search-sql.js';
 
 interface DocRow {
@@ -36,6 +36,16 @@ export class PgIndexStore implements IndexStore {
 
   async indexEvents(docs: readonly IndexDoc[]): Promise<void> {
     if (docs.length === 0) return;
+    const write = await this.prepareIndex(docs);
+    await this.db.transaction(write);
+  }
+
+  /**
+   * Resolves the namespaces' ids (outside any transaction) and returns the statements that
+   * index `docs` on a given connection: the event store runs them inside its own
+   * transaction so events and index documents commit together.
+   */
+  async prepareIndex(docs: readonly IndexDoc[]): Promise<(sql: Sql) => Promise<void>> {
     const nsIds = new Map<string, number>();
     for (const doc of docs) {
       if (!nsIds.has(doc.namespace)) nsIds.set(doc.namespace, (await this.db.namespaceId(doc.namespace, true)) as number);
@@ -48,7 +58,7 @@ export class PgIndexStore implements IndexStore {
       if (!byIdentity.has(id)) byIdentity.set(id, doc);
     }
     const unique = [...byIdentity.entries()];
-    await this.db.transaction(async (sql) => {
+    return async (sql: Sql) => {
       const inserted = await sql.query<{ doc_id: string; ns_id: number; event_time: string; time_series_id: string; event_id: string }>(
         `INSERT INTO ${this.docs} (ns_id, event_time, time_series_id, event_id, items)
            SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::bytea[])
@@ -88,7 +98,7 @@ export class PgIndexStore implements IndexStore {
         cols,
         true,
       );
-    });
+    };
   }
 
   async search(search: IndexSearch): Promise<EventRecord[]> {

@@ -81,12 +81,13 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
 
   const db = new PgDb(pool, schema, describeAddress(options.url), options.statementTimeoutMs);
   let probeTable = false;
+  const index = new PgIndexStore(db);
   const set = guardStoreSet({
     name: 'postgres',
-    capabilities: { durable: true, shared: true, ttl: false },
+    capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true },
     parts: {
-      events: new PgEventStore(db),
-      index: new PgIndexStore(db),
+      events: new PgEventStore(db, index),
+      index,
       rollups: new PgRollupStore(db),
       namespaces: new PgNamespaceRegistry(db),
     },

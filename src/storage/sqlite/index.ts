@@ -39,7 +39,7 @@ export interface SqliteStoresOptions {
 
 /**
  * Opens (creating and migrating when needed) the SQLite database and returns a StoreSet
- * with every part: `{ durable: true, shared: false, ttl: true }`. Throws DgwError
+ * with every part: `{ durable: true, shared: false, ttl: true, atomicIndex: true }`. Throws DgwError
  * FAILED_PRECONDITION when the file has a newer schema than this build, UNAVAILABLE when
  * it cannot be opened. One process may open a given file at a time.
  */
@@ -57,12 +57,13 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
   } catch (err) {
     throw toDgwError(err, `sqlite.open ${file}`);
   }
+  const index = new SqliteIndexStore(sql);
   return guardStoreSet({
     name: 'sqlite',
-    capabilities: { durable: filename !== ':memory:', shared: false, ttl: true },
+    capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true },
     parts: {
-      events: new SqliteEventStore(sql),
-      index: new SqliteIndexStore(sql),
+      events: new SqliteEventStore(sql, index),
+      index,
       rollups: new SqliteRollupStore(sql),
       rollupCache: new LruRollupCache(
         options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },

@@ -5,6 +5,7 @@
  */
 import { DgwError } from '../../core/errors.js';
 import type {
+  AppendOptions,
   EventItem,
   EventLocator,
   EventRecord,
@@ -14,9 +15,10 @@ import type {
   SliceInfo,
   SliceStatus,
 } from '../contracts.js';
-import { checkWrite, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
+import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './sqlite-database.js';
+import type { SqliteIndexStore } from './sqlite-index-store.js';
 
 interface SliceRow {
   namespace_id: number;
@@ -60,7 +62,11 @@ export class SqliteEventStore implements EventStore {
   /** namespace -> sliceId -> slice, loaded lazily from `slices`. */
   private readonly sliceCache = new Map<string, Map<number, SliceInfo>>();
 
-  constructor(private readonly sql: SqliteDatabase) {}
+  /** @param index the index of the same database: `indexDocs` of an append commit with the events. */
+  constructor(
+    private readonly sql: SqliteDatabase,
+    private readonly index?: SqliteIndexStore,
+  ) {}
 
   private slices(namespace: string): Map<number, SliceInfo> {
     let slices = this.sliceCache.get(namespace);
@@ -122,8 +128,13 @@ export class SqliteEventStore implements EventStore {
     slice.status = status;
   }
 
-  async appendEvents(writes: readonly EventWrite[]): Promise<void> {
-    if (writes.length === 0) return;
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+    // Synchronous from here: once started, the commit ends before this call returns, so a
+    // time bound only needs checking up front.
+    checkAppendTime(options);
+    const docs = options?.indexDocs ?? [];
+    if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'sqlite event store: no index to commit indexDocs to');
+    if (writes.length === 0 && docs.length === 0) return;
     // Validate the whole batch before writing: it commits atomically or not at all. Rows
     // are flattened per table (a batch almost always targets one) into bind parameters.
     const byTable = new Map<string, unknown[]>();
@@ -150,9 +161,11 @@ export class SqliteEventStore implements EventStore {
         params.push(p.timeSeriesId, p.timeBucket, p.eventBucket, e.eventTimeMicros, e.eventId, item.key, item.value);
       }
     }
-    // One transaction for the whole array: group commit makes one call one fsync.
+    // One transaction for the whole array, index documents included (events and index
+    // always agree after a crash): group commit makes one call one fsync.
     this.sql.transaction(() => {
       for (const [table, rows] of byTable) this.insertRows(table, rows);
+      if (docs.length > 0) this.index?.indexNow(docs);
     });
   }
 

@@ -41,6 +41,11 @@ export class SqliteIndexStore implements IndexStore {
   constructor(private readonly sql: SqliteDatabase) {}
 
   async indexEvents(docs: readonly IndexDoc[]): Promise<void> {
+    this.indexNow(docs);
+  }
+
+  /** {@link indexEvents}, synchronously; inside a caller's transaction it joins that commit. */
+  indexNow(docs: readonly IndexDoc[]): void {
     if (docs.length === 0) return;
     const ids = docs.map((d) => this.sql.namespaceId(d.namespace, true));
     const insertDoc = this.sql.stmt(
