@@ -10,8 +10,16 @@ import { alignedSliceStart, findSlice, sliceIdOf } from './partitioning.js';
 
 /** How long a cached slice list is trusted before re-reading it (other instances may change it). */
 const SLICE_CACHE_MICROS = 5 * MICROS_PER_SECOND;
-/** Most slices one write may create at once (a bound on what a client can make us do). */
+/**
+ * Most new slices one request may need (a bound on the DDL one client request can cause).
+ * Only slices holding an event of the request count, never the ones in between, so a
+ * request over the bound can always be split: it never fails forever (issue 14 item 7).
+ */
 const MAX_SLICES_PER_WRITE = 64;
+/** A gap of at most this many slices next to an existing slice is filled when a write needs a slice beyond it. */
+const GAP_FILL_SLICES = 4;
+/** Slices the lifecycle pass creates ahead of need, at most (the write path makes the rest). */
+const MAX_SLICES_AHEAD = 8;
 
 interface CachedSlices {
   slices: SliceInfo[];
@@ -48,9 +56,7 @@ export class SliceManager {
    */
   async covering(store: EventStore, namespace: string, from: number, to: number, maxStaleMicros: number): Promise<SliceInfo[]> {
     let slices = await this.slices(store, namespace);
-    const first = slices[0];
-    const last = slices[slices.length - 1];
-    const covered = first !== undefined && last !== undefined && first.startMicros <= from && last.endMicros >= to;
+    const covered = coversWithoutGaps(slices, from, to);
     const age = this.now() - (this.cache.get(namespace)?.loadedAtMicros ?? 0);
     if (!covered && age > maxStaleMicros) slices = await this.slices(store, namespace, true);
     return slices;
@@ -70,8 +76,10 @@ export class SliceManager {
 
   /**
    * The slice containing each time, creating missing slices with the namespace's current
-   * settings. New slices extend the existing tiling (no gaps, no overlaps); the first slice
-   * of a namespace is aligned to the epoch.
+   * settings. Only the slices holding one of `times` are created: new slices sit on the
+   * grid of their nearest existing neighbour (never overlapping it), the first slice of a
+   * namespace on the epoch-aligned grid; slices between them are left for when a write
+   * needs them.
    */
   async ensure(store: EventStore, config: TimeSeriesConfig, times: readonly number[]): Promise<SliceInfo[]> {
     const ns = config.name;
@@ -109,8 +117,13 @@ export class SliceManager {
     const now = this.now();
     const result: LifecycleResult = { created: 0, closed: 0, dropped: 0 };
     const before = (await this.slices(store, config.name, true)).length;
-    // Ahead of need: the slice of now, and the one of the furthest future write accepted.
-    await this.ensure(store, config, [now, now + p.futureLimitMicros]);
+    // Ahead of need: the slice of now and the next few within the future limit (and the
+    // furthest one); a write creates any other slice it needs itself.
+    const width = p.secondsPerTimeSlice * MICROS_PER_SECOND;
+    const ahead = [now];
+    for (let t = now + width; t < now + p.futureLimitMicros && ahead.length < MAX_SLICES_AHEAD; t += width) ahead.push(t);
+    ahead.push(now + p.futureLimitMicros);
+    await this.ensure(store, config, ahead);
     const slices = await this.slices(store, config.name, true);
     result.created = slices.length - before;
     for (const s of slices) {
@@ -129,7 +142,24 @@ export class SliceManager {
   }
 }
 
-/** The slices to create so that every time in `missing` is covered. */
+/** Whether the slices (start ascending) cover `[from, to)` with no gap. */
+function coversWithoutGaps(slices: readonly SliceInfo[], from: number, to: number): boolean {
+  let reached = from;
+  for (const s of slices) {
+    if (s.endMicros <= reached) continue;
+    if (s.startMicros > reached) return false;
+    reached = s.endMicros;
+    if (reached >= to) return true;
+  }
+  return reached >= to;
+}
+
+/**
+ * The slices to create so that every time in `missing` is covered: for each time, one
+ * slice of the current width on the grid of the nearest existing slice before it (or,
+ * with none before, of the nearest after it; with none at all, of the epoch), cut short
+ * where it would overlap the next existing slice.
+ */
 function planSlices(existing: readonly SliceInfo[], config: TimeSeriesConfig, missing: readonly number[]): SliceInfo[] {
   const p = config.primary;
   const width = p.secondsPerTimeSlice * MICROS_PER_SECOND;
@@ -141,24 +171,41 @@ function planSlices(existing: readonly SliceInfo[], config: TimeSeriesConfig, mi
     secondsPerTimeBucket: Math.min(p.secondsPerTimeBucket, Math.max(1, Math.round((end - start) / MICROS_PER_SECOND))),
     eventBuckets: p.eventBuckets,
   });
-  const lo = Math.min(...missing);
-  const hi = Math.max(...missing);
+  const all = [...existing];
   const plan: SliceInfo[] = [];
-  if (existing.length === 0) {
-    const first = alignedSliceStart(lo, p.secondsPerTimeSlice);
-    for (let start = first; start <= hi; start += width) plan.push(make(start, start + width));
-  } else {
-    const first = existing[0]!;
-    const last = existing[existing.length - 1]!;
-    // Backward from the first slice (older events inside the accept window).
-    for (let end = first.startMicros; lo < end; end -= width) plan.push(make(end - width, end));
-    // Forward from the last slice.
-    for (let start = last.endMicros; start <= hi; start += width) plan.push(make(start, start + width));
+  for (const t of [...missing].sort((a, b) => a - b)) {
+    if (findSlice(all, t)) continue; // covered by a slice planned for an earlier time
+    let prev: SliceInfo | undefined;
+    let next: SliceInfo | undefined;
+    for (const s of all) {
+      if (s.endMicros <= t) prev = s;
+      else if (s.startMicros > t) {
+        next = s;
+        break;
+      }
+    }
+    let start: number;
+    if (prev) start = prev.endMicros + Math.floor((t - prev.endMicros) / width) * width;
+    else if (next) start = next.startMicros - Math.ceil((next.startMicros - t) / width) * width;
+    else start = alignedSliceStart(t, p.secondsPerTimeSlice);
+    // A short gap to a neighbour is filled too, so steady writing keeps one contiguous
+    // tiling (cached slice lists then cover whole read intervals); a long one is left.
+    let from = start;
+    if (prev && !next && (start - prev.endMicros) / width <= GAP_FILL_SLICES) from = prev.endMicros;
+    let to = next ? Math.min(start + width, next.startMicros) : start + width;
+    if (next && !prev && (next.startMicros - to) / width <= GAP_FILL_SLICES) to = next.startMicros;
+    for (let a = from; a < to; a += width) {
+      const slice = make(a, Math.min(a + width, to));
+      plan.push(slice);
+      all.push(slice);
+    }
+    all.sort((a, b) => a.startMicros - b.startMicros);
   }
   if (plan.length > MAX_SLICES_PER_WRITE) {
     throw new DgwError(
       'FAILED_PRECONDITION',
-      `writing these events would create ${plan.length} time slices (at most ${MAX_SLICES_PER_WRITE} at once)`,
+      `these events need ${plan.length} time slices that do not exist yet (at most ${MAX_SLICES_PER_WRITE} new slices per request); ` +
+        'send them in smaller batches, grouped by time',
     );
   }
   return plan;
