@@ -59,7 +59,8 @@ export type SliceStatus = 'ACTIVE' | 'CLOSED' | 'DROPPED';
 
 /**
  * One row of a namespace's slice metadata table. A slice covers
- * `[startMicros, endMicros)`; slices of a namespace tile time with no gaps or overlaps.
+ * `[startMicros, endMicros)`; slices of a namespace never overlap. Core creates only the
+ * slices writes need, so there may be gaps between them (time with no events).
  * The partition settings are the ones the slice was created with.
  */
 export interface SliceInfo {
