@@ -364,6 +364,14 @@ describe('TimeSeries over HTTP: paging, windows, lifecycle', () => {
   });
 
   it('closes and drops slices on the injected clock; dropped data is gone', async () => {
+    // Slices exist only where events were written (issue 14 item 7): two more, at 16:30 and 18:30.
+    const later = ['2024-10-03T16:30:00Z', '2024-10-03T18:30:00Z'].map((eventTime, i) => ({
+      timeSeriesId: 'later',
+      eventTime,
+      eventId: `l${i}`,
+      eventItems: [{ eventItemKey: 'k', eventItemValue: 'AA==' }],
+    }));
+    assert.equal((await t.post('/v1/timeseries/WriteEventRecordsSync', { namespace: ns, events: later })).status, 200);
     t.clock.advanceMs(4 * 3600_000); // now 23:00: slices ending by 17:00 are closed, by 15:00 dropped.
     await t.server.runLifecycle();
     const store = t.server.catalog.events('sqlite');
