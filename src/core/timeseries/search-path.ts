@@ -1,6 +1,8 @@
 /**
  * Search and aggregation over the index store (DESIGN 3.4), with opaque page tokens.
- * Eventually consistent with the primary store.
+ * Eventually consistent with the primary store. One retention rule with Read (issue 14
+ * item 8): the caller passes `visibleFromMicros`, the end of the newest slice that is no
+ * longer readable, and nothing older is searched, counted or aggregated.
  */
 import { DgwError } from '../errors.js';
 import type { IndexStore } from '../../storage/contracts.js';
@@ -19,17 +21,18 @@ function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['i
 }
 
 /** One page of SearchEventRecords. */
-export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, q: SearchQuery): Promise<EventPage> {
+export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, q: SearchQuery, visibleFromMicros = 0): Promise<EventPage> {
   requireIndex(config);
   const fingerprint = fingerprintOf(['search', config.name, q.startMicros, q.endMicros, q.query]);
   const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
   const cap = q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, cap - state.n);
-  if (need <= 0) return { events: [], partial: false };
+  const from = Math.max(q.startMicros, visibleFromMicros);
+  if (need <= 0 || from >= q.endMicros) return { events: [], partial: false };
   const found = await index.search({
     namespace: config.name,
     query: q.query,
-    fromMicros: q.startMicros,
+    fromMicros: from,
     toMicros: q.endMicros,
     ...(state.p ? { after: { eventTimeMicros: state.p.t, timeSeriesId: state.p.ts ?? '', eventId: state.p.id } } : {}),
     limit: need + 1,
@@ -50,19 +53,27 @@ export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, 
 }
 
 /** AggregateEventRecords: distinct values with counts (paged) or a count. */
-export async function aggregateEvents(index: IndexStore, config: TimeSeriesConfig, q: AggregateQuery): Promise<AggregateResult> {
+export async function aggregateEvents(
+  index: IndexStore,
+  config: TimeSeriesConfig,
+  q: AggregateQuery,
+  visibleFromMicros = 0,
+): Promise<AggregateResult> {
   requireIndex(config);
+  const from = Math.max(q.startMicros, visibleFromMicros);
   if (q.kind === 'count') {
-    const count = await index.count({ namespace: config.name, query: q.query, fromMicros: q.startMicros, toMicros: q.endMicros });
+    if (from >= q.endMicros) return { kind: 'count', count: 0 };
+    const count = await index.count({ namespace: config.name, query: q.query, fromMicros: from, toMicros: q.endMicros });
     return { kind: 'count', count };
   }
   const fingerprint = fingerprintOf(['distinct', config.name, q.startMicros, q.endMicros, q.query, q.key]);
   const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  if (from >= q.endMicros) return { kind: 'distinct', key: q.key, values: [] };
   const found = await index.distinct({
     namespace: config.name,
     key: q.key,
     query: q.query,
-    fromMicros: q.startMicros,
+    fromMicros: from,
     toMicros: q.endMicros,
     ...(state.v !== undefined ? { afterValue: state.v } : {}),
     limit: q.pageSize + 1,

@@ -130,6 +130,19 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
     });
   }
 
+  /**
+   * Where readable events start: the end of the newest slice Read no longer shows (CLOSED
+   * or DROPPED). Slices close oldest first, so everything before it is hidden from Read, and
+   * Search and Aggregate hide it too (issue 14 item 8: one retention rule).
+   */
+  const visibleFrom = async (config: TimeSeriesConfig): Promise<number> => {
+    let from = 0;
+    for (const s of await slices.slices(catalog.events(config.primary.storage.store), config.name)) {
+      if (s.status !== 'ACTIVE' && s.endMicros > from) from = s.endMicros;
+    }
+    return from;
+  };
+
   const readDeps = (config: TimeSeriesConfig): ReadDeps => ({
     store: catalog.events(config.primary.storage.store),
     slices,
@@ -173,12 +186,14 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
 
     search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
       const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
-      return withSloDeadline(config, 'read', 'SearchEventRecords', () => searchEvents(index, config, query));
+      return withSloDeadline(config, 'read', 'SearchEventRecords', async () => searchEvents(index, config, query, await visibleFrom(config)));
     },
 
     aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
       const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
-      return withSloDeadline(config, 'read', 'AggregateEventRecords', () => aggregateEvents(index, config, query));
+      return withSloDeadline(config, 'read', 'AggregateEventRecords', async () =>
+        aggregateEvents(index, config, query, await visibleFrom(config)),
+      );
     },
 
     async dropNamespace(config: TimeSeriesConfig): Promise<void> {
@@ -196,7 +211,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
           await catalog.index(config.index.storage.store).dropBefore(config.name, now() - config.index.deleteAfterMicros);
         }
         metrics?.lifecycleRuns.inc({ result: 'ok' });
-        if (result.created) metrics?.slicesChanged.inc({ status: 'ACTIVE' }, result.created);
+        if (result.created + result.reopened) metrics?.slicesChanged.inc({ status: 'ACTIVE' }, result.created + result.reopened);
         if (result.closed) metrics?.slicesChanged.inc({ status: 'CLOSED' }, result.closed);
         if (result.dropped) metrics?.slicesChanged.inc({ status: 'DROPPED' }, result.dropped);
         return result;

@@ -31,6 +31,8 @@ export interface LifecycleResult {
   created: number;
   closed: number;
   dropped: number;
+  /** CLOSED slices made readable again because retention was extended. */
+  reopened: number;
 }
 
 /** Per-namespace slice metadata, cached, over an EventStore. */
@@ -115,7 +117,7 @@ export class SliceManager {
   async lifecycle(store: EventStore, config: TimeSeriesConfig): Promise<LifecycleResult> {
     const p = config.primary;
     const now = this.now();
-    const result: LifecycleResult = { created: 0, closed: 0, dropped: 0 };
+    const result: LifecycleResult = { created: 0, closed: 0, dropped: 0, reopened: 0 };
     const before = (await this.slices(store, config.name, true)).length;
     // Ahead of need: the slice of now and the next few within the future limit (and the
     // furthest one); a write creates any other slice it needs itself.
@@ -130,14 +132,18 @@ export class SliceManager {
       const age = now - s.endMicros;
       let next: SliceStatus = s.status;
       if (p.deleteAfterMicros > 0 && age >= p.deleteAfterMicros) next = 'DROPPED';
-      else if (p.closeAfterMicros > 0 && age >= p.closeAfterMicros && s.status === 'ACTIVE') next = 'CLOSED';
+      else if (p.closeAfterMicros > 0 && age >= p.closeAfterMicros) next = s.status === 'ACTIVE' ? 'CLOSED' : s.status;
+      // Retention extended (or removed) since the slice closed: its table is still there,
+      // so it becomes readable again, as a user extending retention expects.
+      else if (s.status === 'CLOSED') next = 'ACTIVE';
       if (next !== s.status && s.status !== 'DROPPED') {
         await store.setSliceStatus(config.name, s.sliceId, next);
         if (next === 'DROPPED') result.dropped++;
-        else result.closed++;
+        else if (next === 'CLOSED') result.closed++;
+        else result.reopened++;
       }
     }
-    if (result.closed + result.dropped > 0) this.forget(config.name);
+    if (result.closed + result.dropped + result.reopened > 0) this.forget(config.name);
     return result;
   }
 }
