@@ -63,9 +63,13 @@ describe('parseCounterNamespace: the article document', () => {
         },
       },
     });
+    const dataset = 'accepted but has no effect: namespaces are kept apart by name inside the store; dataset is stored and returned only';
     assert.deepEqual(notices, [
       'persistence_configuration[0].physical_storage: type EVCACHE mapped to SQLITE (embedded store); cluster "evcache_dgw_counter_tier1" is not configured, using the default store',
+      `persistence_configuration[1].physical_storage.dataset: ${dataset}`,
       'persistence_configuration[1].physical_storage: type CASSANDRA mapped to SQLITE (embedded store); cluster "cass_dgw_counter_uc1" is not configured, using the default store',
+      'persistence_configuration[1].counter_cardinality: accepted but has no effect: one rollup row is kept per counter whatever the cardinality; the value is stored and returned only',
+      `persistence_configuration[2].physical_storage.dataset: ${dataset}`,
       'persistence_configuration[2].physical_storage: type CASSANDRA mapped to SQLITE (embedded store); cluster "cass_dgw_counter_uc1" is not configured, using the default store',
     ]);
   });

@@ -51,9 +51,19 @@ describe('parseTimeSeriesNamespace: the article document', () => {
         deleteAfterMicros: 1382400 * S,
       },
     });
+    const none = 'accepted but has no effect: ';
     assert.deepEqual(notices, [
+      `persistence_configuration[0].physical_storage.dataset: ${none}namespaces are kept apart by name inside the store; dataset is stored and returned only`,
       'persistence_configuration[0].physical_storage: type CASSANDRA mapped to SQLITE (embedded store); cluster "cass_dgw_ts_tracing" is not configured, using the default store',
+      `persistence_configuration[0].config.consistencyScope: ${none}dgw runs in one region; a write is durable when acknowledged and visible at once to reads of the primary store`,
+      `persistence_configuration[0].config.consistencyTarget: ${none}dgw runs in one region; a write is durable when acknowledged and visible at once to reads of the primary store`,
+      `persistence_configuration[1].physicalStorage.dataset: ${none}namespaces are kept apart by name inside the store; dataset is stored and returned only`,
       'persistence_configuration[1].physicalStorage: type ELASTICSEARCH mapped to SQLITE (embedded store); cluster "es_dgw_ts_tracing" is not configured, using the default store',
+      `persistence_configuration[1].config.timePartition.secondsPerSlice: ${none}the index is not split into time slices: what Search shows follows the primary's slices, and its delete_after bounds how long documents are kept`,
+      `persistence_configuration[1].config.consistencyScope: ${none}index documents are committed with their events (same store) or right after them`,
+      `persistence_configuration[1].config.consistencyTarget: ${none}index documents are committed with their events (same store) or right after them`,
+      `persistence_configuration[1].config.acceptLimit: ${none}index documents are written with their events, which the primary's acceptLimit governs`,
+      `persistence_configuration[1].config.indexConfig.refreshInterval: ${none}index documents are searchable as soon as their write is acknowledged (no refresh cycle)`,
     ]);
   });
 

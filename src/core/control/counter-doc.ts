@@ -10,7 +10,7 @@ import { COUNTER_DEFAULTS, COUNTER_EVENTS_DEFAULTS, MAX_DURATION_MICROS } from '
 import { readDuration } from './doc-reader.js';
 import type { Found } from './doc-reader.js';
 import { validateNamespaceName } from './namespace-name.js';
-import { resolveStorage, splitEntries } from './persistence-entries.js';
+import { noEffect, resolveStorage, splitEntries } from './persistence-entries.js';
 import type { ParseContext } from './persistence-entries.js';
 import type { StoreCatalogView } from './store-catalog-view.js';
 import { parsePrimaryEntry } from './timeseries-doc.js';
@@ -65,6 +65,11 @@ export function parseCounterNamespace(name: string, doc: unknown, catalog: Store
   const rollupStorage = resolveStorage(rollupEntry, ctx, 'rollups');
   const rc = rollupEntry?.section(['config']);
   const counterType = rc?.enumeration(COUNTER_KEYS.counterType, COUNTER_TYPES, 'counter type') ?? COUNTER_DEFAULTS.counterType;
+  noEffect(
+    ctx,
+    rollupEntry?.find(COUNTER_KEYS.counterCardinality) ?? rc?.find(COUNTER_KEYS.counterCardinality),
+    'one rollup row is kept per counter whatever the cardinality; the value is stored and returned only',
+  );
   const counterCardinality =
     rollupEntry?.enumeration(COUNTER_KEYS.counterCardinality, COUNTER_CARDINALITIES, 'counter cardinality') ??
     rc?.enumeration(COUNTER_KEYS.counterCardinality, COUNTER_CARDINALITIES, 'counter cardinality') ??
@@ -85,6 +90,13 @@ export function parseCounterNamespace(name: string, doc: unknown, catalog: Store
   rollupEntry?.finish();
 
   const ttlMicros = readTtl(cacheTtl, rollupTtl);
+  if (counterType !== 'BEST_EFFORT') {
+    noEffect(
+      ctx,
+      cacheTtl ?? rollupTtl,
+      `ttl expires BEST_EFFORT counts only; ${counterType} counts are durable and their events are kept for EVENT_STORAGE's retention`,
+    );
+  }
   const eventsPrimary = parsePrimaryEntry(entries.get('EVENT_STORAGE'), ctx, COUNTER_EVENTS_DEFAULTS);
   const events: TimeSeriesConfig = { kind: 'timeseries', name: counterEventsNamespace(name), primary: eventsPrimary };
 

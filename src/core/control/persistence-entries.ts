@@ -5,7 +5,7 @@
 import { invalidArgument } from '../errors.js';
 import { formatDurationMicros } from '../time.js';
 import { MAX_DURATION_MICROS } from './defaults.js';
-import { DocSection, isPlainObject, joinPath, show } from './doc-reader.js';
+import { DocSection, isPlainObject, joinPath, show, type Found } from './doc-reader.js';
 import { STORE_TYPES } from './store-catalog-view.js';
 import type { StoreCatalogView, StoreRole } from './store-catalog-view.js';
 import type { PhysicalStorage } from './types.js';
@@ -17,6 +17,14 @@ export interface ParseContext {
   catalog: StoreCatalogView;
   /** Human notices collected on the way (mappings, ignored settings). */
   notices: string[];
+}
+
+/**
+ * Records that a setting present in the document is kept (and returned) but changes
+ * nothing, and why (issue 14 item 10: no setting is silently ignored).
+ */
+export function noEffect(ctx: ParseContext, found: Found | undefined, why: string): void {
+  if (found !== undefined) ctx.notices.push(`${found.path}: accepted but has no effect: ${why}`);
 }
 
 const ROOT_KEYS = ['persistence_configuration', 'persistenceConfiguration'] as const;
@@ -71,6 +79,7 @@ export function resolveStorage(entry: DocSection | undefined, ctx: ParseContext,
   const ps = entry?.section(['physical_storage', 'physicalStorage']);
   const requestedType = ps?.enumeration(['type'], STORE_TYPES, 'store type') ?? ctx.catalog.defaultType;
   const requestedCluster = ps?.string(['cluster']) ?? '';
+  noEffect(ctx, ps?.find(['dataset']), 'namespaces are kept apart by name inside the store; dataset is stored and returned only');
   const dataset = ps?.string(['dataset']) ?? ctx.name;
   ps?.finish();
   const resolved = ctx.catalog.resolve(requestedType, requestedCluster, role);

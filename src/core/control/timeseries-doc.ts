@@ -14,7 +14,7 @@ import { isPlainObject, joinPath, readSeconds } from './doc-reader.js';
 import type { DocSection } from './doc-reader.js';
 import { validateNamespaceName } from './namespace-name.js';
 import { parseSlos, SLOS_KEYS } from './slos.js';
-import { parseRetention, resolveStorage, splitEntries } from './persistence-entries.js';
+import { noEffect, parseRetention, resolveStorage, splitEntries } from './persistence-entries.js';
 import type { ParseContext } from './persistence-entries.js';
 import type { StoreCatalogView } from './store-catalog-view.js';
 import type { NamespaceSlos, ParsedNamespace, TimeSeriesConfig } from './types.js';
@@ -107,6 +107,10 @@ export function parsePrimaryEntry(entry: DocSection | undefined, ctx: ParseConte
   const bufferCapacityBytes = qb?.bytes(TS_KEYS.bufferCapacity, { min: 1024, max: 1024 ** 3 }) ?? defaults.bufferCapacityBytes;
   qb?.finish();
 
+  const consistency =
+    'dgw runs in one region; a write is durable when acknowledged and visible at once to reads of the primary store';
+  noEffect(ctx, cfg?.find(TS_KEYS.consistencyScope), consistency);
+  noEffect(ctx, cfg?.find(TS_KEYS.consistencyTarget), consistency);
   const consistencyScope = upper(cfg?.string(TS_KEYS.consistencyScope)) ?? defaults.consistencyScope;
   const consistencyTarget = upper(cfg?.string(TS_KEYS.consistencyTarget)) ?? defaults.consistencyTarget;
   const acceptFound = cfg?.find(TS_KEYS.acceptLimit);
@@ -148,9 +152,18 @@ function parseIndexEntry(entry: DocSection | undefined, ctx: ParseContext, prima
   const storage = resolveStorage(entry, ctx, 'index');
   const cfg = entry.section(['config']);
   const tp = cfg?.section(TS_KEYS.timePartition);
+  noEffect(
+    ctx,
+    tp?.find(TS_KEYS.secondsPerTimeSlice),
+    "the index is not split into time slices: what Search shows follows the primary's slices, and its delete_after bounds how long documents are kept",
+  );
   const secondsPerSlice = tp?.seconds(TS_KEYS.secondsPerTimeSlice, SLICE_SECONDS) ?? primary.secondsPerTimeSlice;
   tp?.finish();
   // Accepted for fidelity with the article; writes are governed by the primary's settings.
+  const indexConsistency = 'index documents are committed with their events (same store) or right after them';
+  noEffect(ctx, cfg?.find(TS_KEYS.consistencyScope), indexConsistency);
+  noEffect(ctx, cfg?.find(TS_KEYS.consistencyTarget), indexConsistency);
+  noEffect(ctx, cfg?.find(TS_KEYS.acceptLimit), "index documents are written with their events, which the primary's acceptLimit governs");
   cfg?.string(TS_KEYS.consistencyScope);
   cfg?.string(TS_KEYS.consistencyTarget);
   cfg?.duration(TS_KEYS.acceptLimit, DURATION);
@@ -164,10 +177,18 @@ function parseIndexEntry(entry: DocSection | undefined, ctx: ParseContext, prima
     const type = fm.enumeration([key], FIELD_TYPES, 'field type');
     if (type !== undefined) fieldMapping[key] = type;
   }
+  noEffect(ctx, ic?.find(TS_KEYS.refreshInterval), 'index documents are searchable as soon as their write is acknowledged (no refresh cycle)');
   const refreshIntervalMicros = ic?.duration(TS_KEYS.refreshInterval, { min: 0, max: 86_400 * MICROS_PER_SECOND }) ?? INDEX_REFRESH_DEFAULT_MICROS;
   ic?.finish();
   cfg?.finish();
   const retention = parseRetention(entry, primary);
+  if (retention.closeAfterMicros !== primary.closeAfterMicros) {
+    ctx.notices.push(
+      `${entry.path}: the index's close_after (${formatDurationMicros(retention.closeAfterMicros)}) has no effect: Search and Aggregate ` +
+        `show exactly what Read shows, by the primary's retention (close_after ${formatDurationMicros(primary.closeAfterMicros)}); ` +
+        "the index's delete_after bounds how long its documents are kept",
+    );
+  }
   entry.finish();
   if (Object.keys(fieldMapping).length === 0) {
     ctx.notices.push(`${entry.path}: INDEX_STORAGE maps no field (indexConfig.fieldMapping); no index is kept`);
