@@ -13,7 +13,7 @@ import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.
 import { isDgwError } from '../../src/core/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
-import type { EventRecord, SliceInfo } from '../../src/storage/contracts.js';
+import type { EventRecord, EventStore, SliceInfo, StoreSet } from '../../src/storage/contracts.js';
 import { createMemoryStores } from '../../src/storage/memory/index.js';
 
 const SEC = MICROS_PER_SECOND;
@@ -93,5 +93,49 @@ describe('TimeSeries slices: only the slices a write needs', () => {
     await engine.writeSync(config, events.slice(0, 50));
     await engine.writeSync(config, events.slice(50));
     assert.equal((await ids()).length, 100);
+  });
+
+  it('two instances creating slices on different grids at once both succeed (re-plan after an overlap)', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 9, 3, 12, 0, 0) * 1000);
+    const base = createMemoryStores();
+    const events = base.events!;
+    let reads = 0;
+    let interleave: (() => Promise<void>) | undefined;
+    // Instance B's store: its second slice-list read (the fresh one right before it creates
+    // slices) lets instance A create its slice first.
+    const bEvents: EventStore = {
+      listSlices: async (ns) => {
+        const list = await events.listSlices(ns);
+        if (++reads === 2 && interleave) await interleave();
+        return list;
+      },
+      createSlice: (ns, sl) => events.createSlice(ns, sl),
+      setSliceStatus: (ns, id, st) => events.setSliceStatus(ns, id, st),
+      appendEvents: (w, o) => events.appendEvents(w, o),
+      findEvents: (l) => events.findEvents(l),
+      scanPartition: (sc) => events.scanPartition(sc),
+      dropNamespace: (ns) => events.dropNamespace(ns),
+    };
+    const bSet: StoreSet = { ...base, name: 'memory', capabilities: base.capabilities, events: bEvents, ping: () => base.ping(), close: () => base.close() };
+    const engineA = createTimeSeriesService({ clock, catalog: new StoreCatalog('memory', [['memory', base]]) });
+    const engineB = createTimeSeriesService({ clock, catalog: new StoreCatalog('memory', [['memory', bSet]]) });
+    const doc = (width: number) => ({
+      persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1d', timePartition: { secondsPerTimeSlice: width, secondsPerTimeBucket: 60 } } }],
+    });
+    const name = `ns_${Math.random().toString(36).slice(2, 8)}`;
+    const a = parseTimeSeriesNamespace(name, doc(3600), view).config;
+    const b = parseTimeSeriesNamespace(name, doc(7200), view).config;
+    const x = Date.UTC(2024, 9, 3, 10, 0, 0) * 1000; // on both grids
+    const ev = (id: string, micros: number): EventRecord => ({ timeSeriesId: 's', eventTimeMicros: micros, eventId: id, items: [{ key: 'k', value: new Uint8Array([1]) }] });
+    interleave = async () => {
+      interleave = undefined;
+      await engineA.writeSync(a, [ev('a', x + 100 * SEC)]); // creates [x, x+1h)
+    };
+    // B plans [x, x+2h), which now overlaps A's slice: it must re-plan, not fail.
+    await engineB.writeSync(b, [ev('b1', x + 100 * SEC + 1), ev('b2', x + 5000 * SEC)]);
+    const all = await events.listSlices(name);
+    assertNoOverlap(all);
+    const page = await engineB.read(b, { timeSeriesId: 's', startMicros: 0, endMicros: clock.nowMicros(), eventFilters: [], pageSize: 10, totalRecordLimit: 0, allowPartial: false });
+    assert.deepEqual(page.events.map((e) => e.eventId), ['b2', 'b1', 'a']);
   });
 });

@@ -86,21 +86,21 @@ export class SliceManager {
   async ensure(store: EventStore, config: TimeSeriesConfig, times: readonly number[]): Promise<SliceInfo[]> {
     const ns = config.name;
     let slices = await this.slices(store, ns);
-    const missing = times.filter((t) => !findSlice(slices, t));
-    if (missing.length > 0) {
+    let missing = times.filter((t) => !findSlice(slices, t));
+    // Another instance may create slices at the same time on another grid: an overlap is
+    // refused by the store, so re-read and plan again around what it made (a few rounds).
+    for (let round = 0; missing.length > 0 && round < 3; round++) {
       slices = await this.slices(store, ns, true);
-      const plan = planSlices(slices, config, missing);
-      if (plan.length > 0) {
-        for (const slice of plan) {
-          try {
-            await store.createSlice(ns, slice);
-          } catch (err) {
-            // Another instance may have created a different tiling first: re-read and use it.
-            if (!(err instanceof DgwError && err.code === 'FAILED_PRECONDITION')) throw err;
-          }
+      const plan = planSlices(slices, config, missing.filter((t) => !findSlice(slices, t)));
+      for (const slice of plan) {
+        try {
+          await store.createSlice(ns, slice);
+        } catch (err) {
+          if (!(err instanceof DgwError && err.code === 'FAILED_PRECONDITION')) throw err;
         }
-        slices = await this.slices(store, ns, true);
       }
+      if (plan.length > 0) slices = await this.slices(store, ns, true);
+      missing = missing.filter((t) => !findSlice(slices, t));
     }
     return times.map((t, i) => {
       const s = findSlice(slices, t);
