@@ -175,7 +175,19 @@ function retryAfterSeconds(err: unknown): number | undefined {
  */
 function raceDeadline(result: unknown, ms: number, method: string, url: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DgwError('DEADLINE_EXCEEDED', `${method} ${url}: no answer within ${ms} ms`)), ms);
+    // The work goes on: a mutation may still be applied, so the answer says "unknown", not
+    // "not done" (issue 14 item 2); a retry with the same token / event ids is safe.
+    const timer = setTimeout(
+      () =>
+        reject(
+          new DgwError(
+            'DEADLINE_EXCEEDED',
+            `${method} ${url}: no answer within ${ms} ms; the outcome is unknown (a write may still be applied): ` +
+              'retry with the same idempotency token or event ids',
+          ),
+        ),
+      ms,
+    );
     // A late result is dropped; a late failure is swallowed here (no unhandled rejection).
     Promise.resolve(result).then(
       (value) => {
