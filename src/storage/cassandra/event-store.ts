@@ -18,6 +18,7 @@
  */
 import { DgwError } from '../../core/errors.js';
 import type {
+  AppendOptions,
   EventLocator,
   EventRecord,
   EventStore,
@@ -26,7 +27,7 @@ import type {
   SliceInfo,
   SliceStatus,
 } from '../contracts.js';
-import { checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
+import { checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
 import type { BoundStatement, CassandraDb } from './db.js';
 import { TableMissingError } from './db.js';
 import type { DdlLease } from './ddl-lease.js';
@@ -138,7 +139,10 @@ export class CassandraEventStore implements EventStore {
     });
   }
 
-  async appendEvents(writes: readonly EventWrite[]): Promise<void> {
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+    // A spent accept window: refuse before writing anything (issue 14 item 2). Cassandra
+    // cannot roll back a write already sent, so a longer bound is not enforced here yet.
+    checkAppendTime(options);
     // 1. Check every target first: one bad write refuses the call with nothing stored.
     const tables: string[] = [];
     for (let i = 0; i < writes.length; i++) {
