@@ -43,7 +43,7 @@ describe('shedding over HTTP and gRPC (injected overload)', () => {
     t = await startTestServer({
       grpcPort: 0,
       overloadSignals: dial,
-      shedding: { eventLoopDelayMs: { threshold: 0, max: 100 }, namespacePriorities: { [vip]: 95 } },
+      shedding: { eventLoopDelayMs: { threshold: 0, max: 100 }, eventLoopDelayMinInFlight: 0, namespacePriorities: { [vip]: 95 } },
     });
     rpc = grpcTestClient(t.server.grpcPort!);
     for (const ns of [vip, plain]) assert.equal((await t.call('PUT', `/v1/counter/namespaces/${ns}`, {})).status, 201);

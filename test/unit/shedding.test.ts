@@ -30,6 +30,7 @@ class FakeSignals implements OverloadSignals {
 
 const LIMITS = {
   eventLoopDelayMs: { threshold: 100, max: 1100 },
+  eventLoopDelayMinInFlight: 0,
   inFlight: { threshold: 10, max: 110 },
   bufferBytes: { threshold: 1000, max: 2000 },
 };
@@ -115,6 +116,18 @@ describe('Shedder', () => {
     assert.deepEqual(err.details[0], { reason: 'OVERLOADED', priority: 70, ...retryAdvice(70) });
     assert.match(err.message, /bufferBytes/);
     shedder.check(call('AddCount'), 73); // 100·0.9³ = 72.9: 73 passes
+  });
+
+  it('ignores event-loop delay with few calls in flight (their own work, not overload)', () => {
+    const signals = new FakeSignals();
+    const shedder = new Shedder(signals, { ...LIMITS, eventLoopDelayMinInFlight: 3 });
+    signals.delay = 1e6;
+    const releases = [shedder.enter(), shedder.enter()];
+    assert.deepEqual(shedder.reading(), { x: 0, signal: 'none' });
+    shedder.check(call('GetCount'), 1);
+    releases.push(shedder.enter());
+    assert.deepEqual(shedder.reading(), { x: 1, signal: 'eventLoopDelayMs' });
+    for (const r of releases) r();
   });
 
   it('counts calls in flight as a signal, each release counted once', () => {

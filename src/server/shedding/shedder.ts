@@ -24,7 +24,13 @@ const limit = z
 export const sheddingConfigSchema = z.object({
   enabled: z.boolean().default(true),
   /** Milliseconds of event-loop delay. */
-  eventLoopDelayMs: limit.default({ threshold: 50, max: 500 }),
+  eventLoopDelayMs: limit.default({ threshold: 200, max: 2000 }),
+  /**
+   * Event-loop delay counts only with at least this many calls in flight: with a few
+   * calls, the delay comes from each call's own synchronous work (a large SQLite batch)
+   * or from outside the process, and refusing calls would not reduce it.
+   */
+  eventLoopDelayMinInFlight: z.number().int().min(0).default(8),
   /** Admitted calls being served (HTTP and gRPC together). */
   inFlight: limit.default({ threshold: 256, max: 2048 }),
   /** Bytes queued in WriteEventRecords buffers. */
@@ -110,7 +116,7 @@ export class Shedder {
       if (x > best.x) best = { x, signal };
     };
     consider('inFlight', this.inFlightCount, c.inFlight);
-    consider('eventLoopDelayMs', this.signals.eventLoopDelayMs(), c.eventLoopDelayMs);
+    if (this.inFlightCount >= c.eventLoopDelayMinInFlight) consider('eventLoopDelayMs', this.signals.eventLoopDelayMs(), c.eventLoopDelayMs);
     consider('bufferBytes', this.signals.bufferBytes(), c.bufferBytes);
     return best;
   }
