@@ -277,6 +277,19 @@ export interface RollupRow {
   firstWriteTsMicros: number;
 }
 
+/**
+ * A rollup row as a rollup reads it (issue 15): with the write hold left by
+ * {@link RollupStore.claimWrites} and the store's own clock at the read.
+ */
+export interface RollupRead extends RollupRow {
+  /** Earliest event time an active hold protects; meaningful while `holdUntilMicros > readAtMicros`. */
+  holdTsMicros: number;
+  /** Store time until which the hold protects `holdTsMicros` and later (0: never held). */
+  holdUntilMicros: number;
+  /** The store's clock when the row was read (a shared store's own clock, not the caller's). */
+  readAtMicros: number;
+}
+
 /** A rollup result: count and checkpoint, always moved together. */
 export interface RollupCheckpoint {
   count: bigint;
@@ -288,6 +301,12 @@ export interface RollupAdvance {
   namespace: string;
   counter: string;
   next: RollupCheckpoint;
+  /**
+   * `readAtMicros` of the {@link RollupRead} the rollup started from: the advance is then
+   * also refused while a hold that was active at that read (or set since) protects an
+   * event time at or before `next.rollupTsMicros`.
+   */
+  readAtMicros?: number;
 }
 
 /** Records that a counter received a write at `eventTimeMicros`. */
@@ -304,13 +323,25 @@ export interface RollupStore {
    * eventTime)` (unless unknown) for each mark, in one durable commit.
    */
   recordWrites(marks: readonly CounterWriteMark[]): Promise<void>;
+  /**
+   * Conditional write marks (issue 15): each mark is recorded (as {@link recordWrites})
+   * only if its event time is after the counter's checkpoint, and then holds the counter:
+   * until the store's clock reaches `now + holdMicros`, no rollup that read the row
+   * before then may advance the checkpoint to or past that time (`holdTs` is the earliest
+   * held time while holds overlap). One flag per mark, in order: false when the
+   * checkpoint was already at or past the mark's time (the write must not be stored).
+   */
+  claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]>;
   /** The row of a counter, or undefined when the counter was never written nor rolled up. */
   get(namespace: string, counter: string): Promise<RollupRow | undefined>;
+  /** The row with its hold and the store's clock, for a rollup (see {@link RollupAdvance.readAtMicros}). */
+  readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined>;
   /**
    * Conditional write: stores the checkpoint only if `next.rollupTsMicros` is greater than
-   * the stored one (or no row exists). Returns whether it was applied. Never moves back.
+   * the stored one (or no row exists), and, with `readAtMicros`, no hold active since that
+   * read protects a time at or before it. Returns whether it was applied. Never moves back.
    */
-  advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean>;
+  advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean>;
   /**
    * {@link advance} for many counters in one durable commit (rollup batches share it);
    * one applied flag per item, in order. Items are applied in order, so a counter listed

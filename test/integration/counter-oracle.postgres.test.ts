@@ -19,7 +19,7 @@ function postgresBackend(): OracleBackend {
   return {
     key: 'postgres',
     async open(clock) {
-      const pg = await createPostgresStores({ url: pgGate.url, schema, clock });
+      const pg = await createPostgresStores({ url: pgGate.url, schema, clock, holdClock: clock });
       const redis = await createRedisStores({ url: redisGate.url, keyPrefix });
       const stores: StoreSet = {
         name: pg.name,

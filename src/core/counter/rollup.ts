@@ -74,8 +74,12 @@ export class CounterRollups {
     const store = catalog.rollups(config.rollup.storage.store);
     const cache = catalog.rollupCache(config.cache.storage.store);
     const now = clock.nowMicros();
-    const end = now - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
-    const row = await store.get(ns, counter);
+    const row = await store.readForRollup(ns, counter);
+    let end = now - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
+    if (row && row.holdUntilMicros > row.readAtMicros && row.holdTsMicros <= end) {
+      // A claimed write at holdTs may still be committing (service.ts): stop just before it.
+      end = row.holdTsMicros - 1;
+    }
     const prev: RollupCheckpoint = row
       ? { count: row.lastRollupCount, rollupTsMicros: row.lastRollupTsMicros }
       : { count: 0n, rollupTsMicros: NEVER_ROLLED_UP_MICROS };
@@ -104,7 +108,7 @@ export class CounterRollups {
         if (!isInt64(next.count)) {
           throw new DgwError('OUT_OF_RANGE', `counter "${counter}" of "${ns}": count ${next.count} does not fit in int64`);
         }
-        if (await this.advance(config.rollup.storage.store, { namespace: ns, counter, next })) {
+        if (await this.advance(config.rollup.storage.store, { namespace: ns, counter, next, readAtMicros: row.readAtMicros })) {
           outcome = 'applied';
           checkpoint = next;
         } else {

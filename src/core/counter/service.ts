@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { GroupCommitter } from '../batcher.js';
+import { Batcher, GroupCommitter } from '../batcher.js';
 import type { Clock } from '../clock.js';
 import type { CounterConfig } from '../control/types.js';
 import { DgwError, isDgwError } from '../errors.js';
@@ -61,6 +61,12 @@ export interface SweepResult {
   failed: number;
 }
 
+/**
+ * How long a mutation may take to become durable before its acknowledgement needs a
+ * confirmation (a claim after the commit), and how long a claim holds rollups back.
+ */
+export const WRITE_HOLD_MICROS = 2_000_000;
+
 /** Lagging counters read per page by the sweeper. */
 const SWEEP_PAGE = 1000;
 
@@ -92,6 +98,24 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     }
     return cache;
   };
+  // Conditional marks of writes a rollup could soon reach (issue 15), group committed too.
+  const claimers = new Map<string, Batcher<CounterWriteMark, boolean>>();
+  const claim = async (config: CounterConfig, counter: string, time: number): Promise<boolean> => {
+    const store = config.rollup.storage.store;
+    let batcher = claimers.get(store);
+    if (!batcher) {
+      const rollupStore = catalog.rollups(store);
+      batcher = new Batcher<CounterWriteMark, boolean>({ flush: (marks) => rollupStore.claimWrites(marks, WRITE_HOLD_MICROS), maxBatchItems: 1000 });
+      claimers.set(store, batcher);
+    }
+    const [accepted] = await batcher.submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+    return accepted === true;
+  };
+  /** Whether the event `(counter, time, id)` is stored (a retry of a write that went through). */
+  const isStored = async (config: CounterConfig, counter: string, time: number, id: string): Promise<boolean> => {
+    for await (const e of timeseries.scanSeries(config.events, counter, time, time + 1)) if (e.eventId === id) return true;
+    return false;
+  };
   const marksOf = (store: string): GroupCommitter<CounterWriteMark> => {
     let committer = markCommitters.get(store);
     if (!committer) {
@@ -105,11 +129,24 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
   };
 
   /**
-   * Records the write mark (lastWriteTs, firstWriteTs), then writes the mutation event
-   * durably, then fires the rollup event. The mark goes first so that no stored event is
-   * older than the counter's firstWriteTs (rollups start there, not at the epoch); a mark
-   * whose event then fails is harmless (an empty window). Times beyond the future limit
-   * are refused by the write, so they are not marked.
+   * Writes one mutation event so that it is acknowledged only if it will be counted
+   * (issue 15): never stored at or behind the counter's checkpoint.
+   *
+   * - A write a rollup could reach within {@link WRITE_HOLD_MICROS} (see `claimNeeded`)
+   *   first *claims* its time in the rollup store: refused when the checkpoint is already
+   *   there (FAILED_PRECONDITION, nothing stored; a retry of a stored event succeeds), else
+   *   it holds rollups of the counter back from its time while it commits.
+   * - Any other write records its write mark (cached, see write-marks.ts): no rollup can
+   *   reach its time before WRITE_HOLD_MICROS have passed.
+   * - Either way the event must be durable within WRITE_HOLD_MICROS. A slower write claims
+   *   its time again after the commit: refused means a rollup may have passed it, and the
+   *   client is told the outcome is unknown (UNAVAILABLE) instead of a false "ok".
+   *
+   * The mark goes before the event so that no stored event is older than the counter's
+   * firstWriteTs (rollups start there, not at the epoch); a mark whose event then fails is
+   * harmless (an empty window). Times beyond the future limit are refused by the write, so
+   * they are not marked; times older than the accept limit only pass as retries of stored
+   * events (the TimeSeries write path checks).
    */
   const writeMutation = async (
     config: CounterConfig,
@@ -117,9 +154,22 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     token: IdempotencyToken | undefined,
     make: (time: number, id: string) => EventRecord,
   ): Promise<void> => {
-    const time = token?.generationTimeMicros ?? clock.nowMicros();
-    const event = make(time, token?.token ?? randomUUID());
-    if (time <= clock.nowMicros() + config.events.primary.futureLimitMicros) {
+    const start = clock.nowMicros();
+    const time = token?.generationTimeMicros ?? start;
+    const id = token?.token ?? randomUUID();
+    const event = make(time, id);
+    const p = config.events.primary;
+    const inWindow = time >= start - p.acceptLimitMicros && time <= start + p.futureLimitMicros;
+    if (inWindow && claimNeeded(config, time, start)) {
+      if (!(await claim(config, counter, time))) {
+        if (token && (await isStored(config, counter, time, id))) return; // a retry of a counted write
+        throw new DgwError(
+          'FAILED_PRECONDITION',
+          `idempotency_token.generation_time: counter "${counter}" is already rolled up past ${new Date(time / 1000).toISOString()}; the mutation was not stored (send it again with a new token and time)`,
+          { details: [{ field: 'idempotency_token.generation_time', reason: 'behind the rollup checkpoint' }] },
+        );
+      }
+    } else if (inWindow) {
       const markCache = markCacheOf(config);
       const marks = markCache.needed(config.name, counter, time);
       if (marks.length > 0) {
@@ -132,7 +182,25 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     } catch (err) {
       throw renameEventErrors(err);
     }
+    if (inWindow && clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await claim(config, counter, time))) {
+      throw new DgwError(
+        'UNAVAILABLE',
+        `counter "${counter}": the mutation was stored too slowly and a rollup may have passed its time; it may or may not be counted`,
+        { details: [{ reason: 'outcome unknown' }] },
+      );
+    }
     pipelines.trigger(config, counter);
+  };
+
+  /**
+   * Whether a rollup could reach `time` before WRITE_HOLD_MICROS have passed: rollups end
+   * at `now − acceptLimit − skewMargin` on their instance's clock. On a store shared by
+   * several instances, their clocks may be up to skewMargin ahead of this one.
+   */
+  const claimNeeded = (config: CounterConfig, time: number, start: number): boolean => {
+    const shared = catalog.get(config.rollup.storage.store).capabilities.shared;
+    const ahead = shared ? config.skewMarginMicros : 0;
+    return time <= start + WRITE_HOLD_MICROS + ahead - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
   };
 
   const instrument = async <T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> => {

@@ -83,6 +83,48 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       assert.deepEqual(await rollups.laggingCounters(freshNamespace(), '', 10), []);
     });
 
+    it('claimWrites marks only times after the checkpoint, and its hold stops guarded advances', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      const T = 1_000_000_000;
+      const HOLD = 3_600_000_000; // an hour of the store's clock: active for the whole test
+      assert.deepEqual(await rollups.claimWrites([{ namespace: ns, counter: 'c', eventTimeMicros: T }], HOLD), [true]);
+      const read = await rollups.readForRollup(ns, 'c');
+      assert.ok(read, 'the claim created the row');
+      assert.equal(read.lastWriteTsMicros, T);
+      assert.equal(read.firstWriteTsMicros, T);
+      assert.equal(read.holdTsMicros, T);
+      assert.ok(read.holdUntilMicros > read.readAtMicros, 'the hold is active');
+      // A guarded advance to or past the held time is refused; one before it applies.
+      assert.equal(await rollups.advance(ns, 'c', { count: 1n, rollupTsMicros: T }, read.readAtMicros), false);
+      assert.equal(await rollups.advance(ns, 'c', { count: 0n, rollupTsMicros: T - 1 }, read.readAtMicros), true);
+      // An earlier claim while the hold is active lowers holdTs.
+      assert.deepEqual(await rollups.claimWrites([{ namespace: ns, counter: 'c', eventTimeMicros: T + 5 }], HOLD), [true]);
+      assert.equal((await rollups.readForRollup(ns, 'c'))?.holdTsMicros, T);
+      // Unguarded advances (no read) ignore holds; afterwards claims at or before the checkpoint are refused.
+      assert.equal(await rollups.advance(ns, 'c', { count: 7n, rollupTsMicros: T + 10 }), true);
+      assert.deepEqual(
+        await rollups.claimWrites(
+          [
+            { namespace: ns, counter: 'c', eventTimeMicros: T + 10 },
+            { namespace: ns, counter: 'c', eventTimeMicros: T + 11 },
+            { namespace: ns, counter: 'c', eventTimeMicros: T + 9 },
+          ],
+          HOLD,
+        ),
+        [false, true, false],
+      );
+      const after = await rollups.get(ns, 'c');
+      assert.deepEqual(after, { lastRollupCount: 7n, lastRollupTsMicros: T + 10, lastWriteTsMicros: T + 11, firstWriteTsMicros: T });
+      // A hold that expired before the read does not stop a guarded advance.
+      const ns2 = freshNamespace();
+      assert.deepEqual(await rollups.claimWrites([{ namespace: ns2, counter: 'c', eventTimeMicros: T }], -1), [true]);
+      const expired = await rollups.readForRollup(ns2, 'c');
+      assert.ok(expired && expired.holdUntilMicros <= expired.readAtMicros);
+      assert.equal(await rollups.advance(ns2, 'c', { count: 1n, rollupTsMicros: T + 1 }, expired.readAtMicros), true);
+    });
+
     it('counts are exact int64 bigints, out-of-range ones refused', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;

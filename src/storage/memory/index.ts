@@ -33,7 +33,7 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): StoreSet 
     parts: {
       events: new MemoryEventStore(index),
       index,
-      rollups: new MemoryRollupStore(),
+      rollups: new MemoryRollupStore(options.clock),
       rollupCache: new LruRollupCache(
         options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },
       ),

@@ -1,12 +1,20 @@
 /** The memory RollupStore: one row per (namespace, counter) in a Map. */
-import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { Clock } from '../../core/clock.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
 
-/** A RollupStore held in process memory. */
-export class MemoryRollupStore implements RollupStore {
-  private readonly namespaces = new Map<string, Map<string, RollupRow>>();
+interface Row extends RollupRow {
+  holdTsMicros: number;
+  holdUntilMicros: number;
+}
 
-  private rows(namespace: string): Map<string, RollupRow> {
+/** A RollupStore held in process memory; holds run on `clock` (the process clock by default). */
+export class MemoryRollupStore implements RollupStore {
+  private readonly namespaces = new Map<string, Map<string, Row>>();
+
+  constructor(private readonly clock: Pick<Clock, 'nowMicros'> = { nowMicros: () => Date.now() * 1000 }) {}
+
+  private rows(namespace: string): Map<string, Row> {
     let rows = this.namespaces.get(namespace);
     if (!rows) {
       rows = new Map();
@@ -15,44 +23,77 @@ export class MemoryRollupStore implements RollupStore {
     return rows;
   }
 
-  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
-    for (const m of marks) {
-      const rows = this.rows(m.namespace);
-      const row = rows.get(m.counter);
-      if (!row) {
-        rows.set(m.counter, {
-          lastRollupCount: 0n,
-          lastRollupTsMicros: INITIAL_ROLLUP_TS_MICROS,
-          lastWriteTsMicros: m.eventTimeMicros,
-          firstWriteTsMicros: m.eventTimeMicros,
-        });
-      } else {
-        if (m.eventTimeMicros > row.lastWriteTsMicros) row.lastWriteTsMicros = m.eventTimeMicros;
-        if (row.firstWriteTsMicros !== 0 && m.eventTimeMicros < row.firstWriteTsMicros) row.firstWriteTsMicros = m.eventTimeMicros;
-      }
+  private mark(m: CounterWriteMark): Row {
+    const rows = this.rows(m.namespace);
+    const row = rows.get(m.counter);
+    if (!row) {
+      const fresh: Row = {
+        lastRollupCount: 0n,
+        lastRollupTsMicros: INITIAL_ROLLUP_TS_MICROS,
+        lastWriteTsMicros: m.eventTimeMicros,
+        firstWriteTsMicros: m.eventTimeMicros,
+        holdTsMicros: 0,
+        holdUntilMicros: 0,
+      };
+      rows.set(m.counter, fresh);
+      return fresh;
     }
+    if (m.eventTimeMicros > row.lastWriteTsMicros) row.lastWriteTsMicros = m.eventTimeMicros;
+    if (row.firstWriteTsMicros !== 0 && m.eventTimeMicros < row.firstWriteTsMicros) row.firstWriteTsMicros = m.eventTimeMicros;
+    return row;
+  }
+
+  async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
+    for (const m of marks) this.mark(m);
+  }
+
+  async claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]> {
+    const now = this.clock.nowMicros();
+    return marks.map((m) => {
+      const existing = this.namespaces.get(m.namespace)?.get(m.counter);
+      if (existing && existing.lastRollupTsMicros >= m.eventTimeMicros) return false;
+      const row = this.mark(m);
+      row.holdTsMicros = row.holdUntilMicros > now ? Math.min(row.holdTsMicros, m.eventTimeMicros) : m.eventTimeMicros;
+      row.holdUntilMicros = Math.max(row.holdUntilMicros, now + holdMicros);
+      return true;
+    });
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
     const row = this.namespaces.get(namespace)?.get(counter);
-    return row ? { ...row } : undefined;
+    if (!row) return undefined;
+    const { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros } = row;
+    return { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros };
+  }
+
+  async readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined> {
+    const row = this.namespaces.get(namespace)?.get(counter);
+    return row ? { ...row, readAtMicros: this.clock.nowMicros() } : undefined;
   }
 
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
     const out: boolean[] = [];
-    for (const { namespace, counter, next } of items) out.push(await this.advance(namespace, counter, next));
+    for (const { namespace, counter, next, readAtMicros } of items) out.push(await this.advance(namespace, counter, next, readAtMicros));
     return out;
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     const rows = this.rows(namespace);
     const row = rows.get(counter);
     if (!row) {
-      rows.set(counter, { lastRollupCount: next.count, lastRollupTsMicros: next.rollupTsMicros, lastWriteTsMicros: 0, firstWriteTsMicros: 0 });
+      rows.set(counter, {
+        lastRollupCount: next.count,
+        lastRollupTsMicros: next.rollupTsMicros,
+        lastWriteTsMicros: 0,
+        firstWriteTsMicros: 0,
+        holdTsMicros: 0,
+        holdUntilMicros: 0,
+      });
       return true;
     }
     if (next.rollupTsMicros <= row.lastRollupTsMicros) return false;
+    if (readAtMicros !== undefined && row.holdUntilMicros > readAtMicros && row.holdTsMicros <= next.rollupTsMicros) return false;
     row.lastRollupCount = next.count;
     row.lastRollupTsMicros = next.rollupTsMicros;
     return true;

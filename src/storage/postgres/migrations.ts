@@ -74,6 +74,14 @@ const MIGRATIONS: readonly Migration[] = [
     description: 'rollups.first_write_ts: the first rollup scans from the first write, not the epoch',
     statements: [`ALTER TABLE {s}.rollups ADD COLUMN IF NOT EXISTS first_write_ts bigint NOT NULL DEFAULT 0`],
   },
+  {
+    version: 3,
+    description: 'rollups.hold_ts, hold_until: claimed late writes hold rollups back (issue 15)',
+    statements: [
+      `ALTER TABLE {s}.rollups ADD COLUMN IF NOT EXISTS hold_ts bigint NOT NULL DEFAULT 0`,
+      `ALTER TABLE {s}.rollups ADD COLUMN IF NOT EXISTS hold_until bigint NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /** The newest schema version this build of dgw knows. */

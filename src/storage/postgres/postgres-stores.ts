@@ -46,6 +46,11 @@ export interface PostgresStoresOptions {
   connectionTimeoutMs?: number;
   /** Injected time; reserved for adapter-side timestamps (none today). */
   clock?: Clock;
+  /**
+   * The clock rollup holds run on (issue 15). Unset in production: every instance then
+   * uses PostgreSQL's own clock, the one clock they share. Tests on a ManualClock pass it.
+   */
+  holdClock?: Clock;
 }
 
 /**
@@ -88,7 +93,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
     parts: {
       events: new PgEventStore(db, index),
       index,
-      rollups: new PgRollupStore(db),
+      rollups: new PgRollupStore(db, options.holdClock),
       namespaces: new PgNamespaceRegistry(db),
     },
     init: () => migrate(db),

@@ -4,15 +4,23 @@
  * time. `advance` is a conditional upsert (`WHERE last_rollup_ts < new`), so concurrent
  * rollups on several instances converge without locks; `recordWrites` keeps the maximum.
  */
-import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS as NO_ROLLUP_TS } from '../rollup-rules.js';
+import type { Clock } from '../../core/clock.js';
 import type { PgDb } from './db.js';
+
+/** PostgreSQL's clock in epoch microseconds: every instance sharing the store sees the same one. */
+const PG_NOW_MICROS = '(extract(epoch from clock_timestamp()) * 1000000)::bigint';
 
 /** The RollupStore of the PostgreSQL adapter. */
 export class PgRollupStore implements RollupStore {
   private readonly rollups: string;
 
-  constructor(private readonly db: PgDb) {
+  /** `holdClock` replaces PostgreSQL's clock for holds (tests on a manual clock only). */
+  constructor(
+    private readonly db: PgDb,
+    private readonly holdClock?: Pick<Clock, 'nowMicros'>,
+  ) {
     this.rollups = db.table('rollups');
   }
 
@@ -43,6 +51,53 @@ export class PgRollupStore implements RollupStore {
     );
   }
 
+  async claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]> {
+    if (marks.length === 0) return [];
+    // Claims are rare (writes a rollup could reach soon): one statement per mark, in order,
+    // in one transaction (one commit).
+    const NOW = `COALESCE($5::bigint, ${PG_NOW_MICROS})`;
+    return this.db.transaction(async (sql) => {
+      const out: boolean[] = [];
+      for (const m of marks) {
+        const { rowCount } = await sql.query(
+          `INSERT INTO ${this.rollups} AS r
+             (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts, hold_ts, hold_until)
+             VALUES ($1, $2, 0, ${NO_ROLLUP_TS}, $3, $3, $3, ${NOW} + $4)
+           ON CONFLICT (namespace, counter) DO UPDATE SET
+             last_write_ts = GREATEST(r.last_write_ts, EXCLUDED.last_write_ts),
+             first_write_ts = CASE WHEN r.first_write_ts = 0 THEN 0 ELSE LEAST(r.first_write_ts, EXCLUDED.first_write_ts) END,
+             hold_ts = CASE WHEN r.hold_until > ${NOW} THEN LEAST(r.hold_ts, EXCLUDED.hold_ts) ELSE EXCLUDED.hold_ts END,
+             hold_until = GREATEST(r.hold_until, EXCLUDED.hold_until)
+           WHERE r.last_rollup_ts < EXCLUDED.last_write_ts`,
+          [m.namespace, m.counter, m.eventTimeMicros, holdMicros, this.holdClock?.nowMicros() ?? null],
+        );
+        out.push(rowCount === 1);
+      }
+      return out;
+    });
+  }
+
+  async readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined> {
+    const { rows } = await this.db.query<{ c: string; r: string; w: string; f: string; ht: string; hu: string; now: string }>(
+      `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w, first_write_ts AS f,
+              hold_ts AS ht, hold_until AS hu, COALESCE($3::bigint, ${PG_NOW_MICROS}) AS now
+         FROM ${this.rollups} WHERE namespace = $1 AND counter = $2`,
+      [namespace, counter, this.holdClock?.nowMicros() ?? null],
+      true,
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      lastRollupCount: BigInt(row.c),
+      lastRollupTsMicros: Number(row.r),
+      lastWriteTsMicros: Number(row.w),
+      firstWriteTsMicros: Number(row.f),
+      holdTsMicros: Number(row.ht),
+      holdUntilMicros: Number(row.hu),
+      readAtMicros: Number(row.now),
+    };
+  }
+
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
     const { rows } = await this.db.query<{ c: string; r: string; w: string; f: string }>(
       `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w, first_write_ts AS f
@@ -62,18 +117,19 @@ export class PgRollupStore implements RollupStore {
 
   /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
-    return Promise.all(items.map(({ namespace, counter, next }) => this.advance(namespace, counter, next)));
+    return Promise.all(items.map(({ namespace, counter, next, readAtMicros }) => this.advance(namespace, counter, next, readAtMicros)));
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     const { rowCount } = await this.db.query(
       `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
          VALUES ($1, $2, $3::numeric, $4, $5)
          ON CONFLICT (namespace, counter)
          DO UPDATE SET last_rollup_count = EXCLUDED.last_rollup_count, last_rollup_ts = EXCLUDED.last_rollup_ts
-         WHERE r.last_rollup_ts < EXCLUDED.last_rollup_ts`,
-      [namespace, counter, next.count.toString(), next.rollupTsMicros, NO_ROLLUP_TS],
+         WHERE r.last_rollup_ts < EXCLUDED.last_rollup_ts
+           AND ($6::bigint IS NULL OR NOT (r.hold_until > $6::bigint AND r.hold_ts <= EXCLUDED.last_rollup_ts))`,
+      [namespace, counter, next.count.toString(), next.rollupTsMicros, NO_ROLLUP_TS, readAtMicros ?? null],
       true,
     );
     return rowCount === 1;

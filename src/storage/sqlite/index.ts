@@ -64,7 +64,7 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     parts: {
       events: new SqliteEventStore(sql, index),
       index,
-      rollups: new SqliteRollupStore(sql),
+      rollups: new SqliteRollupStore(sql, options.clock),
       rollupCache: new LruRollupCache(
         options.rollupCacheEntries === undefined ? {} : { maxEntries: options.rollupCacheEntries },
       ),

@@ -76,6 +76,12 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'rollups.first_write_ts: the first rollup scans from the first write, not the epoch',
     sql: `ALTER TABLE rollups ADD COLUMN first_write_ts INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 3,
+    description: 'rollups.hold_ts, hold_until: claimed late writes hold rollups back (issue 15)',
+    sql: `ALTER TABLE rollups ADD COLUMN hold_ts INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE rollups ADD COLUMN hold_until INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

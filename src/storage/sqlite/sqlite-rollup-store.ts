@@ -3,13 +3,17 @@
  * with safeIntegers, so bigints round-trip); the checkpoint moves only forward through a
  * conditional upsert.
  */
-import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { Clock } from '../../core/clock.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
-/** A RollupStore on a SqliteDatabase. */
+/** A RollupStore on a SqliteDatabase; holds run on `clock` (one process owns the file). */
 export class SqliteRollupStore implements RollupStore {
-  constructor(private readonly sql: SqliteDatabase) {}
+  constructor(
+    private readonly sql: SqliteDatabase,
+    private readonly clock: Pick<Clock, 'nowMicros'> = { nowMicros: () => Date.now() * 1000 },
+  ) {}
 
   async recordWrites(marks: readonly CounterWriteMark[]): Promise<void> {
     if (marks.length === 0) return;
@@ -23,6 +27,47 @@ export class SqliteRollupStore implements RollupStore {
     this.sql.transaction(() => {
       for (const m of marks) upsert.run(m.namespace, m.counter, INITIAL_ROLLUP_TS_MICROS, m.eventTimeMicros, m.eventTimeMicros);
     });
+  }
+
+  async claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]> {
+    const now = this.clock.nowMicros();
+    const claim = this.sql.stmt(
+      'INSERT INTO rollups (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts, hold_ts, hold_until) ' +
+        'VALUES (@ns, @counter, 0, @initial, @t, @t, @t, @now + @hold) ON CONFLICT (namespace, counter) DO UPDATE SET ' +
+        'last_write_ts = max(rollups.last_write_ts, excluded.last_write_ts), ' +
+        'first_write_ts = CASE WHEN rollups.first_write_ts = 0 THEN 0 ELSE min(rollups.first_write_ts, excluded.first_write_ts) END, ' +
+        'hold_ts = CASE WHEN rollups.hold_until > @now THEN min(rollups.hold_ts, excluded.hold_ts) ELSE excluded.hold_ts END, ' +
+        'hold_until = max(rollups.hold_until, excluded.hold_until) ' +
+        'WHERE rollups.last_rollup_ts < excluded.last_write_ts',
+    );
+    return this.sql.transaction(() =>
+      marks.map(
+        (m) =>
+          claim.run({ ns: m.namespace, counter: m.counter, initial: INITIAL_ROLLUP_TS_MICROS, t: m.eventTimeMicros, now, hold: holdMicros })
+            .changes > 0,
+      ),
+    );
+  }
+
+  async readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined> {
+    const readAtMicros = this.clock.nowMicros();
+    const row = this.sql
+      .stmt(
+        'SELECT last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts, hold_ts, hold_until FROM rollups WHERE namespace = ? AND counter = ?',
+      )
+      .raw(true)
+      .safeIntegers(true)
+      .get(namespace, counter) as [bigint, bigint, bigint, bigint, bigint, bigint] | undefined;
+    if (!row) return undefined;
+    return {
+      lastRollupCount: row[0],
+      lastRollupTsMicros: Number(row[1]),
+      lastWriteTsMicros: Number(row[2]),
+      firstWriteTsMicros: Number(row[3]),
+      holdTsMicros: Number(row[4]),
+      holdUntilMicros: Number(row[5]),
+      readAtMicros,
+    };
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
@@ -44,22 +89,26 @@ export class SqliteRollupStore implements RollupStore {
     for (const item of items) checkInt64(item.next.count, 'advanceMany');
     // One transaction: one fsync for the whole rollup batch.
     return this.sql.transaction(() =>
-      items.map(({ namespace, counter, next }) => this.upsert().run(namespace, counter, next.count, next.rollupTsMicros).changes > 0),
+      items.map(
+        ({ namespace, counter, next, readAtMicros }) =>
+          this.upsert().run({ ns: namespace, counter, count: next.count, ts: next.rollupTsMicros, readAt: readAtMicros ?? null }).changes > 0,
+      ),
     );
   }
 
   private upsert() {
     return this.sql.stmt(
-      'INSERT INTO rollups (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts) VALUES (?, ?, ?, ?, 0) ' +
+      'INSERT INTO rollups (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts) VALUES (@ns, @counter, @count, @ts, 0) ' +
         'ON CONFLICT (namespace, counter) ' +
         'DO UPDATE SET last_rollup_count = excluded.last_rollup_count, last_rollup_ts = excluded.last_rollup_ts ' +
-        'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts',
+        'WHERE excluded.last_rollup_ts > rollups.last_rollup_ts ' +
+        'AND (@readAt IS NULL OR NOT (rollups.hold_until > @readAt AND rollups.hold_ts <= excluded.last_rollup_ts))',
     );
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
-    const result = this.upsert().run(namespace, counter, next.count, next.rollupTsMicros);
+    const result = this.upsert().run({ ns: namespace, counter, count: next.count, ts: next.rollupTsMicros, readAt: readAtMicros ?? null });
     return result.changes > 0;
   }
 
