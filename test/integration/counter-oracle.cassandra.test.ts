@@ -21,7 +21,7 @@ function cassandraBackend(): OracleBackend {
   return {
     key: 'cassandra',
     async open(clock) {
-      const cass = await createCassandraStores({ contactPoints: [cassGate.url], localDataCenter: 'datacenter1', keyspace, clock });
+      const cass = await createCassandraStores({ contactPoints: [cassGate.url], localDataCenter: 'datacenter1', keyspace, clock, holdClock: clock });
       const redis = await createRedisStores({ url: redisGate.url, keyPrefix });
       const stores: StoreSet = {
         name: cass.name,

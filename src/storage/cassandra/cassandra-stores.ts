@@ -39,6 +39,11 @@ export interface CassandraStoresOptions {
   speculativeDelayMs?: number;
   /** Time of the first-write-wins timestamps (default the system clock). */
   clock?: Clock;
+  /**
+   * The clock rollup holds run on (issue 15). Unset in production: the coordinator's
+   * clock (`currentTimestamp()`). Tests on a ManualClock pass it.
+   */
+  holdClock?: Clock;
 }
 
 /**
@@ -100,7 +105,7 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
     capabilities: { durable: true, shared: true, ttl: false },
     parts: {
       events: new CassandraEventStore(db, lease, () => clock.nowMicros()),
-      rollups: new CassandraRollupStore(db, lease),
+      rollups: new CassandraRollupStore(db, lease, options.holdClock),
       namespaces: new CassandraNamespaceRegistry(db),
     },
     init: async () => {

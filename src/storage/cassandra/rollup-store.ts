@@ -11,9 +11,15 @@
  * The checkpoint moves only forward under concurrent rollups on several instances: it is
  * written by a lightweight transaction `UPDATE ... IF rollup_ts < ?` (Paxos), never by a
  * plain write, so two instances cannot both apply and an older checkpoint never lands.
+ *
+ * Write claims and holds (issue 15) are read-then-LWT loops: the LWT's condition is the
+ * state read (`IF rollup_ts = ? AND hold_ts = ? AND hold_until = ?`), so a concurrent
+ * claim or advance makes it retry on fresh state. The holds' clock is the coordinator's
+ * (`currentTimestamp()`, millisecond resolution).
  */
+import type { Clock } from '../../core/clock.js';
 import { DgwError } from '../../core/errors.js';
-import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRow, RollupStore } from '../contracts.js';
+import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64 } from '../rollup-rules.js';
 import type { BoundStatement, CassandraDb } from './db.js';
 import { TableMissingError } from './db.js';
@@ -24,16 +30,48 @@ import { rollupTableDdl } from './schema.js';
 
 const INVERT_BASE = 2n ** 62n;
 const PARALLEL = 32;
+const LWT_ATTEMPTS = 8;
+
+/** A row's checkpoint and hold as read, nulls kept (LWT conditions compare them). */
+interface HoldState {
+  rollupTs: bigint | null;
+  holdTs: bigint | null;
+  holdUntil: bigint | null;
+  nowMicros: number;
+}
+
+/** `col = ?` or `col = null` for each seen value: the LWT applies only on unchanged state. */
+function unchanged(seen: Record<string, bigint | null>): { cql: string; params: bigint[] } {
+  const parts: string[] = [];
+  const params: bigint[] = [];
+  for (const [col, v] of Object.entries(seen)) {
+    if (v === null) parts.push(`${col} = null`);
+    else {
+      parts.push(`${col} = ?`);
+      params.push(v);
+    }
+  }
+  return { cql: parts.join(' AND '), params };
+}
 
 /** RollupStore on Cassandra; see the file header. */
 export class CassandraRollupStore implements RollupStore {
   /** Namespaces whose table this process has seen exist. */
   private readonly known = new Set<string>();
 
+  /** `holdClock` replaces the coordinator's clock for holds (tests on a manual clock only). */
   constructor(
     private readonly db: CassandraDb,
     private readonly lease: DdlLease,
+    private readonly holdClock?: Pick<Clock, 'nowMicros'>,
   ) {}
+
+  /** The holds' clock: the coordinator's, unless a test injected one. */
+  private async storeNowMicros(): Promise<number> {
+    if (this.holdClock) return this.holdClock.nowMicros();
+    const rs = await this.db.execute('SELECT toUnixTimestamp(currentTimestamp()) AS now FROM system.local', [], { idempotent: true });
+    return Number(rs.first()?.get('now') as bigint) * 1000;
+  }
 
   /** Creates the namespace's table when missing (under the schema lease). */
   private async ensureTable(namespace: string): Promise<string> {
@@ -83,6 +121,85 @@ export class CassandraRollupStore implements RollupStore {
     });
   }
 
+  /** Checkpoint and hold of a counter plus the coordinator's clock; undefined without a row or table. */
+  private async holdState(namespace: string, counter: string): Promise<{ row: RollupRead; state: HoldState } | undefined> {
+    const table = this.db.table(rollupTable(namespace));
+    let rs;
+    try {
+      rs = await this.db.onTable(rollupTable(namespace), () =>
+        this.db.execute(
+          `SELECT rollup_count, rollup_ts, last_write_ts, first_write_ts, hold_ts, hold_until, toUnixTimestamp(currentTimestamp()) AS now
+             FROM ${table} WHERE counter = ?`,
+          [counter],
+          { idempotent: true },
+        ),
+      );
+    } catch (err) {
+      if (err instanceof TableMissingError) return undefined;
+      throw err;
+    }
+    const r = rs.first();
+    if (!r) return undefined;
+    const big = (col: string) => (r.get(col) as bigint | null | undefined) ?? null;
+    const state: HoldState = {
+      rollupTs: big('rollup_ts'),
+      holdTs: big('hold_ts'),
+      holdUntil: big('hold_until'),
+      nowMicros: this.holdClock ? this.holdClock.nowMicros() : Number(r.get('now') as bigint) * 1000,
+    };
+    return {
+      state,
+      row: {
+        lastRollupCount: big('rollup_count') ?? 0n,
+        lastRollupTsMicros: Number(state.rollupTs ?? 0n),
+        lastWriteTsMicros: Number(big('last_write_ts') ?? 0n),
+        firstWriteTsMicros: Number(big('first_write_ts') ?? 0n),
+        holdTsMicros: Number(state.holdTs ?? 0n),
+        holdUntilMicros: Number(state.holdUntil ?? 0n),
+        readAtMicros: state.nowMicros,
+      },
+    };
+  }
+
+  async readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined> {
+    return (await this.holdState(namespace, counter))?.row;
+  }
+
+  async claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const m of marks) out.push(await this.claim(m, holdMicros));
+    return out;
+  }
+
+  private async claim(m: CounterWriteMark, holdMicros: number): Promise<boolean> {
+    const t = BigInt(m.eventTimeMicros);
+    for (let attempt = 0; attempt < LWT_ATTEMPTS; attempt++) {
+      const seen = await this.holdState(m.namespace, m.counter);
+      const s = seen?.state;
+      if (s?.rollupTs !== null && s?.rollupTs !== undefined && s.rollupTs >= t) return false;
+      const now = BigInt(s?.nowMicros ?? (await this.storeNowMicros()));
+      const active = s?.holdUntil !== null && s?.holdUntil !== undefined && s.holdUntil > now && s.holdTs !== null;
+      const holdTs = active && s.holdTs! < t ? s.holdTs! : t;
+      const until = now + BigInt(holdMicros);
+      const holdUntil = s?.holdUntil !== null && s?.holdUntil !== undefined && s.holdUntil > until ? s.holdUntil : until;
+      const cond = unchanged({ rollup_ts: s?.rollupTs ?? null, hold_ts: s?.holdTs ?? null, hold_until: s?.holdUntil ?? null });
+      const applied = await this.withTable(m.namespace, async (table) => {
+        const rs = await this.db.execute(`UPDATE ${table} SET hold_ts = ?, hold_until = ? WHERE counter = ? IF ${cond.cql}`, [
+          holdTs,
+          holdUntil,
+          m.counter,
+          ...cond.params,
+        ]);
+        return rs.first()?.get('[applied]') === true;
+      });
+      if (applied) {
+        await this.recordWrites([m]);
+        return true;
+      }
+    }
+    throw new DgwError('UNAVAILABLE', `claim ${m.namespace}/${m.counter}: too much contention on the rollup row`);
+  }
+
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
     const table = this.db.table(rollupTable(namespace));
     let rs;
@@ -104,9 +221,10 @@ export class CassandraRollupStore implements RollupStore {
     };
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     if (!Number.isSafeInteger(next.rollupTsMicros)) throw new DgwError('INVALID_ARGUMENT', 'next.rollupTsMicros: must be integer microseconds');
+    if (readAtMicros !== undefined) return this.guardedAdvance(namespace, counter, next, readAtMicros);
     return this.withTable(namespace, async (table) => {
       const values = [next.count, BigInt(next.rollupTsMicros), counter];
       // A missing row or one made by write marks only has no checkpoint: `< ?` is false on
@@ -123,6 +241,30 @@ export class CassandraRollupStore implements RollupStore {
     });
   }
 
+  /** An advance refused while a hold active at or since `readAtMicros` protects a time at or before it. */
+  private async guardedAdvance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros: number): Promise<boolean> {
+    const ts = BigInt(next.rollupTsMicros);
+    for (let attempt = 0; attempt < LWT_ATTEMPTS; attempt++) {
+      const seen = await this.holdState(namespace, counter);
+      if (!seen) return this.advance(namespace, counter, next); // no row: nothing holds it
+      const s = seen.state;
+      if (s.rollupTs !== null && s.rollupTs >= ts) return false;
+      if (s.holdUntil !== null && s.holdTs !== null && Number(s.holdUntil) > readAtMicros && s.holdTs <= ts) return false;
+      const cond = unchanged({ rollup_ts: s.rollupTs, hold_ts: s.holdTs, hold_until: s.holdUntil });
+      const applied = await this.withTable(namespace, async (table) => {
+        const rs = await this.db.execute(`UPDATE ${table} SET rollup_count = ?, rollup_ts = ? WHERE counter = ? IF ${cond.cql}`, [
+          next.count,
+          ts,
+          counter,
+          ...cond.params,
+        ]);
+        return rs.first()?.get('[applied]') === true;
+      });
+      if (applied) return true;
+    }
+    throw new DgwError('UNAVAILABLE', `advance ${namespace}/${counter}: too much contention on the checkpoint`);
+  }
+
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
     for (const item of items) checkInt64(item.next.count, 'advanceMany');
     // In order per counter (a counter listed twice sees its first item), parallel across counters.
@@ -137,7 +279,7 @@ export class CassandraRollupStore implements RollupStore {
     await forEachLimited([...chains.values()], PARALLEL, async (chain) => {
       for (const i of chain) {
         const item = items[i]!;
-        applied[i] = await this.advance(item.namespace, item.counter, item.next);
+        applied[i] = await this.advance(item.namespace, item.counter, item.next, item.readAtMicros);
       }
     });
     return applied;

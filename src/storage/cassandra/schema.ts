@@ -51,7 +51,8 @@ export function sliceTableDdl(qualified: string): string {
 export function rollupTableDdl(qualified: string): string {
   return `CREATE TABLE IF NOT EXISTS ${qualified} (
   counter text PRIMARY KEY,
-  rollup_count bigint, rollup_ts bigint, last_write_ts bigint, first_write_ts bigint
+  rollup_count bigint, rollup_ts bigint, last_write_ts bigint, first_write_ts bigint,
+  hold_ts bigint, hold_until bigint
 ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`;
 }
 
