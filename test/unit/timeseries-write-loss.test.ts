@@ -13,7 +13,7 @@ import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.
 import { isDgwError } from '../../src/core/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
-import type { EventRecord } from '../../src/storage/contracts.js';
+import type { EventRecord, EventStore, StoreSet } from '../../src/storage/contracts.js';
 import { createMemoryStores } from '../../src/storage/memory/index.js';
 
 const view = createEmbeddedCatalogView('memory', { stores: ['memory'] });
@@ -99,5 +99,51 @@ describe('TimeSeries write path: nothing acknowledged that the store will refuse
     assert.equal(stored.length, 10, `stored: ${stored.join(', ')}`);
     assert.ok(!stored.some((id) => id.startsWith('old')));
     assert.equal(await lost(), 2);
+  });
+
+  it('a write answered past its deadline is "outcome unknown", and so is its retry while it is in flight', async () => {
+    const clock = new ManualClock();
+    const base = createMemoryStores();
+    const events = base.events!;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let stall = true;
+    // A store whose next append hangs until the test releases it (a stalled store).
+    const slow: EventStore = {
+      listSlices: (ns) => events.listSlices(ns),
+      createSlice: (ns, sl) => events.createSlice(ns, sl),
+      setSliceStatus: (ns, id, st) => events.setSliceStatus(ns, id, st),
+      appendEvents: async (w, o) => {
+        if (stall) {
+          stall = false;
+          await gate;
+        }
+        return events.appendEvents(w, o);
+      },
+      findEvents: (l) => events.findEvents(l),
+      scanPartition: (sc) => events.scanPartition(sc),
+      dropNamespace: (ns) => events.dropNamespace(ns),
+    };
+    const set: StoreSet = { ...base, name: 'memory', capabilities: base.capabilities, events: slow, ping: () => base.ping(), close: () => base.close() };
+    const engine = createTimeSeriesService({ clock, catalog: new StoreCatalog('memory', [['memory', set]]) });
+    const doc = { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '5s' } }], slos: { write: { latency: { max: '20ms' } } } };
+    const config = parseTimeSeriesNamespace(`ns_${Math.random().toString(36).slice(2, 8)}`, doc, view).config;
+    const event = ev('e1', clock.nowMicros());
+    await assert.rejects(engine.writeSync(config, [event]), (err: unknown) => {
+      assert.ok(isDgwError(err) && err.code === 'DEADLINE_EXCEEDED', String(err));
+      assert.match(err.message, /the outcome is unknown: the write may still be applied/);
+      return true;
+    });
+    clock.advance(6 * MICROS_PER_SECOND); // past the accept window, the first attempt still stalled
+    await assert.rejects(engine.writeSync(config, [event]), (err: unknown) => {
+      assert.ok(isDgwError(err) && err.code === 'UNAVAILABLE', String(err));
+      assert.match(err.message, /^events\[0\]\.eventTime: past the accept limit, but an earlier attempt .* outcome is unknown/);
+      return true;
+    });
+    release();
+    // Let the stalled attempt settle: it commits (the memory store checks its time bound
+    // only before starting), so the retry is now a definite success, not "too old".
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    await engine.writeSync(config, [event]);
   });
 });

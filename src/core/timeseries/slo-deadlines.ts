@@ -28,7 +28,9 @@ export function sloMaxMs(config: TimeSeriesConfig, endpoint: SloEndpoint): numbe
  */
 export function withSloDeadline<T>(config: TimeSeriesConfig, endpoint: SloEndpoint, what: string, work: () => Promise<T>): Promise<T> {
   const ms = sloMaxMs(config, endpoint);
-  return ms === undefined ? work() : withDeadline(work(), ms, `${what} (namespace ${config.name}, slos.${endpoint}.latency.max)`);
+  // A write goes on after the deadline and may still be stored: say so (issue 14 item 2).
+  const unknown = endpoint === 'write' ? ' (the outcome is unknown: the write may still be applied; retry with the same event ids)' : '';
+  return ms === undefined ? work() : withDeadline(work(), ms, `${what} (namespace ${config.name}, slos.${endpoint}.latency.max)${unknown}`);
 }
 
 /**
