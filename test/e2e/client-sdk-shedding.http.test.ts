@@ -7,18 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DgwClient, DgwClientError, type CallEvent } from '../../src/client/index.js';
-import type { OverloadSignals } from '../../src/server/shedding/shedder.js';
+import { Dial } from '../support/overload-dial.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
-
-class Dial implements OverloadSignals {
-  delay = 0;
-  eventLoopDelayMs(): number {
-    return this.delay;
-  }
-  bufferBytes(): number {
-    return 0;
-  }
-}
 
 describe('DgwClient against a shedding server', () => {
   const dial = new Dial();

@@ -8,19 +8,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import type { OverloadSignals } from '../../src/server/shedding/shedder.js';
+import { Dial } from '../support/overload-dial.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 import { grpcTestClient } from '../support/grpc-call.js';
-
-class Dial implements OverloadSignals {
-  delay = 0;
-  eventLoopDelayMs(): number {
-    return this.delay;
-  }
-  bufferBytes(): number {
-    return 0;
-  }
-}
 
 describe('shedding over HTTP and gRPC (injected overload)', () => {
   const dial = new Dial();
