@@ -16,7 +16,7 @@ describe('DgwClient against a shedding server', () => {
   let t: TestServer;
 
   before(async () => {
-    t = await startTestServer({ overloadSignals: dial, shedding: { eventLoopDelayMs: { threshold: 0, max: 100 } } });
+    t = await startTestServer({ overloadSignals: dial, shedding: { eventLoopDelayMs: { threshold: 0, max: 100 }, eventLoopDelayMinInFlight: 0 } });
     assert.equal((await t.call('PUT', `/v1/counter/namespaces/${ns}`, {})).status, 201);
   });
   after(async () => {
