@@ -10,6 +10,7 @@ import { SystemClock, type Clock } from '../core/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
 import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
 import type { NamespaceConfig } from '../core/control/types.js';
+import { BestEffortCounters } from '../core/counter/best-effort.js';
 import { createCounterService, type CounterEngine } from '../core/counter/service.js';
 import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseries/service.js';
 import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
@@ -137,6 +138,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if (config.counterType !== 'BEST_EFFORT') await engine.dropNamespace(config.events);
         await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
         await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
+        // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
+        // a re-created namespace starts at 0 (issue 14.9).
+        await new BestEffortCounters(catalog).dropNamespace(config);
       }
       await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
     },

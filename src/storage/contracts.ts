@@ -374,6 +374,8 @@ export interface CounterCache {
   /** Current value, 0n when absent or expired. */
   get(key: string): Promise<bigint>;
   delete(key: string): Promise<void>;
+  /** Deletes every key starting with `prefix` (a deleted namespace's counters). */
+  deletePrefix(prefix: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------

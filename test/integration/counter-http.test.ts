@@ -120,6 +120,21 @@ describe('counter HTTP API', () => {
     assert.deepEqual((await post('AddAndGetCount', { ...base, delta: 0 })).body, { count: '0' });
   });
 
+  it('a deleted and re-created namespace starts at 0, BEST_EFFORT and EVENTUAL alike (issue 14.9)', async () => {
+    for (const type of ['BEST_EFFORT', 'EVENTUAL', 'ACCURATE']) {
+      const ns = `recreated_${type.toLowerCase()}`;
+      const doc = JSON.stringify({ persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: type } }] });
+      for (let round = 0; round < 2; round++) {
+        const put = await server.app.inject({ method: 'PUT', url: `/v1/counter/namespaces/${ns}`, payload: doc });
+        assert.equal(put.statusCode, 201, put.body);
+        const added = await post('AddAndGetCount', { namespace: ns, counter_name: 'c', delta: 5 });
+        assert.deepEqual(added.body, { count: '5' }, `${type} round ${round}: ${JSON.stringify(added.body)}`);
+        const del = await server.app.inject({ method: 'DELETE', url: `/v1/counter/namespaces/${ns}` });
+        assert.ok(del.statusCode < 300, del.body);
+      }
+    }
+  });
+
   it('exposes the counter metrics', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/metrics' });
     assert.match(res.body, /dgw_counter_operations_total\{counter_type="EVENTUAL",operation="AddCount",outcome="ok"\}/);

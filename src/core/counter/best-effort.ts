@@ -36,6 +36,11 @@ export class BestEffortCounters {
     return this.cache(config).delete(bestEffortKey(config.name, counter));
   }
 
+  /** Deletes every counter of the namespace (namespace names have no ':', so the prefix is its own). */
+  dropNamespace(config: CounterConfig): Promise<void> {
+    return this.cache(config).deletePrefix(bestEffortKey(config.name, ''));
+  }
+
   private cache(config: CounterConfig): CounterCache {
     return this.catalog.counterCache(config.cache.storage.store);
   }

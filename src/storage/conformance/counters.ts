@@ -162,6 +162,20 @@ export function registerCounterTests(ctx: ConformanceContext): void {
   });
 
   describe('counter cache', () => {
+    it('deletePrefix deletes the keys of one namespace only', async (t) => {
+      const cache = need(t, ctx.stores().counterCache, 'counter cache', name());
+      if (!cache) return;
+      const ns = freshNamespace();
+      await cache.add(`${ns}:a`, 5n);
+      await cache.add(`${ns}:b*[x]`, 6n);
+      await cache.add(`${ns}x:a`, 7n);
+      await cache.deletePrefix(`${ns}:`);
+      assert.equal(await cache.get(`${ns}:a`), 0n);
+      assert.equal(await cache.get(`${ns}:b*[x]`), 0n);
+      assert.equal(await cache.get(`${ns}x:a`), 7n);
+      await cache.delete(`${ns}x:a`);
+    });
+
     it('add, get and delete with negative deltas and large bigints', async (t) => {
       const cache = need(t, ctx.stores().counterCache, 'counter cache', name());
       if (!cache) return;

@@ -65,6 +65,10 @@ export class TtlCounterCache implements CounterCache {
     return this.live(key, this.clock.nowMicros())?.value ?? 0n;
   }
 
+  async deletePrefix(prefix: string): Promise<void> {
+    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
   }

@@ -44,6 +44,17 @@ export class RedisCounterCache implements CounterCache {
     await this.call((c) => c.del(this.key(key)));
   }
 
+  /** SCAN for the prefix (glob characters escaped) and UNLINK what it finds, 1,000 keys a step. */
+  async deletePrefix(prefix: string): Promise<void> {
+    const pattern = `${this.key(prefix).replace(/[*?[\]\\]/g, (ch) => `\\${ch}`)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.call((c) => c.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+      if (keys.length > 0) await this.call((c) => c.unlink(...keys));
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   private key(key: string): string {
     return `${this.prefix}counter:${key}`;
   }
