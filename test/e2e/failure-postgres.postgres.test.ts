@@ -135,18 +135,30 @@ describe('PostgreSQL restarted mid-load', { skip: gate.skip }, () => {
     };
 
     const load = Promise.all(Array.from({ length: 6 }, (_, w) => worker(w)));
-    await pollUntil(async () => acked >= 150, 20_000, () => `only ${acked} acknowledged before the restart`, 20);
-    const stopBegin = performance.now();
-    await pg!.stopServer('fast');
-    const down = performance.now();
-    await sleep(1000);
-    const startBegin = performance.now();
-    await pg!.startServer();
-    const up = performance.now();
-    // Keep the load going until it has been succeeding for a while after the restart.
-    await pollUntil(async () => successTimes.filter((t) => t > up).length >= 150, 20_000, () => 'load did not recover after the restart', 20);
-    stopLoad = true;
-    await load;
+    // Declared before the try: a failed wait must still stop the workers (or the test file
+    // never exits) and must never leave the shared PostgreSQL down for the next tests.
+    let stopBegin = 0;
+    let down = 0;
+    let startBegin = 0;
+    let up = 0;
+    let restarted = false;
+    try {
+      await pollUntil(async () => acked >= 150, 20_000, () => `only ${acked} acknowledged before the restart`, 20);
+      stopBegin = performance.now();
+      await pg!.stopServer('fast');
+      down = performance.now();
+      await sleep(1000);
+      startBegin = performance.now();
+      await pg!.startServer();
+      up = performance.now();
+      restarted = true;
+      // Keep the load going until it has been succeeding for a while after the restart.
+      await pollUntil(async () => successTimes.filter((t) => t > up).length >= 150, 20_000, () => 'load did not recover after the restart', 20);
+    } finally {
+      stopLoad = true;
+      if (stopBegin > 0 && !restarted) await pg!.startServer().catch(() => undefined);
+      await load;
+    }
 
     assert.deepEqual(unexpected, [], 'every failure is UNAVAILABLE or DEADLINE_EXCEEDED, and every operation ends acknowledged');
     assert.ok(failures.length > 0, 'requests failed during the outage (otherwise the restart tested nothing)');
