@@ -21,7 +21,7 @@ const REPEAT = Number(process.argv[4] ?? 3);
 const FILTER = process.argv[5] ?? '';
 
 const dir = mkdtempSync(join(tmpdir(), 'dgw-http-overhead-'));
-const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, logger: false, lifecycleIntervalSeconds: 3600 });
+const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, lifecycleIntervalSeconds: 3600 });
 const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections: CONCURRENCY, pipelining: 1 });
 
 async function call(method: 'PUT' | 'POST', path: string, body: string, expect?: number): Promise<number> {

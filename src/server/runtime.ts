@@ -26,6 +26,10 @@ import type { TokenStore } from './auth/token-store.js';
 import { CallGuard } from './call-guard.js';
 import { LoopDelaySampler } from './shedding/loop-delay.js';
 import { Shedder, type OverloadSignals, type SheddingConfig } from './shedding/shedder.js';
+import { createLogger, type Logger } from './ops/logger.js';
+import { RequestRates } from './ops/request-rates.js';
+import { registerOpsRoutes } from './ops/ops-routes.js';
+import { grpcRequestLog } from './ops/grpc-request-log.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -38,7 +42,8 @@ export interface ServerOptions {
   limits?: Partial<TimeSeriesLimits>;
   /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
   lifecycleIntervalSeconds?: number;
-  logger?: boolean | Record<string, unknown>;
+  /** Where request lines, background failures and internal errors go; default: silent. */
+  log?: Logger;
   /** Port of the gRPC server (docs/grpc.md), on the same host; 0 picks a free one; undefined = no gRPC. */
   grpcPort?: number;
   /** Deadline of one HTTP data-plane request; default 10 s. */
@@ -80,6 +85,7 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
   const clock = options.clock ?? new SystemClock();
+  const logger = options.log ?? createLogger('silent');
   let catalog: StoreCatalog;
   let view: StoreCatalogView;
   if (options.stores) {
@@ -115,9 +121,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     lastLog = now;
-    const more = suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : '';
+    if (options.log) logger.error({ err, suppressed }, `${what} failed: ${describeCause(err)}`);
+    else console.error(`dgw: ${what} failed: ${describeCause(err)}${suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : ''}`);
     suppressed = 0;
-    console.error(`dgw: ${what} failed: ${describeCause(err)}${more}`);
   };
   const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
   const counters = createCounterService({
@@ -173,6 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const guard = new CallGuard({ ...(options.tokens ? { tokens: options.tokens } : {}), ...(shedder ? { shedder } : {}) });
 
+  const rates = new RequestRates();
   const app = buildHttpApp({
     guard,
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -184,9 +191,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry: catalog.namespaces(),
     metrics,
     ready: () => catalog.ping(),
-    onInternalError: (err, where) => log(err, where),
+    // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
+    ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    rates,
+    ...(options.log ? { log: options.log } : {}),
   });
 
   const runLifecycle = async (): Promise<void> => {
@@ -224,11 +233,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }, (options.lifecycleIntervalSeconds ?? 30) * 1000);
   interval.unref();
 
+  let grpc: RunningGrpcServer | undefined;
+  registerOpsRoutes(app, {
+    catalog,
+    namespaces,
+    metrics,
+    rates,
+    ports: () => ({ http: port, ...(grpc ? { grpc: grpc.port } : {}) }),
+  });
+
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
 
-  let grpc: RunningGrpcServer | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -244,7 +261,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.grpcPort !== undefined) {
     try {
       grpc = await startGrpcServer(
-        { clock, engine, counters, namespaces, metrics, guard, onInternalError: (err, method) => log(err, `gRPC ${method}`) },
+        {
+          clock,
+          engine,
+          counters,
+          namespaces,
+          metrics,
+          guard,
+          onInternalError: (err, method) => log(err, `gRPC ${method}`),
+          interceptors: [grpcRequestLog(logger, rates)],
+        },
         { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );
     } catch (err) {

@@ -17,7 +17,7 @@ describe('ill-formed Unicode in ids, names and keys', () => {
   const now = () => new Date(t.clock.nowMicros() / 1000).toISOString();
 
   before(async () => {
-    t = await startTestServer({ logger: false });
+    t = await startTestServer();
     assert.equal((await t.call('PUT', `/v1/timeseries/namespaces/${tsNs}`, {})).status, 201);
     assert.equal((await t.call('PUT', `/v1/counter/namespaces/${cNs}`, ACCURATE_DOC)).status, 201);
   });

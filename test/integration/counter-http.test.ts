@@ -45,7 +45,7 @@ describe('counter HTTP API', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-counter-http-'));
-    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, clock, logger: false });
+    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, clock });
     const put = await server.app.inject({ method: 'PUT', url: '/v1/counter/namespaces/my_dataset', payload: ARTICLE_COUNTER_DOC });
     assert.ok(put.statusCode === 200 || put.statusCode === 201, put.body);
     const ts = await server.app.inject({ method: 'PUT', url: '/v1/timeseries/namespaces/just_events', payload: '{}' });

@@ -15,6 +15,8 @@ export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error';
 export interface CounterMetrics {
   /** Seconds between now and the counter's checkpoint, observed after each rollup. */
   readonly rollupLag: Histogram<'namespace'>;
+  /** The lag seen by the latest rollup of the namespace (a gauge to alert on). */
+  readonly rollupLagCurrent: Gauge<'namespace'>;
   /** Counters waiting in the rollup queues of this instance. */
   readonly queueDepth: Gauge<'namespace'>;
   /** Rollup events dropped because a queue was at capacity_bytes. */
@@ -41,6 +43,14 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
         help: 'Seconds between now and the rollup checkpoint, observed after each rollup',
         labelNames: ['namespace'],
         buckets: [1, 2, 5, 7, 10, 15, 30, 60, 300, 3600],
+        registers,
+      }),
+    ),
+    rollupLagCurrent: reuse(registry, 'dgw_counter_rollup_lag_current_seconds', () =>
+      new Gauge({
+        name: 'dgw_counter_rollup_lag_current_seconds',
+        help: 'Seconds between now and the rollup checkpoint at the latest rollup of the namespace',
+        labelNames: ['namespace'],
         registers,
       }),
     ),

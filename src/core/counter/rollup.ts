@@ -122,7 +122,9 @@ export class CounterRollups {
     }
     metrics.rollups.inc({ namespace: ns, outcome });
     if (outcome !== 'noop' || row) {
-      metrics.rollupLag.observe({ namespace: ns }, Math.max(0, now - checkpoint.rollupTsMicros) / 1e6);
+      const lagSeconds = Math.max(0, now - checkpoint.rollupTsMicros) / 1e6;
+      metrics.rollupLag.observe({ namespace: ns }, lagSeconds);
+      metrics.rollupLagCurrent.set({ namespace: ns }, lagSeconds);
     }
     return { outcome, checkpoint, caughtUp: lastWrite <= Math.max(checkpoint.rollupTsMicros, end) };
   }

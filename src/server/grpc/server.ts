@@ -11,6 +11,7 @@ import {
   type UntypedServiceImplementation,
   type handleUnaryCall,
   type Metadata,
+  type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Clock } from '../../core/clock.js';
@@ -44,6 +45,8 @@ export interface GrpcServerDeps {
   onInternalError?: (err: unknown, method: string) => void;
   /** Authentication, authorization and shedding, shared with HTTP; default: none. */
   guard?: CallGuard;
+  /** Server interceptors, outermost first (request logging: ops/grpc-request-log.ts). */
+  interceptors?: ServerInterceptor[];
 }
 
 /** Where to listen. */
@@ -125,7 +128,7 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
     return [serviceDefinition(protos, service), impl];
   };
 
-  const server = new Server({ 'grpc.max_receive_message_length': deps.engine.limits.maxBodyBytes });
+  const server = new Server({ 'grpc.max_receive_message_length': deps.engine.limits.maxBodyBytes, interceptors: deps.interceptors ?? [] });
   server.addService(...bind(TIMESERIES_SERVICE, timeSeriesHandlers(deps)));
   server.addService(...bind(COUNTER_SERVICE, counterHandlers(deps)));
 

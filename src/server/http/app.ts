@@ -17,6 +17,9 @@ import { registerTimeSeriesRoutes } from './timeseries-routes.js';
 import { registerCounterRoutes } from './counter-routes.js';
 import { CallGuard } from '../call-guard.js';
 import { installGuardHooks } from './guard-hooks.js';
+import { genReqId, registerRequestLog, rememberFailure } from '../ops/http-request-log.js';
+import type { Logger } from '../ops/logger.js';
+import type { RequestRates } from '../ops/request-rates.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -32,14 +35,16 @@ export interface HttpAppDeps {
   requestTimeoutMs?: number;
   /** Called with the cause of every 500 (server side only; the client sees a bare INTERNAL). */
   onInternalError?: (err: unknown, where: string) => void;
-  /** Pino logger options, or false for none. */
-  logger?: boolean | Record<string, unknown>;
   /** Authentication, authorization and shedding (docs/security.md, docs/overload.md); default: none. */
   guard?: CallGuard;
   /** Browser origins allowed to call; any other `Origin` is refused (403). Default: none. */
   allowedOrigins?: readonly string[];
   /** TLS certificate and key (PEM); HTTPS instead of HTTP when set. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Gets one line per request (request id, method, route, namespace, status, latency). */
+  log?: Logger;
+  /** Gets every finished request (GET /v1/status, the status page). */
+  rates?: RequestRates;
 }
 
 /** Longest path parameter the router accepts (namespace names: up to 128 characters). */
@@ -50,8 +55,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const bodyLimit = deps.engine.limits.maxBodyBytes;
   const onInternalError = deps.onInternalError ?? (() => {});
   const app = Fastify({
-    logger: deps.logger ?? false,
     bodyLimit,
+    genReqId,
     // Namespace names are up to 128 characters (namespace-name.ts); a longer one gets the
     // name validator's 400 naming the field, not the router's 414.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -64,6 +69,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     clientErrorHandler: answerClientError,
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
   }) as unknown as FastifyInstance;
+  registerRequestLog(app, deps.log, deps.rates);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
@@ -123,11 +129,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err, req, reply) => {
+    rememberFailure(req, err); // logged with the request's line, causes and stack included
     const mapped = toHttpError(err, bodyLimit);
-    if (mapped.internal) {
-      req.log.error({ err }, 'internal error');
-      onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
-    }
+    if (mapped.internal) onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
     const retryAfter = retryAfterSeconds(err);
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     // RFC 6750: a 401 names the scheme the client must use.

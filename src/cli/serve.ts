@@ -1,0 +1,150 @@
+/**
+ * `dgw serve`: parses the server flags (each also from a DGW_* environment variable),
+ * checks them (ports, URL schemes, log level), starts the server and logs what it runs
+ * on: stores, clusters, ports, data folder. SIGTERM/SIGINT drain and stop.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startServer } from '../server/runtime.js';
+import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
+import { SystemClock } from '../core/clock.js';
+import { createLogger, parseLogLevel } from '../server/ops/logger.js';
+import { buildInfo } from '../server/ops/build-info.js';
+import { checkUrlScheme, redactUrl } from '../server/ops/url-scheme.js';
+import { DEFAULT_HOST, isLoopbackHost } from '../server/auth/bind-policy.js';
+import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-file.js';
+import { TokenStore } from '../server/auth/token-store.js';
+
+/** --help of `dgw serve`. */
+export const SERVE_USAGE = `usage: dgw serve [options]
+
+Runs the dgw server (HTTP, optionally gRPC). Every flag can also come from its
+environment variable (in brackets). Without store URLs, data is kept in SQLite.
+
+options:
+  --port N               HTTP port (8080) [DGW_PORT]
+  --host H               address to bind (127.0.0.1; another needs tokens, docs/security.md) [DGW_HOST]
+  --grpc-port N          also serve gRPC on this port [DGW_GRPC_PORT]
+  --data-dir DIR         SQLite data folder (./data) [DGW_DATA_DIR]
+  --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
+  --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
+  --config FILE          JSON file: clusters (docs/backends.md), auth tokens, allowed origins,
+                         shedding (docs/security.md, docs/overload.md) [DGW_CONFIG]
+  --tls-cert FILE        with --tls-key: HTTPS and gRPC over TLS [DGW_TLS_CERT]
+  --tls-key FILE         [DGW_TLS_KEY]
+  --allow-unauthenticated  serve a non-loopback host without tokens
+  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
+  --quiet                same as --log-level warn
+  -h, --help             this help`;
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: "${value}" is not a port number`);
+  return n;
+}
+
+/** Runs `dgw serve` with its arguments. */
+export async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: process.env.DGW_PORT ?? '8080' },
+      host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
+      'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
+      quiet: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
+      'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
+      'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
+      config: { type: 'string', default: process.env.DGW_CONFIG },
+      'grpc-port': { type: 'string', default: process.env.DGW_GRPC_PORT },
+      'tls-cert': { type: 'string', default: process.env.DGW_TLS_CERT },
+      'tls-key': { type: 'string', default: process.env.DGW_TLS_KEY },
+      'allow-unauthenticated': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  const httpPort = port('--port', values.port);
+  const grpcPort = values['grpc-port'] === undefined ? undefined : port('--grpc-port', values['grpc-port']);
+  const level = parseLogLevel(values['log-level'] ?? (values.quiet ? 'warn' : 'info'));
+  const dataDir = resolve(values['data-dir']);
+  const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
+  if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: checkUrlScheme('--postgres-url', values['postgres-url'], 'POSTGRES') });
+  if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: checkUrlScheme('--redis-url', values['redis-url'], 'REDIS') });
+  for (const c of clusters) checkUrlScheme(`cluster "${c.name}" url`, c.url, c.type);
+
+  const log = createLogger(level);
+  const clock = new SystemClock();
+  const security = values.config ? readSecuritySections(values.config) : { allowedOrigins: [] };
+  const tokens = security.auth !== undefined ? new TokenStore(clock, security.auth) : undefined;
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
+  const stores = clusters.length > 0 ? await openServerStores(clusters, clock) : undefined;
+  const server = await startServer({
+    port: httpPort,
+    host: values.host,
+    dataDir,
+    clock,
+    log,
+    ...(stores ? { stores } : {}),
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
+    ...(tokens ? { tokens } : {}),
+    ...(tls ? { tls } : {}),
+    allowedOrigins: security.allowedOrigins,
+    allowUnauthenticated: values['allow-unauthenticated'],
+    ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
+  });
+  if (tokens && !tls && !isLoopbackHost(values.host)) {
+    log.warn({ host: values.host }, `serving ${values.host} with bearer tokens but without TLS: tokens cross the network in clear (--tls-cert/--tls-key)`);
+  }
+  // Revocation without restart: SIGHUP or an edit of the config file re-reads the tokens.
+  const watcher = tokens && values.config ? new TokenFileWatcher(values.config, tokens, (m) => log.warn(m)) : undefined;
+  process.on('SIGHUP', () => {
+    if (watcher?.reload()) log.info({ tokens: tokens?.size ?? 0 }, `SIGHUP: ${tokens?.size ?? 0} tokens loaded`);
+  });
+
+  const info = buildInfo();
+  log.info({ version: info.version, node: info.node, pid: process.pid }, `dgw ${info.version} starting`);
+  log.info(
+    {
+      stores: server.catalog.keys(),
+      defaultStore: stores ? stores.defaultKey : 'sqlite',
+      clusters: clusters.map((c) => ({ name: c.name, type: c.type, url: redactUrl(c.url) })),
+      dataDir: stores ? undefined : dataDir,
+    },
+    stores ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,
+  );
+  if (server.grpcPort !== undefined) log.info({ grpcPort: server.grpcPort }, `dgw serving gRPC on ${values.host}:${server.grpcPort}`);
+  const scheme = tls ? 'https' : 'http';
+  log.info(
+    { httpPort: server.port, host: values.host, tls: tls !== undefined, tokens: tokens !== undefined },
+    `dgw serving on ${scheme}://${values.host}:${server.port}${tokens ? ' (bearer tokens required)' : ''}`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    watcher?.close();
+    log.info({ signal }, `${signal} received, draining and shutting down`);
+    server.close().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.fatal({ err }, 'shutdown failed');
+        log.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
