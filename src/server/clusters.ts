@@ -17,7 +17,7 @@ import { createPostgresStores } from '../storage/postgres/postgres-stores.js';
 import { createRedisStores } from '../storage/redis/redis-stores.js';
 import { decode } from './wire/decode.js';
 
-const clusterSchema = z.object({
+const clusterSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only'),
   type: z.enum(['POSTGRES', 'REDIS']),
   url: z.string().min(1),
@@ -28,9 +28,15 @@ const clusterSchema = z.object({
   statementTimeoutMs: z.number().int().min(1).optional(),
 });
 
-/** The `clusters` part of a server config file. */
-export const serverConfigSchema = z.object({
+/**
+ * A server config file: `clusters` is read here; the other sections belong to their
+ * owners (auth/config-file.ts validates them). Any other top-level key is refused, named.
+ */
+export const serverConfigSchema = z.strictObject({
   clusters: z.array(clusterSchema).default([]),
+  auth: z.unknown().optional(),
+  allowedOrigins: z.unknown().optional(),
+  shedding: z.unknown().optional(),
 });
 
 /** One configured physical cluster. */

@@ -270,6 +270,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           guard,
           onInternalError: (err, method) => log(err, `gRPC ${method}`),
           interceptors: [grpcRequestLog(logger, rates)],
+          ready: () => catalog.ping(),
         },
         { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );

@@ -14,7 +14,7 @@ import type { Access } from '../call-context.js';
 import { decode } from '../wire/decode.js';
 import { grants, parseScope, type Scope } from './scopes.js';
 
-const tokenSchema = z.object({
+const tokenSchema = z.strictObject({
   /** A label for logs and errors; never the token. */
   name: z.string().min(1).max(128),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the token, 64 hex digits'),
@@ -24,7 +24,7 @@ const tokenSchema = z.object({
 });
 
 /** The `auth` section of the server config file. */
-export const authConfigSchema = z.object({
+export const authConfigSchema = z.strictObject({
   tokens: z.array(tokenSchema).default([]),
 });
 

@@ -20,6 +20,7 @@ import type { CounterService } from '../../core/counter/types.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import { counterHandlers } from './counter-service.js';
 import { toGrpcError } from './errors.js';
+import { addOpsServices } from './ops-services.js';
 import { jsonToMessage, loadDgwProtos, messageToJson, methodTypes, type DgwProtos } from './proto-json.js';
 import { timeSeriesHandlers, type JsonHandler } from './timeseries-service.js';
 import { accessOf, type CallContext } from '../call-context.js';
@@ -45,6 +46,8 @@ export interface GrpcServerDeps {
   onInternalError?: (err: unknown, method: string) => void;
   /** Authentication, authorization and shedding, shared with HTTP; default: none. */
   guard?: CallGuard;
+  /** Rejects while the server cannot serve (a store is down): drives grpc.health.v1. */
+  ready?: () => Promise<void>;
   /** Server interceptors, outermost first (request logging: ops/grpc-request-log.ts). */
   interceptors?: ServerInterceptor[];
 }
@@ -131,6 +134,7 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
   const server = new Server({ 'grpc.max_receive_message_length': deps.engine.limits.maxBodyBytes, interceptors: deps.interceptors ?? [] });
   server.addService(...bind(TIMESERIES_SERVICE, timeSeriesHandlers(deps)));
   server.addService(...bind(COUNTER_SERVICE, counterHandlers(deps)));
+  const ops = addOpsServices(server, protos.definition, [TIMESERIES_SERVICE, COUNTER_SERVICE], deps.ready ?? (() => Promise.resolve()));
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
@@ -141,6 +145,7 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
+      ops.stop();
       const force = setTimeout(() => server.forceShutdown(), graceMs);
       force.unref();
       server.tryShutdown(() => {

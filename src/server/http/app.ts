@@ -20,6 +20,7 @@ import { installGuardHooks } from './guard-hooks.js';
 import { genReqId, registerRequestLog, rememberFailure } from '../ops/http-request-log.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestRates } from '../ops/request-rates.js';
+import { allowedMethods, registerRetryAfter } from '../ops/http-conventions.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -139,8 +140,16 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     void reply.code(mapped.status).send(mapped.body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: [] } });
+    const path = req.url.split('?')[0]!;
+    const allow = allowedMethods(app, path);
+    if (allow.length > 0) {
+      const message = `${req.method} ${path}: method not allowed; use ${allow.join(', ')}`;
+      void reply.code(405).header('allow', allow.join(', ')).send({ error: { code: 'INVALID_ARGUMENT', message, details: [] } });
+      return;
+    }
+    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${path}`, details: [] } });
   });
+  registerRetryAfter(app);
 
   installGuardHooks(app, { guard: deps.guard ?? new CallGuard({}), allowedOrigins: deps.allowedOrigins ?? [] });
 

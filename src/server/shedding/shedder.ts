@@ -21,7 +21,7 @@ const limit = z
   .refine((l) => l.max > l.threshold, 'max must be above threshold');
 
 /** The `shedding` section of the server config file. */
-export const sheddingConfigSchema = z.object({
+export const sheddingConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Milliseconds of event-loop delay. */
   eventLoopDelayMs: limit.default({ threshold: 200, max: 2000 }),

@@ -9,6 +9,18 @@ import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from '../..
 import { invalidArgument } from '../../core/errors.js';
 import { parseTimestampMicros } from '../../core/time.js';
 import { checkStorableText } from '../../core/text.js';
+import { unknownKey } from './decode.js';
+
+const ADD_KEYS: ReadonlySet<string> = new Set(['namespace', 'counter_name', 'counterName', 'delta', 'idempotency_token', 'idempotencyToken']);
+const GET_KEYS: ReadonlySet<string> = new Set(['namespace', 'counter_name', 'counterName']);
+const CLEAR_KEYS: ReadonlySet<string> = new Set(['namespace', 'counter_name', 'counterName', 'idempotency_token', 'idempotencyToken']);
+const TOKEN_KEYS: ReadonlySet<string> = new Set(['token', 'generation_time', 'generationTime']);
+
+/** Refuses a key the message does not have, naming it. */
+function refuseUnknown(o: object, allowed: ReadonlySet<string>, prefix = ''): void {
+  const key = unknownKey(o, allowed);
+  if (key !== undefined) throw invalidArgument(`${prefix}${key}`, 'unknown field');
+}
 
 /** A decoded request of any counter method: the domain request plus its namespace. */
 export type WithNamespace<T> = T & { namespace: string };
@@ -16,6 +28,7 @@ export type WithNamespace<T> = T & { namespace: string };
 /** Decodes an AddCount / AddAndGetCount body. `delta` is required (int64). */
 export function decodeAddCount(body: unknown): WithNamespace<AddCountRequest> {
   const o = asObject(body);
+  refuseUnknown(o, ADD_KEYS);
   const rawDelta = field(o, 'delta');
   if (rawDelta === undefined || rawDelta === null) throw invalidArgument('delta', 'is required (an int64 as a JSON number or decimal string)');
   const token = decodeToken(o);
@@ -30,12 +43,14 @@ export function decodeAddCount(body: unknown): WithNamespace<AddCountRequest> {
 /** Decodes a GetCount body. */
 export function decodeGetCount(body: unknown): { namespace: string; counterName: string } {
   const o = asObject(body);
+  refuseUnknown(o, GET_KEYS);
   return { namespace: decodeNamespaceField(o), counterName: decodeCounterName(o) };
 }
 
 /** Decodes a ClearCount body. */
 export function decodeClearCount(body: unknown): WithNamespace<ClearCountRequest> {
   const o = asObject(body);
+  refuseUnknown(o, CLEAR_KEYS);
   const token = decodeToken(o);
   return { namespace: decodeNamespaceField(o), counterName: decodeCounterName(o), ...(token ? { token } : {}) };
 }
@@ -83,6 +98,7 @@ function decodeToken(o: JsonObject): IdempotencyToken | undefined {
     throw invalidArgument('idempotency_token', 'must be an object { token, generation_time }');
   }
   const t = raw as JsonObject;
+  refuseUnknown(t, TOKEN_KEYS, 'idempotency_token.');
   const token = t['token'];
   if (typeof token !== 'string' || token.length === 0) {
     throw invalidArgument('idempotency_token.token', 'is required (a non-empty string)');

@@ -30,6 +30,12 @@ export function decode<S extends z.ZodType>(schema: S, input: unknown): z.output
   });
 }
 
+/** The first key of `o` not in `allowed` (unknown fields are refused, naming the key). */
+export function unknownKey(o: object, allowed: ReadonlySet<string>): string | undefined {
+  for (const key in o) if (!allowed.has(key)) return key;
+  return undefined;
+}
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}|[A-Za-z0-9+/]{3})?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 

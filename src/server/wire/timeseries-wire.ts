@@ -9,7 +9,7 @@ import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
 import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
 import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
-import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, type Issue } from './decode.js';
+import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, unknownKey, type Issue } from './decode.js';
 import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
 import { findTooDeep } from '../../core/nesting.js';
 
@@ -18,13 +18,17 @@ export const DEFAULT_PAGE_SIZE = 100;
 
 const namespaceField = z.string().min(1, 'is required');
 
-const intervalSchema = z.object({ start: timestampField, end: timestampField });
+const intervalSchema = z.strictObject({ start: timestampField, end: timestampField });
 
 const pagingSchema = (limits: TimeSeriesLimits) => ({
   pageSize: int32Field(1, limits.maxPageSize).optional(),
   totalRecordLimit: int32Field(0, 2 ** 31 - 1).optional(),
   pageToken: z.string().optional(),
 });
+
+const WRITE_KEYS: ReadonlySet<string> = new Set(['namespace', 'events']);
+const EVENT_KEYS: ReadonlySet<string> = new Set(['timeSeriesId', 'eventTime', 'eventId', 'eventItems']);
+const ITEM_KEYS: ReadonlySet<string> = new Set(['eventItemKey', 'eventItemValue']);
 
 /** A decoded write request. */
 export interface WriteRequest {
@@ -41,6 +45,8 @@ export interface WriteRequest {
 export function decodeWrite(body: unknown): WriteRequest {
   if (!isPlainObject(body)) throwIssues([typeIssue('body', 'object', body)]);
   const issues: Issue[] = [];
+  const extra = unknownKey(body, WRITE_KEYS);
+  if (extra !== undefined) issues.push({ field: extra, reason: 'unknown field' });
   const namespace = body['namespace'];
   if (typeof namespace !== 'string') issues.push(typeIssue('namespace', 'string', namespace));
   // Like zod's min(1), which also looks at the length of a non-string (an empty array).
@@ -59,6 +65,8 @@ export function decodeWrite(body: unknown): WriteRequest {
       issues.push(typeIssue(`events[${i}]`, 'object', e));
       continue;
     }
+    const extraE = unknownKey(e, EVENT_KEYS);
+    if (extraE !== undefined) issues.push({ field: `events[${i}].${extraE}`, reason: 'unknown field' });
     const timeSeriesId = e['timeSeriesId'];
     if (typeof timeSeriesId !== 'string') issues.push(typeIssue(`events[${i}].timeSeriesId`, 'string', timeSeriesId));
     const eventTime = e['eventTime'];
@@ -85,6 +93,8 @@ export function decodeWrite(body: unknown): WriteRequest {
         issues.push(typeIssue(`events[${i}].eventItems[${j}]`, 'object', item));
         continue;
       }
+      const extraI = unknownKey(item, ITEM_KEYS);
+      if (extraI !== undefined) issues.push({ field: `events[${i}].eventItems[${j}].${extraI}`, reason: 'unknown field' });
       const key = item['eventItemKey'];
       if (typeof key !== 'string') issues.push(typeIssue(`events[${i}].eventItems[${j}].eventItemKey`, 'string', key));
       const rawValue = item['eventItemValue'];
@@ -121,12 +131,12 @@ export function decodeNamespace(body: unknown): string {
 
 /** Decodes ReadEventRecords. `nowMicros` turns a relative timeout into a deadline. */
 export function decodeRead(body: unknown, limits: TimeSeriesLimits, nowMicros: number): ReadQuery & { namespace: string } {
-  const schema = z.object({
+  const schema = z.strictObject({
     namespace: namespaceField,
     timeSeriesId: idField,
     timeInterval: intervalSchema,
     eventFilters: z
-      .array(z.object({ matchEventItemKey: idField, matchEventItemValue: bytesField }))
+      .array(z.strictObject({ matchEventItemKey: idField, matchEventItemValue: bytesField }))
       .max(limits.maxFilters)
       .optional(),
     ...pagingSchema(limits),
@@ -151,17 +161,17 @@ export function decodeRead(body: unknown, limits: TimeSeriesLimits, nowMicros: n
 
 /** Wire form of a search query (kept loose here; checked against the field mapping below). */
 const wireQuery: z.ZodType<WireQuery> = z.lazy(() =>
-  z.object({
-    equals: z.object({ eventItemKey: z.string(), eventItemValue: bytesField }).optional(),
+  z.strictObject({
+    equals: z.strictObject({ eventItemKey: z.string(), eventItemValue: bytesField }).optional(),
     range: z
-      .object({
+      .strictObject({
         eventItemKey: z.string(),
-        lowerBound: z.object({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
-        upperBound: z.object({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
+        lowerBound: z.strictObject({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
+        upperBound: z.strictObject({ eventItemValue: bytesField, inclusive: z.boolean().optional() }).optional(),
       })
       .optional(),
     booleanQuery: z
-      .object({ searchQuery: z.array(wireQuery), operator: z.string().optional() })
+      .strictObject({ searchQuery: z.array(wireQuery), operator: z.string().optional() })
       .optional(),
   }),
 );
@@ -243,7 +253,7 @@ function checkQueryNesting(body: unknown, limits: TimeSeriesLimits): void {
 /** Decodes SearchEventRecords against the namespace's configuration. */
 export function decodeSearch(body: unknown, config: TimeSeriesConfig, limits: TimeSeriesLimits): SearchQuery {
   checkQueryNesting(body, limits);
-  const r = decode(z.object(searchBase(limits)), body);
+  const r = decode(z.strictObject(searchBase(limits)), body);
   checkInterval(r.timeInterval.start, r.timeInterval.end);
   return {
     startMicros: r.timeInterval.start,
@@ -257,11 +267,11 @@ export function decodeSearch(body: unknown, config: TimeSeriesConfig, limits: Ti
 
 /** Decodes AggregateEventRecords against the namespace's configuration. */
 export function decodeAggregate(body: unknown, config: TimeSeriesConfig, limits: TimeSeriesLimits): AggregateQuery {
-  const schema = z.object({
+  const schema = z.strictObject({
     ...searchBase(limits),
-    aggregationQuery: z.object({
-      distinct: z.object({ eventItemKey: z.string().min(1, 'is required'), pageSize: int32Field(1, limits.maxPageSize).optional() }).optional(),
-      count: z.object({}).optional(),
+    aggregationQuery: z.strictObject({
+      distinct: z.strictObject({ eventItemKey: z.string().min(1, 'is required'), pageSize: int32Field(1, limits.maxPageSize).optional() }).optional(),
+      count: z.strictObject({}).optional(),
     }),
   });
   checkQueryNesting(body, limits);
