@@ -5,7 +5,7 @@
  * drain write buffers and rollup queues, close stores).
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter as PromCounter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter as PromCounter, Gauge } from 'prom-client';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
 import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
@@ -28,6 +28,7 @@ import { LoopDelaySampler } from './shedding/loop-delay.js';
 import { Shedder, type OverloadSignals, type SheddingConfig } from './shedding/shedder.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import { RequestRates } from './ops/request-rates.js';
+import { createServerRegistry } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/ops-routes.js';
 import { grpcRequestLog } from './ops/grpc-request-log.js';
 
@@ -100,8 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     view = createEmbeddedCatalogView('sqlite', { stores: ['sqlite', 'memory'] });
   }
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const metrics = createServerRegistry();
   catalog.setCacheFailureCounter(
     new PromCounter({
       name: 'dgw_rollup_cache_failures_total',

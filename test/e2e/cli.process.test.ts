@@ -148,7 +148,8 @@ describe('dgw CLI against a real server', () => {
     const mine = json.namespaces.find((n) => n.name === ns);
     assert.equal(mine?.eventsWritten, 1201);
     assert.ok((mine?.slices?.ACTIVE ?? 0) >= 1);
-    assert.ok(json.requests.operations.some((o) => o.operation === 'POST /v1/timeseries/WriteEventRecordsSync' && o.count >= 3));
+    // The window is the last minute: the `dgw status` just before is in it however slow the machine.
+    assert.ok(json.requests.operations.some((o) => o.operation === 'GET /v1/status' && o.count >= 1), JSON.stringify(json.requests));
   });
 
   test('ns delete needs --yes; --url is checked; an unreachable server is named', async () => {

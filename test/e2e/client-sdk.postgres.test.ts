@@ -28,7 +28,7 @@ async function ran(url: string, operation: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let n = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('dgw_counter_operations_total{') && line.includes(`operation="${operation}"`) && line.includes('outcome="ok"')) n += Number(line.split(' ').pop());
+    if (line.startsWith('dgw_counters_operations_total{') && line.includes(`operation="${operation}"`) && line.includes('outcome="ok"')) n += Number(line.split(' ').pop());
   }
   return n;
 }

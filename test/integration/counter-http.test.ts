@@ -137,7 +137,7 @@ describe('counter HTTP API', () => {
 
   it('exposes the counter metrics', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/metrics' });
-    assert.match(res.body, /dgw_counter_operations_total\{counter_type="EVENTUAL",operation="AddCount",outcome="ok"\}/);
-    assert.match(res.body, /dgw_counter_rollup_queue_depth/);
+    assert.match(res.body, /dgw_counters_operations_total\{counter_type="EVENTUAL",operation="AddCount",outcome="ok"\}/);
+    assert.match(res.body, /dgw_counters_rollup_queue_depth/);
   });
 });

@@ -91,7 +91,7 @@ describe('counter adds survive a crash before their rollup (issue 14.1)', () => 
           assert.equal(got.status, 200, JSON.stringify(got.json));
           assert.equal(got.json.count, '3');
           const metrics = await (await fetch(`${t.url}/metrics`)).text();
-          assert.match(metrics, new RegExp(`dgw_counter_swept_total\\{namespace="${ns}"\\} 1`));
+          assert.match(metrics, new RegExp(`dgw_counters_swept_total\\{namespace="${ns}"\\} 1`));
         } finally {
           await t.stop();
         }

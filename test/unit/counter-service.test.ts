@@ -142,7 +142,7 @@ describe('CounterService', () => {
       await c.addCount(config, { counterName: 'b', delta: 1n });
       h.clock.advance(61_000_000);
       assert.equal(await c.getCount(config, 'b'), 0n, 'expired with the namespace TTL');
-      const ops = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counter_operations_total');
+      const ops = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counters_operations_total');
       assert.match(ops, /counter_type="BEST_EFFORT",operation="AddAndGetCount",outcome="ok"\} 2/);
     } finally {
       await h.close();

@@ -201,8 +201,8 @@ describe('rollup pipeline inside the counter service', () => {
       await counters.addCount(config, { counterName: 'victim', delta: 6n });
       const pipeline = counters.pipelines.get(config.name)!;
       assert.equal(pipeline.dropped, 2, 'the queue was full: both rollup events of "victim" dropped');
-      const metrics = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counter_rollup_events_dropped_total');
-      assert.match(metrics, /dgw_counter_rollup_events_dropped_total\{namespace="healing"\} 2/);
+      const metrics = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counters_rollup_events_dropped_total');
+      assert.match(metrics, /dgw_counters_rollup_events_dropped_total\{namespace="healing"\} 2/);
       // Long after accept_limit + skew, "first" has converged; "victim" never got a rollup.
       for (let i = 0; i < 10; i++) await h.scheduler.advance(1000);
       assert.equal(await counters.getCount(config, 'first'), 1n);
@@ -223,7 +223,7 @@ describe('rollup pipeline inside the counter service', () => {
       const config = h.config('circulation', 'EVENTUAL');
       const counters = h.instances[0]!.counters;
       await counters.addCount(config, { counterName: 'c', delta: 3n });
-      const rollups = () => h.instances[0]!.registry.getSingleMetricAsString('dgw_counter_rollups_total');
+      const rollups = () => h.instances[0]!.registry.getSingleMetricAsString('dgw_counters_rollups_total');
       // Windows of 1s; the write becomes immutable after accept_limit 5s + skew 1s.
       for (let i = 0; i < 5; i++) await h.scheduler.advance(1000);
       assert.equal(await counters.getCount(config, 'c'), 0n, 'not yet rolled up');

@@ -37,76 +37,76 @@ export interface CounterMetrics {
 export function createCounterMetrics(registry: Registry = new Registry()): CounterMetrics {
   const registers = [registry];
   return {
-    rollupLag: reuse(registry, 'dgw_counter_rollup_lag_seconds', () =>
+    rollupLag: reuse(registry, 'dgw_counters_rollup_lag_seconds', () =>
       new Histogram({
-        name: 'dgw_counter_rollup_lag_seconds',
+        name: 'dgw_counters_rollup_lag_seconds',
         help: 'Seconds between now and the rollup checkpoint, observed after each rollup',
         labelNames: ['namespace'],
         buckets: [1, 2, 5, 7, 10, 15, 30, 60, 300, 3600],
         registers,
       }),
     ),
-    rollupLagCurrent: reuse(registry, 'dgw_counter_rollup_lag_current_seconds', () =>
+    rollupLagCurrent: reuse(registry, 'dgw_counters_rollup_lag_current_seconds', () =>
       new Gauge({
-        name: 'dgw_counter_rollup_lag_current_seconds',
+        name: 'dgw_counters_rollup_lag_current_seconds',
         help: 'Seconds between now and the rollup checkpoint at the latest rollup of the namespace',
         labelNames: ['namespace'],
         registers,
       }),
     ),
-    queueDepth: reuse(registry, 'dgw_counter_rollup_queue_depth', () =>
+    queueDepth: reuse(registry, 'dgw_counters_rollup_queue_depth', () =>
       new Gauge({
-        name: 'dgw_counter_rollup_queue_depth',
+        name: 'dgw_counters_rollup_queue_depth',
         help: 'Counters waiting in the in-memory rollup queues of this instance',
         labelNames: ['namespace'],
         registers,
       }),
     ),
-    droppedRollupEvents: reuse(registry, 'dgw_counter_rollup_events_dropped_total', () =>
+    droppedRollupEvents: reuse(registry, 'dgw_counters_rollup_events_dropped_total', () =>
       new Counter({
-        name: 'dgw_counter_rollup_events_dropped_total',
+        name: 'dgw_counters_rollup_events_dropped_total',
         help: 'Rollup events dropped because the queue was at capacity_bytes (healed by the next read)',
         labelNames: ['namespace'],
         registers,
       }),
     ),
-    rollups: reuse(registry, 'dgw_counter_rollups_total', () =>
+    rollups: reuse(registry, 'dgw_counters_rollups_total', () =>
       new Counter({
-        name: 'dgw_counter_rollups_total',
+        name: 'dgw_counters_rollups_total',
         help: 'Counter rollups run, by outcome (applied, superseded, noop, error)',
         labelNames: ['namespace', 'outcome'],
         registers,
       }),
     ),
-    rollupBatchSeconds: reuse(registry, 'dgw_counter_rollup_batch_seconds', () =>
+    rollupBatchSeconds: reuse(registry, 'dgw_counters_rollup_batch_seconds', () =>
       new Histogram({
-        name: 'dgw_counter_rollup_batch_seconds',
+        name: 'dgw_counters_rollup_batch_seconds',
         help: 'Seconds taken by one batch of parallel rollups',
         labelNames: ['namespace'],
         buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
         registers,
       }),
     ),
-    operations: reuse(registry, 'dgw_counter_operations_total', () =>
+    operations: reuse(registry, 'dgw_counters_operations_total', () =>
       new Counter({
-        name: 'dgw_counter_operations_total',
+        name: 'dgw_counters_operations_total',
         help: 'Counter API operations by counter type, operation and outcome',
         labelNames: ['counter_type', 'operation', 'outcome'],
         registers,
       }),
     ),
-    operationSeconds: reuse(registry, 'dgw_counter_operation_seconds', () =>
+    operationSeconds: reuse(registry, 'dgw_counters_operation_seconds', () =>
       new Histogram({
-        name: 'dgw_counter_operation_seconds',
+        name: 'dgw_counters_operation_seconds',
         help: 'Counter API operation latency in seconds',
         labelNames: ['counter_type', 'operation'],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
         registers,
       }),
     ),
-    sweptCounters: reuse(registry, 'dgw_counter_swept_total', () =>
+    sweptCounters: reuse(registry, 'dgw_counters_swept_total', () =>
       new Counter({
-        name: 'dgw_counter_swept_total',
+        name: 'dgw_counters_swept_total',
         help: 'Counters the sweeper found with writes past their checkpoint and rolled up',
         labelNames: ['namespace'],
         registers,

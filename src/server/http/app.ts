@@ -83,26 +83,26 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 
   const requests = new Counter({
     name: 'dgw_http_requests_total',
-    help: 'HTTP requests by method (route) and status code',
-    labelNames: ['method', 'code'],
+    help: 'HTTP requests by method, route pattern and status code',
+    labelNames: ['method', 'route', 'code'],
     registers: [deps.metrics],
   });
   const latency = new Histogram({
     name: 'dgw_http_request_seconds',
-    help: 'HTTP request latency by method (route)',
-    labelNames: ['method'],
+    help: 'HTTP request latency by method and route pattern',
+    labelNames: ['method', 'route'],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [deps.metrics],
   });
   // Route patterns, not raw URLs, so label cardinality stays bounded. Each route records
-  // its own requests with its label built once (a route-level hook, registered below);
+  // its own requests with its labels built once (a route-level hook, registered below);
   // the global hook only records what no route matched.
-  const observe = (method: string, statusCode: number, elapsedMs: number) => {
-    requests.inc({ method, code: String(statusCode) });
-    latency.observe({ method }, elapsedMs / 1000);
+  const observe = (labels: { method: string; route: string }, statusCode: number, elapsedMs: number) => {
+    requests.inc({ ...labels, code: String(statusCode) });
+    latency.observe(labels, elapsedMs / 1000);
   };
   app.addHook('onResponse', (req, reply, done) => {
-    if (req.is404) observe('unmatched', reply.statusCode, reply.elapsedTime);
+    if (req.is404) observe({ method: req.method.length <= 8 ? req.method : 'OTHER', route: 'unmatched' }, reply.statusCode, reply.elapsedTime);
     done();
   });
 
@@ -112,11 +112,11 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   // which may rightly take longer than any request deadline.
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   app.addHook('onRoute', (route) => {
-    const labels = new Map<string, string>();
+    const labels = new Map<string, { method: string; route: string }>();
     const onResponse: onResponseHookHandler = (req, reply, done) => {
-      let method = labels.get(req.method);
-      if (method === undefined) labels.set(req.method, (method = `${req.method} ${route.url}`));
-      observe(method, reply.statusCode, reply.elapsedTime);
+      let l = labels.get(req.method);
+      if (l === undefined) labels.set(req.method, (l = { method: req.method, route: route.url }));
+      observe(l, reply.statusCode, reply.elapsedTime);
       done();
     };
     const own = route.onResponse;

@@ -99,8 +99,8 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
   const [stores, written, rollupDepth, lag, queueEvents, queueBytes] = await Promise.all([
     storeStatus(src.catalog),
     samples(src.metrics, 'dgw_timeseries_events_written_total').then((s) => sumBy(s, 'namespace')),
-    samples(src.metrics, 'dgw_counter_rollup_queue_depth').then((s) => sumBy(s, 'namespace')),
-    samples(src.metrics, 'dgw_counter_rollup_lag_current_seconds').then((s) => sumBy(s, 'namespace')),
+    samples(src.metrics, 'dgw_counters_rollup_queue_depth').then((s) => sumBy(s, 'namespace')),
+    samples(src.metrics, 'dgw_counters_rollup_lag_current_seconds').then((s) => sumBy(s, 'namespace')),
     samples(src.metrics, 'dgw_timeseries_queue_events'),
     samples(src.metrics, 'dgw_timeseries_queue_bytes'),
   ]);
