@@ -74,6 +74,8 @@ test('Dockerfile runs the package entry point and keeps only production dependen
   assert.match(text, new RegExp(`ENTRYPOINT \\["node", "${pkg.bin.dgw}"\\]`));
   assert.match(text, /npm ci\b/);
   assert.match(text, /npm prune --omit=dev/);
+  // Everything the server reads at run time besides dist/: the protos and the status page.
+  for (const dir of ['proto', 'ui']) assert.match(text, new RegExp(`COPY --from=build /app/${dir} \\./${dir}`), dir);
   const base = /FROM node:(\d+)/.exec(text);
   assert.ok(base && semver.satisfies(`${base[1]}.99.0`, pkg.engines.node), `base image node:${base?.[1]} outside engines`);
 });

@@ -12,6 +12,8 @@ export interface OperationStats {
   rate: number;
   /** Requests in the window. */
   count: number;
+  /** Requests since the server started (monotonic: clients derive live rates from it). */
+  total: number;
   /** Latency percentiles in milliseconds. */
   p50: number;
   p90: number;
@@ -31,12 +33,14 @@ interface Bucket {
 /** Sliding per-operation request statistics. */
 export class RequestRates {
   private readonly ops = new Map<string, Bucket[]>();
+  private readonly totals = new Map<string, number>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
   /** Records one finished request. */
   record(operation: string, latencyMs: number, failed: boolean): void {
     const second = Math.floor(this.nowMs() / 1000);
+    this.totals.set(operation, (this.totals.get(operation) ?? 0) + 1);
     let buckets = this.ops.get(operation);
     if (!buckets) this.ops.set(operation, (buckets = []));
     let last = buckets[buckets.length - 1];
@@ -62,7 +66,7 @@ export class RequestRates {
       const all = live.flatMap((b) => b.latencies).sort((a, b) => a - b);
       const pct = (p: number) => (all.length === 0 ? 0 : all[Math.min(all.length - 1, Math.floor(p * all.length))]!);
       const count = all.length;
-      out.push({ operation, rate: count / WINDOW_SECONDS, count, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), errors: live.reduce((n, b) => n + b.errors, 0) });
+      out.push({ operation, rate: count / WINDOW_SECONDS, count, total: this.totals.get(operation) ?? count, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), errors: live.reduce((n, b) => n + b.errors, 0) });
     }
     return out.sort((a, b) => b.count - a.count);
   }

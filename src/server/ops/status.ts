@@ -45,7 +45,7 @@ export interface StatusReport {
   ports: { http: number; grpc?: number };
   stores: StoreStatus[];
   namespaces: NamespaceStatus[];
-  queues: { writeBufferEvents: number; writeBufferBytes: number; writeBufferCapacityBytes?: number; rollupQueueDepth: number };
+  queues: { writeBufferEvents: number; writeBufferBytes: number; writeBufferCapacityBytes: number; rollupQueueDepth: number };
   rollupLagSeconds: number;
   requests: { ratePerSecond: number; operations: OperationStats[] };
 }
@@ -105,6 +105,7 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
     samples(src.metrics, 'dgw_timeseries_queue_bytes'),
   ]);
   const namespaces: NamespaceStatus[] = [];
+  let bufferCapacity = 0;
   for (const kind of ['timeseries', 'counter'] as const) {
     for (const record of await src.namespaces.list(kind)) {
       const ns: NamespaceStatus = { name: record.name, kind, version: record.version, config: record.config, eventsWritten: 0 };
@@ -114,6 +115,7 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
             ? await src.namespaces.getTimeSeries(record.name)
             : await src.namespaces.getCounter(record.name).then((c) => (c.counterType === 'BEST_EFFORT' ? undefined : c.events));
         if (events) {
+          bufferCapacity += events.primary.bufferCapacityBytes;
           ns.eventsWritten = written.get(events.name) ?? 0;
           const slices: Record<string, number> = {};
           for (const s of await src.catalog.events(events.primary.storage.store).listSlices(events.name)) slices[s.status] = (slices[s.status] ?? 0) + 1;
@@ -141,6 +143,7 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
     queues: {
       writeBufferEvents: queueEvents[0]?.value ?? 0,
       writeBufferBytes: queueBytes[0]?.value ?? 0,
+      writeBufferCapacityBytes: bufferCapacity,
       rollupQueueDepth: [...rollupDepth.values()].reduce((a, b) => a + b, 0),
     },
     rollupLagSeconds: Math.max(0, ...lag.values()),
