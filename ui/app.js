@@ -6,6 +6,21 @@
   const KEEP = 300;
   const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
   const state = { samples: 0, charts: {}, lastTotals: null, lastTime: 0, counter: null, errors: 0 };
+  // With bearer tokens on (docs/security.md) the page asks for one (metrics scope for the
+  // status, read for the counter) and keeps it for this tab only.
+  function headers(json) {
+    const h = json ? { 'content-type': 'application/json' } : {};
+    const token = sessionStorage.getItem('dgwToken');
+    if (token) h.authorization = `Bearer ${token}`;
+    return h;
+  }
+  let asked = false;
+  function askToken() {
+    if (asked) return;
+    asked = true;
+    const token = prompt('This dgw requires a bearer token (metrics scope; read for the counter chart):');
+    if (token) sessionStorage.setItem('dgwToken', token);
+  }
   window.dgwStatus = state;
 
   function chart(id, seriesLabels, opts) {
@@ -83,7 +98,7 @@
     try {
       const res = await fetch('/v1/counter/GetCount', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: headers(true),
         body: JSON.stringify({ namespace: watch.ns, counter_name: watch.name }),
       });
       const body = await res.json();
@@ -99,7 +114,8 @@
     const t = Date.now() / 1000;
     let s;
     try {
-      const res = await fetch('/v1/status');
+      const res = await fetch('/v1/status', { headers: headers(false) });
+      if (res.status === 401) askToken();
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       s = await res.json();
     } catch (err) {

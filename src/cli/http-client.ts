@@ -1,7 +1,8 @@
 /**
  * The CLI's HTTP client: the server address from `--url` or `DGW_URL` (default
- * http://127.0.0.1:8080, scheme checked), JSON in and out, and a dgw error envelope
- * turned into an {@link ApiError} whose message is the server's.
+ * http://127.0.0.1:8080, scheme checked), a bearer token from `DGW_TOKEN` (never a flag:
+ * flags show in `ps`), JSON in and out, and a dgw error envelope turned into an
+ * {@link ApiError} whose message is the server's.
  */
 
 /** Default server address of the CLI. */
@@ -19,11 +20,12 @@ export class ApiError extends Error {
 }
 
 /** The common `--url` option of client commands. */
-export const URL_OPTION = { type: 'string', value: 'URL', description: `dgw server (default $DGW_URL or ${DEFAULT_URL})` } as const;
+export const URL_OPTION = { type: 'string', value: 'URL', description: `dgw server (default $DGW_URL or ${DEFAULT_URL}); a bearer token from $DGW_TOKEN` } as const;
 
 /** A small JSON client bound to one server. */
 export class DgwHttpClient {
   readonly base: string;
+  private readonly token = process.env.DGW_TOKEN;
 
   constructor(url: string | undefined) {
     const raw = url ?? process.env.DGW_URL ?? DEFAULT_URL;
@@ -43,7 +45,10 @@ export class DgwHttpClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
     } catch (err) {

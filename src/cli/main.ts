@@ -28,6 +28,7 @@ function usage(): string {
     ...rows.map(([name, what]) => `  ${name!.padEnd(40)} ${what}`),
     '',
     'global: --version, --help; client commands take --url URL (default $DGW_URL or http://127.0.0.1:8080)',
+    'and send $DGW_TOKEN as a bearer token when set (docs/security.md)',
   ].join('\n');
 }
 

@@ -39,6 +39,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   ListNamespaces: 'admin',
   DeleteNamespace: 'admin',
   Metrics: 'metrics',
+  // GET /v1/status (dgw status, the status page): monitoring, like /metrics.
+  Status: 'metrics',
   Healthz: 'open',
   Readyz: 'open',
 };

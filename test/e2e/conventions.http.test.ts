@@ -12,6 +12,8 @@ import { checkUrlScheme, redactUrl } from '../../src/server/ops/url-scheme.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 import { tempDir } from '../support/temp-dir.js';
 import { runCli } from '../support/cli.js';
+import { SystemClock } from '../../src/core/clock.js';
+import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 
 describe('HTTP conventions', () => {
   let t: TestServer;
@@ -66,6 +68,18 @@ describe('HTTP conventions', () => {
     }
   });
 
+  it('the status page\'s own origin (an IP literal) may POST; a name resolving to dgw may not', async () => {
+    const post = (origin: string, host?: string) =>
+      fetch(`${t.url}/v1/counter/GetCount`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin, ...(host ? { host } : {}) },
+        body: JSON.stringify({ namespace: 'none', counter_name: 'x' }),
+      });
+    assert.notEqual((await post(t.url)).status, 403);
+    const port = new URL(t.url).port;
+    assert.equal((await post(`http://rebound.example:${port}`, `rebound.example:${port}`)).status, 403);
+  });
+
   it('503 carries Retry-After (a store is down: /readyz)', async () => {
     await t.server.catalog.close();
     const res = await fetch(`${t.url}/readyz`);
@@ -93,5 +107,20 @@ describe('configuration conventions', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--postgres-url: scheme "redis:"/);
     assert.doesNotMatch(r.stderr + r.stdout, /secret/);
+  });
+});
+
+describe('GET /v1/status with bearer tokens on', () => {
+  it('needs a token with the metrics scope; the status page files stay open', async () => {
+    const tokens = new TokenStore(new SystemClock(), { tokens: [{ name: 'scraper', sha256: hashToken('m-token'), scopes: ['metrics'] }] });
+    const t = await startTestServer({ tokens });
+    try {
+      assert.equal((await fetch(`${t.url}/v1/status`)).status, 401);
+      const ok = await fetch(`${t.url}/v1/status`, { headers: { authorization: 'Bearer m-token' } });
+      assert.equal(ok.status, 200);
+      assert.equal((await fetch(`${t.url}/ui/app.js`)).status, 200);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -22,6 +22,7 @@ export function operationOfRoute(method: string, url: string): string | undefine
   if (url === '/healthz') return 'Healthz';
   if (url === '/readyz') return 'Readyz';
   if (url === '/metrics') return 'Metrics';
+  if (url === '/v1/status') return 'Status';
   const ns = /^\/v1\/(?:timeseries|counter)\/namespaces(\/:ns)?$/.exec(url);
   if (ns) {
     if (!ns[1]) return 'ListNamespaces';
@@ -29,6 +30,19 @@ export function operationOfRoute(method: string, url: string): string | undefine
   }
   const data = /^\/v1\/(?:timeseries|counter)\/([A-Za-z]+)$/.exec(url);
   return data ? data[1] : undefined;
+}
+
+/**
+ * Whether a request comes from a page dgw served itself (the status page, /ui/) reached by
+ * an IP address or `localhost`: its Origin is dgw's own. Only literal hosts count, so
+ * DNS rebinding (a foreign name resolving to dgw) still needs `allowedOrigins`; so does
+ * the status page served under a DNS name (docs/operations.md).
+ */
+function isOwnLiteralOrigin(req: FastifyRequest): boolean {
+  const { origin, host } = req.headers;
+  if (origin === undefined || host === undefined || origin !== `${req.protocol}://${host}`) return false;
+  const hostname = host.replace(/:\d+$/, '');
+  return hostname === 'localhost' || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || /^\[[0-9a-fA-F:.]+\]$/.test(hostname);
 }
 
 /** Installs the hooks on every route registered after this call. */
@@ -54,7 +68,8 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
     });
 
     const onRequest: onRequestHookHandler = (req, reply, done) => {
-      const refusal = checkCrossSite(req.method, { origin: req.headers.origin, contentType: req.headers['content-type'] }, allowed);
+      const origin = isOwnLiteralOrigin(req) ? undefined : req.headers.origin;
+      const refusal = checkCrossSite(req.method, { origin, contentType: req.headers['content-type'] }, allowed);
       if (refusal) {
         void reply.code(refusal.status).send(toHttpError(refusal.error, 0).body);
         return;
