@@ -148,4 +148,34 @@ describe('CounterService', () => {
       await h.close();
     }
   });
+  it('a count past int64 saturates at the limit and stays readable (issue 14.6)', async () => {
+    const MAX = 2n ** 63n - 1n;
+    const MIN = -(2n ** 63n);
+    for (const type of ['EVENTUAL', 'ACCURATE'] as const) {
+      const h = makeHarness('sqlite');
+      try {
+        const c = h.instances[0]!.counters;
+        const config = h.config(`sat_${type.toLowerCase()}`, type);
+        let n = 0;
+        const add = (delta: bigint) => {
+          h.clock.advance(1000);
+          return c.addAndGetCount(config, { counterName: 'a', delta, token: { token: `t${n++}`, generationTimeMicros: h.clock.nowMicros() } });
+        };
+        assert.equal(await add(MAX), MAX);
+        assert.equal(await add(1n), MAX, 'AddAndGetCount past the maximum answers the maximum');
+        await c.addCount(config, { counterName: 'a', delta: MAX, token: { token: `t${n++}`, generationTimeMicros: h.clock.nowMicros() + 1 } });
+        assert.equal(await add(-5n), MAX - 5n);
+        h.clock.advance(10_000_000);
+        await c.rollupNow(config, 'a');
+        assert.equal(await c.getCount(config, 'a'), MAX - 5n, 'readable after a rollup across the overflow');
+        assert.equal(await add(MIN), -6n);
+        assert.equal(await add(MIN), MIN, 'and at the minimum');
+        h.clock.advance(10_000_000);
+        await c.rollupNow(config, 'a');
+        assert.equal(await c.getCount(config, 'a'), MIN);
+      } finally {
+        await h.close();
+      }
+    }
+  });
 });

@@ -70,8 +70,8 @@ export interface FoldResult {
  * The rollup rule (DESIGN 4.3): a clear at time T drops every add with eventTime <= T,
  * including adds at the same microsecond (ties go to the clear, whatever the arrival order,
  * so every instance computes the same count). With a clear in the window the result is the
- * sum of the adds after the latest clear; otherwise it is `base` plus every add.
- * Order of `events` does not matter.
+ * sum of the adds after the latest clear; otherwise it is `base` plus every add, both
+ * saturating at the int64 limits (see saturatingSum). Order of `events` does not matter.
  */
 export function foldEvents(base: bigint, events: Iterable<CounterMutation>): FoldResult {
   let lastClear: number | undefined;
@@ -85,12 +85,38 @@ export function foldEvents(base: bigint, events: Iterable<CounterMutation>): Fol
       adds.push(m);
     }
   }
-  let count = lastClear === undefined ? base : 0n;
-  let applied = clears;
-  for (const add of adds) {
-    if (lastClear !== undefined && add.timeMicros <= lastClear) continue;
-    count += add.delta;
-    applied++;
-  }
+  const start = lastClear === undefined ? base : 0n;
+  const kept = lastClear === undefined ? adds : adds.filter((a) => a.timeMicros > lastClear);
+  const count = saturatingSum(start, kept);
+  const applied = clears + kept.length;
   return lastClear === undefined ? { count, applied } : { count, clearedAtMicros: lastClear, applied };
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * `start` plus the deltas, **saturating** at the int64 limits (issue 14.6): the adds are
+ * applied in time order (ties by delta, so the order is total) and a partial sum that
+ * would leave int64 stops at the limit. A counter thus always stays readable. It is a
+ * left fold in time order, so splitting a window at any checkpoint gives the same count:
+ * rollups and ACCURATE reads agree. When no partial sum can leave int64 (the usual case)
+ * it is the plain sum, without sorting.
+ */
+function saturatingSum(start: bigint, adds: readonly { timeMicros: number; delta: bigint }[]): bigint {
+  let up = start;
+  let down = start;
+  for (const a of adds) {
+    if (a.delta > 0n) up += a.delta;
+    else down += a.delta;
+  }
+  if (up <= INT64_MAX && down >= INT64_MIN) return up + down - start;
+  const ordered = [...adds].sort((a, b) => a.timeMicros - b.timeMicros || (a.delta < b.delta ? -1 : a.delta > b.delta ? 1 : 0));
+  let count = start;
+  for (const a of ordered) {
+    count += a.delta;
+    if (count > INT64_MAX) count = INT64_MAX;
+    else if (count < INT64_MIN) count = INT64_MIN;
+  }
+  return count;
 }
