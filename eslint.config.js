@@ -1,6 +1,8 @@
 // Lint: type-aware rules that catch real bugs in async server code (floating promises,
-// misused promises), consistent type-only imports, and no `any` in exported types.
+// misused promises), consistent type-only imports, no `any` in exported types, and the
+// layering of the floors (eslint.layers.js).
 import tseslint from 'typescript-eslint';
+import { layering } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', '.bench/**'] },
@@ -24,4 +26,5 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  ...layering,
 );

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSqliteStores } from '../src/storage/sqlite/index.js';
+import { createSqliteStores } from '../src/storage/sqlite/stores.js';
 import type { EventWrite } from '../src/storage/contracts.js';
 import { prng } from '../test/support/dgw-load.js';
 

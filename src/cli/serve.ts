@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startServer } from '../server/runtime.js';
 import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
-import { SystemClock } from '../core/clock.js';
+import { SystemClock } from '../kernel/clock.js';
 import { createLogger, parseLogLevel } from '../server/ops/logger.js';
 import { buildInfo } from '../server/ops/build-info.js';
 import { checkUrlScheme, redactUrl } from '../server/ops/url-scheme.js';

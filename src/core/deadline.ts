@@ -2,7 +2,7 @@
  * Request deadlines: a call answers DEADLINE_EXCEEDED once its time is up, whatever the
  * stores are doing, so a stalled dependency never hangs a client (or a graceful shutdown).
  */
-import { DgwError } from './errors.js';
+import { DgwError } from '../kernel/errors.js';
 
 /** Resolves like `work`, or rejects with DEADLINE_EXCEEDED after `ms` milliseconds. */
 export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

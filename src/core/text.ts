@@ -5,7 +5,7 @@
  * one (the second mutation silently lost). Both are refused up front with a 400 naming the
  * field, before anything is queued or stored.
  */
-import { invalidArgument } from './errors.js';
+import { invalidArgument } from '../kernel/errors.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -6,15 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { Clock } from '../core/clock.js';
-import { DgwError } from '../core/errors.js';
-import type { StoreCatalogView, StoreResolution, StoreRole } from '../core/control/store-catalog-view.js';
+import type { Clock } from '../kernel/clock.js';
+import { DgwError } from '../kernel/errors.js';
+import type { StoreResolver, StoreResolution, StoreRole } from '../core/control/store-resolver.js';
 import type { StoreType } from '../core/control/types.js';
 import type { StoreSet } from '../storage/contracts.js';
-import { LruRollupCache } from '../storage/memory/lru-rollup-cache.js';
-import { TtlCounterCache } from '../storage/memory/ttl-counter-cache.js';
-import { createPostgresStores } from '../storage/postgres/postgres-stores.js';
-import { createRedisStores } from '../storage/redis/redis-stores.js';
+import { LruRollupCache } from '../storage/in-process/lru-rollup-cache.js';
+import { TtlCounterCache } from '../storage/in-process/ttl-counter-cache.js';
+import { createPostgresStores } from '../storage/postgres/stores.js';
+import { createRedisStores } from '../storage/redis/stores.js';
 import { decode } from './wire/decode.js';
 
 const clusterSchema = z.strictObject({
@@ -68,7 +68,7 @@ export function clusterKey(c: Pick<ClusterConfig, 'type' | 'name'>): string {
 export interface ServerStores {
   defaultKey: string;
   entries: [string, StoreSet][];
-  view: StoreCatalogView;
+  view: StoreResolver;
 }
 
 /**
@@ -125,7 +125,7 @@ export async function openServerStores(clusters: readonly ClusterConfig[], clock
     close: () => pg.close(),
   };
   const finalEntries = entries.map(([k, s]): [string, StoreSet] => [k, k === defaultKey ? defaultSet : s]);
-  return { defaultKey, entries: finalEntries, view: createServerCatalogView(clusters, defaultKey) };
+  return { defaultKey, entries: finalEntries, view: createServerStoreResolver(clusters, defaultKey) };
 }
 
 const ROLE_TYPES: Record<StoreRole, readonly ClusterConfig['type'][]> = {
@@ -141,7 +141,7 @@ const ROLE_TYPES: Record<StoreRole, readonly ClusterConfig['type'][]> = {
  * the first Redis cluster (or the default store's in-process cache); anything else maps to
  * the default store with a notice saying so.
  */
-export function createServerCatalogView(clusters: readonly ClusterConfig[], defaultKey: string): StoreCatalogView {
+export function createServerStoreResolver(clusters: readonly ClusterConfig[], defaultKey: string): StoreResolver {
   const firstRedis = clusters.find((c) => c.type === 'REDIS');
   return {
     defaultType: 'POSTGRES',

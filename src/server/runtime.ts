@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter as PromCounter, Gauge } from 'prom-client';
-import { SystemClock, type Clock } from '../core/clock.js';
+import { SystemClock, type Clock } from '../kernel/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
-import { createEmbeddedCatalogView, type StoreCatalogView } from '../core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver, type StoreResolver } from '../core/control/store-resolver.js';
 import type { NamespaceConfig } from '../core/control/types.js';
 import { BestEffortCounters } from '../core/counter/best-effort.js';
 import { createCounterService, type CounterEngine } from '../core/counter/service.js';
@@ -16,8 +16,8 @@ import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseri
 import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
 import { StoreCatalog } from '../storage/catalog.js';
 import type { StoreSet } from '../storage/contracts.js';
-import { createMemoryStores } from '../storage/memory/index.js';
-import { createSqliteStores } from '../storage/sqlite/index.js';
+import { createMemoryStores } from '../storage/memory/stores.js';
+import { createSqliteStores } from '../storage/sqlite/stores.js';
 import { buildHttpApp } from './http/app.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
@@ -38,7 +38,7 @@ export interface ServerOptions {
   host: string;
   dataDir: string;
   /** Extra stores (e.g. PostgreSQL, Redis) by catalog key, and the catalog view resolving to them. */
-  stores?: { defaultKey: string; entries: [string, StoreSet][]; view: StoreCatalogView };
+  stores?: { defaultKey: string; entries: [string, StoreSet][]; view: StoreResolver };
   clock?: Clock;
   limits?: Partial<TimeSeriesLimits>;
   /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
@@ -88,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clock = options.clock ?? new SystemClock();
   const logger = options.log ?? createLogger('silent');
   let catalog: StoreCatalog;
-  let view: StoreCatalogView;
+  let view: StoreResolver;
   if (options.stores) {
     catalog = new StoreCatalog(options.stores.defaultKey, [...options.stores.entries, ['memory', createMemoryStores({ clock })]]);
     view = options.stores.view;
@@ -98,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ['sqlite', sqlite],
       ['memory', createMemoryStores({ clock })],
     ]);
-    view = createEmbeddedCatalogView('sqlite', { stores: ['sqlite', 'memory'] });
+    view = createEmbeddedStoreResolver('sqlite', { stores: ['sqlite', 'memory'] });
   }
 
   const metrics = createServerRegistry();

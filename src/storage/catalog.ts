@@ -4,7 +4,7 @@
  * (control plane); core asks the catalog for the contract it needs from that key. A part a
  * store lacks (e.g. Redis has no event store) comes from the default store.
  */
-import { DgwError } from '../core/errors.js';
+import { DgwError } from '../kernel/errors.js';
 import type {
   CounterCache,
   EventStore,
@@ -12,12 +12,14 @@ import type {
   NamespaceRegistry,
   RollupCache,
   RollupStore,
+  StoreCapabilities,
   StoreSet,
+  StoresByKey,
 } from './contracts.js';
 import { optionalRollupCache, type CacheFailureCounter } from './optional-rollup-cache.js';
 
 /** Stores by key, with per-part fallback to the default store. */
-export class StoreCatalog {
+export class StoreCatalog implements StoresByKey {
   private readonly stores = new Map<string, StoreSet>();
   private readonly optionalCaches = new Map<RollupCache, RollupCache>();
   private cacheFailures: CacheFailureCounter | undefined;
@@ -84,6 +86,11 @@ export class StoreCatalog {
     if (eventKey !== indexKey) return false;
     const set = this.stores.get(eventKey);
     return set?.capabilities.atomicIndex === true && set.events !== undefined && set.index !== undefined;
+  }
+
+  /** Capability flags of the store that answers `part` for `key`. */
+  capabilities(key: string, part: 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'): StoreCapabilities {
+    return (this.stores.get(key)?.[part] ? this.stores.get(key) : this.stores.get(this.defaultKey))!.capabilities;
   }
 
   /** The namespace registry: always the default store's. */

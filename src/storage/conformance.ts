@@ -6,8 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ManualClock } from '../core/clock.js';
-import { isDgwError } from '../core/errors.js';
+import type { ManualClock } from '../kernel/clock.js';
+import { isDgwError } from '../kernel/errors.js';
 import type { StoreSet } from './contracts.js';
 import { registerCounterTests } from './conformance/counters.js';
 import { registerEventTests } from './conformance/events.js';

@@ -13,6 +13,18 @@
  *   translate native errors in exactly one place.
  */
 
+// The domain's own types live in src/domain/ (shared by core and storage); they are
+// re-exported here so an adapter finds its whole vocabulary in this one module.
+import type { EventRecord, PartitionKey, SliceInfo, SliceStatus, EventWrite } from '../domain/events.js';
+import type { IndexDoc, IndexedValue, SearchExpr } from '../domain/search.js';
+import type { CounterWriteMark, RollupCheckpoint } from '../domain/counters.js';
+import type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
+export type { EventItem, EventRecord, PartitionKey, SliceStatus, SliceInfo, EventWrite } from '../domain/events.js';
+export type { FieldType, IndexedValue, IndexField, IndexDoc, RangeBound, SearchExpr } from '../domain/search.js';
+export type { RollupCheckpoint, CounterWriteMark } from '../domain/counters.js';
+export type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
+export type { RollupBus, RollupBusStats, RollupDelivery, RollupEvent, RollupOutcome } from './rollup-bus.js';
+
 /** What an adapter can do; core checks these flags, never adapter names. */
 export interface StoreCapabilities {
   /** Acknowledged writes survive a process crash. */
@@ -31,55 +43,6 @@ export interface StoreCapabilities {
 // ---------------------------------------------------------------------------------------
 // TimeSeries: events, partitions and slices (DESIGN 3.2)
 // ---------------------------------------------------------------------------------------
-
-/** One item of an event: a key and opaque bytes. */
-export interface EventItem {
-  key: string;
-  value: Uint8Array;
-}
-
-/** An immutable event. Identity is `(timeSeriesId, eventTimeMicros, eventId)`. */
-export interface EventRecord {
-  timeSeriesId: string;
-  eventTimeMicros: number;
-  eventId: string;
-  /** Items sorted by key (the clustering order); keys are unique within an event. */
-  items: EventItem[];
-}
-
-/** A partition of a slice table: `(time_series_id, time_bucket, event_bucket)`. */
-export interface PartitionKey {
-  timeSeriesId: string;
-  timeBucket: number;
-  eventBucket: number;
-}
-
-/** Status of a time slice (DESIGN 3.2 lifecycle). */
-export type SliceStatus = 'ACTIVE' | 'CLOSED' | 'DROPPED';
-
-/**
- * One row of a namespace's slice metadata table. A slice covers
- * `[startMicros, endMicros)`; slices of a namespace never overlap. Core creates only the
- * slices writes need, so there may be gaps between them (time with no events).
- * The partition settings are the ones the slice was created with.
- */
-export interface SliceInfo {
-  /** Stable id of the slice within its namespace: its start in whole seconds. */
-  sliceId: number;
-  startMicros: number;
-  endMicros: number;
-  status: SliceStatus;
-  secondsPerTimeBucket: number;
-  eventBuckets: number;
-}
-
-/** One event to append, already placed in its slice and partition by core. */
-export interface EventWrite {
-  namespace: string;
-  sliceId: number;
-  partition: PartitionKey;
-  event: EventRecord;
-}
 
 /** Options of {@link EventStore.appendEvents}. */
 export interface AppendOptions {
@@ -159,51 +122,6 @@ export interface EventStore {
 // ---------------------------------------------------------------------------------------
 // TimeSeries: index store (DESIGN 3.4)
 // ---------------------------------------------------------------------------------------
-
-/** Field types of `indexConfig.fieldMapping`. */
-export type FieldType = 'KEYWORD' | 'TEXT' | 'INTEGER' | 'LONG' | 'DOUBLE' | 'BOOLEAN' | 'DATE';
-
-/**
- * A typed indexed value. KEYWORD/TEXT: string; INTEGER/LONG/DOUBLE: number;
- * BOOLEAN: boolean; DATE: epoch microseconds (number).
- */
-export type IndexedValue = string | number | boolean;
-
-/** One field extracted from an event item into the index. */
-export interface IndexField {
-  key: string;
-  type: FieldType;
-  value: IndexedValue;
-}
-
-/** One event as indexed: its identity, its full items (returned by search) and fields. */
-export interface IndexDoc {
-  namespace: string;
-  event: EventRecord;
-  fields: IndexField[];
-}
-
-/** Bound of a range query. */
-export interface RangeBound {
-  value: IndexedValue;
-  inclusive: boolean;
-}
-
-/**
- * A search predicate over an event's indexed fields.
- * - `equals`: the field has this value. For TEXT, every token of the query value (lower-cased,
- *   split on non-alphanumerics) is among the field's tokens.
- * - `range`: numeric/date comparison; KEYWORD compares as strings (code-unit order).
- * - `and`/`or`/`not`: boolean composition; `all`: matches every indexed event.
- * A field absent from an event matches neither `equals` nor `range` (and so does `not`).
- */
-export type SearchExpr =
-  | { equals: { key: string; value: IndexedValue } }
-  | { range: { key: string; lower?: RangeBound; upper?: RangeBound } }
-  | { and: SearchExpr[] }
-  | { or: SearchExpr[] }
-  | { not: SearchExpr }
-  | { all: true };
 
 /** Position in search order: eventTime descending, then timeSeriesId, then eventId ascending. */
 export interface SearchPosition {
@@ -290,12 +208,6 @@ export interface RollupRead extends RollupRow {
   readAtMicros: number;
 }
 
-/** A rollup result: count and checkpoint, always moved together. */
-export interface RollupCheckpoint {
-  count: bigint;
-  rollupTsMicros: number;
-}
-
 /** One conditional checkpoint write of {@link RollupStore.advanceMany}. */
 export interface RollupAdvance {
   namespace: string;
@@ -307,13 +219,6 @@ export interface RollupAdvance {
    * event time at or before `next.rollupTsMicros`.
    */
   readAtMicros?: number;
-}
-
-/** Records that a counter received a write at `eventTimeMicros`. */
-export interface CounterWriteMark {
-  namespace: string;
-  counter: string;
-  eventTimeMicros: number;
 }
 
 /** Durable per-counter rollup state. */
@@ -382,20 +287,6 @@ export interface CounterCache {
 // Control plane: namespace registry
 // ---------------------------------------------------------------------------------------
 
-/** Which abstraction a namespace belongs to. */
-export type NamespaceKind = 'timeseries' | 'counter';
-
-/** A stored namespace: its canonical configuration document and a version. */
-export interface NamespaceRecord {
-  kind: NamespaceKind;
-  name: string;
-  /** The canonical (normalised) configuration, as JSON. */
-  config: Record<string, unknown>;
-  /** Increases on every change of this namespace; starts at 1. */
-  version: number;
-  updatedAtMicros: number;
-}
-
 /** Durable registry of namespaces, shared by every instance using the store. */
 export interface NamespaceRegistry {
   /** Creates or replaces; returns the stored record with its new version. */
@@ -429,4 +320,28 @@ export interface StoreSet {
   ping(): Promise<void>;
   /** Releases connections and files; idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The stores core may use, by catalog key (the key a namespace's `physical_storage`
+ * resolved to). A part the keyed store lacks comes from the default store; the server
+ * assembles the one implementation (`StoreCatalog`, storage/catalog.ts). Core sees this
+ * contract and capability flags, never an adapter.
+ */
+export interface StoresByKey {
+  /** Capability flags of the store that answers `part` for `key`. */
+  capabilities(key: string, part: 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'): StoreCapabilities;
+  /**
+   * Whether events stored under `eventKey` and index documents under `indexKey` can commit
+   * together (AppendOptions.indexDocs): one store set holds both and says it can.
+   */
+  indexesAtomically(eventKey: string, indexKey: string): boolean;
+  events(key: string): EventStore;
+  index(key: string): IndexStore;
+  rollups(key: string): RollupStore;
+  /** The rollup cache of a key; its failures degrade to cache misses. */
+  rollupCache(key: string): RollupCache;
+  counterCache(key: string): CounterCache;
+  /** The namespace registry: always the default store's. */
+  namespaces(): NamespaceRegistry;
 }

@@ -3,7 +3,7 @@
  * init run once, close run once and idempotent, calls after close refused with
  * UNAVAILABLE, and native errors mapped to DgwError in one place (native-errors.ts).
  */
-import { DgwError } from '../core/errors.js';
+import { DgwError } from '../kernel/errors.js';
 import type {
   CounterCache,
   EventStore,

@@ -2,7 +2,7 @@
  * Canonical text of indexed values and TEXT tokenisation, shared by every index adapter so
  * that `equals`, `distinct` and paging by `afterValue` mean the same thing everywhere.
  */
-import { formatTimestampMicros } from '../core/time.js';
+import { formatTimestampMicros } from '../kernel/time.js';
 import type { FieldType, IndexedValue } from './contracts.js';
 
 /**

@@ -5,7 +5,7 @@
  * the guarded store wrapper. Also covers the Cassandra driver (`cassandra-driver` errors,
  * recognised by name and CQL protocol error code).
  */
-import { DgwError, isDgwError, type ErrorCode } from '../core/errors.js';
+import { DgwError, isDgwError, type ErrorCode } from '../kernel/errors.js';
 
 const SOCKET_UNAVAILABLE = new Set([
   'ECONNREFUSED',

@@ -2,7 +2,7 @@
  * Rules every RollupStore adapter shares (DESIGN 4.3): the initial row a first write mark
  * creates, and the int64 range counts must fit in.
  */
-import { DgwError } from '../core/errors.js';
+import { DgwError } from '../kernel/errors.js';
 
 /** lastRollupTs of a row created by recordWrites before any rollup: nothing is rolled up yet. */
 export const INITIAL_ROLLUP_TS_MICROS = 0;

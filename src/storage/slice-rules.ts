@@ -2,7 +2,7 @@
  * Rules on slices and events every event-store adapter enforces the same way (DESIGN 3.2):
  * slice validation, overlap detection, event placement checks and newest-first ordering.
  */
-import { DgwError, invalidArgument } from '../core/errors.js';
+import { DgwError, invalidArgument } from '../kernel/errors.js';
 import type { AppendOptions, EventPosition, EventWrite, SliceInfo, SliceStatus } from './contracts.js';
 
 const STATUSES: ReadonlySet<string> = new Set<SliceStatus>(['ACTIVE', 'CLOSED', 'DROPPED']);

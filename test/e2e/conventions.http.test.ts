@@ -12,7 +12,7 @@ import { checkUrlScheme, redactUrl } from '../../src/server/ops/url-scheme.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 import { tempDir } from '../support/temp-dir.js';
 import { runCli } from '../support/cli.js';
-import { SystemClock } from '../../src/core/clock.js';
+import { SystemClock } from '../../src/kernel/clock.js';
 import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 
 describe('HTTP conventions', () => {

@@ -13,7 +13,7 @@ import { timeSeriesHandlers } from '../../src/server/grpc/timeseries-service.js'
 import type { TimeSeriesEngine } from '../../src/core/timeseries/service.js';
 import type { ReadQuery } from '../../src/core/timeseries/api.js';
 import type { TimeSeriesConfig } from '../../src/core/control/types.js';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { b64, startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 
 type Json = Record<string, unknown>;

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { xxhash32 } from '../../src/core/hash.js';
+import { xxhash32 } from '../../src/kernel/hash.js';
 import { b64, startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 
 const DAY = { start: '2024-10-03T00:00:00Z', end: '2024-10-04T00:00:00Z' };
@@ -95,20 +95,20 @@ describe('hardening: hostile input over HTTP', () => {
     assert.equal(first.status, 200);
     const token = String(first.json.nextPageToken);
     const text = Buffer.from(token, 'base64url').toString('utf8');
-    const state = JSON.parse(text.slice(text.indexOf('.') + 1)) as { q: string; n: number; p: { t: number; id: string } };
+    const state = JSON.parse(text.slice(text.indexOf('.') + 1)) as { query: string; returned: number; after: { eventTimeMicros: number; eventId: string } };
     const forge = (s: unknown) => {
       const body = JSON.stringify(s);
       return Buffer.from(`${xxhash32(body).toString(36)}.${body}`, 'utf8').toString('base64url');
     };
     const forged = [
-      { ...state, p: { t: 'x', id: state.p.id } },
-      { ...state, p: { t: state.p.t, id: { a: 1 } } },
-      { ...state, p: { t: 1e300, id: 'e' } },
-      { ...state, p: [1, 2] },
-      { ...state, n: -5 },
-      { ...state, n: 'many' },
-      { ...state, b: 'x', p: undefined },
-      { ...state, p: { t: state.p.t, id: 'e', ts: 7 } },
+      { ...state, after: { eventTimeMicros: 'x', eventId: state.after.eventId } },
+      { ...state, after: { eventTimeMicros: state.after.eventTimeMicros, eventId: { a: 1 } } },
+      { ...state, after: { eventTimeMicros: 1e300, eventId: 'e' } },
+      { ...state, after: [1, 2] },
+      { ...state, returned: -5 },
+      { ...state, returned: 'many' },
+      { ...state, below: 'x', after: undefined },
+      { ...state, after: { eventTimeMicros: state.after.eventTimeMicros, eventId: 'e', timeSeriesId: 7 } },
       [state],
       null,
       'text',
@@ -121,14 +121,14 @@ describe('hardening: hostile input over HTTP', () => {
     const sFirst = await t.post('/v1/timeseries/SearchEventRecords', search);
     assert.equal(sFirst.status, 200, JSON.stringify(sFirst.json));
     const sText = Buffer.from(String(sFirst.json.nextPageToken), 'base64url').toString('utf8');
-    const sState = JSON.parse(sText.slice(sText.indexOf('.') + 1)) as { p: { t: number; id: string; ts: string } };
-    for (const p of [{ ...sState.p, ts: ['s'] }, { ...sState.p, t: '1' }, { ...sState.p, id: null }]) {
-      const r = await t.post('/v1/timeseries/SearchEventRecords', { ...search, pageToken: forge({ ...sState, p }) });
+    const sState = JSON.parse(sText.slice(sText.indexOf('.') + 1)) as { after: { eventTimeMicros: number; eventId: string; timeSeriesId: string } };
+    for (const after of [{ ...sState.after, timeSeriesId: ['s'] }, { ...sState.after, eventTimeMicros: '1' }, { ...sState.after, eventId: null }]) {
+      const r = await t.post('/v1/timeseries/SearchEventRecords', { ...search, pageToken: forge({ ...sState, after }) });
       assertEnvelope(r, 400, 'INVALID_ARGUMENT', 'pageToken');
     }
     const agg = { namespace: ns, timeInterval: DAY, aggregationQuery: { distinct: { eventItemKey: 'k', pageSize: 1 } } };
     for (const v of [5, { a: 1 }, ['x']]) {
-      const q = (await t.post('/v1/timeseries/AggregateEventRecords', { ...agg, pageToken: forge({ q: 'x', n: 0, v }) }));
+      const q = (await t.post('/v1/timeseries/AggregateEventRecords', { ...agg, pageToken: forge({ query: 'x', returned: 0, afterValue: v }) }));
       assertEnvelope(q, 400, 'INVALID_ARGUMENT', 'pageToken');
     }
   });

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { startServer, type RunningServer } from '../../src/server/runtime.js';
 import { openServerStores } from '../../src/server/clusters.js';
 import { backendTest, uniqueName } from '../support/backends.js';

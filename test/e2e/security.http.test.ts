@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 import { readSecuritySections, TokenFileWatcher } from '../../src/server/auth/config-file.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';

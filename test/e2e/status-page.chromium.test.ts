@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SystemClock } from '../../src/core/clock.js';
+import { SystemClock } from '../../src/kernel/clock.js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 import { requireTool } from '../support/system-tool.js';
 import { tempDir } from '../support/temp-dir.js';

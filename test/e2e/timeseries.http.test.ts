@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ARTICLE_TIMESERIES_DOC } from '../unit/control-article-docs.js';
+import { ARTICLE_TIMESERIES_DOC } from '../support/article-docs.js';
 import { b64, startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 
 const ARTICLE_WRITE = `{

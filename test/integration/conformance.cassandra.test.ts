@@ -5,7 +5,7 @@
  */
 import { after, describe } from 'node:test';
 import { runConformance } from '../../src/storage/conformance.js';
-import { createCassandraStores } from '../../src/storage/cassandra/cassandra-stores.js';
+import { createCassandraStores } from '../../src/storage/cassandra/stores.js';
 import { backendTest, dropCassandraKeyspace, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('cassandra');

@@ -1,7 +1,7 @@
 /** The storage conformance suite on a real PostgreSQL (its own random schema, dropped after). */
 import { after, describe } from 'node:test';
 import { runConformance } from '../../src/storage/conformance.js';
-import { createPostgresStores } from '../../src/storage/postgres/postgres-stores.js';
+import { createPostgresStores } from '../../src/storage/postgres/stores.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('postgres');

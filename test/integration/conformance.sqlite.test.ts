@@ -1,6 +1,6 @@
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { runConformance } from '../../src/storage/conformance.js';
-import { createSqliteStores } from '../../src/storage/sqlite/index.js';
+import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const clock = new ManualClock();

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/core/clock.js';
-import { parseTimestampMicros } from '../../src/core/time.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { parseTimestampMicros } from '../../src/kernel/time.js';
 import { startServer, type RunningServer } from '../../src/server/runtime.js';
-import { ARTICLE_COUNTER_DOC } from '../unit/control-article-docs.js';
+import { ARTICLE_COUNTER_DOC } from '../support/article-docs.js';
 
 const ARTICLE_ADD = `{
   "namespace": "my_dataset",

@@ -5,10 +5,10 @@
  * The index is not used by counters; it comes from an in-process store here.
  */
 import { describe, it } from 'node:test';
-import { createCassandraStores } from '../../src/storage/cassandra/cassandra-stores.js';
+import { createCassandraStores } from '../../src/storage/cassandra/stores.js';
 import type { StoreSet } from '../../src/storage/contracts.js';
-import { MemoryIndexStore } from '../../src/storage/memory/memory-index-store.js';
-import { createRedisStores } from '../../src/storage/redis/redis-stores.js';
+import { MemoryIndexStore } from '../../src/storage/memory/index-store.js';
+import { createRedisStores } from '../../src/storage/redis/stores.js';
 import { backendTest, deleteRedisPrefix, dropCassandraKeyspace, uniqueName } from '../support/backends.js';
 import { runOracle, SEEDS, STEPS, type OracleBackend } from '../support/counter-oracle-run.js';
 

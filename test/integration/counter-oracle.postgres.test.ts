@@ -5,8 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import type { StoreSet } from '../../src/storage/contracts.js';
-import { createPostgresStores } from '../../src/storage/postgres/postgres-stores.js';
-import { createRedisStores } from '../../src/storage/redis/redis-stores.js';
+import { createPostgresStores } from '../../src/storage/postgres/stores.js';
+import { createRedisStores } from '../../src/storage/redis/stores.js';
 import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
 import { runOracle, SEEDS, STEPS, type OracleBackend } from '../support/counter-oracle-run.js';
 

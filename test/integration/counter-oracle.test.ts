@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CounterConfig } from '../../src/core/control/types.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from '../../src/core/counter/types.js';
-import { ADAPTERS, makeHarness, uniqueNamespace, type CounterHarness } from './counter-harness.js';
+import { ADAPTERS, makeHarness, uniqueNamespace, type CounterHarness } from '../support/counter-harness.js';
 import { prng } from '../support/dgw-load.js';
 
 

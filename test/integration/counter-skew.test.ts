@@ -9,12 +9,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { Clock, ManualClock } from '../../src/core/clock.js';
-import { DgwError } from '../../src/core/errors.js';
+import type { Clock, ManualClock } from '../../src/kernel/clock.js';
+import { DgwError } from '../../src/kernel/errors.js';
 import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
-import { ADAPTERS, makeHarness } from './counter-harness.js';
+import { ADAPTERS, makeHarness } from '../support/counter-harness.js';
 
 /** A clock `offsetMicros` ahead of `base`. */
 function offsetClock(base: Clock, offsetMicros: number): Clock {

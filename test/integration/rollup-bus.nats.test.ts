@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { RollupBus, RollupEvent } from '../../src/core/counter/rollup-bus.js';
+import type { RollupBus, RollupEvent } from '../../src/storage/rollup-bus.js';
 import { createJetStreamRollupBus, type JetStreamRollupBusOptions } from '../../src/storage/nats/jetstream-rollup-bus.js';
 import { backendTest, uniqueName } from '../support/backends.js';
 import { pollUntil } from '../support/dgw-load.js';

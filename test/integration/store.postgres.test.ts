@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { isDgwError, type ErrorCode } from '../../src/core/errors.js';
+import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import type { EventWrite, SliceInfo, StoreSet } from '../../src/storage/contracts.js';
-import { createPostgresStores, LATEST_SCHEMA_VERSION } from '../../src/storage/postgres/postgres-stores.js';
+import { createPostgresStores, LATEST_SCHEMA_VERSION } from '../../src/storage/postgres/stores.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('postgres');

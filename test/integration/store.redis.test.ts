@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { isDgwError, type ErrorCode } from '../../src/core/errors.js';
+import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import type { StoreSet } from '../../src/storage/contracts.js';
-import { createRedisStores, redisClientOptions } from '../../src/storage/redis/redis-stores.js';
+import { createRedisStores, redisClientOptions } from '../../src/storage/redis/stores.js';
 import { backendTest, deleteRedisPrefix, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('redis');

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { isDgwError } from '../../src/core/errors.js';
-import { createSqliteStores, SCHEMA_VERSION } from '../../src/storage/sqlite/index.js';
+import { isDgwError } from '../../src/kernel/errors.js';
+import { createSqliteStores, SCHEMA_VERSION } from '../../src/storage/sqlite/stores.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const T0 = Date.UTC(2024, 9, 3) * 1000;

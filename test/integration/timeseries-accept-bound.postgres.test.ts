@@ -12,14 +12,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { ManualClock, MICROS_PER_SECOND } from '../../src/core/clock.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
-import { isDgwError, type ErrorCode } from '../../src/core/errors.js';
+import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { EventRecord, StoreSet } from '../../src/storage/contracts.js';
-import { createPostgresStores } from '../../src/storage/postgres/postgres-stores.js';
+import { createPostgresStores } from '../../src/storage/postgres/stores.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('postgres');
@@ -46,7 +46,7 @@ describe('a stalled PostgreSQL never commits a write past its accept window', { 
     set = await createPostgresStores({ url: gate.url, schema, maxConnections: 4 });
     const clock = new ManualClock();
     const engine = createTimeSeriesService({ clock, catalog: new StoreCatalog('postgres', [['postgres', set]]) });
-    const view = createEmbeddedCatalogView('postgres', { stores: ['postgres'] });
+    const view = createEmbeddedStoreResolver('postgres', { stores: ['postgres'] });
     const doc = {
       persistence_configuration: [
         { id: 'PRIMARY_STORAGE', config: { acceptLimit: '5s' } },

@@ -11,9 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import type { CounterConfig } from '../../src/core/control/types.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
 import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';
@@ -60,7 +60,7 @@ export async function runOracle(seed: number, backend: OracleBackend): Promise<v
   const scheduler = new ManualScheduler(clock);
   const stores = await backend.open(clock);
   const catalog = new StoreCatalog(backend.key, [[backend.key, stores]]);
-  const view = createEmbeddedCatalogView(backend.key, { stores: [backend.key] });
+  const view = createEmbeddedStoreResolver(backend.key, { stores: [backend.key] });
   const instances: Instance[] = [0, 1].map(() => {
     const registry = new Registry();
     const timeseries = createTimeSeriesService({ clock, catalog, registry });

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/runtime.js';
 
 /** A server under test plus its client. */

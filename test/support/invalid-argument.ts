@@ -1,6 +1,6 @@
 /** Asserts that a call fails with INVALID_ARGUMENT naming `field` (message prefix and details). */
 import assert from 'node:assert/strict';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
 export function assertInvalidArgument(call: () => unknown, field: string, pattern?: RegExp): void {
   assert.throws(call, (err: unknown) => {

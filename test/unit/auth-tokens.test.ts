@@ -6,8 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/core/clock.js';
-import { DgwError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { DgwError } from '../../src/kernel/errors.js';
 import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 import { checkBindPolicy, isLoopbackHost } from '../../src/server/auth/bind-policy.js';
 import { checkCrossSite } from '../../src/server/auth/cross-site.js';

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { compareCounts } from '../../src/core/counter/compare-counts.js';
 import { addEvent } from '../../src/core/counter/counter-events.js';
 import { logBayesFactor, pValueOf } from '../../src/core/counter/sequential-test.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 import { prng } from '../support/dgw-load.js';
-import { ADAPTERS, makeHarness, type CounterHarness } from '../integration/counter-harness.js';
+import { ADAPTERS, makeHarness, type CounterHarness } from '../support/counter-harness.js';
 
 /**
  * Writes `n` single increments, 1 ms apart, each on arm B with probability pB, as the

@@ -2,12 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
-import { ARTICLE_COUNTER_DOC } from './control-article-docs.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { ARTICLE_COUNTER_DOC } from '../support/article-docs.js';
 import { assertInvalidArgument } from '../support/invalid-argument.js';
 
 const S = 1_000_000;
-const catalog = createEmbeddedCatalogView();
+const catalog = createEmbeddedStoreResolver();
 
 function parse(doc: unknown, name = 'ctr1') {
   return parseCounterNamespace(name, doc, catalog);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
 function invalid(text: string, pattern: RegExp): void {
   assert.throws(

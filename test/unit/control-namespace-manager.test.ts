@@ -1,16 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { NamespaceManager } from '../../src/core/control/namespace-manager.js';
 import type { NamespaceDeleteHook } from '../../src/core/control/namespace-manager.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import type { NamespaceConfig } from '../../src/core/control/types.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 import type { NamespaceRegistry } from '../../src/storage/contracts.js';
-import { createMemoryStores } from '../../src/storage/memory/index.js';
-import { ARTICLE_COUNTER_DOC, ARTICLE_TIMESERIES_DOC } from './control-article-docs.js';
+import { createMemoryStores } from '../../src/storage/memory/stores.js';
+import { ARTICLE_COUNTER_DOC, ARTICLE_TIMESERIES_DOC } from '../support/article-docs.js';
 
-const catalog = createEmbeddedCatalogView();
+const catalog = createEmbeddedStoreResolver();
 
 function newRegistry(): NamespaceRegistry {
   const registry = createMemoryStores().namespaces;

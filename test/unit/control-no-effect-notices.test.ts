@@ -7,10 +7,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 
-const view = createEmbeddedCatalogView('sqlite');
+const view = createEmbeddedStoreResolver('sqlite');
 const noEffect = (notices: readonly string[]) => notices.filter((n) => n.includes('accepted but has no effect'));
 const counter = (type: string, extra: Record<string, unknown> = {}) =>
   parseCounterNamespace('c', { persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: type, ...extra } }] }, view).notices;

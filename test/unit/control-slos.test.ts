@@ -5,11 +5,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { assertInvalidArgument } from '../support/invalid-argument.js';
 
-const catalog = createEmbeddedCatalogView();
+const catalog = createEmbeddedStoreResolver();
 const parse = (doc: unknown) => parseTimeSeriesNamespace('slo_ns', doc, catalog);
 
 /** The article's block, comments included, beside a persistence configuration. */

@@ -1,14 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
-import { DgwError } from '../../src/core/errors.js';
-import { ARTICLE_TIMESERIES_DOC } from './control-article-docs.js';
+import { DgwError } from '../../src/kernel/errors.js';
+import { ARTICLE_TIMESERIES_DOC } from '../support/article-docs.js';
 import { assertInvalidArgument } from '../support/invalid-argument.js';
 
 const S = 1_000_000;
-const catalog = createEmbeddedCatalogView();
+const catalog = createEmbeddedStoreResolver();
 
 function parse(doc: unknown, name = 'ns1') {
   return parseTimeSeriesNamespace(name, doc, catalog);

@@ -6,8 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readCounterLog, recountCounter } from '../../src/core/counter/audit.js';
-import { DgwError } from '../../src/core/errors.js';
-import { ADAPTERS, makeHarness } from '../integration/counter-harness.js';
+import { DgwError } from '../../src/kernel/errors.js';
+import { ADAPTERS, makeHarness } from '../support/counter-harness.js';
 
 for (const adapter of ADAPTERS) {
   describe(`counter audit and recount (${adapter})`, () => {

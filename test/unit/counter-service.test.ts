@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DgwError } from '../../src/core/errors.js';
-import { makeHarness } from '../integration/counter-harness.js';
+import { DgwError } from '../../src/kernel/errors.js';
+import { makeHarness } from '../support/counter-harness.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, field: string): Promise<DgwError> {
   try {

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { withDeadline } from '../../src/core/deadline.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
 describe('withDeadline', () => {
   it('rejects a call that never answers with DEADLINE_EXCEEDED naming it', async () => {

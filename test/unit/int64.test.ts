@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 import { formatInt64, INT64_MAX, INT64_MIN, isInt64, parseInt64 } from '../../src/core/counter/int64.js';
 
 function refused(value: unknown, field = 'delta'): DgwError {

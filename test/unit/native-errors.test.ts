@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { toDgwError } from '../../src/storage/native-errors.js';
 import { translatePgError } from '../../src/storage/postgres/errors.js';
 import { toHttpError } from '../../src/server/http/errors.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
 function nativeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { RollupPipeline, type RollupPipelineOptions, type RollupResult } from '../../src/core/counter/rollup-pipeline.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
 
@@ -189,7 +189,7 @@ describe('RollupPipeline', () => {
 
 describe('rollup pipeline inside the counter service', () => {
   it('heals a stale count with a read after rollup events were dropped', async () => {
-    const { makeHarness } = await import('../integration/counter-harness.js');
+    const { makeHarness } = await import('../support/counter-harness.js');
     const h = makeHarness('memory', { pipeline: { entryBytes: () => 1000 } });
     try {
       const base = h.config('healing', 'EVENTUAL');
@@ -217,7 +217,7 @@ describe('rollup pipeline inside the counter service', () => {
   });
 
   it('keeps a counter in circulation until its rollup passes lastWriteTs, then stops', async () => {
-    const { makeHarness } = await import('../integration/counter-harness.js');
+    const { makeHarness } = await import('../support/counter-harness.js');
     const h = makeHarness('memory');
     try {
       const config = h.config('circulation', 'EVENTUAL');

@@ -10,7 +10,7 @@ import { isShed, retryAdvice, shedCeiling, signalFraction } from '../../src/serv
 import { Shedder, type OverloadSignals } from '../../src/server/shedding/shedder.js';
 import { accessOf, type CallContext } from '../../src/server/call-context.js';
 import { LoopDelaySampler } from '../../src/server/shedding/loop-delay.js';
-import { DgwError } from '../../src/core/errors.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
 function call(operation: string, headers: Record<string, string> = {}, namespace?: string): CallContext {
   return { operation, access: accessOf(operation), namespace, header: (n) => headers[n] };

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTimestampMicros, parseTimestampMicros } from '../../src/core/time.js';
+import { formatTimestampMicros, parseTimestampMicros } from '../../src/kernel/time.js';
 
 /** Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil). */
 function daysFromCivil(y: number, m: number, d: number): number {

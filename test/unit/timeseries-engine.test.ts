@@ -4,17 +4,17 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, MICROS_PER_SECOND, type Clock } from '../../src/core/clock.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { ManualClock, MICROS_PER_SECOND, type Clock } from '../../src/kernel/clock.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { FanoutTuner, START_FANOUT } from '../../src/core/timeseries/read-path.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { EventRecord, EventStore, StoreSet } from '../../src/storage/contracts.js';
-import { createMemoryStores } from '../../src/storage/memory/index.js';
-import { DgwError } from '../../src/core/errors.js';
+import { createMemoryStores } from '../../src/storage/memory/stores.js';
+import { DgwError } from '../../src/kernel/errors.js';
 
-const view = createEmbeddedCatalogView('memory', { stores: ['memory'] });
+const view = createEmbeddedStoreResolver('memory', { stores: ['memory'] });
 const config = (doc: unknown, name = `ns_${Math.random().toString(36).slice(2, 8)}`) => parseTimeSeriesNamespace(name, doc, view).config;
 
 /** Wraps a store set's event store to count and slow down calls. */

@@ -7,16 +7,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { ManualClock, MICROS_PER_SECOND } from '../../src/core/clock.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
-import { isDgwError } from '../../src/core/errors.js';
+import { isDgwError } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { EventRecord, EventStore, StoreSet } from '../../src/storage/contracts.js';
-import { createMemoryStores } from '../../src/storage/memory/index.js';
+import { createMemoryStores } from '../../src/storage/memory/stores.js';
 
-const view = createEmbeddedCatalogView('memory', { stores: ['memory'] });
+const view = createEmbeddedStoreResolver('memory', { stores: ['memory'] });
 const HOUR = 3600 * MICROS_PER_SECOND;
 const doc = {
   persistence_configuration: [

@@ -1,7 +1,7 @@
 /** The in-process best-effort counter cache (embedded mode) stays bounded. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TtlCounterCache } from '../../src/storage/memory/ttl-counter-cache.js';
+import { TtlCounterCache } from '../../src/storage/in-process/ttl-counter-cache.js';
 
 describe('in-process best-effort cache', () => {
   it('stays bounded: the least recently written counter is evicted beyond maxEntries', async () => {

@@ -4,15 +4,15 @@
  * EVENT_STORAGE is parsed by the TimeSeries primary-entry parser: it configures the
  * counter's own TimeSeries namespace, `counter:<name>`.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
-import { invalidArgument } from '../errors.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { invalidArgument } from '../../kernel/errors.js';
 import { COUNTER_DEFAULTS, COUNTER_EVENTS_DEFAULTS, MAX_DURATION_MICROS } from './defaults.js';
 import { readDuration } from './doc-reader.js';
 import type { Found } from './doc-reader.js';
 import { validateNamespaceName } from './namespace-name.js';
 import { noEffect, resolveStorage, splitEntries } from './persistence-entries.js';
 import type { ParseContext } from './persistence-entries.js';
-import type { StoreCatalogView } from './store-catalog-view.js';
+import type { StoreResolver } from './store-resolver.js';
 import { parsePrimaryEntry } from './timeseries-doc.js';
 import type { CounterConfig, CounterType, ParsedNamespace, TimeSeriesConfig } from './types.js';
 
@@ -48,7 +48,7 @@ export function counterEventsNamespace(name: string): string {
  * Parses a Counter namespace document (already read by `parseNamespaceBody`, or any JSON
  * value). Throws INVALID_ARGUMENT naming the field path on any invalid setting.
  */
-export function parseCounterNamespace(name: string, doc: unknown, catalog: StoreCatalogView): ParsedNamespace<CounterConfig> {
+export function parseCounterNamespace(name: string, doc: unknown, catalog: StoreResolver): ParsedNamespace<CounterConfig> {
   validateNamespaceName(name);
   const notices: string[] = [];
   const ctx: ParseContext = { name, catalog, notices };

@@ -2,7 +2,7 @@
  * Every default of a namespace document, in one place (documented in docs/namespaces.md).
  * Times are microseconds unless the name says seconds.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
 import type { CounterType, TimeSeriesConfig } from './types.js';
 
 const S = MICROS_PER_SECOND;

@@ -4,9 +4,9 @@
  * setting, and reports keys nobody asked for as notices (so a typo is visible, not silent).
  * Shared by the TimeSeries and Counter document parsers.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
-import { invalidArgument } from '../errors.js';
-import { formatDurationMicros, parseDurationMicros } from '../time.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { formatDurationMicros, parseDurationMicros } from '../../kernel/time.js';
 
 /** Inclusive bounds of a numeric setting. */
 export interface Range {

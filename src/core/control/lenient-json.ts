@@ -5,7 +5,7 @@
  * so every strict JSON body reads the same.
  */
 import JSON5 from 'json5';
-import { DgwError } from '../errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /**
  * Parses a namespace request body. Accepted forms:

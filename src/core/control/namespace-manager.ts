@@ -8,16 +8,17 @@
  * one instance is therefore seen by every other instance sharing the registry within that
  * delay; the instance that made it sees it at once.
  */
-import type { Clock } from '../clock.js';
-import { MICROS_PER_SECOND } from '../clock.js';
-import { DgwError, invalidArgument, notFound } from '../errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { DgwError, invalidArgument, notFound } from '../../kernel/errors.js';
+import type { NamespaceKind, NamespaceRecord } from '../../domain/namespaces.js';
+import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { findTooDeep } from '../nesting.js';
-import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../../storage/contracts.js';
 import { parseCounterNamespace } from './counter-doc.js';
 import { isPlainObject } from './doc-reader.js';
 import { parseNamespaceBody } from './lenient-json.js';
 import { validateNamespaceName } from './namespace-name.js';
-import type { StoreCatalogView } from './store-catalog-view.js';
+import type { StoreResolver } from './store-resolver.js';
 import { parseTimeSeriesNamespace } from './timeseries-doc.js';
 import type { CounterConfig, NamespaceConfig, ParsedNamespace, TimeSeriesConfig } from './types.js';
 
@@ -27,7 +28,7 @@ export type NamespaceDeleteHook = (config: NamespaceConfig) => Promise<void>;
 /** Options of {@link NamespaceManager}. */
 export interface NamespaceManagerOptions {
   registry: NamespaceRegistry;
-  catalog: StoreCatalogView;
+  catalog: StoreResolver;
   clock: Clock;
   /** How long a cached configuration is served before re-reading the registry; default 2 s. */
   cacheTtlMicros?: number;
@@ -63,7 +64,7 @@ type ConfigOf<K extends NamespaceKind> = K extends 'timeseries' ? TimeSeriesConf
  */
 export class NamespaceManager {
   private readonly registry: NamespaceRegistry;
-  private readonly catalog: StoreCatalogView;
+  private readonly catalog: StoreResolver;
   private readonly clock: Clock;
   private readonly ttl: number;
   private onDelete: NamespaceDeleteHook | undefined;

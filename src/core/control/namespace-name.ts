@@ -3,7 +3,7 @@
  * label). The storage contracts allow a wider alphabet (`:` is reserved for internal
  * namespaces such as `counter:<name>`), so no user name can collide with an internal one.
  */
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../../kernel/errors.js';
 
 /** Pattern every user-visible namespace name matches. */
 export const NAMESPACE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

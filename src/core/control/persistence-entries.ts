@@ -2,19 +2,19 @@
  * The parts every namespace document shares: the list of `persistence_configuration`
  * entries keyed by `id`, `physical_storage` resolution, and retention lifecycle configs.
  */
-import { invalidArgument } from '../errors.js';
-import { formatDurationMicros } from '../time.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { formatDurationMicros } from '../../kernel/time.js';
 import { MAX_DURATION_MICROS } from './defaults.js';
 import { DocSection, isPlainObject, joinPath, show, type Found } from './doc-reader.js';
-import { STORE_TYPES } from './store-catalog-view.js';
-import type { StoreCatalogView, StoreRole } from './store-catalog-view.js';
+import { STORE_TYPES } from './store-resolver.js';
+import type { StoreResolver, StoreRole } from './store-resolver.js';
 import type { PhysicalStorage } from './types.js';
 
 /** State shared while parsing one document. */
 export interface ParseContext {
   /** The namespace name (already validated). */
   name: string;
-  catalog: StoreCatalogView;
+  catalog: StoreResolver;
   /** Human notices collected on the way (mappings, ignored settings). */
   notices: string[];
 }

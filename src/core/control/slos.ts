@@ -5,9 +5,9 @@
  * server uses it as the endpoint's default deadline). Lives at the document's top level,
  * beside `persistence_configuration`.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
-import { invalidArgument } from '../errors.js';
-import { formatDurationMicros } from '../time.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { formatDurationMicros } from '../../kernel/time.js';
 import { DocSection } from './doc-reader.js';
 import type { NamespaceSlos, Slo, SloEndpoint } from './types.js';
 

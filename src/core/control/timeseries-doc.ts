@@ -4,10 +4,10 @@
  * top-level `slos` block (DESIGN 3.5), to one canonical {@link TimeSeriesConfig} with
  * every default filled in.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
-import { invalidArgument } from '../errors.js';
-import { formatDurationMicros } from '../time.js';
-import type { FieldType } from '../../storage/contracts.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { formatDurationMicros } from '../../kernel/time.js';
+import type { FieldType } from '../../domain/search.js';
 import { INDEX_REFRESH_DEFAULT_MICROS, MAX_DURATION_MICROS, TIMESERIES_DEFAULTS } from './defaults.js';
 import type { PrimaryDefaults } from './defaults.js';
 import { isPlainObject, joinPath, readSeconds } from './doc-reader.js';
@@ -16,7 +16,7 @@ import { validateNamespaceName } from './namespace-name.js';
 import { parseSlos, SLOS_KEYS } from './slos.js';
 import { noEffect, parseRetention, resolveStorage, splitEntries } from './persistence-entries.js';
 import type { ParseContext } from './persistence-entries.js';
-import type { StoreCatalogView } from './store-catalog-view.js';
+import type { StoreResolver } from './store-resolver.js';
 import type { NamespaceSlos, ParsedNamespace, TimeSeriesConfig } from './types.js';
 import { checkStorableText } from '../text.js';
 
@@ -63,7 +63,7 @@ export type IndexConfig = NonNullable<TimeSeriesConfig['index']>;
 export function parseTimeSeriesNamespace(
   name: string,
   doc: unknown,
-  catalog: StoreCatalogView,
+  catalog: StoreResolver,
 ): ParsedNamespace<TimeSeriesConfig> {
   validateNamespaceName(name);
   const notices: string[] = [];

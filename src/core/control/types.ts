@@ -3,7 +3,7 @@
  * article's documents, in any of their spellings, into these shapes; every default is
  * filled in, so the rest of dgw never sees an optional setting.
  */
-import type { FieldType } from '../../storage/contracts.js';
+import type { FieldType } from '../../domain/search.js';
 
 /** Store types a namespace may name; the last three are mapped (DESIGN 3.1). */
 export type StoreType = 'SQLITE' | 'POSTGRES' | 'REDIS' | 'MEMORY' | 'CASSANDRA' | 'ELASTICSEARCH' | 'EVCACHE';

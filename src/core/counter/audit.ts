@@ -13,9 +13,9 @@
  * since its first write, or since a clear. Older events dropped by retention (its
  * `delete_after`) are gone, so the result says whether it was complete.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
-import { DgwError } from '../errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
 import type { StoreCatalog } from '../../storage/catalog.js';
 import type { RollupCheckpoint } from '../../storage/contracts.js';

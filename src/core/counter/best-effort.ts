@@ -8,8 +8,7 @@
  * must be exact.
  */
 import type { CounterConfig } from '../control/types.js';
-import type { StoreCatalog } from '../../storage/catalog.js';
-import type { CounterCache } from '../../storage/contracts.js';
+import type { StoresByKey, CounterCache } from '../../storage/contracts.js';
 
 /** The cache key of a best-effort counter. */
 export function bestEffortKey(namespace: string, counter: string): string {
@@ -18,7 +17,7 @@ export function bestEffortKey(namespace: string, counter: string): string {
 
 /** Best-effort counter operations over the catalog's counter caches. */
 export class BestEffortCounters {
-  constructor(private readonly catalog: StoreCatalog) {}
+  constructor(private readonly catalog: StoresByKey) {}
 
   /** Adds `delta` (any sign) and refreshes the TTL; returns the new value. */
   add(config: CounterConfig, counter: string, delta: bigint): Promise<bigint> {

@@ -10,9 +10,9 @@
  * Zero deltas are skipped. Counts come from the event log, so they are exact under
  * retries and hedges (the idempotency key deduplicates them before they are stored).
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
-import { DgwError, invalidArgument } from '../errors.js';
+import { DgwError, invalidArgument } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
 import { decodeCounterEvent } from './counter-events.js';
 import { checkSequentialTestOptions, DEFAULT_CONCENTRATION, SequentialTest } from './sequential-test.js';

@@ -4,7 +4,7 @@
  * a clear is an event with one item `c` (value "1"). The event's identity
  * `(counter_name, generation_time, token)` is the idempotency key.
  */
-import type { EventRecord } from '../../storage/contracts.js';
+import type { EventRecord } from '../../domain/events.js';
 
 /** Item key of an add event: the delta as decimal text. */
 export const DELTA_ITEM_KEY = 'd';

@@ -3,7 +3,7 @@
  * number or a decimal string and emits it as a decimal string. Inside dgw every int64 is a
  * bigint, so no digit is ever lost.
  */
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../../kernel/errors.js';
 
 /** Smallest int64: -2^63. */
 export const INT64_MIN = -(2n ** 63n);

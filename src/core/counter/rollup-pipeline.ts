@@ -18,7 +18,7 @@
  * The pipeline knows nothing about stores: it calls `rollup(counter)`. Timers go through
  * the injected {@link Scheduler}.
  */
-import { bucketOf } from '../hash.js';
+import { bucketOf } from '../../kernel/hash.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
 /** What one rollup reports back to the pipeline. */

@@ -4,13 +4,13 @@
  * window, and the checkpoint is written conditionally, only forward. Any number of
  * instances may roll the same counter up concurrently; they converge.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
-import { DgwError } from '../errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
-import type { StoreCatalog } from '../../storage/catalog.js';
-import type { RollupAdvance, RollupCheckpoint } from '../../storage/contracts.js';
-import { Batcher } from '../batcher.js';
+import type { RollupCheckpoint } from '../../domain/counters.js';
+import type { StoresByKey, RollupAdvance } from '../../storage/contracts.js';
+import { ResultGroupCommitter } from '../group-committer.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
 import { isInt64 } from './int64.js';
 import type { CounterMetrics, RollupOutcome } from './metrics.js';
@@ -40,26 +40,26 @@ export interface CounterRollupResult extends RollupResult {
 /** Dependencies of {@link CounterRollups}. */
 export interface CounterRollupsDeps {
   clock: Clock;
-  catalog: StoreCatalog;
+  catalog: StoresByKey;
   timeseries: TimeSeriesService;
   metrics: CounterMetrics;
 }
 
 /** Rollups, rollup reads and accurate reads of EVENTUAL / ACCURATE counters. */
 export class CounterRollups {
-  /** One batcher per rollup store: a pipeline batch's checkpoints share one commit. */
-  private readonly advancers = new Map<string, Batcher<RollupAdvance, boolean>>();
+  /** One group committer per rollup store: a pipeline batch's checkpoints share one commit. */
+  private readonly advancers = new Map<string, ResultGroupCommitter<RollupAdvance, boolean>>();
 
   constructor(private readonly deps: CounterRollupsDeps) {}
 
   private advance(storeKey: string, item: RollupAdvance): Promise<boolean> {
-    let batcher = this.advancers.get(storeKey);
-    if (!batcher) {
+    let committer = this.advancers.get(storeKey);
+    if (!committer) {
       const store = this.deps.catalog.rollups(storeKey);
-      batcher = new Batcher<RollupAdvance, boolean>({ flush: (items) => store.advanceMany(items), maxBatchItems: 1000 });
-      this.advancers.set(storeKey, batcher);
+      committer = new ResultGroupCommitter<RollupAdvance, boolean>({ flush: (items) => store.advanceMany(items), maxBatchItems: 1000 });
+      this.advancers.set(storeKey, committer);
     }
-    return batcher.submit([item]).then((r) => r[0] === true);
+    return committer.submit([item]).then((r) => r[0] === true);
   }
 
   /**

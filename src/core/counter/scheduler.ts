@@ -4,7 +4,7 @@
  * only when told to and moves a ManualClock with them, so coalesce windows and
  * back-pressure waits are tested without sleeping.
  */
-import { MICROS_PER_MS, type ManualClock } from '../clock.js';
+import { MICROS_PER_MS, type ManualClock } from '../../kernel/clock.js';
 
 /** A scheduled timer, to cancel it. */
 export interface TimerHandle {

@@ -5,17 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { Batcher, GroupCommitter } from '../batcher.js';
-import type { Clock } from '../clock.js';
+import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
-import { DgwError, isDgwError } from '../errors.js';
+import { DgwError, isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
-import type { StoreCatalog } from '../../storage/catalog.js';
-import type { CounterWriteMark, EventRecord } from '../../storage/contracts.js';
+import type { CounterWriteMark } from '../../domain/counters.js';
+import type { StoresByKey } from '../../storage/contracts.js';
+import type { EventRecord } from '../../domain/events.js';
 import { BestEffortCounters } from './best-effort.js';
 import { addEvent, clearEvent } from './counter-events.js';
 import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
-import { RollupPipelines, type PipelineOptions } from './pipelines.js';
+import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
 import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
 import type { AddCountRequest, ClearCountRequest, CounterService, IdempotencyToken } from './types.js';
@@ -25,7 +26,7 @@ import { WriteMarkCache } from './write-marks.js';
 /** Options of {@link createCounterService}. */
 export interface CounterServiceOptions {
   clock: Clock;
-  catalog: StoreCatalog;
+  catalog: StoresByKey;
   /** The TimeSeries abstraction holding each counter namespace's events (`config.events`). */
   timeseries: TimeSeriesService;
   /** Prometheus registry for the counter metrics; a private one when absent. */
@@ -49,7 +50,7 @@ export interface CounterEngine extends CounterService {
    */
   sweep(config: CounterConfig): Promise<SweepResult>;
   /** The per-namespace rollup pipelines of this instance. */
-  readonly pipelines: RollupPipelines;
+  readonly pipelines: PipelinesByNamespace;
   readonly metrics: CounterMetrics;
 }
 
@@ -77,7 +78,7 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
   const bestEffort = new BestEffortCounters(catalog);
   const rollups = new CounterRollups({ clock, catalog, timeseries, metrics });
   const pipelineOptions = options.pipeline ?? {};
-  const pipelines = new RollupPipelines(
+  const pipelines = new PipelinesByNamespace(
     pipelineOptions.scheduler ?? createRealScheduler(),
     pipelineOptions,
     metrics,
@@ -99,13 +100,13 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     return cache;
   };
   // Conditional marks of writes a rollup could soon reach (issue 15), group committed too.
-  const claimers = new Map<string, Batcher<CounterWriteMark, boolean>>();
+  const claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
   const claim = async (config: CounterConfig, counter: string, time: number): Promise<boolean> => {
     const store = config.rollup.storage.store;
     let batcher = claimers.get(store);
     if (!batcher) {
       const rollupStore = catalog.rollups(store);
-      batcher = new Batcher<CounterWriteMark, boolean>({ flush: (marks) => rollupStore.claimWrites(marks, WRITE_HOLD_MICROS), maxBatchItems: 1000 });
+      batcher = new ResultGroupCommitter<CounterWriteMark, boolean>({ flush: (marks) => rollupStore.claimWrites(marks, WRITE_HOLD_MICROS), maxBatchItems: 1000 });
       claimers.set(store, batcher);
     }
     const [accepted] = await batcher.submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
@@ -198,7 +199,7 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
    * several instances, their clocks may be up to skewMargin ahead of this one.
    */
   const claimNeeded = (config: CounterConfig, time: number, start: number): boolean => {
-    const shared = catalog.get(config.rollup.storage.store).capabilities.shared;
+    const shared = catalog.capabilities(config.rollup.storage.store, 'rollups').shared;
     const ahead = shared ? config.skewMarginMicros : 0;
     return time <= start + WRITE_HOLD_MICROS + ahead - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
   };

@@ -2,7 +2,7 @@
  * Validation of counter requests in core, so every front end (HTTP, gRPC, SDK tests)
  * refuses the same inputs with the same INVALID_ARGUMENT naming the wire field.
  */
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../../kernel/errors.js';
 import { checkStorableText } from '../text.js';
 import { isInt64 } from './int64.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from './types.js';

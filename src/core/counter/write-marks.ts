@@ -8,7 +8,7 @@
  * firstWriteTs only widens a first rollup's scan. Other instances' marks only widen the
  * stored span, so what this cache knows is always a safe inner bound of it.
  */
-import type { CounterWriteMark } from '../../storage/contracts.js';
+import type { CounterWriteMark } from '../../domain/counters.js';
 
 /** Granularity of recorded marks (1 s). */
 export const MARK_GRANULARITY_MICROS = 1_000_000;

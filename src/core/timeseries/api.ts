@@ -3,7 +3,8 @@
  * and gRPC servers and the Counter abstraction both call this interface.
  */
 import type { TimeSeriesConfig } from '../control/types.js';
-import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
+import type { EventRecord } from '../../domain/events.js';
+import type { SearchExpr } from '../../domain/search.js';
 
 /** A read of one series over `[startMicros, endMicros)`, newest first. */
 export interface ReadQuery {

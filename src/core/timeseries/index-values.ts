@@ -2,8 +2,9 @@
  * Typed index values (DESIGN 2, 3.4): an indexed field's bytes are the UTF-8 text of its
  * typed value ("42", "true", "2024-10-02T00:00:00.000Z"); this module reads them.
  */
-import type { EventRecord, FieldType, IndexField, IndexedValue } from '../../storage/contracts.js';
-import { parseTimestampMicros } from '../time.js';
+import type { EventRecord } from '../../domain/events.js';
+import type { FieldType, IndexField, IndexedValue } from '../../domain/search.js';
+import { parseTimestampMicros } from '../../kernel/time.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const INT32_MAX = 2 ** 31 - 1;

@@ -3,22 +3,22 @@
  * and the position to resume from, plus a checksum. It holds no server state, so tokens
  * survive restarts and work on any instance.
  */
-import { invalidArgument } from '../errors.js';
-import { xxhash32 } from '../hash.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { xxhash32 } from '../../kernel/hash.js';
 import { textProblem } from '../text.js';
 
 /** Resume state carried by a token. */
 export interface PageState {
-  /** Fingerprint of the query the token belongs to. */
-  q: string;
+  /** Fingerprint of the query the token belongs to ({@link fingerprintOf}). */
+  query: string;
   /** Events already returned over the whole walk (for totalRecordLimit). */
-  n: number;
-  /** Position of the last returned item (meaning depends on the query kind). */
-  p?: { t: number; id: string; ts?: string };
-  /** Exclusive upper time bound to resume below (when no item was returned yet). */
-  b?: number;
-  /** Last returned distinct value text. */
-  v?: string;
+  returned: number;
+  /** The last returned event: resume strictly after it (search order adds its series). */
+  after?: { eventTimeMicros: number; eventId: string; timeSeriesId?: string };
+  /** Exclusive upper time bound to resume below (when no event was returned yet). */
+  below?: number;
+  /** Canonical text of the last returned distinct value (AggregateEventRecords). */
+  afterValue?: string;
 }
 
 /** Encodes a page state into an opaque token. */
@@ -48,7 +48,7 @@ export function decodePageToken(token: string, fingerprint: string): PageState {
   // is checked before it reaches a store (a wrong type there is a driver error, a 500).
   const state = checkState(parsed);
   if (state === undefined) throw bad('not a token issued by this service');
-  if (state.q !== fingerprint) throw bad('belongs to a different query (namespace, series, interval or filters changed)');
+  if (state.query !== fingerprint) throw bad('belongs to a different query (namespace, series, interval or filters changed)');
   return state;
 }
 
@@ -66,25 +66,25 @@ function isText(v: unknown): v is string {
 function checkState(v: unknown): PageState | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (key !== 'q' && key !== 'n' && key !== 'p' && key !== 'b' && key !== 'v') return undefined;
-  if (!isText(o['q']) || !isTime(o['n'])) return undefined;
-  const state: PageState = { q: o['q'], n: o['n'] };
-  const p = o['p'];
-  if (p !== undefined) {
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) return undefined;
-    const pos = p as Record<string, unknown>;
-    for (const key of Object.keys(pos)) if (key !== 't' && key !== 'id' && key !== 'ts') return undefined;
-    if (!isTime(pos['t']) || !isText(pos['id'])) return undefined;
-    if (pos['ts'] !== undefined && !isText(pos['ts'])) return undefined;
-    state.p = { t: pos['t'], id: pos['id'], ...(pos['ts'] !== undefined ? { ts: pos['ts'] } : {}) };
+  for (const key of Object.keys(o)) if (key !== 'query' && key !== 'returned' && key !== 'after' && key !== 'below' && key !== 'afterValue') return undefined;
+  if (!isText(o['query']) || !isTime(o['returned'])) return undefined;
+  const state: PageState = { query: o['query'], returned: o['returned'] };
+  const after = o['after'];
+  if (after !== undefined) {
+    if (typeof after !== 'object' || after === null || Array.isArray(after)) return undefined;
+    const pos = after as Record<string, unknown>;
+    for (const key of Object.keys(pos)) if (key !== 'eventTimeMicros' && key !== 'eventId' && key !== 'timeSeriesId') return undefined;
+    if (!isTime(pos['eventTimeMicros']) || !isText(pos['eventId'])) return undefined;
+    if (pos['timeSeriesId'] !== undefined && !isText(pos['timeSeriesId'])) return undefined;
+    state.after = { eventTimeMicros: pos['eventTimeMicros'], eventId: pos['eventId'], ...(pos['timeSeriesId'] !== undefined ? { timeSeriesId: pos['timeSeriesId'] } : {}) };
   }
-  if (o['b'] !== undefined) {
-    if (!isTime(o['b'])) return undefined;
-    state.b = o['b'];
+  if (o['below'] !== undefined) {
+    if (!isTime(o['below'])) return undefined;
+    state.below = o['below'];
   }
-  if (o['v'] !== undefined) {
-    if (!isText(o['v'])) return undefined;
-    state.v = o['v'];
+  if (o['afterValue'] !== undefined) {
+    if (!isText(o['afterValue'])) return undefined;
+    state.afterValue = o['afterValue'];
   }
   return state;
 }

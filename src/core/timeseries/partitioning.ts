@@ -3,9 +3,9 @@
  * time bucket `floor((eventTime − sliceStart) / secondsPerTimeBucket)` and event bucket
  * `xxhash(eventId) mod eventBuckets`.
  */
-import { MICROS_PER_SECOND } from '../clock.js';
-import { bucketOf } from '../hash.js';
-import type { PartitionKey, SliceInfo } from '../../storage/contracts.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { bucketOf } from '../../kernel/hash.js';
+import type { PartitionKey, SliceInfo } from '../../domain/events.js';
 
 /** The slice id for a slice starting at `startMicros` (its start in whole seconds). */
 export function sliceIdOf(startMicros: number): number {
@@ -21,11 +21,6 @@ export function alignedSliceStart(micros: number, secondsPerSlice: number): numb
 /** The time bucket of an event within its slice. */
 export function timeBucketOf(slice: SliceInfo, eventTimeMicros: number): number {
   return Math.floor((eventTimeMicros - slice.startMicros) / (slice.secondsPerTimeBucket * MICROS_PER_SECOND));
-}
-
-/** Number of time buckets in a slice. */
-export function timeBucketCount(slice: SliceInfo): number {
-  return Math.ceil((slice.endMicros - slice.startMicros) / (slice.secondsPerTimeBucket * MICROS_PER_SECOND));
 }
 
 /** The partition of an event in a slice. */

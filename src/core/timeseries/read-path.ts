@@ -5,14 +5,15 @@
  * namespace's series are: narrow for dense series (the first bucket fills the page), wide
  * for sparse ones (most partitions come back empty).
  */
-import { DgwError } from '../errors.js';
-import type { EventPosition, EventRecord, EventStore, SliceInfo } from '../../storage/contracts.js';
+import { DgwError } from '../../kernel/errors.js';
+import type { EventRecord, SliceInfo } from '../../domain/events.js';
+import type { EventPosition, EventStore } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventPage, ReadQuery } from './api.js';
 import { decodePageToken, encodePageToken, fingerprintOf, type PageState } from './page-token.js';
 import { overlappingTimeBuckets } from './partitioning.js';
 import type { SliceManager } from './slices.js';
-import { MICROS_PER_SECOND } from '../clock.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
 
 /** Partitions scanned in the first wave of a read (DESIGN 3.4). */
 export const START_FANOUT = 8;
@@ -79,15 +80,15 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
     q.endMicros,
     q.eventFilters.map((f) => [f.key, Buffer.from(f.value).toString('base64')]),
   ]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
-  const remaining = q.totalRecordLimit > 0 ? q.totalRecordLimit - state.n : Number.MAX_SAFE_INTEGER;
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
+  const remaining = q.totalRecordLimit > 0 ? q.totalRecordLimit - state.returned : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, remaining);
   if (need <= 0) return { events: [], partial: false };
 
   // Resume bound: events strictly after position p, or strictly older than b.
-  const upper = state.p ? state.p.t + 1 : (state.b ?? q.endMicros);
+  const upper = state.after ? state.after.eventTimeMicros + 1 : (state.below ?? q.endMicros);
   const groups = await groupsOf(deps, config, q.startMicros, Math.min(q.endMicros, upper), READ_SLICE_STALENESS_MICROS);
-  const after = state.p ? { eventTimeMicros: state.p.t, eventId: state.p.id } : undefined;
+  const after = state.after ? { eventTimeMicros: state.after.eventTimeMicros, eventId: state.after.eventId } : undefined;
   const matches = filterOf(q.eventFilters);
 
   const out: EventRecord[] = [];
@@ -119,14 +120,14 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
   } else if (gi < groups.length) {
     more = true;
   }
-  const emitted = state.n + out.length;
+  const emitted = state.returned + out.length;
   let nextPageToken: string | undefined;
   if (more && emitted < (q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER)) {
     const last = out[out.length - 1];
-    const next: PageState = { q: fingerprint, n: emitted };
-    if (last) next.p = { t: last.eventTimeMicros, id: last.eventId };
-    else if (state.p) next.p = state.p;
-    else next.b = groups[gi]?.to ?? upper;
+    const next: PageState = { query: fingerprint, returned: emitted };
+    if (last) next.after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+    else if (state.after) next.after = state.after;
+    else next.below = groups[gi]?.to ?? upper;
     nextPageToken = encodePageToken(next);
   }
   return { events: out, partial, ...(nextPageToken ? { nextPageToken } : {}) };

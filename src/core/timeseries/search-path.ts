@@ -4,7 +4,7 @@
  * item 8): the caller passes `visibleFromMicros`, the end of the newest slice that is no
  * longer readable, and nothing older is searched, counted or aggregated.
  */
-import { DgwError } from '../errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { IndexStore } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { AggregateQuery, AggregateResult, EventPage, SearchQuery } from './api.js';
@@ -24,9 +24,9 @@ function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['i
 export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, q: SearchQuery, visibleFromMicros = 0): Promise<EventPage> {
   requireIndex(config);
   const fingerprint = fingerprintOf(['search', config.name, q.startMicros, q.endMicros, q.query]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   const cap = q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER;
-  const need = Math.min(q.pageSize, cap - state.n);
+  const need = Math.min(q.pageSize, cap - state.returned);
   const from = Math.max(q.startMicros, visibleFromMicros);
   if (need <= 0 || from >= q.endMicros) return { events: [], partial: false };
   const found = await index.search({
@@ -34,19 +34,19 @@ export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, 
     query: q.query,
     fromMicros: from,
     toMicros: q.endMicros,
-    ...(state.p ? { after: { eventTimeMicros: state.p.t, timeSeriesId: state.p.ts ?? '', eventId: state.p.id } } : {}),
+    ...(state.after ? { after: { eventTimeMicros: state.after.eventTimeMicros, timeSeriesId: state.after.timeSeriesId ?? '', eventId: state.after.eventId } } : {}),
     limit: need + 1,
   });
   const more = found.length > need;
   const events = more ? found.slice(0, need) : found;
-  const emitted = state.n + events.length;
+  const emitted = state.returned + events.length;
   const last = events[events.length - 1];
   const page: EventPage = { events, partial: false };
   if (more && last && emitted < cap) {
     page.nextPageToken = encodePageToken({
-      q: fingerprint,
-      n: emitted,
-      p: { t: last.eventTimeMicros, id: last.eventId, ts: last.timeSeriesId },
+      query: fingerprint,
+      returned: emitted,
+      after: { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId, timeSeriesId: last.timeSeriesId },
     });
   }
   return page;
@@ -67,7 +67,7 @@ export async function aggregateEvents(
     return { kind: 'count', count };
   }
   const fingerprint = fingerprintOf(['distinct', config.name, q.startMicros, q.endMicros, q.query, q.key]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { q: fingerprint, n: 0 };
+  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   if (from >= q.endMicros) return { kind: 'distinct', key: q.key, values: [] };
   const found = await index.distinct({
     namespace: config.name,
@@ -75,13 +75,13 @@ export async function aggregateEvents(
     query: q.query,
     fromMicros: from,
     toMicros: q.endMicros,
-    ...(state.v !== undefined ? { afterValue: state.v } : {}),
+    ...(state.afterValue !== undefined ? { afterValue: state.afterValue } : {}),
     limit: q.pageSize + 1,
   });
   const more = found.length > q.pageSize;
   const values = more ? found.slice(0, q.pageSize) : found;
   const result: AggregateResult = { kind: 'distinct', key: q.key, values };
   const last = values[values.length - 1];
-  if (more && last) result.nextPageToken = encodePageToken({ q: fingerprint, n: state.n + values.length, v: last.text });
+  if (more && last) result.nextPageToken = encodePageToken({ query: fingerprint, returned: state.returned + values.length, afterValue: last.text });
   return result;
 }

@@ -3,11 +3,12 @@
  * search and lifecycle over the store catalog. Implements {@link TimeSeriesService}.
  */
 import type { Registry } from 'prom-client';
-import type { Clock } from '../clock.js';
-import { GroupCommitter } from '../batcher.js';
+import type { Clock } from '../../kernel/clock.js';
+import { GroupCommitter } from '../group-committer.js';
 import type { TimeSeriesConfig } from '../control/types.js';
-import type { EventRecord, EventStore, EventWrite, IndexDoc } from '../../storage/contracts.js';
-import type { StoreCatalog } from '../../storage/catalog.js';
+import type { EventRecord, EventWrite } from '../../domain/events.js';
+import type { EventStore, StoresByKey } from '../../storage/contracts.js';
+import type { IndexDoc } from '../../domain/search.js';
 import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
 import { createTimeSeriesMetrics, type TimeSeriesMetrics } from './metrics.js';
@@ -21,7 +22,7 @@ import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 /** Options of {@link createTimeSeriesService}. */
 export interface TimeSeriesServiceOptions {
   clock: Clock;
-  catalog: StoreCatalog;
+  catalog: StoresByKey;
   registry?: Registry;
   limits?: Partial<TimeSeriesLimits>;
   /** Reports failures of background work (buffered commits, lifecycle). */

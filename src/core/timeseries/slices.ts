@@ -2,9 +2,10 @@
  * Slice management: finds or creates the time slices a write needs, caches each
  * namespace's slice metadata, and applies the retention lifecycle (DESIGN 3.2).
  */
-import { DgwError } from '../errors.js';
-import { MICROS_PER_SECOND } from '../clock.js';
-import type { EventStore, SliceInfo, SliceStatus } from '../../storage/contracts.js';
+import { DgwError } from '../../kernel/errors.js';
+import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import type { SliceInfo, SliceStatus } from '../../domain/events.js';
+import type { EventStore } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import { alignedSliceStart, findSlice, sliceIdOf } from './partitioning.js';
 

@@ -11,8 +11,9 @@
  * neighbours (issue 14 item 3). Everything the store is known to refuse is refused before
  * the 202 by the write path's validation.
  */
-import { DgwError } from '../errors.js';
-import type { EventWrite, IndexDoc } from '../../storage/contracts.js';
+import { DgwError } from '../../kernel/errors.js';
+import type { EventWrite } from '../../domain/events.js';
+import type { IndexDoc } from '../../domain/search.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 
 /** One accepted request's writes, committed (or lost) as a unit. */

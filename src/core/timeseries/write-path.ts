@@ -3,10 +3,12 @@
  * slice and partition, and hands the writes to group commit. Events outside the accept
  * window are refused unless they are retries of events already stored.
  */
-import { DgwError, invalidArgument } from '../errors.js';
-import { formatDurationMicros } from '../time.js';
+import { DgwError, invalidArgument } from '../../kernel/errors.js';
+import { formatDurationMicros } from '../../kernel/time.js';
+import type { EventRecord, EventWrite, SliceInfo } from '../../domain/events.js';
+import type { IndexDoc } from '../../domain/search.js';
+import type { EventStore } from '../../storage/contracts.js';
 import { checkStorableText } from '../text.js';
-import type { EventRecord, EventStore, EventWrite, IndexDoc, SliceInfo } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { TimeSeriesLimits } from './limits.js';
 import { extractIndexFields } from './index-values.js';

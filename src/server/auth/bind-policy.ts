@@ -4,7 +4,7 @@
  * open data gateway on a network is how data gets read or wiped by anyone who finds it).
  */
 import { isIP } from 'node:net';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /** The default listen address. */
 export const DEFAULT_HOST = '127.0.0.1';

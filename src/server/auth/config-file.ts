@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import { decode } from '../wire/decode.js';
 import { sheddingConfigSchema } from '../shedding/shedder.js';
 import type { TokenStore } from './token-store.js';

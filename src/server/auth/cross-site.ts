@@ -10,7 +10,7 @@
  * - a request carrying an `Origin` not in the allowed list is refused (403), whatever its
  *   method; non-browser clients (curl, SDKs) send no Origin and are unaffected.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /** A refusal: HTTP status and the error to send. */
 export interface CrossSiteRefusal {

@@ -5,7 +5,7 @@
  * includes `read` (AddAndGetCount both writes and reads). A namespace pattern covers the
  * name in both kinds (timeseries and counter).
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { Access } from '../call-context.js';
 
 /** A parsed scope. */

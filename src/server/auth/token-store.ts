@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../../core/clock.js';
-import { DgwError } from '../../core/errors.js';
-import { parseTimestampMicros } from '../../core/time.js';
+import type { Clock } from '../../kernel/clock.js';
+import { DgwError } from '../../kernel/errors.js';
+import { parseTimestampMicros } from '../../kernel/time.js';
 import type { Access } from '../call-context.js';
 import { decode } from '../wire/decode.js';
 import { grants, parseScope, type Scope } from './scopes.js';

@@ -5,7 +5,7 @@
  * (`dgw-error-code`, `dgw-error-details-bin` holding JSON). Anything else is INTERNAL.
  */
 import { Metadata, type StatusObject, type status } from '@grpc/grpc-js';
-import { DgwError, STATUS_FOR_CODE, type ErrorCode } from '../../core/errors.js';
+import { DgwError, STATUS_FOR_CODE, type ErrorCode } from '../../kernel/errors.js';
 
 /** Metadata key of the dgw error code name (e.g. "INVALID_ARGUMENT"). */
 export const ERROR_CODE_KEY = 'dgw-error-code';

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
+import { formatTimestampMicros, parseTimestampMicros } from '../../kernel/time.js';
 
 /** A proto3 JSON object. */
 export type JsonObject = Record<string, unknown>;

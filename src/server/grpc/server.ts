@@ -14,7 +14,7 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig, TimeSeriesConfig } from '../../core/control/types.js';
 import type { CounterService } from '../../core/counter/types.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';

@@ -2,7 +2,7 @@
  * gRPC TimeSeriesService handlers (proto/dgw/timeseries.proto). Thin: the same decoders,
  * engine calls and encoders as the HTTP routes, on the request's proto3 JSON form.
  */
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import {

@@ -4,13 +4,13 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { answerClientError, toHttpError } from './errors.js';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import { parseBody } from './json-body.js';
 import { registerNamespaceRoutes } from './namespace-routes.js';
 import { registerTimeSeriesRoutes } from './timeseries-routes.js';
@@ -183,7 +183,7 @@ function retryAfterSeconds(err: unknown): number | undefined {
 }
 
 /**
- * `withDeadline` (src/core/deadline.ts) for a route handler's result, with fewer
+ * Races a route handler's result against its deadline (DEADLINE_EXCEEDED), with few
  * allocations per request: one promise and one timer, the message built only on expiry.
  */
 function raceDeadline(result: unknown, ms: number, method: string, url: string): Promise<unknown> {

@@ -6,8 +6,8 @@
  * SQL text or stack reaches the client: an unexpected error is a bare INTERNAL, logged
  * with its cause on the server.
  */
+import { DgwError, STATUS_FOR_CODE, type ErrorCode } from '../../kernel/errors.js';
 import type { Socket } from 'node:net';
-import { DgwError, STATUS_FOR_CODE, type ErrorCode } from '../../core/errors.js';
 
 /** An error body and status ready to send. */
 export interface HttpError {

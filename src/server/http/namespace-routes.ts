@@ -4,9 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
-import type { NamespaceRecord, NamespaceRegistry } from '../../storage/contracts.js';
-import { formatTimestampMicros } from '../../core/time.js';
-import { notFound } from '../../core/errors.js';
+import type { NamespaceRecord } from '../../domain/namespaces.js';
+import type { NamespaceRegistry } from '../../storage/contracts.js';
+import { formatTimestampMicros } from '../../kernel/time.js';
+import { notFound } from '../../kernel/errors.js';
 
 function view(record: NamespaceRecord) {
   return {

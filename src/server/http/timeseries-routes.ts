@@ -4,7 +4,7 @@
  * Thin: decode, call the engine, encode.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import {

@@ -7,7 +7,7 @@
  * `{maxRetries, retryAfterSeconds}`. Probes and /metrics are never shed.
  */
 import { z } from 'zod';
-import { DgwError, invalidArgument } from '../../core/errors.js';
+import { DgwError, invalidArgument } from '../../kernel/errors.js';
 import type { CallContext } from '../call-context.js';
 import { decode } from '../wire/decode.js';
 import { isShed, retryAdvice, shedCeiling, signalFraction, type SignalLimit } from './curve.js';

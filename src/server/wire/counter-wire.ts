@@ -6,8 +6,8 @@
  */
 import { parseInt64 } from '../../core/counter/int64.js';
 import type { AddCountRequest, ClearCountRequest, IdempotencyToken } from '../../core/counter/types.js';
-import { invalidArgument } from '../../core/errors.js';
-import { parseTimestampMicros } from '../../core/time.js';
+import { invalidArgument } from '../../kernel/errors.js';
+import { parseTimestampMicros } from '../../kernel/time.js';
 import { checkStorableText } from '../../core/text.js';
 import { unknownKey } from './decode.js';
 

@@ -3,8 +3,8 @@
  * translation of validation failures into one INVALID_ARGUMENT naming the field.
  */
 import { z } from 'zod';
-import { DgwError } from '../../core/errors.js';
-import { parseDurationMicros, parseTimestampMicros } from '../../core/time.js';
+import { DgwError } from '../../kernel/errors.js';
+import { parseDurationMicros, parseTimestampMicros } from '../../kernel/time.js';
 import { textProblem } from '../../core/text.js';
 
 /** Formats a zod issue path as `events[3].eventTime`. */

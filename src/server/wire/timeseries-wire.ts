@@ -3,14 +3,15 @@
  * domain queries and encoding results. Shared by the HTTP and gRPC servers.
  */
 import { z } from 'zod';
-import { invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../kernel/errors.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
 import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
 import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
-import type { EventRecord, SearchExpr } from '../../storage/contracts.js';
+import type { EventRecord } from '../../domain/events.js';
+import type { SearchExpr } from '../../domain/search.js';
 import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, unknownKey, type Issue } from './decode.js';
-import { formatTimestampMicros, parseTimestampMicros } from '../../core/time.js';
+import { formatTimestampMicros, parseTimestampMicros } from '../../kernel/time.js';
 import { findTooDeep } from '../../core/nesting.js';
 
 /** Default pageSize when a request omits it. */

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DgwError } from '../../core/errors.js';
-import type { CassandraDb } from './db.js';
+import { DgwError } from '../../kernel/errors.js';
+import type { CassandraDb } from './database.js';
 
 /** Base table holding the lease row. */
 export const LEASE_TABLE = 'dgw_ddl_lease';

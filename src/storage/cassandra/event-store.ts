@@ -16,7 +16,7 @@
  * harmless (first write wins), and an acknowledged call has stored everything at the
  * configured consistency.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
   EventLocator,
@@ -28,8 +28,8 @@ import type {
   SliceStatus,
 } from '../contracts.js';
 import { checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
-import type { BoundStatement, CassandraDb } from './db.js';
-import { TableMissingError } from './db.js';
+import type { BoundStatement, CassandraDb } from './database.js';
+import { TableMissingError } from './database.js';
 import type { DdlLease } from './ddl-lease.js';
 import { sliceTable } from './names.js';
 import { SLICES_TABLE, sliceTableDdl } from './schema.js';

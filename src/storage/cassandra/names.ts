@@ -6,7 +6,7 @@
  * concurrent `CREATE TABLE IF NOT EXISTS` into a "table id mismatch").
  */
 import { createHash } from 'node:crypto';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /** Cassandra keyspace names dgw accepts: lower-case, as Cassandra folds unquoted names. */
 export const KEYSPACE_NAME = /^[a-z][a-z0-9_]{0,47}$/;

@@ -6,9 +6,9 @@
  * A deleted namespace stays as a tombstone row (`deleted = true`), as in the PostgreSQL
  * registry, so re-creating it continues its version sequence.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../contracts.js';
-import type { CassandraDb } from './db.js';
+import type { CassandraDb } from './database.js';
 import { NAMESPACES_TABLE } from './schema.js';
 
 const COLUMNS = 'kind, name, config, version, updated_at_micros, deleted';

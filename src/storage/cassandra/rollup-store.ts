@@ -17,12 +17,12 @@
  * claim or advance makes it retry on fresh state. The holds' clock is the coordinator's
  * (`currentTimestamp()`, millisecond resolution).
  */
-import type { Clock } from '../../core/clock.js';
-import { DgwError } from '../../core/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64 } from '../rollup-rules.js';
-import type { BoundStatement, CassandraDb } from './db.js';
-import { TableMissingError } from './db.js';
+import type { BoundStatement, CassandraDb } from './database.js';
+import { TableMissingError } from './database.js';
 import type { DdlLease } from './ddl-lease.js';
 import { forEachLimited } from './event-store.js';
 import { rollupTable } from './names.js';

@@ -4,8 +4,8 @@
  * carry ids derived from their names (names.ts), so instances starting together create
  * identical schema without holding the lease (which itself lives in one of them).
  */
-import { DgwError } from '../../core/errors.js';
-import type { CassandraDb } from './db.js';
+import { DgwError } from '../../kernel/errors.js';
+import type { CassandraDb } from './database.js';
 import { LEASE_TABLE } from './ddl-lease.js';
 import { stableTableId } from './names.js';
 

@@ -1,8 +1,8 @@
 /** Helpers shared by the conformance suite's parts (not part of any adapter). */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { ManualClock } from '../../core/clock.js';
-import { isDgwError, type ErrorCode } from '../../core/errors.js';
+import type { ManualClock } from '../../kernel/clock.js';
+import { isDgwError, type ErrorCode } from '../../kernel/errors.js';
 import type { EventRecord, EventWrite, SliceInfo, StoreSet } from '../contracts.js';
 
 /** What each part of the suite gets: the store under test and the optional manual clock. */

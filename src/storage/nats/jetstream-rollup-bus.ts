@@ -26,7 +26,7 @@ import {
   type JetStreamClient,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { RollupBus, RollupBusStats, RollupDelivery, RollupEvent, RollupOutcome } from '../../core/counter/rollup-bus.js';
+import type { RollupBus, RollupBusStats, RollupDelivery, RollupEvent, RollupOutcome } from '../rollup-bus.js';
 
 /** Options of {@link createJetStreamRollupBus}. */
 export interface JetStreamRollupBusOptions {

@@ -5,7 +5,7 @@
  * PostgreSQL adapter can say well: lost or refused connections (with the server address in
  * the message), a pool that cannot hand out a connection in time, and statement timeouts.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import { codeForNativeError, nativeReason } from '../native-errors.js';
 
 /** SQLSTATE of "relation does not exist": a slice table that was never created or was dropped. */

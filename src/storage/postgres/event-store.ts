@@ -5,7 +5,7 @@
  * event_time DESC, event_id, event_item_key)`. Retention drops whole tables. Slice DDL is
  * serialised per namespace by an advisory lock, so several instances may race safely.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
   EventItem,
@@ -19,7 +19,7 @@ import type {
 } from '../../storage/contracts.js';
 import { appendTimeoutError, checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
 import type { PgIndexStore } from './index-store.js';
-import type { PgDb, Sql } from './db.js';
+import type { PgDb, Sql } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
 
 /** Physical name of a slice table (ids only: never the raw namespace string). */

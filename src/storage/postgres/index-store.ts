@@ -14,7 +14,7 @@ import type {
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { decodeItems, encodeItems } from '../item-codec.js';
-import type { PgDb, Sql } from './db.js';
+import type { PgDb, Sql } from './database.js';
 import { compileSearch, numericValue, Params } from './search-sql.js';
 
 interface DocRow {

@@ -5,7 +5,7 @@
  * version never mistake the new config for the old one.
  */
 import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../contracts.js';
-import type { PgDb } from './db.js';
+import type { PgDb } from './database.js';
 
 interface Row {
   kind: NamespaceKind;

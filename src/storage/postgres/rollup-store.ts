@@ -6,8 +6,8 @@
  */
 import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS as NO_ROLLUP_TS } from '../rollup-rules.js';
-import type { Clock } from '../../core/clock.js';
-import type { PgDb } from './db.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { PgDb } from './database.js';
 
 /** PostgreSQL's clock in epoch microseconds: every instance sharing the store sees the same one. */
 const PG_NOW_MICROS = '(extract(epoch from clock_timestamp()) * 1000000)::bigint';

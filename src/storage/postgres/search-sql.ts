@@ -5,7 +5,7 @@
  * with fields of its own class only (strings with KEYWORD/TEXT, numbers with
  * INTEGER/LONG/DOUBLE/DATE, booleans with BOOLEAN), as `classOfValue` says.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { IndexedValue, RangeBound, SearchExpr } from '../contracts.js';
 import { classOfValue, textTokens } from '../index-text.js';
 

@@ -4,7 +4,7 @@
  * the server address; a command timeout becomes DEADLINE_EXCEEDED; integer range errors
  * OUT_OF_RANGE; anything else is left to the shared mapper of the guarded store.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 const LOST_CONNECTION =
   /Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ETIMEDOUT|LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN/i;

@@ -5,7 +5,7 @@
  * created per time slice by the event store (see sliceTableDdl).
  */
 import type Database from 'better-sqlite3';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /** One step of the schema; applied in order, each in its own transaction. */
 export interface Migration {

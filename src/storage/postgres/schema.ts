@@ -4,8 +4,8 @@
  * and recorded in `schema_version`; several dgw instances starting together are safe.
  * A database whose version is newer than this build knows fails fast (FAILED_PRECONDITION).
  */
-import { DgwError } from '../../core/errors.js';
-import type { PgDb } from './db.js';
+import { DgwError } from '../../kernel/errors.js';
+import type { PgDb } from './database.js';
 
 /** One migration: its number and the statements it runs (`{s}` is the quoted schema). */
 interface Migration {

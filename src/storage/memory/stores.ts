@@ -1,16 +1,16 @@
 /** The memory adapter: every storage contract held in process memory (not durable). */
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
-import { LruRollupCache } from './lru-rollup-cache.js';
-import { MemoryEventStore } from './memory-event-store.js';
-import { MemoryIndexStore } from './memory-index-store.js';
-import { MemoryNamespaceRegistry } from './memory-namespace-registry.js';
-import { MemoryRollupStore } from './memory-rollup-store.js';
-import { TtlCounterCache } from './ttl-counter-cache.js';
+import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
+import { MemoryEventStore } from './event-store.js';
+import { MemoryIndexStore } from './index-store.js';
+import { MemoryNamespaceRegistry } from './namespace-registry.js';
+import { MemoryRollupStore } from './rollup-store.js';
+import { TtlCounterCache } from '../in-process/ttl-counter-cache.js';
 
-export { LruRollupCache, type LruRollupCacheOptions } from './lru-rollup-cache.js';
-export { TtlCounterCache, type TtlCounterCacheOptions } from './ttl-counter-cache.js';
+export { LruRollupCache, type LruRollupCacheOptions } from '../in-process/lru-rollup-cache.js';
+export { TtlCounterCache, type TtlCounterCacheOptions } from '../in-process/ttl-counter-cache.js';
 
 /** Options of {@link createMemoryStores}. */
 export interface MemoryStoresOptions {

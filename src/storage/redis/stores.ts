@@ -5,10 +5,10 @@
  * in the background (backoff up to {@link MAX_RECONNECT_DELAY_MS}).
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
-import { RedisCounterCache, RedisRollupCache, type RedisCall } from './redis-caches.js';
+import { RedisCounterCache, RedisRollupCache, type RedisCall } from './caches.js';
 import { lostReason, redisUnavailable, translateRedisError } from './errors.js';
 
 /** Default server when neither `url` nor `client` is given. */

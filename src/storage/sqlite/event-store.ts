@@ -3,7 +3,7 @@
  * namespace's numeric id, clustered newest first; slice metadata in `slices`. Slice rows are
  * cached in process (the store is not shared between processes).
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
   EventItem,
@@ -17,8 +17,8 @@ import type {
 } from '../contracts.js';
 import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
-import type { SqliteDatabase } from './sqlite-database.js';
-import type { SqliteIndexStore } from './sqlite-index-store.js';
+import type { SqliteDatabase } from './database.js';
+import type { SqliteIndexStore } from './index-store.js';
 
 interface SliceRow {
   namespace_id: number;

@@ -2,8 +2,8 @@
  * In-process best-effort counters with per-key expiry (DESIGN 4.2), for the memory adapter
  * and the embedded mode. Expiry follows an injected Clock, so tests advance time.
  */
-import { SystemClock, type Clock } from '../../core/clock.js';
-import { invalidArgument } from '../../core/errors.js';
+import { SystemClock, type Clock } from '../../kernel/clock.js';
+import { invalidArgument } from '../../kernel/errors.js';
 import type { CounterCache } from '../contracts.js';
 
 /** Options of {@link TtlCounterCache}. */

@@ -1,6 +1,6 @@
 /** The SQLite NamespaceRegistry: canonical configs as JSON text with a per-name version. */
 import type { NamespaceKind, NamespaceRecord, NamespaceRegistry } from '../contracts.js';
-import type { SqliteDatabase } from './sqlite-database.js';
+import type { SqliteDatabase } from './database.js';
 
 type Row = [string, string, string, number, number];
 

@@ -1,5 +1,5 @@
 /**
- * The durable rollup queue as core sees it (DESIGN 4.5, second bullet): a work queue of
+ * The durable rollup queue (a storage contract; core sees it through contracts.ts) (DESIGN 4.5, second bullet): a work queue of
  * rollup events `{namespace, counter}` shared by every instance of a deployment, so one
  * instance rolls up a counter per coalesce window instead of every instance that touched
  * it. The adapter (NATS JetStream in storage/nats) delivers each event to one consumer

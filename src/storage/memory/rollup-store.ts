@@ -1,5 +1,5 @@
 /** The memory RollupStore: one row per (namespace, counter) in a Map. */
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
 

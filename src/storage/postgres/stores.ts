@@ -4,19 +4,19 @@
  * may share one database; DDL is serialised by advisory locks.
  */
 import pg from 'pg';
-import type { Clock } from '../../core/clock.js';
-import { DgwError } from '../../core/errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
-import { PgDb, SCHEMA_NAME } from './db.js';
+import { PgDb, SCHEMA_NAME } from './database.js';
 import { describeAddress, hasSqlState } from './errors.js';
 import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
-import { migrate } from './migrations.js';
+import { migrate } from './schema.js';
 import { PgNamespaceRegistry } from './namespace-registry.js';
 import { PgRollupStore } from './rollup-store.js';
 
-export { LATEST_SCHEMA_VERSION } from './migrations.js';
+export { LATEST_SCHEMA_VERSION } from './schema.js';
 export { sliceTableName } from './event-store.js';
 
 /** Default pool size per dgw instance: instances × this must stay below `max_connections`. */

@@ -7,10 +7,10 @@
  *   so count and checkpoint are always read and written together.
  */
 import type { Redis } from 'ioredis';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { CounterCache, RollupCache, RollupCheckpoint } from '../contracts.js';
 import { checkInt64 } from '../rollup-rules.js';
-import { ADD_SCRIPT, PUT_ROLLUP_SCRIPT, runScript } from './redis-scripts.js';
+import { ADD_SCRIPT, PUT_ROLLUP_SCRIPT, runScript } from './scripts.js';
 
 /** Runs one Redis operation: fails fast when not connected, translates errors. */
 export type RedisCall = <T>(op: (client: Redis) => Promise<T>) => Promise<T>;

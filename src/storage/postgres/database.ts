@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import { translatePgError } from './errors.js';
 
 /** Something statements can run on: the pool, or one client inside a transaction. */

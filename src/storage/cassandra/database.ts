@@ -6,7 +6,7 @@
  * a prepared statement to a replica of its partition key.
  */
 import cassandra from 'cassandra-driver';
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 
 /** One bound statement of a batch. */
 export interface BoundStatement {

@@ -4,7 +4,7 @@
  * old pipeline is drained and a new one takes over (the article's "change num_queues and
  * re-deploy", without the re-deploy).
  */
-import { MICROS_PER_MS } from '../clock.js';
+import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import type { CounterMetrics } from './metrics.js';
 import { RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
@@ -29,7 +29,7 @@ interface Entry {
 }
 
 /** Per-namespace rollup pipelines. */
-export class RollupPipelines {
+export class PipelinesByNamespace {
   private readonly entries = new Map<string, Entry>();
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;

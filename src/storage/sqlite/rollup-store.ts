@@ -3,10 +3,10 @@
  * with safeIntegers, so bigints round-trip); the checkpoint moves only forward through a
  * conditional upsert.
  */
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { CounterWriteMark, RollupAdvance, RollupCheckpoint, RollupRead, RollupRow, RollupStore } from '../contracts.js';
 import { checkInt64, INITIAL_ROLLUP_TS_MICROS } from '../rollup-rules.js';
-import type { SqliteDatabase } from './sqlite-database.js';
+import type { SqliteDatabase } from './database.js';
 
 /** A RollupStore on a SqliteDatabase; holds run on `clock` (one process owns the file). */
 export class SqliteRollupStore implements RollupStore {

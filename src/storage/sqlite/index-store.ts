@@ -15,7 +15,7 @@ import { canonicalIndexText, textTokens } from '../index-text.js';
 import { decodeItems, encodeItems } from '../item-codec.js';
 import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
 import { compileSearch } from './search-sql.js';
-import type { SqliteDatabase } from './sqlite-database.js';
+import type { SqliteDatabase } from './database.js';
 
 type SearchRow = [string, number, string, Buffer];
 

@@ -30,7 +30,7 @@ export interface StoreResolution {
 }
 
 /** The server's stores, as the control plane sees them. */
-export interface StoreCatalogView {
+export interface StoreResolver {
   /** The store type assumed when a document has no `physical_storage.type`. */
   readonly defaultType: StoreType;
   /**
@@ -40,8 +40,8 @@ export interface StoreCatalogView {
   resolve(type: StoreType, cluster: string, role: StoreRole): StoreResolution;
 }
 
-/** Options of {@link createEmbeddedCatalogView}. */
-export interface EmbeddedCatalogViewOptions {
+/** Options of {@link createEmbeddedStoreResolver}. */
+export interface EmbeddedStoreResolverOptions {
   /**
    * Store keys the embedded server has (default: the default store and "memory").
    * SQLITE resolves to "sqlite" and MEMORY to "memory" only when listed here.
@@ -57,10 +57,10 @@ const KEY_FOR_TYPE: Partial<Record<StoreType, string>> = { SQLITE: 'sqlite', MEM
  * store, with a notice; any cluster name is unknown (embedded mode has no clusters) and is
  * reported as mapped to the default store.
  */
-export function createEmbeddedCatalogView(
+export function createEmbeddedStoreResolver(
   defaultStore = 'sqlite',
-  options: EmbeddedCatalogViewOptions = {},
-): StoreCatalogView {
+  options: EmbeddedStoreResolverOptions = {},
+): StoreResolver {
   const available = new Set(options.stores ?? [defaultStore, 'memory']);
   available.add(defaultStore);
   const defaultType: StoreType = defaultStore === 'memory' ? 'MEMORY' : 'SQLITE';

@@ -4,8 +4,8 @@
  * instead of N. A caller's promise settles when the flush holding its items settles.
  */
 
-/** Options of a {@link Batcher}. */
-export interface BatcherOptions<T, R> {
+/** Options of a {@link ResultGroupCommitter}. */
+export interface ResultGroupCommitterOptions<T, R> {
   /** Commits a batch (all-or-nothing) and returns one result per item, in order. */
   flush(items: T[]): Promise<R[]>;
   /** Upper bound of items per flush (bounds one commit's latency). */
@@ -25,13 +25,13 @@ interface Submission<T, R> {
  * combined flush fails, each submission of it is retried alone, so one bad request cannot
  * fail its neighbours.
  */
-export class Batcher<T, R> {
+export class ResultGroupCommitter<T, R> {
   private pending: Submission<T, R>[] = [];
   private pendingItems = 0;
   private running = false;
   private scheduled = false;
 
-  constructor(private readonly options: BatcherOptions<T, R>) {}
+  constructor(private readonly options: ResultGroupCommitterOptions<T, R>) {}
 
   /** Number of items waiting for a flush. */
   get depth(): number {
@@ -110,16 +110,16 @@ export class Batcher<T, R> {
 }
 
 /** Options of a {@link GroupCommitter}: a flush with no per-item result. */
-export interface GroupCommitOptions<T> extends Omit<BatcherOptions<T, void>, 'flush'> {
+export interface GroupCommitterOptions<T> extends Omit<ResultGroupCommitterOptions<T, void>, 'flush'> {
   flush(items: T[]): Promise<void>;
 }
 
-/** A {@link Batcher} whose flush has no per-item result (appends, marks). */
+/** A {@link ResultGroupCommitter} whose flush has no per-item result (appends, marks). */
 export class GroupCommitter<T> {
-  private readonly batcher: Batcher<T, void>;
+  private readonly inner: ResultGroupCommitter<T, void>;
 
-  constructor(options: GroupCommitOptions<T>) {
-    this.batcher = new Batcher<T, void>({
+  constructor(options: GroupCommitterOptions<T>) {
+    this.inner = new ResultGroupCommitter<T, void>({
       ...options,
       flush: async (items) => {
         await options.flush(items);
@@ -130,11 +130,11 @@ export class GroupCommitter<T> {
 
   /** Number of items waiting for a flush. */
   get depth(): number {
-    return this.batcher.depth;
+    return this.inner.depth;
   }
 
   /** Commits `items` with whatever else is pending; resolves once committed. */
   async submit(items: T[]): Promise<void> {
-    await this.batcher.submit(items);
+    await this.inner.submit(items);
   }
 }

@@ -5,17 +5,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
-import { LruRollupCache } from '../memory/lru-rollup-cache.js';
-import { TtlCounterCache } from '../memory/ttl-counter-cache.js';
+import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
+import { TtlCounterCache } from '../in-process/ttl-counter-cache.js';
 import { toDgwError } from '../native-errors.js';
-import { SqliteDatabase } from './sqlite-database.js';
-import { SqliteEventStore } from './sqlite-event-store.js';
-import { SqliteIndexStore } from './sqlite-index-store.js';
-import { SqliteNamespaceRegistry } from './sqlite-namespace-registry.js';
-import { SqliteRollupStore } from './sqlite-rollup-store.js';
+import { SqliteDatabase } from './database.js';
+import { SqliteEventStore } from './event-store.js';
+import { SqliteIndexStore } from './index-store.js';
+import { SqliteNamespaceRegistry } from './namespace-registry.js';
+import { SqliteRollupStore } from './rollup-store.js';
 
 export { SCHEMA_VERSION } from './schema.js';
 

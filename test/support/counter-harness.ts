@@ -8,18 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedCatalogView } from '../../src/core/control/store-catalog-view.js';
+import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
 import type { CounterConfig, CounterType } from '../../src/core/control/types.js';
 import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
-import type { PipelineOptions } from '../../src/core/counter/pipelines.js';
+import type { PipelineOptions } from '../../src/core/counter/pipelines-by-namespace.js';
 import { createTimeSeriesService, type TimeSeriesEngine } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { StoreSet } from '../../src/storage/contracts.js';
-import { createMemoryStores } from '../../src/storage/memory/index.js';
-import { createSqliteStores } from '../../src/storage/sqlite/index.js';
+import { createMemoryStores } from '../../src/storage/memory/stores.js';
+import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 
 /** Adapters the counter suites run on. */
 export type AdapterName = 'memory' | 'sqlite';
@@ -65,7 +65,7 @@ export function makeHarness(adapter: AdapterName, options: HarnessOptions = {}):
     stores = createSqliteStores({ dataDir: dir, clock });
   }
   const catalog = new StoreCatalog(adapter, [[adapter, stores]]);
-  const view = createEmbeddedCatalogView(adapter, { stores: [adapter] });
+  const view = createEmbeddedStoreResolver(adapter, { stores: [adapter] });
   const instances: Instance[] = [];
   for (let i = 0; i < (options.instances ?? 1); i++) {
     const registry = new Registry();

@@ -3,7 +3,7 @@
  * partitions each holding its events in newest-first order. Not durable; for tests and
  * throwaway servers.
  */
-import { DgwError } from '../../core/errors.js';
+import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
   EventItem,
@@ -17,7 +17,7 @@ import type {
   SliceStatus,
 } from '../contracts.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
-import type { MemoryIndexStore } from './memory-index-store.js';
+import type { MemoryIndexStore } from './index-store.js';
 
 interface StoredEvent {
   eventTimeMicros: number;

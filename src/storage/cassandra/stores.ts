@@ -7,11 +7,11 @@
  * node answers within the deadline instead of hanging.
  */
 import cassandra from 'cassandra-driver';
-import { SystemClock, type Clock } from '../../core/clock.js';
-import { DgwError } from '../../core/errors.js';
+import { SystemClock, type Clock } from '../../kernel/clock.js';
+import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { guardStoreSet } from '../guarded-store.js';
-import { CassandraDb, consistencyCode } from './db.js';
+import { CassandraDb, consistencyCode } from './database.js';
 import { DdlLease } from './ddl-lease.js';
 import { CassandraEventStore } from './event-store.js';
 import { checkKeyspace } from './names.js';
@@ -132,4 +132,4 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
   return set;
 }
 
-export { CassandraDb } from './db.js';
+export { CassandraDb } from './database.js';
