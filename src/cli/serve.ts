@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startServer } from '../server/runtime.js';
-import { openServerStores, readServerConfig, type ClusterConfig } from '../server/clusters.js';
+import { readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../kernel/clock.js';
 import { createLogger, parseLogLevel } from '../server/ops/logger.js';
 import { buildInfo } from '../server/ops/build-info.js';
@@ -84,14 +84,13 @@ export async function serve(argv: string[]): Promise<void> {
   const tokens = security.auth !== undefined ? new TokenStore(clock, security.auth) : undefined;
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
-  const stores = clusters.length > 0 ? await openServerStores(clusters, clock) : undefined;
   const server = await startServer({
     port: httpPort,
     host: values.host,
     dataDir,
     clock,
     log,
-    ...(stores ? { stores } : {}),
+    clusters,
     ...(grpcPort !== undefined ? { grpcPort } : {}),
     ...(tokens ? { tokens } : {}),
     ...(tls ? { tls } : {}),
@@ -113,11 +112,11 @@ export async function serve(argv: string[]): Promise<void> {
   log.info(
     {
       stores: server.catalog.keys(),
-      defaultStore: stores ? stores.defaultKey : 'sqlite',
+      defaultStore: server.catalog.defaultKey,
       clusters: clusters.map((c) => ({ name: c.name, type: c.type, url: redactUrl(c.url) })),
-      dataDir: stores ? undefined : dataDir,
+      dataDir: clusters.length > 0 ? undefined : dataDir,
     },
-    stores ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,
+    clusters.length > 0 ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,
   );
   if (server.grpcPort !== undefined) log.info({ grpcPort: server.grpcPort }, `dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   const scheme = tls ? 'https' : 'http';

@@ -8,16 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import { Counter as PromCounter, Gauge } from 'prom-client';
 import { SystemClock, type Clock } from '../kernel/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
-import { createEmbeddedStoreResolver, type StoreResolver } from '../core/control/store-resolver.js';
 import type { NamespaceConfig } from '../core/control/types.js';
-import { BestEffortCounters } from '../core/counter/best-effort.js';
 import { createCounterService, type CounterEngine } from '../core/counter/service.js';
 import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseries/service.js';
 import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
-import { StoreCatalog } from '../storage/catalog.js';
-import type { StoreSet } from '../storage/contracts.js';
-import { createMemoryStores } from '../storage/memory/stores.js';
-import { createSqliteStores } from '../storage/sqlite/stores.js';
+import type { StoreCatalog } from '../storage/catalog.js';
+import type { ClusterConfig } from './clusters.js';
+import { assembleStores } from './stores.js';
 import { buildHttpApp } from './http/app.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
@@ -37,8 +34,8 @@ export interface ServerOptions {
   port: number;
   host: string;
   dataDir: string;
-  /** Extra stores (e.g. PostgreSQL, Redis) by catalog key, and the catalog view resolving to them. */
-  stores?: { defaultKey: string; entries: [string, StoreSet][]; view: StoreResolver };
+  /** Configured clusters (PostgreSQL, Redis); none means embedded SQLite in `dataDir` (stores.ts). */
+  clusters?: readonly ClusterConfig[];
   clock?: Clock;
   limits?: Partial<TimeSeriesLimits>;
   /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
@@ -70,6 +67,8 @@ export interface RunningServer {
   readonly counters: CounterEngine;
   readonly namespaces: NamespaceManager;
   readonly catalog: StoreCatalog;
+  /** Which stores serve, for the startup message. */
+  readonly storesDescription: string;
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   /** The gRPC port actually bound; undefined when gRPC is off. */
@@ -87,19 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
   const clock = options.clock ?? new SystemClock();
   const logger = options.log ?? createLogger('silent');
-  let catalog: StoreCatalog;
-  let view: StoreResolver;
-  if (options.stores) {
-    catalog = new StoreCatalog(options.stores.defaultKey, [...options.stores.entries, ['memory', createMemoryStores({ clock })]]);
-    view = options.stores.view;
-  } else {
-    const sqlite = createSqliteStores({ dataDir: options.dataDir, clock });
-    catalog = new StoreCatalog('sqlite', [
-      ['sqlite', sqlite],
-      ['memory', createMemoryStores({ clock })],
-    ]);
-    view = createEmbeddedStoreResolver('sqlite', { stores: ['sqlite', 'memory'] });
-  }
+  const { catalog, resolver, description: storesDescription } = await assembleStores({ dataDir: options.dataDir, clock, ...(options.clusters ? { clusters: options.clusters } : {}) });
 
   const metrics = createServerRegistry();
   catalog.setCacheFailureCounter(
@@ -135,19 +122,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const namespaces = new NamespaceManager({
     registry: catalog.namespaces(),
-    catalog: view,
+    catalog: resolver,
     clock,
     onDelete: async (config: NamespaceConfig) => {
       if (config.kind === 'timeseries') await engine.dropNamespace(config);
-      else {
-        await counters.pipelines.retire(config.name);
-        if (config.counterType !== 'BEST_EFFORT') await engine.dropNamespace(config.events);
-        await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
-        await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
-        // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
-        // a re-created namespace starts at 0 (issue 14.9).
-        await new BestEffortCounters(catalog).dropNamespace(config);
-      }
+      else await counters.dropNamespace(config);
       await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
     },
   });
@@ -209,16 +188,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     for (const record of await namespaces.list('counter')) {
       try {
-        const config = await namespaces.getCounter(record.name);
-        if (config.counterType !== 'BEST_EFFORT') {
-          // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
-          // up before the lifecycle may drop the slices holding those writes.
-          const swept = await counters.sweep(config);
-          if (swept.failed > 0) {
-            throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
-          }
-          await engine.runLifecycle(config.events);
-        }
+        await counters.runLifecycle(await namespaces.getCounter(record.name));
       } catch (err) {
         log(err, `lifecycle of counter namespace "${record.name}"`);
       }
@@ -280,7 +250,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  return { app, engine, counters, namespaces, catalog, port, ...(grpc ? { grpcPort: grpc.port } : {}), ...(shedder ? { shedder } : {}), runLifecycle, close };
+  return { app, engine, counters, namespaces, catalog, storesDescription, port, ...(grpc ? { grpcPort: grpc.port } : {}), ...(shedder ? { shedder } : {}), runLifecycle, close };
 }
 
 /**

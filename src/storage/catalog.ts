@@ -2,7 +2,9 @@
  * The server's store catalog: the physical stores it has, by key ("sqlite", "memory",
  * "postgres:main", "redis:main" ...). A namespace's `physical_storage` resolves to one key
  * (control plane); core asks the catalog for the contract it needs from that key. A part a
- * store lacks (e.g. Redis has no event store) comes from the default store.
+ * store lacks (e.g. Redis has no event store) comes from the store the assembly named as
+ * that part's provider (src/server/stores.ts), else from the default store: the one
+ * fallback rule.
  */
 import { DgwError } from '../kernel/errors.js';
 import type {
@@ -13,24 +15,32 @@ import type {
   RollupCache,
   RollupStore,
   StoreCapabilities,
+  StorePart,
   StoreSet,
   StoresByKey,
 } from './contracts.js';
 import { optionalRollupCache, type CacheFailureCounter } from './optional-rollup-cache.js';
 
-/** Stores by key, with per-part fallback to the default store. */
+/** Stores by key, with per-part fallback to the part's provider (default: the default store). */
 export class StoreCatalog implements StoresByKey {
   private readonly stores = new Map<string, StoreSet>();
   private readonly optionalCaches = new Map<RollupCache, RollupCache>();
   private cacheFailures: CacheFailureCounter | undefined;
 
-  /** @param defaultKey key of the store that provides every part another store lacks. */
+  /**
+   * @param defaultKey key of the store that provides every part another store lacks.
+   * @param providers per part, the key of the store providing it to stores that lack it
+   *   (e.g. the caches from Redis when PostgreSQL is the default store).
+   */
   constructor(
     readonly defaultKey: string,
     entries: Iterable<[string, StoreSet]>,
+    private readonly providers: Partial<Record<StorePart, string>> = {},
   ) {
     for (const [key, set] of entries) this.stores.set(key, set);
-    if (!this.stores.has(defaultKey)) throw new DgwError('INTERNAL', `default store "${defaultKey}" is not in the catalog`);
+    for (const key of [defaultKey, ...Object.values(providers)]) {
+      if (!this.stores.has(key)) throw new DgwError('INTERNAL', `store "${key}" is not in the catalog`);
+    }
   }
 
   /** Every store key, default first. */
@@ -88,14 +98,14 @@ export class StoreCatalog implements StoresByKey {
     return set?.capabilities.atomicIndex === true && set.events !== undefined && set.index !== undefined;
   }
 
-  /** Capability flags of the store that answers `part` for `key`. */
-  capabilities(key: string, part: 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'): StoreCapabilities {
-    return (this.stores.get(key)?.[part] ? this.stores.get(key) : this.stores.get(this.defaultKey))!.capabilities;
-  }
-
-  /** The namespace registry: always the default store's. */
+  /** The namespace registry: always the default store's (or its provider's). */
   namespaces(): NamespaceRegistry {
     return this.part(this.defaultKey, 'namespaces');
+  }
+
+  /** Capability flags of the store that answers `part` for `key`. */
+  capabilities(key: string, part: StorePart): StoreCapabilities {
+    return this.provider(key, part).capabilities;
   }
 
   /** Pings every store; rejects with the first failure. */
@@ -108,14 +118,15 @@ export class StoreCatalog implements StoresByKey {
     await Promise.allSettled([...this.stores.values()].map((s) => s.close()));
   }
 
-  private part<K extends 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'>(
-    key: string,
-    part: K,
-  ): NonNullable<StoreSet[K]> {
-    const own = this.stores.get(key)?.[part];
-    if (own) return own as NonNullable<StoreSet[K]>;
-    const fallback = this.stores.get(this.defaultKey)?.[part];
-    if (fallback) return fallback as NonNullable<StoreSet[K]>;
+  private provider(key: string, part: StorePart): StoreSet {
+    const own = this.stores.get(key);
+    if (own?.[part]) return own;
+    const fallback = this.stores.get(this.providers[part] ?? this.defaultKey);
+    if (fallback?.[part]) return fallback;
     throw new DgwError('INTERNAL', `no store provides ${part} (asked for "${key}")`);
+  }
+
+  private part<K extends StorePart>(key: string, part: K): NonNullable<StoreSet[K]> {
+    return this.provider(key, part)[part] as NonNullable<StoreSet[K]>;
   }
 }

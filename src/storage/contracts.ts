@@ -322,6 +322,9 @@ export interface StoreSet {
   close(): Promise<void>;
 }
 
+/** The parts a store may provide (the optional members of {@link StoreSet}). */
+export type StorePart = 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces';
+
 /**
  * The stores core may use, by catalog key (the key a namespace's `physical_storage`
  * resolved to). A part the keyed store lacks comes from the default store; the server
@@ -329,13 +332,16 @@ export interface StoreSet {
  * contract and capability flags, never an adapter.
  */
 export interface StoresByKey {
-  /** Capability flags of the store that answers `part` for `key`. */
-  capabilities(key: string, part: 'events' | 'index' | 'rollups' | 'rollupCache' | 'counterCache' | 'namespaces'): StoreCapabilities;
   /**
    * Whether events stored under `eventKey` and index documents under `indexKey` can commit
    * together (AppendOptions.indexDocs): one store set holds both and says it can.
    */
   indexesAtomically(eventKey: string, indexKey: string): boolean;
+  /**
+   * Capability flags of the store that answers `part` for `key` (its own, or the provider's
+   * when it lacks that part). Core decides with these, never with adapter names.
+   */
+  capabilities(key: string, part: StorePart): StoreCapabilities;
   events(key: string): EventStore;
   index(key: string): IndexStore;
   rollups(key: string): RollupStore;

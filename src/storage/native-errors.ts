@@ -1,9 +1,10 @@
 /**
- * The one place where native driver errors become DgwError (STYLE: adapters translate
- * native errors in exactly one place). Covers SQLite (better-sqlite3 `SQLITE_*` codes),
- * PostgreSQL (SQLSTATE codes) and Node socket errors, so every adapter shares it through
- * the guarded store wrapper. Also covers the Cassandra driver (`cassandra-driver` errors,
- * recognised by name and CQL protocol error code).
+ * The code table of native driver errors: SQLite (better-sqlite3 `SQLITE_*` codes),
+ * PostgreSQL (SQLSTATE codes), the Cassandra driver (by error name and CQL code) and Node
+ * socket errors, to DgwError codes and to words a
+ * client may read. Each adapter's translator (`<adapter>/errors.ts`, handed to the store
+ * wrapper, store-wrapper.ts) adds what only it can say and ends here with
+ * {@link toDgwError}; a call's failure is translated exactly once, by that translator.
  */
 import { DgwError, isDgwError, type ErrorCode } from '../kernel/errors.js';
 
@@ -185,6 +186,9 @@ export function codeForNativeError(err: unknown): ErrorCode {
   }
   return 'INTERNAL';
 }
+
+/** Turns anything an adapter threw into a DgwError; `where` names the store and call. */
+export type ErrorTranslator = (err: unknown, where: string) => DgwError;
 
 /**
  * Translates any error thrown by an adapter into a DgwError; DgwErrors pass through unchanged.

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { startServer, type RunningServer } from '../../src/server/runtime.js';
-import { openServerStores } from '../../src/server/clusters.js';
 import { backendTest, uniqueName } from '../support/backends.js';
 import { call } from '../support/dgw-load.js';
 
@@ -34,9 +33,9 @@ describe('a refusing PostgreSQL', { skip: gate.skip }, () => {
     const url = new URL(gate.url);
     url.pathname = `/${database}`;
     const clock = new ManualClock(Date.parse('2024-10-03T21:25:00Z') * 1000);
-    const stores = await openServerStores([{ name: 'postgres', type: 'POSTGRES', url: url.toString(), statementTimeoutMs: 2000 }], clock);
+    const clusters = [{ name: 'postgres', type: 'POSTGRES' as const, url: url.toString(), statementTimeoutMs: 2000 }];
     dir = mkdtempSync(join(tmpdir(), 'dgw-refuse-'));
-    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, clock, stores, lifecycleIntervalSeconds: 86_400 });
+    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: dir, clock, clusters, lifecycleIntervalSeconds: 86_400 });
     base = `http://127.0.0.1:${server.port}`;
   });
 

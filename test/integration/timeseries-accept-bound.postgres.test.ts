@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';

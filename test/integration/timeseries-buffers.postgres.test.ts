@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../src/kernel/clock.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { isDgwError } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';

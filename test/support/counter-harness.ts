@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import type { CounterConfig, CounterType } from '../../src/core/control/types.js';
 import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import type { CounterConfig } from '../../src/core/control/types.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
 import { createCounterService, type CounterEngine } from '../../src/core/counter/service.js';

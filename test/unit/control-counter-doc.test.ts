@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { ARTICLE_COUNTER_DOC } from '../support/article-docs.js';
 import { assertInvalidArgument } from '../support/invalid-argument.js';
 

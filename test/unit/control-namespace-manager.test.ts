@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { NamespaceManager } from '../../src/core/control/namespace-manager.js';
 import type { NamespaceDeleteHook } from '../../src/core/control/namespace-manager.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import type { NamespaceConfig } from '../../src/core/control/types.js';
 import { DgwError } from '../../src/kernel/errors.js';
 import type { NamespaceRegistry } from '../../src/storage/contracts.js';

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCounterNamespace } from '../../src/core/control/counter-doc.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 
 const view = createEmbeddedStoreResolver('sqlite');

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNamespaceBody } from '../../src/core/control/lenient-json.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { assertInvalidArgument } from '../support/invalid-argument.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
-import { createEmbeddedStoreResolver } from '../../src/core/control/store-resolver.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
 import { isDgwError } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';

@@ -1,7 +1,7 @@
 /**
  * How the control plane resolves a document's `physical_storage` to a server store
  * (DESIGN 3.1). The parser only needs this small view; the server builds one from its
- * configured stores. Types the server does not have (the article's CASSANDRA,
+ * configured stores (src/server/store-resolvers.ts), so no adapter name appears in core. Types the server does not have (the article's CASSANDRA,
  * ELASTICSEARCH, EVCACHE; POSTGRES or REDIS when not configured) map to the store it has,
  * and every such mapping is reported as a notice so the article's documents work as printed.
  */
@@ -38,48 +38,4 @@ export interface StoreResolver {
    * recognised type: what the server lacks maps to its default store, with a notice.
    */
   resolve(type: StoreType, cluster: string, role: StoreRole): StoreResolution;
-}
-
-/** Options of {@link createEmbeddedStoreResolver}. */
-export interface EmbeddedStoreResolverOptions {
-  /**
-   * Store keys the embedded server has (default: the default store and "memory").
-   * SQLITE resolves to "sqlite" and MEMORY to "memory" only when listed here.
-   */
-  stores?: readonly string[];
-}
-
-const KEY_FOR_TYPE: Partial<Record<StoreType, string>> = { SQLITE: 'sqlite', MEMORY: 'memory' };
-
-/**
- * The catalog view of embedded mode (no external service): SQLITE → "sqlite",
- * MEMORY → "memory"; CASSANDRA, ELASTICSEARCH, EVCACHE, POSTGRES and REDIS → the default
- * store, with a notice; any cluster name is unknown (embedded mode has no clusters) and is
- * reported as mapped to the default store.
- */
-export function createEmbeddedStoreResolver(
-  defaultStore = 'sqlite',
-  options: EmbeddedStoreResolverOptions = {},
-): StoreResolver {
-  const available = new Set(options.stores ?? [defaultStore, 'memory']);
-  available.add(defaultStore);
-  const defaultType: StoreType = defaultStore === 'memory' ? 'MEMORY' : 'SQLITE';
-  const defaultLabel = `${defaultStore === 'memory' ? 'MEMORY' : defaultStore === 'sqlite' ? 'SQLITE' : defaultStore} (embedded store)`;
-  return {
-    defaultType,
-    resolve(type: StoreType, cluster: string): StoreResolution {
-      const parts: string[] = [];
-      let store = defaultStore;
-      const own = KEY_FOR_TYPE[type];
-      if (own !== undefined && available.has(own)) {
-        store = own;
-      } else if (type === 'POSTGRES' || type === 'REDIS' || own !== undefined) {
-        parts.push(`type ${type} is not configured in embedded mode; mapped to ${defaultLabel}`);
-      } else {
-        parts.push(`type ${type} mapped to ${defaultLabel}`);
-      }
-      if (cluster !== '') parts.push(`cluster ${JSON.stringify(cluster)} is not configured, using the default store`);
-      return parts.length === 0 ? { store } : { store, notice: parts.join('; ') };
-    },
-  };
 }

@@ -7,6 +7,7 @@
  * in server mode) and may be lost or evicted. Fast and cheap; use EVENTUAL when a count
  * must be exact.
  */
+import { DgwError } from '../../kernel/errors.js';
 import type { CounterConfig } from '../control/types.js';
 import type { StoresByKey, CounterCache } from '../../storage/contracts.js';
 
@@ -22,6 +23,12 @@ export class BestEffortCounters {
   /** Adds `delta` (any sign) and refreshes the TTL; returns the new value. */
   add(config: CounterConfig, counter: string, delta: bigint): Promise<bigint> {
     const ttl = config.ttlMicros > 0 ? config.ttlMicros : undefined;
+    // A cache without native expiry would keep the counter forever: refuse, never ignore the TTL.
+    if (ttl !== undefined && !this.catalog.capabilities(config.cache.storage.store, 'counterCache').ttl) {
+      return Promise.reject(
+        new DgwError('FAILED_PRECONDITION', `namespace "${config.name}": its counter cache store "${config.cache.storage.store}" cannot expire keys, but the namespace has a ttl`),
+      );
+    }
     return this.cache(config).add(bestEffortKey(config.name, counter), delta, ttl);
   }
 

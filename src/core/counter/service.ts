@@ -9,7 +9,7 @@ import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import { DgwError, isDgwError } from '../../kernel/errors.js';
-import type { TimeSeriesService } from '../timeseries/api.js';
+import type { TimeSeriesEngine } from '../timeseries/service.js';
 import type { CounterWriteMark } from '../../domain/counters.js';
 import type { StoresByKey } from '../../storage/contracts.js';
 import type { EventRecord } from '../../domain/events.js';
@@ -27,8 +27,8 @@ import { WriteMarkCache } from './write-marks.js';
 export interface CounterServiceOptions {
   clock: Clock;
   catalog: StoresByKey;
-  /** The TimeSeries abstraction holding each counter namespace's events (`config.events`). */
-  timeseries: TimeSeriesService;
+  /** The TimeSeries engine holding each counter namespace's events (`config.events`). */
+  timeseries: TimeSeriesEngine;
   /** Prometheus registry for the counter metrics; a private one when absent. */
   registry?: Registry;
   /** Rollup pipeline tuning (scheduler, back-pressure). */
@@ -49,6 +49,13 @@ export interface CounterEngine extends CounterService {
    * no slice is dropped before the increments in it were rolled up.
    */
   sweep(config: CounterConfig): Promise<SweepResult>;
+  /**
+   * Deletes what a counter namespace holds: its events (EVENTUAL, ACCURATE), its rollup
+   * rows and its cached checkpoints. The control plane calls it when the namespace is deleted.
+   */
+  dropNamespace(config: CounterConfig): Promise<void>;
+  /** One lifecycle pass: sweep lagging counters, then the events namespace's slices (ahead of need, close, drop). */
+  runLifecycle(config: CounterConfig): Promise<void>;
   /** The per-namespace rollup pipelines of this instance. */
   readonly pipelines: PipelinesByNamespace;
   readonly metrics: CounterMetrics;
@@ -228,6 +235,26 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
     return andGet ? rollups.accurateCount(config, request.counterName) : undefined;
   };
 
+  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
+  const sweep = async (config: CounterConfig): Promise<SweepResult> => {
+    const result: SweepResult = { swept: 0, failed: 0 };
+    if (config.counterType === 'BEST_EFFORT') return result;
+    const store = catalog.rollups(config.rollup.storage.store);
+    const parallel = Math.max(1, config.rollup.rollupBatchCount);
+    let after = '';
+    for (;;) {
+      const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
+      for (let i = 0; i < page.length; i += parallel) {
+        const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => rollups.rollup(config, c)));
+        for (const o of outcomes) if (o.status === 'rejected') result.failed++;
+      }
+      result.swept += page.length;
+      metrics.sweptCounters.inc({ namespace: config.name }, page.length);
+      if (page.length < SWEEP_PAGE) return result;
+      after = page[page.length - 1]!;
+    }
+  };
+
   return {
     pipelines,
     metrics,
@@ -274,23 +301,27 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
       if (config.counterType !== 'BEST_EFFORT') await rollups.rollup(config, counterName);
     },
 
-    async sweep(config) {
-      const result: SweepResult = { swept: 0, failed: 0 };
-      if (config.counterType === 'BEST_EFFORT') return result;
-      const store = catalog.rollups(config.rollup.storage.store);
-      const parallel = Math.max(1, config.rollup.rollupBatchCount);
-      let after = '';
-      for (;;) {
-        const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
-        for (let i = 0; i < page.length; i += parallel) {
-          const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => rollups.rollup(config, c)));
-          for (const o of outcomes) if (o.status === 'rejected') result.failed++;
-        }
-        result.swept += page.length;
-        metrics.sweptCounters.inc({ namespace: config.name }, page.length);
-        if (page.length < SWEEP_PAGE) return result;
-        after = page[page.length - 1]!;
+    sweep: (config) => sweep(config),
+
+    async dropNamespace(config) {
+      await pipelines.retire(config.name);
+      if (config.counterType !== 'BEST_EFFORT') await timeseries.dropNamespace(config.events);
+      await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
+      await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
+      // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
+      // a re-created namespace starts at 0 (issue 14.9).
+      await bestEffort.dropNamespace(config);
+    },
+
+    async runLifecycle(config) {
+      if (config.counterType === 'BEST_EFFORT') return;
+      // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
+      // up before the lifecycle may drop the slices holding those writes.
+      const swept = await sweep(config);
+      if (swept.failed > 0) {
+        throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
       }
+      await timeseries.runLifecycle(config.events);
     },
 
     shutdown: () => pipelines.shutdown(),

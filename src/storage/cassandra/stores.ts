@@ -10,9 +10,10 @@ import cassandra from 'cassandra-driver';
 import { SystemClock, type Clock } from '../../kernel/clock.js';
 import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
-import { guardStoreSet } from '../guarded-store.js';
+import { wrapStoreSet } from '../store-wrapper.js';
 import { CassandraDb, consistencyCode } from './database.js';
 import { DdlLease } from './ddl-lease.js';
+import { translateCassandraError } from './errors.js';
 import { CassandraEventStore } from './event-store.js';
 import { checkKeyspace } from './names.js';
 import { CassandraNamespaceRegistry } from './namespace-registry.js';
@@ -100,9 +101,10 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
   const lease = new DdlLease(db);
   const where = `cassandra ${options.contactPoints.join(',')} (dc ${options.localDataCenter})`;
 
-  const set = guardStoreSet({
+  const set = wrapStoreSet({
     name: 'cassandra',
     capabilities: { durable: true, shared: true, ttl: false },
+    translate: translateCassandraError,
     parts: {
       events: new CassandraEventStore(db, lease, () => clock.nowMicros()),
       rollups: new CassandraRollupStore(db, lease, options.holdClock),

@@ -1,7 +1,8 @@
 /** The memory adapter: every storage contract held in process memory (not durable). */
 import type { Clock } from '../../kernel/clock.js';
 import type { StoreSet } from '../contracts.js';
-import { guardStoreSet } from '../guarded-store.js';
+import { toDgwError } from '../native-errors.js';
+import { wrapStoreSet } from '../store-wrapper.js';
 import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
 import { MemoryEventStore } from './event-store.js';
 import { MemoryIndexStore } from './index-store.js';
@@ -27,9 +28,10 @@ export interface MemoryStoresOptions {
  */
 export function createMemoryStores(options: MemoryStoresOptions = {}): StoreSet {
   const index = new MemoryIndexStore();
-  return guardStoreSet({
+  return wrapStoreSet({
     name: 'memory',
     capabilities: { durable: false, shared: false, ttl: true, atomicIndex: true },
+    translate: toDgwError,
     parts: {
       events: new MemoryEventStore(index),
       index,

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { DgwError } from '../../kernel/errors.js';
-import { translatePgError } from './errors.js';
 
 /** Something statements can run on: the pool, or one client inside a transaction. */
 export interface Sql {
@@ -33,6 +32,7 @@ export class PgDb implements Sql {
   constructor(
     readonly pool: pg.Pool,
     readonly schema: string,
+    /** "host:port/database" for messages (no credentials). */
     readonly address: string,
     private readonly statementTimeoutMs: number | undefined,
   ) {}
@@ -43,27 +43,9 @@ export class PgDb implements Sql {
   }
 
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
-    } catch (err) {
-      throw this.translate(err);
-    }
-  }
-
-  /**
-   * A pool wait that timed out while every connection was busy means a slow store, not a
-   * down one: DEADLINE_EXCEEDED rather than UNAVAILABLE (callers do not queue unboundedly).
-   */
-  private translate(err: unknown): unknown {
-    const max = this.pool.options.max ?? 10;
-    if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && this.pool.totalCount >= max) {
-      return new DgwError(
-        'DEADLINE_EXCEEDED',
-        `PostgreSQL at ${this.address}: all ${max} pooled connections stayed busy past the connection timeout; the store is too slow for the load`,
-        { cause: err },
-      );
-    }
-    return translatePgError(err, this.address, this.statementTimeoutMs);
+    // Native errors go up untranslated: the adapter's code may test their SQLSTATE, and the
+    // store wrapper translates them once (errors.ts).
+    return this.pool.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
   }
 
   /**
@@ -79,20 +61,11 @@ export class PgDb implements Sql {
     const deadline = bound === undefined ? undefined : performance.now() + bound.timeoutMs;
     const left = () => (deadline === undefined ? Infinity : Math.floor(deadline - performance.now()));
     if (bound !== undefined && left() <= 0) throw bound.onTimeout();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.translate(err);
-    }
+    // Native errors go up untranslated (the store wrapper translates them once, errors.ts).
+    const client = await this.pool.connect();
     const sql: Sql = {
-      query: async <R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false) => {
-        try {
-          return await client.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
-        } catch (err) {
-          throw translatePgError(err, this.address, this.statementTimeoutMs);
-        }
-      },
+      query: <R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false) =>
+        client.query<R>(prepare ? { name: statementName(text), text, values } : { text, values }),
     };
     // A connection lost between statements makes the checked-out client emit 'error';
     // without a listener that would crash the process. The next statement fails instead.

@@ -7,9 +7,9 @@ import pg from 'pg';
 import type { Clock } from '../../kernel/clock.js';
 import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
-import { guardStoreSet } from '../guarded-store.js';
+import { wrapStoreSet } from '../store-wrapper.js';
 import { PgDb, SCHEMA_NAME } from './database.js';
-import { describeAddress, hasSqlState } from './errors.js';
+import { describeAddress, hasSqlState, pgErrorTranslator } from './errors.js';
 import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
 import { migrate } from './schema.js';
@@ -84,12 +84,14 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   const onIdleError = (): void => {};
   pool.on('error', onIdleError);
 
-  const db = new PgDb(pool, schema, describeAddress(options.url), options.statementTimeoutMs);
+  const address = describeAddress(options.url);
+  const db = new PgDb(pool, schema, address, options.statementTimeoutMs);
   let probeTable = false;
   const index = new PgIndexStore(db);
-  const set = guardStoreSet({
+  const set = wrapStoreSet({
     name: 'postgres',
     capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true },
+    translate: pgErrorTranslator({ address, statementTimeoutMs: options.statementTimeoutMs, pool }),
     parts: {
       events: new PgEventStore(db, index),
       index,

@@ -7,9 +7,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
-import { guardStoreSet } from '../guarded-store.js';
+import { wrapStoreSet } from '../store-wrapper.js';
 import { RedisCounterCache, RedisRollupCache, type RedisCall } from './caches.js';
-import { lostReason, redisUnavailable, translateRedisError } from './errors.js';
+import { lostReason, redisErrorTranslator, redisUnavailable } from './errors.js';
 
 /** Default server when neither `url` nor `client` is given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -94,19 +94,17 @@ new Redis(url, redisClientOptions(timeoutMs));
   };
   client.on('error', onError);
 
+  // Native failures are translated once, by the store wrapper (errors.ts).
   const call: RedisCall = async (op) => {
     if (client.status !== 'ready') throw redisUnavailable(address, `connection ${client.status}; last error: ${lastError === 'not connected yet' ? lastError : lostReason(lastError)}`, lastError);
-    try {
-      return await op(client);
-    } catch (err) {
-      throw translateRedisError(err, address);
-    }
+    return op(client);
   };
 
   if (ownsClient) await settleConnect(client, timeoutMs);
-  return guardStoreSet({
+  return wrapStoreSet({
     name: 'redis',
     capabilities: { durable: false, shared: true, ttl: true },
+    translate: redisErrorTranslator(address),
     parts: {
       counterCache: new RedisCounterCache(call, prefix),
       rollupCache: new RedisRollupCache(call, prefix),

@@ -7,10 +7,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../kernel/clock.js';
 import type { StoreSet } from '../contracts.js';
-import { guardStoreSet } from '../guarded-store.js';
+import { wrapStoreSet } from '../store-wrapper.js';
 import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
 import { TtlCounterCache } from '../in-process/ttl-counter-cache.js';
-import { toDgwError } from '../native-errors.js';
+import { translateSqliteError } from './errors.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteIndexStore } from './index-store.js';
@@ -55,12 +55,13 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     }
     sql = new SqliteDatabase(file);
   } catch (err) {
-    throw toDgwError(err, `sqlite.open ${file}`);
+    throw translateSqliteError(err, `sqlite.open ${file}`);
   }
   const index = new SqliteIndexStore(sql);
-  return guardStoreSet({
+  return wrapStoreSet({
     name: 'sqlite',
     capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true },
+    translate: translateSqliteError,
     parts: {
       events: new SqliteEventStore(sql, index),
       index,
