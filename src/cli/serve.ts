@@ -84,6 +84,7 @@ export async function serve(argv: string[]): Promise<void> {
   const tokens = security.auth !== undefined ? new TokenStore(clock, security.auth) : undefined;
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
+  const pageTokenSecret = process.env['DGW_PAGE_TOKEN_SECRET'];
   const server = await startServer({
     port: httpPort,
     host: values.host,
@@ -91,6 +92,7 @@ export async function serve(argv: string[]): Promise<void> {
     clock,
     log,
     clusters,
+    ...(pageTokenSecret ? { pageTokenSecret } : {}),
     ...(grpcPort !== undefined ? { grpcPort } : {}),
     ...(tokens ? { tokens } : {}),
     ...(tls ? { tls } : {}),

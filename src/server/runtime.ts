@@ -4,6 +4,7 @@
  * the background lifecycle task, and shuts everything down in order (stop accepting,
  * drain write buffers and rollup queues, close stores).
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter as PromCounter, Gauge } from 'prom-client';
 import { SystemClock, type Clock } from '../kernel/clock.js';
@@ -58,7 +59,17 @@ export interface ServerOptions {
   shedding?: SheddingConfig | false;
   /** Overload signals; default the event-loop delay sampler and the write buffers (tests inject). */
   overloadSignals?: OverloadSignals;
+  /**
+   * Secret signing page tokens (at least 16 bytes); every instance sharing a store must use
+   * the same. When absent, one is generated once and kept in the namespace registry (the
+   * SQLite file in the data directory, or the shared PostgreSQL), so tokens survive
+   * restarts and work on every instance of the store.
+   */
+  pageTokenSecret?: string;
 }
+
+/** Registry setting holding the generated page-token secret. */
+const PAGE_TOKEN_SECRET_SETTING = 'page-token-secret';
 
 /** A started server. */
 export interface RunningServer {
@@ -112,7 +123,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     else console.error(`dgw: ${what} failed: ${describeCause(err)}${suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : ''}`);
     suppressed = 0;
   };
-  const engine = createTimeSeriesService({ clock, catalog, registry: metrics, onBackgroundError: log, ...(options.limits ? { limits: options.limits } : {}) });
+  const pageTokenSecret =
+    options.pageTokenSecret ?? (await catalog.namespaces().claimSetting(PAGE_TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url')));
+  const engine = createTimeSeriesService({
+    clock,
+    catalog,
+    registry: metrics,
+    onBackgroundError: log,
+    pageTokenSecret,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   const counters = createCounterService({
     clock,
     catalog,

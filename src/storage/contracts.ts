@@ -296,6 +296,13 @@ export interface NamespaceRegistry {
   list(kind: NamespaceKind): Promise<NamespaceRecord[]>;
   /** Returns whether something was deleted. */
   delete(kind: NamespaceKind, name: string): Promise<boolean>;
+  /**
+   * A server-wide setting every instance sharing this registry agrees on (e.g. the
+   * page-token secret): stores `candidate` under `name` unless a value is already there,
+   * and returns the stored value. Concurrent claims return the same value. Settings are
+   * never listed as namespaces.
+   */
+  claimSetting(name: string, candidate: string): Promise<string>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -227,6 +227,9 @@ class WrappedNamespaceRegistry implements NamespaceRegistry {
   delete(...args: Parameters<NamespaceRegistry['delete']>): ReturnType<NamespaceRegistry['delete']> {
     return this.gate.write('namespaces.delete', () => this.inner.delete(...args));
   }
+  claimSetting(name: string, candidate: string): Promise<string> {
+    return this.gate.call('namespaces.claimSetting', () => this.inner.claimSetting(name, candidate));
+  }
 }
 
 /**

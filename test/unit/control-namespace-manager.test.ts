@@ -26,6 +26,7 @@ function instrumented(inner: NamespaceRegistry): NamespaceRegistry & { gets: num
     put: inner.put.bind(inner),
     list: inner.list.bind(inner),
     delete: inner.delete.bind(inner),
+    claimSetting: inner.claimSetting.bind(inner),
     async get(kind: 'timeseries' | 'counter', name: string) {
       wrapper.gets += 1;
       if (wrapper.failing) throw new DgwError('UNAVAILABLE', 'registry down');

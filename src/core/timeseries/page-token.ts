@@ -1,8 +1,12 @@
 /**
- * Opaque page tokens (DESIGN 3.4). A token is base64url JSON of the query's fingerprint
- * and the position to resume from, plus a checksum. It holds no server state, so tokens
- * survive restarts and work on any instance.
+ * Page tokens (DESIGN 3.4): base64url JSON of the query's fingerprint and the position to
+ * resume from, signed with an HMAC-SHA256 of a server secret. A token holds no server
+ * state, so it survives restarts and works on any instance sharing the secret (the server
+ * keeps one in its namespace registry: src/server/runtime.ts). A client can read a token
+ * but not forge or alter one: a token that does not verify, or that verifies but does not
+ * parse as a page state, is INVALID_ARGUMENT naming `pageToken`.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { invalidArgument } from '../../kernel/errors.js';
 import { xxhash32 } from '../../kernel/hash.js';
 import { textProblem } from '../text.js';
@@ -21,35 +25,58 @@ export interface PageState {
   afterValue?: string;
 }
 
-/** Encodes a page state into an opaque token. */
-export function encodePageToken(state: PageState): string {
-  const body = JSON.stringify(state);
-  const sum = xxhash32(body).toString(36);
-  return Buffer.from(`${sum}.${body}`, 'utf8').toString('base64url');
-}
+/** Bytes of the HMAC kept in a token (128 bits: forging is out of reach, tokens stay short). */
+const MAC_BYTES = 16;
+/** Shortest secret accepted. */
+export const MIN_SECRET_BYTES = 16;
 
-/** Decodes a token for the query `fingerprint`; INVALID_ARGUMENT naming `pageToken` otherwise. */
-export function decodePageToken(token: string, fingerprint: string): PageState {
-  const bad = (why: string) => invalidArgument('pageToken', why);
-  if (token.length > 4096) throw bad('too long');
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  const dot = text.indexOf('.');
-  if (dot <= 0) throw bad('not a token issued by this service');
-  const sum = text.slice(0, dot);
-  const body = text.slice(dot + 1);
-  if (xxhash32(body).toString(36) !== sum) throw bad('not a token issued by this service');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw bad('not a token issued by this service');
+/** Signs and verifies the page tokens of one server secret. */
+export class PageTokens {
+  private readonly key: Buffer;
+
+  /** @param secret at least {@link MIN_SECRET_BYTES} bytes (a string counts its UTF-8 bytes). */
+  constructor(secret: string | Uint8Array) {
+    this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+    if (this.key.length < MIN_SECRET_BYTES) throw invalidArgument('pageTokenSecret', `must be at least ${MIN_SECRET_BYTES} bytes`);
   }
-  // The checksum only catches accidents; a forged token can carry any JSON, so every field
-  // is checked before it reaches a store (a wrong type there is a driver error, a 500).
-  const state = checkState(parsed);
-  if (state === undefined) throw bad('not a token issued by this service');
-  if (state.query !== fingerprint) throw bad('belongs to a different query (namespace, series, interval or filters changed)');
-  return state;
+
+  /** Tokens of a fresh random secret: valid only in this process (tests, a lone engine). */
+  static random(): PageTokens {
+    return new PageTokens(randomBytes(32));
+  }
+
+  /** Encodes a page state into a signed token. */
+  encode(state: PageState): string {
+    const body = Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
+    return `${body}.${this.mac(body).toString('base64url')}`;
+  }
+
+  /** Verifies and decodes a token for the query `fingerprint`; INVALID_ARGUMENT naming `pageToken` otherwise. */
+  decode(token: string, fingerprint: string): PageState {
+    const bad = (why: string) => invalidArgument('pageToken', why);
+    if (token.length > 4096) throw bad('too long');
+    const dot = token.indexOf('.');
+    if (dot <= 0) throw bad('not a token issued by this service');
+    const body = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    if (given.length !== MAC_BYTES || !timingSafeEqual(given, this.mac(body))) throw bad('not a token issued by this service');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
+      throw bad('not a token issued by this service');
+    }
+    // Parsed, not cast: even a signed body is checked field by field before it reaches a
+    // store (a secret shared too widely must not turn into a driver error, a 500).
+    const state = checkState(parsed);
+    if (state === undefined) throw bad('not a token issued by this service');
+    if (state.query !== fingerprint) throw bad('belongs to a different query (namespace, series, interval or filters changed)');
+    return state;
+  }
+
+  private mac(body: string): Buffer {
+    return createHmac('sha256', this.key).update(body).digest().subarray(0, MAC_BYTES);
+  }
 }
 
 const MAX_TEXT = 4096;

@@ -10,7 +10,7 @@ import type { EventRecord, SliceInfo } from '../../domain/events.js';
 import type { EventPosition, EventStore } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventPage, ReadQuery } from './api.js';
-import { decodePageToken, encodePageToken, fingerprintOf, type PageState } from './page-token.js';
+import { fingerprintOf, type PageState, type PageTokens } from './page-token.js';
 import { overlappingTimeBuckets } from './partitioning.js';
 import type { SliceManager } from './slices.js';
 import { MICROS_PER_SECOND } from '../../kernel/clock.js';
@@ -67,6 +67,7 @@ export interface ReadDeps {
   store: EventStore;
   slices: SliceManager;
   fanout: FanoutTuner;
+  tokens: PageTokens;
   now(): number;
 }
 
@@ -80,7 +81,7 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
     q.endMicros,
     q.eventFilters.map((f) => [f.key, Buffer.from(f.value).toString('base64')]),
   ]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
+  const state: PageState = q.pageToken ? deps.tokens.decode(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   const remaining = q.totalRecordLimit > 0 ? q.totalRecordLimit - state.returned : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, remaining);
   if (need <= 0) return { events: [], partial: false };
@@ -128,7 +129,7 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
     if (last) next.after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
     else if (state.after) next.after = state.after;
     else next.below = groups[gi]?.to ?? upper;
-    nextPageToken = encodePageToken(next);
+    nextPageToken = deps.tokens.encode(next);
   }
   return { events: out, partial, ...(nextPageToken ? { nextPageToken } : {}) };
 }

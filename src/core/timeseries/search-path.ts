@@ -8,7 +8,7 @@ import { DgwError } from '../../kernel/errors.js';
 import type { IndexStore } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { AggregateQuery, AggregateResult, EventPage, SearchQuery } from './api.js';
-import { decodePageToken, encodePageToken, fingerprintOf, type PageState } from './page-token.js';
+import { fingerprintOf, type PageState, type PageTokens } from './page-token.js';
 
 function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['index']> {
   if (!config.index) {
@@ -21,10 +21,10 @@ function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['i
 }
 
 /** One page of SearchEventRecords. */
-export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, q: SearchQuery, visibleFromMicros = 0): Promise<EventPage> {
+export async function searchEvents(index: IndexStore, tokens: PageTokens, config: TimeSeriesConfig, q: SearchQuery, visibleFromMicros = 0): Promise<EventPage> {
   requireIndex(config);
   const fingerprint = fingerprintOf(['search', config.name, q.startMicros, q.endMicros, q.query]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
+  const state: PageState = q.pageToken ? tokens.decode(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   const cap = q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, cap - state.returned);
   const from = Math.max(q.startMicros, visibleFromMicros);
@@ -43,7 +43,7 @@ export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, 
   const last = events[events.length - 1];
   const page: EventPage = { events, partial: false };
   if (more && last && emitted < cap) {
-    page.nextPageToken = encodePageToken({
+    page.nextPageToken = tokens.encode({
       query: fingerprint,
       returned: emitted,
       after: { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId, timeSeriesId: last.timeSeriesId },
@@ -55,6 +55,7 @@ export async function searchEvents(index: IndexStore, config: TimeSeriesConfig, 
 /** AggregateEventRecords: distinct values with counts (paged) or a count. */
 export async function aggregateEvents(
   index: IndexStore,
+  tokens: PageTokens,
   config: TimeSeriesConfig,
   q: AggregateQuery,
   visibleFromMicros = 0,
@@ -67,7 +68,7 @@ export async function aggregateEvents(
     return { kind: 'count', count };
   }
   const fingerprint = fingerprintOf(['distinct', config.name, q.startMicros, q.endMicros, q.query, q.key]);
-  const state: PageState = q.pageToken ? decodePageToken(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
+  const state: PageState = q.pageToken ? tokens.decode(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   if (from >= q.endMicros) return { kind: 'distinct', key: q.key, values: [] };
   const found = await index.distinct({
     namespace: config.name,
@@ -82,6 +83,6 @@ export async function aggregateEvents(
   const values = more ? found.slice(0, q.pageSize) : found;
   const result: AggregateResult = { kind: 'distinct', key: q.key, values };
   const last = values[values.length - 1];
-  if (more && last) result.nextPageToken = encodePageToken({ query: fingerprint, returned: state.returned + values.length, afterValue: last.text });
+  if (more && last) result.nextPageToken = tokens.encode({ query: fingerprint, returned: state.returned + values.length, afterValue: last.text });
   return result;
 }

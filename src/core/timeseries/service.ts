@@ -13,6 +13,7 @@ import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
 import { createTimeSeriesMetrics, type TimeSeriesMetrics } from './metrics.js';
 import { FanoutTuner, readEvents, scanSeriesEvents, type ReadDeps } from './read-path.js';
+import { PageTokens } from './page-token.js';
 import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
@@ -27,6 +28,12 @@ export interface TimeSeriesServiceOptions {
   limits?: Partial<TimeSeriesLimits>;
   /** Reports failures of background work (buffered commits, lifecycle). */
   onBackgroundError?(err: unknown, what: string): void;
+  /**
+   * Secret signing page tokens (at least 16 bytes). Instances sharing a store must share
+   * it (the server keeps one in the registry); a random one, valid in this process only,
+   * when absent.
+   */
+  pageTokenSecret?: string | Uint8Array;
 }
 
 /** The engine: the service plus what the server drives (lifecycle, drain, shutdown). */
@@ -49,6 +56,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
   const now = () => clock.nowMicros();
   const slices = new SliceManager(now);
   const fanout = new FanoutTuner();
+  const tokens = options.pageTokenSecret === undefined ? PageTokens.random() : new PageTokens(options.pageTokenSecret);
   const report = options.onBackgroundError ?? (() => undefined);
 
   const eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
@@ -148,6 +156,7 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
     store: catalog.events(config.primary.storage.store),
     slices,
     fanout,
+    tokens,
     now,
   });
 
@@ -187,13 +196,13 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
 
     search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
       const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
-      return withSloDeadline(config, 'read', 'SearchEventRecords', async () => searchEvents(index, config, query, await visibleFrom(config)));
+      return withSloDeadline(config, 'read', 'SearchEventRecords', async () => searchEvents(index, tokens, config, query, await visibleFrom(config)));
     },
 
     aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
       const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
       return withSloDeadline(config, 'read', 'AggregateEventRecords', async () =>
-        aggregateEvents(index, config, query, await visibleFrom(config)),
+        aggregateEvents(index, tokens, config, query, await visibleFrom(config)),
       );
     },
 

@@ -26,5 +26,18 @@ export function registerRegistryTests(ctx: ConformanceContext): void {
       assert.equal(await reg.get('timeseries', b), undefined);
       assert.equal((await reg.get('counter', a))?.version, 1);
     });
+
+    it('claimSetting: the first claim wins, later claims read it, settings are not namespaces', async (t) => {
+      const reg = need(t, ctx.stores().namespaces, 'namespace registry', ctx.stores().name);
+      if (!reg) return;
+      const name = freshNamespace('setting');
+      assert.equal(await reg.claimSetting(name, 'first'), 'first');
+      assert.equal(await reg.claimSetting(name, 'second'), 'first');
+      const both = await Promise.all([reg.claimSetting(`${name}.b`, 'x'), reg.claimSetting(`${name}.b`, 'y')]);
+      assert.equal(both[0], both[1]);
+      for (const kind of ['timeseries', 'counter'] as const) {
+        assert.ok((await reg.list(kind)).every((r) => !r.name.startsWith(name)));
+      }
+    });
   });
 }

@@ -8,6 +8,7 @@ function clone(record: NamespaceRecord): NamespaceRecord {
 /** A NamespaceRegistry held in process memory. */
 export class MemoryNamespaceRegistry implements NamespaceRegistry {
   private readonly records = new Map<string, NamespaceRecord>();
+  private readonly settings = new Map<string, string>();
 
   async put(kind: NamespaceKind, name: string, config: Record<string, unknown>, nowMicros: number): Promise<NamespaceRecord> {
     const key = `${kind}/${name}`;
@@ -37,5 +38,12 @@ export class MemoryNamespaceRegistry implements NamespaceRegistry {
 
   async delete(kind: NamespaceKind, name: string): Promise<boolean> {
     return this.records.delete(`${kind}/${name}`);
+  }
+
+  async claimSetting(name: string, candidate: string): Promise<string> {
+    const stored = this.settings.get(name);
+    if (stored !== undefined) return stored;
+    this.settings.set(name, candidate);
+    return candidate;
   }
 }

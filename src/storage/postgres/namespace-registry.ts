@@ -21,6 +21,9 @@ function toRecord(row: Row): NamespaceRecord {
 
 const COLUMNS = 'kind, name, config, version, updated_at_micros';
 
+/** `namespaces.kind` of a server-wide setting (not a NamespaceKind: never listed). */
+const SETTING_KIND = 'setting';
+
 /** The NamespaceRegistry of the PostgreSQL adapter. */
 export class PgNamespaceRegistry implements NamespaceRegistry {
   private readonly namespaces: string;
@@ -68,5 +71,19 @@ export class PgNamespaceRegistry implements NamespaceRegistry {
       [kind, name],
     );
     return rowCount === 1;
+  }
+
+  /** Settings are rows of kind {@link SETTING_KIND}; the first insert wins, every instance reads it. */
+  async claimSetting(name: string, candidate: string): Promise<string> {
+    await this.db.query(
+      `INSERT INTO ${this.namespaces} (kind, name, config, version, updated_at_micros, deleted)
+         VALUES ($1, $2, $3::jsonb, 1, 0, false) ON CONFLICT (kind, name) DO NOTHING`,
+      [SETTING_KIND, name, JSON.stringify({ value: candidate })],
+    );
+    const { rows } = await this.db.query<{ config: { value: string } }>(
+      `SELECT config FROM ${this.namespaces} WHERE kind = $1 AND name = $2`,
+      [SETTING_KIND, name],
+    );
+    return rows[0]!.config.value;
   }
 }

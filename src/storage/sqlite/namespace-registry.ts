@@ -16,6 +16,9 @@ function toRecord([kind, name, config, version, updatedAt]: Row): NamespaceRecor
 
 const COLUMNS = 'kind, name, config, version, updated_at';
 
+/** `namespaces.kind` of a server-wide setting (not a NamespaceKind: never listed). */
+const SETTING_KIND = 'setting';
+
 /** A NamespaceRegistry on a SqliteDatabase. */
 export class SqliteNamespaceRegistry implements NamespaceRegistry {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -49,5 +52,14 @@ export class SqliteNamespaceRegistry implements NamespaceRegistry {
 
   async delete(kind: NamespaceKind, name: string): Promise<boolean> {
     return this.sql.stmt('DELETE FROM namespaces WHERE kind = ? AND name = ?').run(kind, name).changes > 0;
+  }
+
+  /** Settings are rows of kind {@link SETTING_KIND}, which no NamespaceKind lists. */
+  async claimSetting(name: string, candidate: string): Promise<string> {
+    this.sql
+      .stmt(`INSERT INTO namespaces (${COLUMNS}) VALUES (?, ?, ?, 1, 0) ON CONFLICT (kind, name) DO NOTHING`)
+      .run(SETTING_KIND, name, JSON.stringify({ value: candidate }));
+    const row = this.sql.stmt('SELECT config FROM namespaces WHERE kind = ? AND name = ?').raw(true).get(SETTING_KIND, name) as [string];
+    return (JSON.parse(row[0]) as { value: string }).value;
   }
 }
