@@ -17,8 +17,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import { DgwError } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
-import type { StoreCatalog } from '../../storage/catalog.js';
-import type { RollupCheckpoint } from '../../storage/contracts.js';
+import type { RollupCheckpoint, StoresByKey } from '../../storage/contracts.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
 import { isInt64 } from './int64.js';
 
@@ -92,7 +91,7 @@ export interface RecountResult {
 /** Dependencies of {@link recountCounter}. */
 export interface RecountDeps {
   clock: Clock;
-  catalog: StoreCatalog;
+  catalog: StoresByKey;
   timeseries: TimeSeriesService;
 }
 
