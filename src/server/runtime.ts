@@ -18,6 +18,7 @@ import type { ClusterConfig } from './clusters.js';
 import { assembleStores } from './stores.js';
 import { buildHttpApp } from './http/app.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
+import { deadlineInterceptor, OperationChain } from './operations/chain.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
 import { checkBindPolicy } from './auth/bind-policy.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -45,7 +46,7 @@ export interface ServerOptions {
   log?: Logger;
   /** Port of the gRPC server (docs/grpc.md), on the same host; 0 picks a free one; undefined = no gRPC. */
   grpcPort?: number;
-  /** Deadline of one HTTP data-plane request; default 10 s. */
+  /** Deadline of one data-plane request, HTTP and gRPC (DEADLINE_EXCEEDED past it); default 10 s. */
   requestTimeoutMs?: number;
   /** Bearer tokens; every call but the probes needs one when set (docs/security.md). */
   tokens?: TokenStore;
@@ -179,7 +180,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const guard = new CallGuard({ ...(options.tokens ? { tokens: options.tokens } : {}), ...(shedder ? { shedder } : {}) });
 
   const rates = new RequestRates();
+  // The one operation chain of both transports (server/operations/chain.ts: the seam for
+  // cross-cutting concerns); the request deadline is its first link.
+  const chain = new OperationChain({ clock, engine, counters, namespaces, registry: catalog.namespaces() }).use(
+    deadlineInterceptor(options.requestTimeoutMs ?? 10_000),
+  );
+
   const app = buildHttpApp({
+    chain,
     guard,
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
@@ -192,7 +200,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ready: () => catalog.ping(),
     // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
     ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
-    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     rates,
     ...(options.log ? { log: options.log } : {}),
   });
@@ -252,10 +259,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       grpc = await startGrpcServer(
         {
-          clock,
-          engine,
-          counters,
-          namespaces,
+          chain,
+          maxMessageBytes: engine.limits.maxBodyBytes,
           metrics,
           guard,
           onInternalError: (err, method) => log(err, `gRPC ${method}`),

@@ -6,50 +6,21 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_DIR, PROTO_FILES } from '../../src/server/grpc/proto-json.js';
-import { timeSeriesHandlers } from '../../src/server/grpc/timeseries-service.js';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { serviceHandlers } from '../../src/server/grpc/operation-services.js';
+import { OperationChain } from '../../src/server/operations/chain.js';
+import type { OperationDeps } from '../../src/server/operations/operation.js';
+import { TIMESERIES_SERVICE } from '../../src/server/operations/timeseries-operations.js';
 import type { TimeSeriesEngine } from '../../src/core/timeseries/service.js';
 import type { ReadQuery } from '../../src/core/timeseries/api.js';
 import type { TimeSeriesConfig } from '../../src/core/control/types.js';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { b64, startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
+import { grpcClient } from '../support/grpc-client.js';
 
 type Json = Record<string, unknown>;
 const TS = 'dgw.v1.TimeSeriesService';
 const COUNTER = 'dgw.v1.CounterService';
-
-/** A minimal typed client over the .proto definitions, as any grpc-js user would load them. */
-function grpcClient(port: number) {
-  const definition = protoLoader.loadSync([...PROTO_FILES], {
-    keepCase: false,
-    longs: String,
-    enums: String,
-    bytes: String,
-    defaults: false,
-    arrays: true,
-    includeDirs: [PROTO_DIR],
-  });
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
-  const call = (service: string, method: string, request: Json, deadline?: Date) =>
-    new Promise<Json>((resolve, reject) => {
-      const def = definition[service];
-      if (!def || 'format' in def) throw new Error(`no service ${service}`);
-      const m = def[method];
-      if (!m) throw new Error(`no method ${method}`);
-      client.makeUnaryRequest(
-        m.path,
-        m.requestSerialize,
-        (buf: Buffer) => m.responseDeserialize(buf) as Json,
-        request,
-        new Metadata(),
-        deadline ? { deadline } : {},
-        (err, value) => (err ? reject(err) : resolve(value ?? {})),
-      );
-    });
-  return { call, close: () => client.close() };
-}
 
 /** RFC 3339 → google.protobuf.Timestamp. */
 function ts(iso: string, nanos = 0): { seconds: string; nanos: number } {
@@ -271,7 +242,7 @@ describe('gRPC: the call deadline bounds ReadEventRecords', () => {
       return { events: [] };
     },
   } as unknown as TimeSeriesEngine;
-  const handlers = timeSeriesHandlers({ engine, clock, namespaces: { getTimeSeries: async () => ({}) as TimeSeriesConfig } });
+  const handlers = serviceHandlers(TIMESERIES_SERVICE, new OperationChain({ engine, clock, namespaces: { getTimeSeries: async () => ({}) as TimeSeriesConfig } } as unknown as OperationDeps));
   const body = { namespace: 'n', timeSeriesId: 's', timeInterval: { start: '2024-10-03T20:00:00Z', end: '2024-10-03T21:00:00Z' } };
 
   it('carries the remaining call time over to the engine clock, less a margin', async () => {

@@ -23,7 +23,7 @@ export type JsonObject = Record<string, unknown>;
 export const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
 
 /** The dgw .proto files, relative to {@link PROTO_DIR}. */
-export const PROTO_FILES: readonly string[] = ['dgw/timeseries.proto', 'dgw/counter.proto'];
+export const PROTO_FILES: readonly string[] = ['dgw/timeseries.proto', 'dgw/counter.proto', 'dgw/namespace.proto'];
 
 /**
  * proto-loader options the server uses. `defaults: true` makes implicit-presence scalars
@@ -70,6 +70,7 @@ export function methodTypes(root: protobuf.Root, service: string, method: string
 
 const TIMESTAMP = '.google.protobuf.Timestamp';
 const DURATION = '.google.protobuf.Duration';
+const STRUCT = '.google.protobuf.Struct';
 
 /** Converts a message object as grpc-js delivers it to its proto3 JSON object. */
 export function messageToJson(type: protobuf.Type, message: unknown): JsonObject {
@@ -95,6 +96,7 @@ function valueToJson(field: protobuf.Field, value: unknown): unknown {
   if (rt instanceof protobuf.Type) {
     if (rt.fullName === TIMESTAMP) return timestampToJson(value);
     if (rt.fullName === DURATION) return durationToJson(value);
+    if (rt.fullName === STRUCT) return structToJson(value);
     return messageToJson(rt, value);
   }
   // The zero enum value is "unspecified": absent, so the decoder applies its default.
@@ -132,6 +134,43 @@ function durationToJson(value: unknown): string {
   return Number.isFinite(micros) ? `${micros}us` : `${String(seconds)}s`;
 }
 
+/** A google.protobuf.Struct message object → the JSON object it stands for (its proto3 JSON form). */
+function structToJson(value: unknown): JsonObject {
+  const fields = (value as { fields?: Record<string, unknown> } | null)?.fields ?? {};
+  const out: JsonObject = {};
+  for (const [key, v] of Object.entries(fields)) out[key] = protoValueToJson(v);
+  return out;
+}
+
+function protoValueToJson(value: unknown): unknown {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (v['structValue'] !== undefined && v['structValue'] !== null) return structToJson(v['structValue']);
+  if (v['listValue'] !== undefined && v['listValue'] !== null) {
+    const values = (v['listValue'] as { values?: unknown[] }).values ?? [];
+    return values.map(protoValueToJson);
+  }
+  if (v['stringValue'] !== undefined && v['stringValue'] !== null) return v['stringValue'];
+  if (v['numberValue'] !== undefined && v['numberValue'] !== null) return v['numberValue'];
+  if (v['boolValue'] !== undefined && v['boolValue'] !== null) return v['boolValue'];
+  return null;
+}
+
+/** A JSON value → a google.protobuf.Value message object. */
+function jsonToProtoValue(value: unknown): Record<string, unknown> {
+  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(jsonToProtoValue) } };
+  return { structValue: jsonToStruct(value) };
+}
+
+function jsonToStruct(value: unknown): { fields: Record<string, unknown> } {
+  const fields: Record<string, unknown> = {};
+  if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) fields[k] = jsonToProtoValue(v);
+  return { fields };
+}
+
 /** Converts a proto3 JSON object (as the wire encoders produce) to a message object for grpc-js. */
 export function jsonToMessage(type: protobuf.Type, json: unknown): JsonObject {
   const out: JsonObject = {};
@@ -147,6 +186,7 @@ export function jsonToMessage(type: protobuf.Type, json: unknown): JsonObject {
 function valueToMessage(field: protobuf.Field, value: unknown): unknown {
   const rt = field.resolvedType;
   if (!(rt instanceof protobuf.Type)) return value;
+  if (rt.fullName === STRUCT) return jsonToStruct(value);
   if (rt.fullName === TIMESTAMP && typeof value === 'string') {
     const micros = parseTimestampMicros(value);
     if (micros === undefined) throw new Error(`cannot encode timestamp "${value}"`);

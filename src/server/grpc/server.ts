@@ -1,8 +1,10 @@
 /**
- * The gRPC server (grpc-js): TimeSeriesService and CounterService from proto/dgw/*.proto,
- * served by the same decoders and core services as HTTP (DESIGN 1, 2). Each call: the
- * request message becomes its proto3 JSON form, the handler runs, the JSON answer
- * becomes the response message; errors become gRPC statuses (see errors.ts).
+ * The gRPC server (grpc-js): every service of the operation table (TimeSeriesService,
+ * CounterService, NamespaceService from proto/dgw/*.proto), run through the same
+ * operation chain as HTTP (DESIGN 1, 2; server/operations/). Each call: the request
+ * message becomes its proto3 JSON form, the guard admits it, the chain runs the
+ * operation, the JSON answer becomes the response message; errors become gRPC statuses
+ * (see errors.ts).
  */
 import {
   Server,
@@ -14,32 +16,21 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Clock } from '../../kernel/clock.js';
-import type { CounterConfig, TimeSeriesConfig } from '../../core/control/types.js';
-import type { CounterService } from '../../core/counter/types.js';
-import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
-import { counterHandlers } from './counter-service.js';
+import type { OperationChain } from '../operations/chain.js';
+import { grpcServices } from '../operations/table.js';
 import { toGrpcError } from './errors.js';
 import { addOpsServices } from './ops-services.js';
+import { serviceHandlers, type JsonHandler } from './operation-services.js';
 import { jsonToMessage, loadDgwProtos, messageToJson, methodTypes, type DgwProtos } from './proto-json.js';
-import { timeSeriesHandlers, type JsonHandler } from './timeseries-service.js';
 import { accessOf, type CallContext } from '../call-context.js';
 import type { CallGuard } from '../call-guard.js';
 
-/** Full names of the services served. */
-export const TIMESERIES_SERVICE = 'dgw.v1.TimeSeriesService';
-/** Full name of the Counter service. */
-export const COUNTER_SERVICE = 'dgw.v1.CounterService';
-
 /** What the gRPC server serves. */
 export interface GrpcServerDeps {
-  clock: Clock;
-  engine: TimeSeriesEngine;
-  counters: CounterService;
-  namespaces: {
-    getTimeSeries(name: string): Promise<TimeSeriesConfig>;
-    getCounter(name: string): Promise<CounterConfig>;
-  };
+  /** The operation chain every call runs through (shared with HTTP). */
+  chain: OperationChain;
+  /** Largest request message accepted (the HTTP body limit). */
+  maxMessageBytes: number;
   /** Where the request counter and latency histogram are registered. */
   metrics: Registry;
   /** Called with errors that are bugs (mapped to INTERNAL). Default: console.error. */
@@ -131,10 +122,9 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
     return [serviceDefinition(protos, service), impl];
   };
 
-  const server = new Server({ 'grpc.max_receive_message_length': deps.engine.limits.maxBodyBytes, interceptors: deps.interceptors ?? [] });
-  server.addService(...bind(TIMESERIES_SERVICE, timeSeriesHandlers(deps)));
-  server.addService(...bind(COUNTER_SERVICE, counterHandlers(deps)));
-  const ops = addOpsServices(server, protos.definition, [TIMESERIES_SERVICE, COUNTER_SERVICE], deps.ready ?? (() => Promise.resolve()));
+  const server = new Server({ 'grpc.max_receive_message_length': deps.maxMessageBytes, interceptors: deps.interceptors ?? [] });
+  for (const service of grpcServices()) server.addService(...bind(service, serviceHandlers(service, deps.chain)));
+  const ops = addOpsServices(server, protos.definition, grpcServices(), deps.ready ?? (() => Promise.resolve()));
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
- * The HTTP server (Fastify): body parsing, the error mapping, request metrics, and the
- * route modules. Handlers stay thin: decode, call core, encode.
+ * The HTTP server (Fastify): body parsing, the error mapping, request metrics, the guard
+ * hooks, the probes, /openapi.json, and the routes of the operation table
+ * (operation-routes.ts), each a thin handler over the shared operation chain.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -12,9 +13,10 @@ import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { answerClientError, toHttpError } from './errors.js';
 import { DgwError } from '../../kernel/errors.js';
 import { parseBody } from './json-body.js';
-import { registerNamespaceRoutes } from './namespace-routes.js';
-import { registerTimeSeriesRoutes } from './timeseries-routes.js';
-import { registerCounterRoutes } from './counter-routes.js';
+import type { OperationChain } from '../operations/chain.js';
+import { openApiDocument } from '../operations/openapi.js';
+import { OPERATIONS } from '../operations/table.js';
+import { registerOperationRoutes } from './operation-routes.js';
 import { CallGuard } from '../call-guard.js';
 import { installGuardHooks } from './guard-hooks.js';
 import { genReqId, registerRequestLog, rememberFailure } from '../ops/http-request-log.js';
@@ -32,8 +34,8 @@ export interface HttpAppDeps {
   metrics: Registry;
   /** Rejects when the server cannot serve (a store is down); used by /readyz. */
   ready(): Promise<void>;
-  /** Deadline of one data-plane request (DEADLINE_EXCEEDED, 504, past it); default 10 s. */
-  requestTimeoutMs?: number;
+  /** The operation chain every data and control call runs through (shared with gRPC). */
+  chain: OperationChain;
   /** Called with the cause of every 500 (server side only; the client sees a bare INTERNAL). */
   onInternalError?: (err: unknown, where: string) => void;
   /** Authentication, authorization and shedding (docs/security.md, docs/overload.md); default: none. */
@@ -106,11 +108,6 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     done();
   });
 
-  // Every data-plane call answers within the request deadline: a stalled store gives the
-  // client a 504 DEADLINE_EXCEEDED instead of a hung connection (and cannot hold shutdown
-  // forever). Control-plane calls are exempt: deleting a namespace drops all its data,
-  // which may rightly take longer than any request deadline.
-  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
   app.addHook('onRoute', (route) => {
     const labels = new Map<string, { method: string; route: string }>();
     const onResponse: onResponseHookHandler = (req, reply, done) => {
@@ -121,12 +118,6 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     };
     const own = route.onResponse;
     route.onResponse = own === undefined ? [onResponse] : Array.isArray(own) ? [...own, onResponse] : [own, onResponse];
-
-    if (!route.url.startsWith('/v1/') || route.url.includes('/namespaces')) return;
-    const handler = route.handler;
-    route.handler = function (this: FastifyInstance, req, reply) {
-      return raceDeadline(handler.call(this, req, reply), requestTimeoutMs, req.method, route.url);
-    };
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -169,9 +160,11 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     return reply.type(deps.metrics.contentType).send(text);
   });
 
-  registerNamespaceRoutes(app, deps.namespaces, deps.registry);
-  registerTimeSeriesRoutes(app, { engine: deps.engine, clock: deps.clock, namespaces: deps.namespaces });
-  registerCounterRoutes(app, { counters: deps.counters, namespaces: deps.namespaces });
+  // The API description, built once from the operation table (checked in as openapi.json).
+  const openapi = JSON.stringify(openApiDocument());
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(openapi));
+
+  registerOperationRoutes(app, OPERATIONS, deps.chain);
   return app;
 }
 
@@ -180,37 +173,4 @@ function retryAfterSeconds(err: unknown): number | undefined {
   if (!(err instanceof DgwError) || err.code !== 'RESOURCE_EXHAUSTED') return undefined;
   const s = err.details[0]?.retryAfterSeconds;
   return typeof s === 'number' ? s : undefined;
-}
-
-/**
- * Races a route handler's result against its deadline (DEADLINE_EXCEEDED), with few
- * allocations per request: one promise and one timer, the message built only on expiry.
- */
-function raceDeadline(result: unknown, ms: number, method: string, url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    // The work goes on: a mutation may still be applied, so the answer says "unknown", not
-    // "not done" (issue 14 item 2); a retry with the same token / event ids is safe.
-    const timer = setTimeout(
-      () =>
-        reject(
-          new DgwError(
-            'DEADLINE_EXCEEDED',
-            `${method} ${url}: no answer within ${ms} ms; the outcome is unknown (a write may still be applied): ` +
-              'retry with the same idempotency token or event ids',
-          ),
-        ),
-      ms,
-    );
-    // A late result is dropped; a late failure is swallowed here (no unhandled rejection).
-    Promise.resolve(result).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

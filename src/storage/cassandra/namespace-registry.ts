@@ -12,6 +12,8 @@ import type { CassandraDb } from './database.js';
 import { NAMESPACES_TABLE } from './schema.js';
 
 const COLUMNS = 'kind, name, config, version, updated_at_micros, deleted';
+/** `kind` of a server-wide setting (not a NamespaceKind: never listed). */
+const SETTING_KIND = 'setting';
 const ATTEMPTS = 20;
 
 interface Stored {
@@ -78,6 +80,17 @@ export class CassandraNamespaceRegistry implements NamespaceRegistry {
       if (rs.first()?.get('[applied]') === true) return true;
     }
     throw new DgwError('UNAVAILABLE', `namespace ${kind}/${name}: too many concurrent changes, try again`);
+  }
+
+  /** A lightweight transaction: the first claim wins; a losing one reads the winner's value back. */
+  async claimSetting(name: string, candidate: string): Promise<string> {
+    const rs = await this.db.execute(
+      `INSERT INTO ${this.table} (kind, name, config, version, updated_at_micros, deleted) VALUES (?, ?, ?, 1, 0, false) IF NOT EXISTS`,
+      [SETTING_KIND, name, JSON.stringify({ value: candidate })],
+    );
+    const row = rs.first();
+    if (!row || row.get('[applied]') === true) return candidate;
+    return (JSON.parse(row.get('config') as string) as { value: string }).value;
   }
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The operation chain: what every call of every operation passes through, HTTP and gRPC
+ * alike, between the transport (which decodes the bytes and encodes the answer and its
+ * status) and the operation's `run`. Temporal-style interceptors: each one gets the call
+ * and `next`, and may act before, after, or instead of it.
+ *
+ * THE SEAM. Cross-cutting concerns plug in here with {@link OperationChain.use}, once, for
+ * both transports; the order of `use` calls is the order of the chain (first = outermost).
+ * Built in: {@link deadlineInterceptor} (data calls answer within the request deadline,
+ * DEADLINE_EXCEEDED past it). What stays at the transport edge, and why:
+ * - authentication, load shedding and authorization (server/call-guard.ts): HTTP must
+ *   refuse before it reads a body, so its guard runs in Fastify hooks, gRPC's before the
+ *   handler; both call the one CallGuard;
+ * - request metrics and the status mapping: their labels and codes are the transport's
+ *   (HTTP status, gRPC status), from the one DgwError table (kernel/errors.ts).
+ * Request logging (per call: operation, namespace, outcome, time) belongs in the chain.
+ */
+import { DgwError } from '../../kernel/errors.js';
+import type { CallInfo, JsonObject, Operation, OperationDeps, OperationResult } from './operation.js';
+
+/** One call as the chain sees it. */
+export interface OperationCall {
+  readonly operation: Operation;
+  readonly input: JsonObject;
+  readonly info: CallInfo;
+  readonly transport: 'http' | 'grpc';
+}
+
+/** A link of the chain: runs around `next` (the rest of the chain and the operation). */
+export type Interceptor = (call: OperationCall, next: () => Promise<OperationResult>) => Promise<OperationResult>;
+
+/** The interceptors in order, ending in the operation's `run`. */
+export class OperationChain {
+  private readonly interceptors: Interceptor[] = [];
+
+  constructor(private readonly deps: OperationDeps) {}
+
+  /** Appends an interceptor (inside the ones added before). */
+  use(interceptor: Interceptor): this {
+    this.interceptors.push(interceptor);
+    return this;
+  }
+
+  /** Runs one call through every interceptor and the operation. */
+  run(call: OperationCall): Promise<OperationResult> {
+    const step = (i: number): Promise<OperationResult> => {
+      const interceptor = this.interceptors[i];
+      if (interceptor === undefined) return call.operation.run(this.deps, call.input, call.info);
+      return interceptor(call, () => step(i + 1));
+    };
+    return step(0);
+  }
+}
+
+/**
+ * Data-plane calls answer within `ms` (DEADLINE_EXCEEDED past it), so a stalled store
+ * never hangs a client or a graceful shutdown; control-plane calls are exempt (deleting a
+ * namespace drops all its data, which may rightly take longer). One promise and one timer
+ * per call; the message is built only on expiry; a late answer is dropped.
+ */
+export function deadlineInterceptor(ms: number): Interceptor {
+  return (call, next) => {
+    if (call.operation.plane !== 'data') return next();
+    return new Promise((resolve, reject) => {
+      // The work goes on: a mutation may still be applied, so the answer says "unknown", not
+      // "not done" (issue 14 item 2); a retry with the same token / event ids is safe.
+      const timer = setTimeout(
+        () =>
+          reject(
+            new DgwError(
+              'DEADLINE_EXCEEDED',
+              `${call.operation.name}: no answer within ${ms} ms; the outcome is unknown (a write may still be applied): ` +
+                'retry with the same idempotency token or event ids',
+            ),
+          ),
+        ms,
+      );
+      next().then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The Counter data-plane operations (proto/dgw/counter.proto, DESIGN 4): the shared wire
+ * decoders, the CounterService call, int64 counts as decimal strings.
+ */
+import { formatInt64 } from '../../core/counter/int64.js';
+import { decodeAddCount, decodeClearCount, decodeGetCount } from '../wire/counter-wire.js';
+import type { JsonObject, Operation } from './operation.js';
+
+/** Full name of the Counter gRPC service. */
+export const COUNTER_SERVICE = 'dgw.v1.CounterService';
+
+const post = (name: string) => ({ method: 'POST' as const, routes: [{ url: `/v1/counter/${name}` }], status: 200, input: 'body' as const });
+
+const EMPTY: JsonObject = {};
+
+/** AddCount, AddAndGetCount, GetCount, ClearCount. */
+export const COUNTER_OPERATIONS: readonly Operation[] = [
+  {
+    name: 'AddCount',
+    grpcService: COUNTER_SERVICE,
+    http: post('AddCount'),
+    plane: 'data',
+    summary: 'Adds an int64 delta to a counter; idempotent under its token for EVENTUAL and ACCURATE.',
+    async run(deps, input) {
+      const r = decodeAddCount(input);
+      await deps.counters.addCount(await deps.namespaces.getCounter(r.namespace), r);
+      return { body: EMPTY };
+    },
+  },
+  {
+    name: 'AddAndGetCount',
+    grpcService: COUNTER_SERVICE,
+    http: post('AddAndGetCount'),
+    plane: 'data',
+    summary: 'Adds, then returns the count including this add.',
+    async run(deps, input) {
+      const r = decodeAddCount(input);
+      return { body: { count: formatInt64(await deps.counters.addAndGetCount(await deps.namespaces.getCounter(r.namespace), r)) } };
+    },
+  },
+  {
+    name: 'GetCount',
+    grpcService: COUNTER_SERVICE,
+    http: post('GetCount'),
+    plane: 'data',
+    summary: 'The count of a counter (0 for one never written).',
+    async run(deps, input) {
+      const r = decodeGetCount(input);
+      return { body: { count: formatInt64(await deps.counters.getCount(await deps.namespaces.getCounter(r.namespace), r.counterName)) } };
+    },
+  },
+  {
+    name: 'ClearCount',
+    grpcService: COUNTER_SERVICE,
+    http: post('ClearCount'),
+    plane: 'data',
+    summary: 'Resets a counter to 0.',
+    async run(deps, input) {
+      const r = decodeClearCount(input);
+      await deps.counters.clearCount(await deps.namespaces.getCounter(r.namespace), r);
+      return { body: EMPTY };
+    },
+  },
+];
