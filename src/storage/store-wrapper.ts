@@ -228,7 +228,7 @@ class WrappedNamespaceRegistry implements NamespaceRegistry {
     return this.gate.write('namespaces.delete', () => this.inner.delete(...args));
   }
   claimSetting(name: string, candidate: string): Promise<string> {
-    return this.gate.call('namespaces.claimSetting', () => this.inner.claimSetting(name, candidate));
+    return this.gate.write('namespaces.claimSetting', () => this.inner.claimSetting(name, candidate));
   }
 }
 
