@@ -99,21 +99,12 @@ export class PgRollupStore implements RollupStore {
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
-    const { rows } = await this.db.query<{ c: string; r: string; w: string; f: string }>(
-      `SELECT last_rollup_count::text AS c, last_rollup_ts AS r, last_write_ts AS w, first_write_ts AS f
-         FROM ${this.rollups} WHERE namespace = $1 AND counter = $2`,
-      [namespace, counter],
-      true,
-    );
-    const row = rows[0];
+    const row = await this.readForRollup(namespace, counter);
     if (!row) return undefined;
-    return {
-      lastRollupCount: BigInt(row.c),
-      lastRollupTsMicros: Number(row.r),
-      lastWriteTsMicros: Number(row.w),
-      firstWriteTsMicros: Number(row.f),
-    };
+    const { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros } = row;
+    return { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros };
   }
+
 
   /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {

@@ -71,19 +71,12 @@ export class SqliteRollupStore implements RollupStore {
   }
 
   async get(namespace: string, counter: string): Promise<RollupRow | undefined> {
-    const row = this.sql
-      .stmt('SELECT last_rollup_count, last_rollup_ts, last_write_ts, first_write_ts FROM rollups WHERE namespace = ? AND counter = ?')
-      .raw(true)
-      .safeIntegers(true)
-      .get(namespace, counter) as [bigint, bigint, bigint, bigint] | undefined;
+    const row = await this.readForRollup(namespace, counter);
     if (!row) return undefined;
-    return {
-      lastRollupCount: row[0],
-      lastRollupTsMicros: Number(row[1]),
-      lastWriteTsMicros: Number(row[2]),
-      firstWriteTsMicros: Number(row[3]),
-    };
+    const { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros } = row;
+    return { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros };
   }
+
 
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
     for (const item of items) checkInt64(item.next.count, 'advanceMany');
