@@ -146,4 +146,36 @@ describe('TimeSeries write path: nothing acknowledged that the store will refuse
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
     await engine.writeSync(config, [event]);
   });
+  it('a retry of a stored event whose commit comes after its accept window is a success, not "nothing stored"', async () => {
+    const clock = new ManualClock();
+    const base = createMemoryStores();
+    const events = base.events!;
+    let lateBy = 0;
+    // The real memory store, reached `lateBy` µs after the engine computed the commit bound
+    // (a slow queue in front of the store): the bound it sees is that much smaller.
+    const late: EventStore = {
+      listSlices: (ns) => events.listSlices(ns),
+      createSlice: (ns, sl) => events.createSlice(ns, sl),
+      setSliceStatus: (ns, id, st) => events.setSliceStatus(ns, id, st),
+      appendEvents: (w, o) => events.appendEvents(w, o?.timeoutMicros === undefined ? o : { ...o, timeoutMicros: o.timeoutMicros - lateBy }),
+      findEvents: (l) => events.findEvents(l),
+      scanPartition: (sc) => events.scanPartition(sc),
+      dropNamespace: (ns) => events.dropNamespace(ns),
+    };
+    const set: StoreSet = { ...base, name: 'memory', capabilities: base.capabilities, events: late, ping: () => base.ping(), close: () => base.close() };
+    const engine = createTimeSeriesService({ clock, catalog: new StoreCatalog('memory', [['memory', set]]) });
+    const doc = { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '5s' } }] };
+    const config = parseTimeSeriesNamespace(`ns_${Math.random().toString(36).slice(2, 8)}`, doc, view).config;
+    const stored = ev('stored', clock.nowMicros());
+    await engine.writeSync(config, [stored]);
+    lateBy = 10 * MICROS_PER_SECOND;
+    // The retry: already stored, so the answer is the first write's success.
+    await engine.writeSync(config, [stored]);
+    // A new event whose commit comes too late is refused, and nothing of it is stored.
+    const fresh = ev('fresh', clock.nowMicros());
+    await assert.rejects(engine.writeSync(config, [fresh]), (err: unknown) => isDgwError(err) && err.code === 'DEADLINE_EXCEEDED');
+    lateBy = 0;
+    const page = await engine.read(config, { timeSeriesId: 's', startMicros: 0, endMicros: clock.nowMicros() + 1, eventFilters: [], pageSize: 10, totalRecordLimit: 0, allowPartial: false });
+    assert.deepEqual(page.events.map((e) => e.eventId), ['stored']);
+  });
 });

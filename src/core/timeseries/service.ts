@@ -5,6 +5,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../kernel/clock.js';
 import { GroupCommitter } from '../group-committer.js';
+import { isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
 import type { EventStore, StoresByKey } from '../../storage/contracts.js';
@@ -111,6 +112,11 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
     inFlight.add(writes);
     try {
       await eventCommitter(eventKey).submit(staged);
+    } catch (err) {
+      // A commit refused because its accept window ran out may be a retry of a write an
+      // earlier attempt already stored: then the truthful answer is success (first write
+      // wins), not "nothing of it is stored".
+      if (!(isDgwError(err) && err.code === 'DEADLINE_EXCEEDED') || !(await allStored(catalog.events(eventKey), writes))) throw err;
     } finally {
       inFlight.delete(writes);
     }
@@ -239,6 +245,14 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
       return buffers.close();
     },
   };
+}
+
+/** Whether every event of `writes` is already stored (by an earlier attempt). */
+async function allStored(store: EventStore, writes: readonly EventWrite[]): Promise<boolean> {
+  const found = await store.findEvents(
+    writes.map((w) => ({ namespace: w.namespace, sliceId: w.sliceId, partition: w.partition, eventTimeMicros: w.event.eventTimeMicros, eventId: w.event.eventId })),
+  );
+  return found.every(Boolean);
 }
 
 /** One event on its way to group commit, with its index document when it commits atomically. */
