@@ -61,14 +61,24 @@ export class DdlLease {
     const started = Date.now();
     let pause = 20;
     for (;;) {
-      const rs = await this.db.execute(
-        `INSERT INTO ${table} (name, owner, what) VALUES ('ddl', ?, ?) IF NOT EXISTS USING TTL ${this.ttlSeconds}`,
-        [owner, what],
-        { serial: 'SERIAL' },
-      );
-      if (rs.first()?.get('[applied]') === true) return;
+      let holder: unknown;
+      try {
+        const rs = await this.db.execute(
+          `INSERT INTO ${table} (name, owner, what) VALUES ('ddl', ?, ?) IF NOT EXISTS USING TTL ${this.ttlSeconds}`,
+          [owner, what],
+          { serial: 'SERIAL' },
+        );
+        const row = rs.first();
+        // Applied, or applied by our own earlier attempt whose answer timed out.
+        if (row?.get('[applied]') === true || row?.get('owner') === owner) return;
+        holder = row?.get('what');
+      } catch (err) {
+        // A Paxos round lost to contention times out (outcome unknown): try again; the
+        // owner check above recognises a lease that attempt did take.
+        if (Date.now() - started > this.waitMs) throw err;
+        holder = `unknown: ${(err as Error).message}`;
+      }
       if (Date.now() - started > this.waitMs) {
-        const holder = rs.first()?.get('what') as unknown;
         throw new DgwError('UNAVAILABLE', `cassandra schema lease: still held by another instance (${String(holder)}) after ${this.waitMs} ms`);
       }
       await sleep(pause + Math.floor(Math.random() * pause));
