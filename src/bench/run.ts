@@ -308,7 +308,7 @@ function selected(o: BenchOptions, id: string): boolean {
 function serveFlags(): string {
   try {
     const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-    return execFileSync(process.execPath, [main, 'help'], { encoding: 'utf8', timeout: 10_000 });
+    return execFileSync(process.execPath, [main, 'serve', '--help'], { encoding: 'utf8', timeout: 10_000 });
   } catch {
     return '';
   }
