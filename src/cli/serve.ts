@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
 import { startServer } from '../server/runtime.js';
 import { readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../kernel/clock.js';
@@ -34,6 +35,11 @@ options:
   --tls-cert FILE        with --tls-key: HTTPS and gRPC over TLS [DGW_TLS_CERT]
   --tls-key FILE         [DGW_TLS_KEY]
   --allow-unauthenticated  serve a non-loopback host without tokens
+  --headers-timeout-ms N   whole header section within N ms, else 408 (10000) [DGW_HEADERS_TIMEOUT_MS]
+  --receive-timeout-ms N   whole request, body included, within N ms, else 408 (30000) [DGW_RECEIVE_TIMEOUT_MS]
+  --keep-alive-timeout-ms N  close idle keep-alive connections after N ms (5000) [DGW_KEEP_ALIVE_TIMEOUT_MS]
+  --idle-timeout-ms N    destroy a socket silent for N ms (60000) [DGW_IDLE_TIMEOUT_MS]
+  --max-connections N    most simultaneous HTTP connections (10000) [DGW_MAX_CONNECTIONS]
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
   --quiet                same as --log-level warn
   -h, --help             this help`;
@@ -61,6 +67,11 @@ export async function serve(argv: string[]): Promise<void> {
       'tls-cert': { type: 'string', default: process.env.DGW_TLS_CERT },
       'tls-key': { type: 'string', default: process.env.DGW_TLS_KEY },
       'allow-unauthenticated': { type: 'boolean', default: false },
+      'headers-timeout-ms': { type: 'string', default: process.env.DGW_HEADERS_TIMEOUT_MS },
+      'receive-timeout-ms': { type: 'string', default: process.env.DGW_RECEIVE_TIMEOUT_MS },
+      'keep-alive-timeout-ms': { type: 'string', default: process.env.DGW_KEEP_ALIVE_TIMEOUT_MS },
+      'idle-timeout-ms': { type: 'string', default: process.env.DGW_IDLE_TIMEOUT_MS },
+      'max-connections': { type: 'string', default: process.env.DGW_MAX_CONNECTIONS },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -72,6 +83,20 @@ export async function serve(argv: string[]): Promise<void> {
   const httpPort = port('--port', values.port);
   const grpcPort = values['grpc-port'] === undefined ? undefined : port('--grpc-port', values['grpc-port']);
   const level = parseLogLevel(values['log-level'] ?? (values.quiet ? 'warn' : 'info'));
+  const connectionLimits: Partial<HttpConnectionLimits> = {};
+  for (const [flag, key] of [
+    ['headers-timeout-ms', 'headersTimeoutMs'],
+    ['receive-timeout-ms', 'receiveTimeoutMs'],
+    ['keep-alive-timeout-ms', 'keepAliveTimeoutMs'],
+    ['idle-timeout-ms', 'idleTimeoutMs'],
+    ['max-connections', 'maxConnections'],
+  ] as const) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${text}" is not a positive integer`);
+    connectionLimits[key] = n;
+  }
   const dataDir = resolve(values['data-dir']);
   const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
   if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: checkUrlScheme('--postgres-url', values['postgres-url'], 'POSTGRES') });
@@ -98,6 +123,7 @@ export async function serve(argv: string[]): Promise<void> {
     ...(tls ? { tls } : {}),
     allowedOrigins: security.allowedOrigins,
     allowUnauthenticated: values['allow-unauthenticated'],
+    connectionLimits,
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
   });
   if (tokens && !tls && !isLoopbackHost(values.host)) {

@@ -17,6 +17,7 @@ import type { StoreCatalog } from '../storage/catalog.js';
 import type { ClusterConfig } from './clusters.js';
 import { assembleStores } from './stores.js';
 import { buildHttpApp } from './http/app.js';
+import type { HttpConnectionLimits } from './http/connection-limits.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
 import { deadlineInterceptor, OperationChain } from './operations/chain.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   grpcPort?: number;
   /** Deadline of one data-plane request, HTTP and gRPC (DEADLINE_EXCEEDED past it); default 10 s. */
   requestTimeoutMs?: number;
+  /** HTTP header, body and idle timeouts and the connection cap (src/server/http/connection-limits.ts). */
+  connectionLimits?: Partial<HttpConnectionLimits>;
   /** Bearer tokens; every call but the probes needs one when set (docs/security.md). */
   tokens?: TokenStore;
   /** Browser origins allowed to call; other `Origin`s get 403. Default none. */
@@ -200,6 +203,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ready: () => catalog.ping(),
     // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
     ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
+    ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
     rates,
     ...(options.log ? { log: options.log } : {}),
   });

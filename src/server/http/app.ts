@@ -12,6 +12,7 @@ import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { answerClientError, toHttpError } from './errors.js';
 import { DgwError } from '../../kernel/errors.js';
+import { connectionLimits, fastifyServerOptions, type HttpConnectionLimits } from './connection-limits.js';
 import { parseBody } from './json-body.js';
 import type { OperationChain } from '../operations/chain.js';
 import { openApiDocument } from '../operations/openapi.js';
@@ -36,6 +37,8 @@ export interface HttpAppDeps {
   ready(): Promise<void>;
   /** The operation chain every data and control call runs through (shared with gRPC). */
   chain: OperationChain;
+  /** Header, body and idle timeouts and the connection cap (defaults: DEFAULT_CONNECTION_LIMITS). */
+  connectionLimits?: Partial<HttpConnectionLimits>;
   /** Called with the cause of every 500 (server side only; the client sees a bare INTERNAL). */
   onInternalError?: (err: unknown, where: string) => void;
   /** Authentication, authorization and shedding (docs/security.md, docs/overload.md); default: none. */
@@ -57,6 +60,8 @@ const MAX_PARAM_LENGTH = 1024;
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const bodyLimit = deps.engine.limits.maxBodyBytes;
   const onInternalError = deps.onInternalError ?? (() => {});
+  const connection = connectionLimits(deps.connectionLimits);
+  const server = fastifyServerOptions(connection);
   const app = Fastify({
     bodyLimit,
     genReqId,
@@ -70,8 +75,12 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       void (reply as FastifyReply).code(mapped.status).send(mapped.body);
     },
     clientErrorHandler: answerClientError,
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    connectionTimeout: server.connectionTimeout,
+    keepAliveTimeout: server.keepAliveTimeout,
+    requestTimeout: server.requestTimeout,
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...server.serverOptions } } : { http: server.serverOptions }),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = connection.maxConnections;
   registerRequestLog(app, deps.log, deps.rates);
 
   app.removeAllContentTypeParsers();
