@@ -3,9 +3,8 @@
  * from a config file and/or the `--postgres-url` / `--redis-url` flags. They are opened
  * by the one store assembly (stores.ts) and resolved to by store-resolvers.ts.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DgwError } from '../kernel/errors.js';
+import { readConfigJson } from './config-json.js';
 import { decode } from './wire/decode.js';
 
 const clusterSchema = z.strictObject({
@@ -35,18 +34,7 @@ export type ClusterConfig = z.output<typeof clusterSchema>;
 
 /** Reads a server config file (JSON) and validates it, naming the bad field. */
 export function readServerConfig(path: string): ClusterConfig[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new DgwError('INVALID_ARGUMENT', `--config: cannot read ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new DgwError('INVALID_ARGUMENT', `--config: ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = readConfigJson(path);
   return decode(serverConfigSchema, json).clusters;
 }
 

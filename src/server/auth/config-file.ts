@@ -6,9 +6,9 @@
  * longer parses keeps the previous tokens and is reported: locking every client out over
  * a typo would be its own outage.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { z } from 'zod';
-import { DgwError } from '../../kernel/errors.js';
+import { readConfigJson } from '../config-json.js';
 import { decode } from '../wire/decode.js';
 import { sheddingConfigSchema } from '../shedding/shedder.js';
 import type { TokenStore } from './token-store.js';
@@ -24,18 +24,7 @@ export type SecuritySections = z.output<typeof sectionsSchema>;
 
 /** Reads and validates the security sections of a JSON config file; INVALID_ARGUMENT names the problem. */
 export function readSecuritySections(path: string): SecuritySections {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new DgwError('INVALID_ARGUMENT', `--config: cannot read ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new DgwError('INVALID_ARGUMENT', `--config: ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = readConfigJson(path);
   return decode(sectionsSchema, json);
 }
 
