@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Counter as PromCounter, Gauge } from 'prom-client';
+import { Counter as PromCounter, Gauge, type Registry } from 'prom-client';
 import { SystemClock, type Clock } from '../kernel/clock.js';
 import { NamespaceManager } from '../core/control/namespace-manager.js';
 import type { NamespaceConfig } from '../core/control/types.js';
@@ -15,7 +15,7 @@ import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseri
 import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
 import type { StoreCatalog } from '../storage/catalog.js';
 import type { ClusterConfig } from './clusters.js';
-import { assembleStores } from './stores.js';
+import { assembleStores, type AssembledStores } from './stores.js';
 import { buildHttpApp } from './http/app.js';
 import type { HttpConnectionLimits } from './http/connection-limits.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
@@ -96,190 +96,248 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the stores and starts serving HTTP. */
+/** Opens the stores and starts serving HTTP (and gRPC with `grpcPort`). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
   const clock = options.clock ?? new SystemClock();
-  const logger = options.log ?? createLogger('silent');
-  const { catalog, resolver, description: storesDescription } = await assembleStores({ dataDir: options.dataDir, clock, ...(options.clusters ? { clusters: options.clusters } : {}) });
-
-  const metrics = createServerRegistry();
-  catalog.setCacheFailureCounter(
-    new PromCounter({
-      name: 'dgw_rollup_cache_failures_total',
-      help: 'Rollup cache calls that failed and degraded to a miss (cache store down)',
-      labelNames: ['op'],
-      registers: [metrics],
-    }),
-  );
-  // Background failures must never crash the server; they are logged, at most one line
-  // per second (an outage of a store would otherwise flood the log), with a count.
-  let lastLog = 0;
-  let suppressed = 0;
-  const log = (err: unknown, what: string) => {
-    const now = Date.now();
-    if (now - lastLog < 1000) {
-      suppressed++;
-      return;
-    }
-    lastLog = now;
-    if (options.log) logger.error({ err, suppressed }, `${what} failed: ${describeCause(err)}`);
-    else console.error(`dgw: ${what} failed: ${describeCause(err)}${suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : ''}`);
-    suppressed = 0;
-  };
+  const stores = await assembleStores({ dataDir: options.dataDir, clock, ...(options.clusters ? { clusters: options.clusters } : {}) });
   const pageTokenSecret =
-    options.pageTokenSecret ?? (await catalog.namespaces().claimSetting(PAGE_TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url')));
-  const engine = createTimeSeriesService({
-    clock,
-    catalog,
-    registry: metrics,
-    onBackgroundError: log,
-    pageTokenSecret,
-    ...(options.limits ? { limits: options.limits } : {}),
-  });
-  const counters = createCounterService({
-    clock,
-    catalog,
-    timeseries: engine,
-    registry: metrics,
-    pipeline: { onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`) },
-  });
-  const namespaces = new NamespaceManager({
-    registry: catalog.namespaces(),
-    catalog: resolver,
-    clock,
-    onDelete: async (config: NamespaceConfig) => {
-      if (config.kind === 'timeseries') await engine.dropNamespace(config);
-      else await counters.dropNamespace(config);
-      await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
-    },
-  });
+    options.pageTokenSecret ?? (await stores.catalog.namespaces().claimSetting(PAGE_TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url')));
+  const server = new DgwServer(options, clock, stores, pageTokenSecret);
+  await server.listen();
+  return server;
+}
 
-  let loopDelay: LoopDelaySampler | undefined;
-  let shedder: Shedder | undefined;
-  if (options.shedding !== false) {
-    let signals = options.overloadSignals;
-    if (!signals) {
-      const sampler = (loopDelay = new LoopDelaySampler());
-      signals = { eventLoopDelayMs: () => sampler.delayMs(), bufferBytes: () => engine.bufferDepth().bytes };
-    }
-    const shed = new PromCounter({
-      name: 'dgw_requests_shed_total',
-      help: 'Calls refused by priority load shedding (429 RESOURCE_EXHAUSTED), by operation',
-      labelNames: ['operation'],
-      registers: [metrics],
-    });
-    shedder = new Shedder(signals, options.shedding ?? {}, (operation) => shed.inc({ operation }));
-    const s = shedder;
-    new Gauge({
-      name: 'dgw_overload_fraction',
-      help: 'Overload x in [0, 1] (worst signal); priorities up to 100·x³ are shed',
-      registers: [metrics],
-      collect() {
-        this.set(s.reading().x);
+/**
+ * A dgw instance built from opened stores: the engines, the control plane, the operation
+ * chain, the HTTP app (and the gRPC server once {@link DgwServer.listen} ran), and the
+ * background lifecycle task. {@link startServer} makes and starts one.
+ */
+export class DgwServer implements RunningServer {
+  readonly app: FastifyInstance;
+  readonly engine: TimeSeriesEngine;
+  readonly counters: CounterEngine;
+  readonly namespaces: NamespaceManager;
+  readonly catalog: StoreCatalog;
+  readonly storesDescription: string;
+  readonly shedder?: Shedder;
+  private readonly options: ServerOptions;
+  private readonly logger: Logger;
+  private readonly metrics: Registry;
+  private readonly chain: OperationChain;
+  private readonly guard: CallGuard;
+  private readonly rates = new RequestRates();
+  private readonly loopDelay?: LoopDelaySampler;
+  private readonly interval: NodeJS.Timeout;
+  private grpc: RunningGrpcServer | undefined;
+  private httpPort: number;
+  private lifecycleRunning: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  /** Background failures are logged at most once a second (see {@link DgwServer.logBackground}). */
+  private lastLog = 0;
+  private suppressed = 0;
+
+  constructor(options: ServerOptions, clock: Clock, stores: AssembledStores, pageTokenSecret: string) {
+    this.options = options;
+    this.logger = options.log ?? createLogger('silent');
+    const { catalog, resolver } = stores;
+    this.catalog = catalog;
+    this.storesDescription = stores.description;
+    this.httpPort = options.port;
+    const metrics = (this.metrics = createServerRegistry());
+    catalog.setCacheFailureCounter(
+      new PromCounter({
+        name: 'dgw_rollup_cache_failures_total',
+        help: 'Rollup cache calls that failed and degraded to a miss (cache store down)',
+        labelNames: ['op'],
+        registers: [metrics],
+      }),
+    );
+    const log = (err: unknown, what: string) => this.logBackground(err, what);
+    const engine = (this.engine = createTimeSeriesService({
+      clock,
+      catalog,
+      registry: metrics,
+      onBackgroundError: log,
+      pageTokenSecret,
+      ...(options.limits ? { limits: options.limits } : {}),
+    }));
+    const counters = (this.counters = createCounterService({
+      clock,
+      catalog,
+      timeseries: engine,
+      registry: metrics,
+      pipeline: { onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`) },
+    }));
+    const namespaces = (this.namespaces = new NamespaceManager({
+      registry: catalog.namespaces(),
+      catalog: resolver,
+      clock,
+      onDelete: async (config: NamespaceConfig) => {
+        if (config.kind === 'timeseries') await engine.dropNamespace(config);
+        else await counters.dropNamespace(config);
+        await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
       },
+    }));
+
+    if (options.shedding !== false) {
+      let signals = options.overloadSignals;
+      if (!signals) {
+        const sampler = (this.loopDelay = new LoopDelaySampler());
+        signals = { eventLoopDelayMs: () => sampler.delayMs(), bufferBytes: () => engine.bufferDepth().bytes };
+      }
+      this.shedder = createShedder(signals, options.shedding ?? {}, metrics);
+    }
+    this.guard = new CallGuard({ ...(options.tokens ? { tokens: options.tokens } : {}), ...(this.shedder ? { shedder: this.shedder } : {}) });
+
+    // The one operation chain of both transports (server/operations/chain.ts: the seam for
+    // cross-cutting concerns); the request deadline is its first link.
+    this.chain = new OperationChain({ clock, engine, counters, namespaces, registry: catalog.namespaces() }).use(
+      deadlineInterceptor(options.requestTimeoutMs ?? 10_000),
+    );
+
+    this.app = buildHttpApp({
+      chain: this.chain,
+      guard: this.guard,
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      clock,
+      engine,
+      counters,
+      namespaces,
+      registry: catalog.namespaces(),
+      metrics,
+      ready: () => catalog.ping(),
+      // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
+      ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
+      ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
+      rates: this.rates,
+      ...(options.log ? { log: options.log } : {}),
+    });
+
+    this.interval = setInterval(() => this.tickLifecycle(), (options.lifecycleIntervalSeconds ?? 30) * 1000);
+    this.interval.unref();
+
+    registerOpsRoutes(this.app, {
+      catalog,
+      namespaces,
+      metrics,
+      rates: this.rates,
+      ports: () => ({ http: this.httpPort, ...(this.grpc ? { grpc: this.grpc.port } : {}) }),
     });
   }
-  const guard = new CallGuard({ ...(options.tokens ? { tokens: options.tokens } : {}), ...(shedder ? { shedder } : {}) });
 
-  const rates = new RequestRates();
-  // The one operation chain of both transports (server/operations/chain.ts: the seam for
-  // cross-cutting concerns); the request deadline is its first link.
-  const chain = new OperationChain({ clock, engine, counters, namespaces, registry: catalog.namespaces() }).use(
-    deadlineInterceptor(options.requestTimeoutMs ?? 10_000),
-  );
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return this.httpPort;
+  }
 
-  const app = buildHttpApp({
-    chain,
-    guard,
-    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
-    clock,
-    engine,
-    counters,
-    namespaces,
-    registry: catalog.namespaces(),
-    metrics,
-    ready: () => catalog.ping(),
-    // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
-    ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
-    ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
-    rates,
-    ...(options.log ? { log: options.log } : {}),
-  });
+  /** The gRPC port actually bound; undefined when gRPC is off. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
 
-  const runLifecycle = async (): Promise<void> => {
-    const ts = await namespaces.list('timeseries');
-    for (const record of ts) {
-      try {
-        await engine.runLifecycle(await namespaces.getTimeSeries(record.name));
-      } catch (err) {
-        log(err, `lifecycle of timeseries namespace "${record.name}"`);
-      }
-    }
-    for (const record of await namespaces.list('counter')) {
-      try {
-        await counters.runLifecycle(await namespaces.getCounter(record.name));
-      } catch (err) {
-        log(err, `lifecycle of counter namespace "${record.name}"`);
-      }
-    }
-  };
-  let lifecycleRunning: Promise<void> | undefined;
-  const interval = setInterval(() => {
-    if (lifecycleRunning) return;
-    lifecycleRunning = runLifecycle()
-      .catch((err: unknown) => log(err, 'lifecycle pass'))
-      .finally(() => (lifecycleRunning = undefined));
-  }, (options.lifecycleIntervalSeconds ?? 30) * 1000);
-  interval.unref();
-
-  let grpc: RunningGrpcServer | undefined;
-  registerOpsRoutes(app, {
-    catalog,
-    namespaces,
-    metrics,
-    rates,
-    ports: () => ({ http: port, ...(grpc ? { grpc: grpc.port } : {}) }),
-  });
-
-  await app.listen({ port: options.port, host: options.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      clearInterval(interval);
-      loopDelay?.stop();
-      await Promise.all([app.close(), grpc?.close()]); // stop accepting, finish in-flight requests
-      await engine.shutdown(); // drain buffered writes
-      await counters.shutdown(); // drain rollup queues
-      await lifecycleRunning;
-      await catalog.close();
-    })());
-
-  if (options.grpcPort !== undefined) {
+  /** Binds the HTTP port, then starts the gRPC server when `grpcPort` is set (closing everything if it fails). */
+  async listen(): Promise<void> {
+    const { options } = this;
+    await this.app.listen({ port: options.port, host: options.host });
+    const address = this.app.server.address();
+    this.httpPort = typeof address === 'object' && address ? address.port : options.port;
+    if (options.grpcPort === undefined) return;
     try {
-      grpc = await startGrpcServer(
+      this.grpc = await startGrpcServer(
         {
-          chain,
-          maxMessageBytes: engine.limits.maxBodyBytes,
-          metrics,
-          guard,
-          onInternalError: (err, method) => log(err, `gRPC ${method}`),
-          interceptors: [grpcRequestLog(logger, rates)],
-          ready: () => catalog.ping(),
+          chain: this.chain,
+          maxMessageBytes: this.engine.limits.maxBodyBytes,
+          metrics: this.metrics,
+          guard: this.guard,
+          onInternalError: (err, method) => this.logBackground(err, `gRPC ${method}`),
+          interceptors: [grpcRequestLog(this.logger, this.rates)],
+          ready: () => this.catalog.ping(),
         },
         { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );
     } catch (err) {
-      await close();
+      await this.close();
       throw err;
     }
   }
 
-  return { app, engine, counters, namespaces, catalog, storesDescription, port, ...(grpc ? { grpcPort: grpc.port } : {}), ...(shedder ? { shedder } : {}), runLifecycle, close };
+  async runLifecycle(): Promise<void> {
+    const { namespaces } = this;
+    const ts = await namespaces.list('timeseries');
+    for (const record of ts) {
+      try {
+        await this.engine.runLifecycle(await namespaces.getTimeSeries(record.name));
+      } catch (err) {
+        this.logBackground(err, `lifecycle of timeseries namespace "${record.name}"`);
+      }
+    }
+    for (const record of await namespaces.list('counter')) {
+      try {
+        await this.counters.runLifecycle(await namespaces.getCounter(record.name));
+      } catch (err) {
+        this.logBackground(err, `lifecycle of counter namespace "${record.name}"`);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      clearInterval(this.interval);
+      this.loopDelay?.stop();
+      await Promise.all([this.app.close(), this.grpc?.close()]); // stop accepting, finish in-flight requests
+      await this.engine.shutdown(); // drain buffered writes
+      await this.counters.shutdown(); // drain rollup queues
+      await this.lifecycleRunning;
+      await this.catalog.close();
+    })());
+  }
+
+  /** One timer tick: a lifecycle pass unless the previous one still runs. */
+  private tickLifecycle(): void {
+    if (this.lifecycleRunning) return;
+    this.lifecycleRunning = this.runLifecycle()
+      .catch((err: unknown) => this.logBackground(err, 'lifecycle pass'))
+      .finally(() => (this.lifecycleRunning = undefined));
+  }
+
+  /**
+   * Background failures must never crash the server; they are logged, at most one line
+   * per second (an outage of a store would otherwise flood the log), with a count.
+   */
+  private logBackground(err: unknown, what: string): void {
+    const now = Date.now();
+    if (now - this.lastLog < 1000) {
+      this.suppressed++;
+      return;
+    }
+    this.lastLog = now;
+    const suppressed = this.suppressed;
+    if (this.options.log) this.logger.error({ err, suppressed }, `${what} failed: ${describeCause(err)}`);
+    else console.error(`dgw: ${what} failed: ${describeCause(err)}${suppressed > 0 ? ` (${suppressed} similar messages suppressed)` : ''}`);
+    this.suppressed = 0;
+  }
+}
+
+/** The priority load shedder with its metrics (`dgw_requests_shed_total`, `dgw_overload_fraction`). */
+function createShedder(signals: OverloadSignals, config: SheddingConfig, metrics: Registry): Shedder {
+  const shed = new PromCounter({
+    name: 'dgw_requests_shed_total',
+    help: 'Calls refused by priority load shedding (429 RESOURCE_EXHAUSTED), by operation',
+    labelNames: ['operation'],
+    registers: [metrics],
+  });
+  const shedder = new Shedder(signals, config, (operation) => shed.inc({ operation }));
+  new Gauge({
+    name: 'dgw_overload_fraction',
+    help: 'Overload x in [0, 1] (worst signal); priorities up to 100·x³ are shed',
+    registers: [metrics],
+    collect() {
+      this.set(shedder.reading().x);
+    },
+  });
+  return shedder;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * The Counter abstraction (DESIGN 4): {@link createCounterService} wires best-effort
- * counters, the event write path of EVENTUAL / ACCURATE counters, rollups, the rollup
- * pipelines and metrics behind {@link CounterService}.
+ * The Counter abstraction (DESIGN 4): {@link CounterServiceEngine} (made by
+ * {@link createCounterService}) wires best-effort counters, the event write path of
+ * EVENTUAL / ACCURATE counters, rollups, the rollup pipelines and metrics behind
+ * {@link CounterService}.
  */
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
@@ -80,61 +81,146 @@ const SWEEP_PAGE = 1000;
 
 /** Creates the Counter abstraction of one dgw instance. */
 export function createCounterService(options: CounterServiceOptions): CounterEngine {
-  const { clock, catalog, timeseries } = options;
-  const metrics = createCounterMetrics(options.registry);
-  const bestEffort = new BestEffortCounters(catalog);
-  const rollups = new CounterRollups({ clock, catalog, timeseries, metrics });
-  const pipelineOptions = options.pipeline ?? {};
-  const pipelines = new PipelinesByNamespace(
-    pipelineOptions.scheduler ?? createRealScheduler(),
-    pipelineOptions,
-    metrics,
-    (config, counter) => rollups.rollup(config, counter),
-  );
-  // Group commit of lastWriteTs marks, one committer per rollup store: N concurrent adds
-  // cost one rollup-store commit (one fsync on SQLite), not N.
-  const markCommitters = new Map<string, GroupCommitter<CounterWriteMark>>();
-  // Keyed by the configuration object: the control plane hands out a fresh one on every
-  // refresh (2 s) and after a re-create, so what this instance remembers never outlives
-  // the namespace incarnation it was recorded for by more than that delay.
-  const markCaches = new WeakMap<CounterConfig, WriteMarkCache>();
-  const markCacheOf = (config: CounterConfig): WriteMarkCache => {
-    let cache = markCaches.get(config);
-    if (!cache) {
-      cache = new WriteMarkCache();
-      markCaches.set(config, cache);
+  return new CounterServiceEngine(options);
+}
+
+/**
+ * The Counter abstraction of one dgw instance ({@link CounterEngine}): best-effort counters,
+ * the event write path of EVENTUAL / ACCURATE counters, rollups and their pipelines.
+ */
+export class CounterServiceEngine implements CounterEngine {
+  readonly pipelines: PipelinesByNamespace;
+  readonly metrics: CounterMetrics;
+  private readonly clock: Clock;
+  private readonly catalog: StoresByKey;
+  private readonly timeseries: TimeSeriesEngine;
+  private readonly maxMarksPerCommit: number;
+  private readonly bestEffort: BestEffortCounters;
+  private readonly rollups: CounterRollups;
+  /**
+   * Group commit of lastWriteTs marks, one committer per rollup store: N concurrent adds
+   * cost one rollup-store commit (one fsync on SQLite), not N.
+   */
+  private readonly markCommitters = new Map<string, GroupCommitter<CounterWriteMark>>();
+  /**
+   * Keyed by the configuration object: the control plane hands out a fresh one on every
+   * refresh (2 s) and after a re-create, so what this instance remembers never outlives
+   * the namespace incarnation it was recorded for by more than that delay.
+   */
+  private readonly markCaches = new WeakMap<CounterConfig, WriteMarkCache>();
+  /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
+  private readonly claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
+
+  constructor(options: CounterServiceOptions) {
+    this.clock = options.clock;
+    this.catalog = options.catalog;
+    this.timeseries = options.timeseries;
+    this.maxMarksPerCommit = options.maxMarksPerCommit ?? 5000;
+    this.metrics = createCounterMetrics(options.registry);
+    this.bestEffort = new BestEffortCounters(this.catalog);
+    const rollups = (this.rollups = new CounterRollups({ clock: this.clock, catalog: this.catalog, timeseries: this.timeseries, metrics: this.metrics }));
+    const pipelineOptions = options.pipeline ?? {};
+    this.pipelines = new PipelinesByNamespace(
+      pipelineOptions.scheduler ?? createRealScheduler(),
+      pipelineOptions,
+      this.metrics,
+      (config, counter) => rollups.rollup(config, counter),
+    );
+  }
+
+  async addCount(config: CounterConfig, request: AddCountRequest): Promise<void> {
+    await this.instrument(config, 'AddCount', () => this.add(config, request, false));
+  }
+
+  async addAndGetCount(config: CounterConfig, request: AddCountRequest): Promise<bigint> {
+    return this.instrument(config, 'AddAndGetCount', async () => (await this.add(config, request, true)) ?? 0n);
+  }
+
+  getCount(config: CounterConfig, counterName: string): Promise<bigint> {
+    return this.instrument(config, 'GetCount', async () => {
+      validateCounterName(counterName);
+      switch (config.counterType) {
+        case 'BEST_EFFORT':
+          return this.bestEffort.get(config, counterName);
+        case 'EVENTUAL': {
+          const { count } = await this.rollups.readRollup(config, counterName);
+          this.pipelines.trigger(config, counterName);
+          return count;
+        }
+        case 'ACCURATE': {
+          const count = await this.rollups.accurateCount(config, counterName);
+          // Keeps the live window (and so the read cost) short.
+          this.pipelines.trigger(config, counterName);
+          return count;
+        }
+      }
+    });
+  }
+
+  async clearCount(config: CounterConfig, request: ClearCountRequest): Promise<void> {
+    await this.instrument(config, 'ClearCount', async () => {
+      validateClear(request);
+      if (config.counterType === 'BEST_EFFORT') return this.bestEffort.clear(config, request.counterName);
+      await this.writeMutation(config, request.counterName, request.token, (time, id) => clearEvent(request.counterName, time, id));
+    });
+  }
+
+  async rollupNow(config: CounterConfig, counterName: string): Promise<void> {
+    validateCounterName(counterName);
+    if (config.counterType !== 'BEST_EFFORT') await this.rollups.rollup(config, counterName);
+  }
+
+  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
+  async sweep(config: CounterConfig): Promise<SweepResult> {
+    const result: SweepResult = { swept: 0, failed: 0 };
+    if (config.counterType === 'BEST_EFFORT') return result;
+    const store = this.catalog.rollups(config.rollup.storage.store);
+    const parallel = Math.max(1, config.rollup.rollupBatchCount);
+    let after = '';
+    for (;;) {
+      const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
+      for (let i = 0; i < page.length; i += parallel) {
+        const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => this.rollups.rollup(config, c)));
+        for (const o of outcomes) if (o.status === 'rejected') result.failed++;
+      }
+      result.swept += page.length;
+      this.metrics.sweptCounters.inc({ namespace: config.name }, page.length);
+      if (page.length < SWEEP_PAGE) return result;
+      after = page[page.length - 1]!;
     }
-    return cache;
-  };
-  // Conditional marks of writes a rollup could soon reach (issue 15), group committed too.
-  const claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
-  const claim = async (config: CounterConfig, counter: string, time: number): Promise<boolean> => {
-    const store = config.rollup.storage.store;
-    let batcher = claimers.get(store);
-    if (!batcher) {
-      const rollupStore = catalog.rollups(store);
-      batcher = new ResultGroupCommitter<CounterWriteMark, boolean>({ flush: (marks) => rollupStore.claimWrites(marks, WRITE_HOLD_MICROS), maxBatchItems: 1000 });
-      claimers.set(store, batcher);
+  }
+
+  async dropNamespace(config: CounterConfig): Promise<void> {
+    await this.pipelines.retire(config.name);
+    if (config.counterType !== 'BEST_EFFORT') await this.timeseries.dropNamespace(config.events);
+    await this.catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
+    await this.catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
+    // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
+    // a re-created namespace starts at 0 (issue 14.9).
+    await this.bestEffort.dropNamespace(config);
+  }
+
+  async runLifecycle(config: CounterConfig): Promise<void> {
+    if (config.counterType === 'BEST_EFFORT') return;
+    // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
+    // up before the lifecycle may drop the slices holding those writes.
+    const swept = await this.sweep(config);
+    if (swept.failed > 0) {
+      throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
     }
-    const [accepted] = await batcher.submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
-    return accepted === true;
-  };
-  /** Whether the event `(counter, time, id)` is stored (a retry of a write that went through). */
-  const isStored = async (config: CounterConfig, counter: string, time: number, id: string): Promise<boolean> => {
-    for await (const e of timeseries.scanSeries(config.events, counter, time, time + 1)) if (e.eventId === id) return true;
-    return false;
-  };
-  const marksOf = (store: string): GroupCommitter<CounterWriteMark> => {
-    let committer = markCommitters.get(store);
-    if (!committer) {
-      committer = new GroupCommitter<CounterWriteMark>({
-        maxBatchItems: options.maxMarksPerCommit ?? 5000,
-        flush: (marks) => catalog.rollups(store).recordWrites(spanPerCounter(marks)),
-      });
-      markCommitters.set(store, committer);
-    }
-    return committer;
-  };
+    await this.timeseries.runLifecycle(config.events);
+  }
+
+  shutdown(): Promise<void> {
+    return this.pipelines.shutdown();
+  }
+
+  private async add(config: CounterConfig, request: AddCountRequest, andGet: boolean): Promise<bigint | undefined> {
+    validateAdd(request);
+    if (config.counterType === 'BEST_EFFORT') return this.bestEffort.add(config, request.counterName, request.delta);
+    await this.writeMutation(config, request.counterName, request.token, (time, id) => addEvent(request.counterName, time, id, request.delta));
+    return andGet ? this.rollups.accurateCount(config, request.counterName) : undefined;
+  }
 
   /**
    * Writes one mutation event so that it is acknowledged only if it will be counted
@@ -156,21 +242,21 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
    * they are not marked; times older than the accept limit only pass as retries of stored
    * events (the TimeSeries write path checks).
    */
-  const writeMutation = async (
+  private async writeMutation(
     config: CounterConfig,
     counter: string,
     token: IdempotencyToken | undefined,
     make: (time: number, id: string) => EventRecord,
-  ): Promise<void> => {
-    const start = clock.nowMicros();
+  ): Promise<void> {
+    const start = this.clock.nowMicros();
     const time = token?.generationTimeMicros ?? start;
     const id = token?.token ?? randomUUID();
     const event = make(time, id);
     const p = config.events.primary;
     const inWindow = time >= start - p.acceptLimitMicros && time <= start + p.futureLimitMicros;
-    if (inWindow && claimNeeded(config, time, start)) {
-      if (!(await claim(config, counter, time))) {
-        if (token && (await isStored(config, counter, time, id))) return; // a retry of a counted write
+    if (inWindow && this.claimNeeded(config, time, start)) {
+      if (!(await this.claim(config, counter, time))) {
+        if (token && (await this.isStored(config, counter, time, id))) return; // a retry of a counted write
         throw new DgwError(
           'FAILED_PRECONDITION',
           `idempotency_token.generation_time: counter "${counter}" is already rolled up past ${new Date(time / 1000).toISOString()}; the mutation was not stored (send it again with a new token and time)`,
@@ -178,154 +264,93 @@ export function createCounterService(options: CounterServiceOptions): CounterEng
         );
       }
     } else if (inWindow) {
-      const markCache = markCacheOf(config);
+      const markCache = this.markCacheOf(config);
       const marks = markCache.needed(config.name, counter, time);
       if (marks.length > 0) {
-        await marksOf(config.rollup.storage.store).submit(marks);
+        await this.marksOf(config.rollup.storage.store).submit(marks);
         markCache.recorded(marks);
       }
     }
     try {
-      await timeseries.writeSync(config.events, [event]);
+      await this.timeseries.writeSync(config.events, [event]);
     } catch (err) {
       throw renameEventErrors(err);
     }
-    if (inWindow && clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await claim(config, counter, time))) {
+    if (inWindow && this.clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await this.claim(config, counter, time))) {
       throw new DgwError(
         'UNAVAILABLE',
         `counter "${counter}": the mutation was stored too slowly and a rollup may have passed its time; it may or may not be counted`,
         { details: [{ reason: 'outcome unknown' }] },
       );
     }
-    pipelines.trigger(config, counter);
-  };
+    this.pipelines.trigger(config, counter);
+  }
 
   /**
    * Whether a rollup could reach `time` before WRITE_HOLD_MICROS have passed: rollups end
    * at `now − acceptLimit − skewMargin` on their instance's clock. On a store shared by
    * several instances, their clocks may be up to skewMargin ahead of this one.
    */
-  const claimNeeded = (config: CounterConfig, time: number, start: number): boolean => {
-    const shared = catalog.capabilities(config.rollup.storage.store, 'rollups').shared;
+  private claimNeeded(config: CounterConfig, time: number, start: number): boolean {
+    const shared = this.catalog.capabilities(config.rollup.storage.store, 'rollups').shared;
     const ahead = shared ? config.skewMarginMicros : 0;
     return time <= start + WRITE_HOLD_MICROS + ahead - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
-  };
+  }
 
-  const instrument = async <T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> => {
+  /** Claims `time` for the counter in the rollup store (group committed); false when a rollup is already there. */
+  private async claim(config: CounterConfig, counter: string, time: number): Promise<boolean> {
+    const store = config.rollup.storage.store;
+    let batcher = this.claimers.get(store);
+    if (!batcher) {
+      const rollupStore = this.catalog.rollups(store);
+      batcher = new ResultGroupCommitter<CounterWriteMark, boolean>({ flush: (marks) => rollupStore.claimWrites(marks, WRITE_HOLD_MICROS), maxBatchItems: 1000 });
+      this.claimers.set(store, batcher);
+    }
+    const [accepted] = await batcher.submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+    return accepted === true;
+  }
+
+  /** Whether the event `(counter, time, id)` is stored (a retry of a write that went through). */
+  private async isStored(config: CounterConfig, counter: string, time: number, id: string): Promise<boolean> {
+    for await (const e of this.timeseries.scanSeries(config.events, counter, time, time + 1)) if (e.eventId === id) return true;
+    return false;
+  }
+
+  private markCacheOf(config: CounterConfig): WriteMarkCache {
+    let cache = this.markCaches.get(config);
+    if (!cache) {
+      cache = new WriteMarkCache();
+      this.markCaches.set(config, cache);
+    }
+    return cache;
+  }
+
+  private marksOf(store: string): GroupCommitter<CounterWriteMark> {
+    let committer = this.markCommitters.get(store);
+    if (!committer) {
+      committer = new GroupCommitter<CounterWriteMark>({
+        maxBatchItems: this.maxMarksPerCommit,
+        flush: (marks) => this.catalog.rollups(store).recordWrites(spanPerCounter(marks)),
+      });
+      this.markCommitters.set(store, committer);
+    }
+    return committer;
+  }
+
+  private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const labels = { counter_type: config.counterType, operation: op };
     try {
       const result = await work();
-      metrics.operations.inc({ ...labels, outcome: 'ok' });
+      this.metrics.operations.inc({ ...labels, outcome: 'ok' });
       return result;
     } catch (err) {
-      metrics.operations.inc({ ...labels, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      this.metrics.operations.inc({ ...labels, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
       throw err;
     } finally {
-      metrics.operationSeconds.observe(labels, (performance.now() - started) / 1000);
+      this.metrics.operationSeconds.observe(labels, (performance.now() - started) / 1000);
     }
-  };
-
-  const add = async (config: CounterConfig, request: AddCountRequest, andGet: boolean): Promise<bigint | undefined> => {
-    validateAdd(request);
-    if (config.counterType === 'BEST_EFFORT') return bestEffort.add(config, request.counterName, request.delta);
-    await writeMutation(config, request.counterName, request.token, (time, id) =>
-      addEvent(request.counterName, time, id, request.delta),
-    );
-    return andGet ? rollups.accurateCount(config, request.counterName) : undefined;
-  };
-
-  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
-  const sweep = async (config: CounterConfig): Promise<SweepResult> => {
-    const result: SweepResult = { swept: 0, failed: 0 };
-    if (config.counterType === 'BEST_EFFORT') return result;
-    const store = catalog.rollups(config.rollup.storage.store);
-    const parallel = Math.max(1, config.rollup.rollupBatchCount);
-    let after = '';
-    for (;;) {
-      const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
-      for (let i = 0; i < page.length; i += parallel) {
-        const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => rollups.rollup(config, c)));
-        for (const o of outcomes) if (o.status === 'rejected') result.failed++;
-      }
-      result.swept += page.length;
-      metrics.sweptCounters.inc({ namespace: config.name }, page.length);
-      if (page.length < SWEEP_PAGE) return result;
-      after = page[page.length - 1]!;
-    }
-  };
-
-  return {
-    pipelines,
-    metrics,
-
-    async addCount(config, request) {
-      await instrument(config, 'AddCount', () => add(config, request, false));
-    },
-
-    async addAndGetCount(config, request) {
-      return instrument(config, 'AddAndGetCount', async () => (await add(config, request, true)) ?? 0n);
-    },
-
-    getCount(config, counterName) {
-      return instrument(config, 'GetCount', async () => {
-        validateCounterName(counterName);
-        switch (config.counterType) {
-          case 'BEST_EFFORT':
-            return bestEffort.get(config, counterName);
-          case 'EVENTUAL': {
-            const { count } = await rollups.readRollup(config, counterName);
-            pipelines.trigger(config, counterName);
-            return count;
-          }
-          case 'ACCURATE': {
-            const count = await rollups.accurateCount(config, counterName);
-            // Keeps the live window (and so the read cost) short.
-            pipelines.trigger(config, counterName);
-            return count;
-          }
-        }
-      });
-    },
-
-    async clearCount(config, request: ClearCountRequest) {
-      await instrument(config, 'ClearCount', async () => {
-        validateClear(request);
-        if (config.counterType === 'BEST_EFFORT') return bestEffort.clear(config, request.counterName);
-        await writeMutation(config, request.counterName, request.token, (time, id) => clearEvent(request.counterName, time, id));
-      });
-    },
-
-    async rollupNow(config, counterName) {
-      validateCounterName(counterName);
-      if (config.counterType !== 'BEST_EFFORT') await rollups.rollup(config, counterName);
-    },
-
-    sweep: (config) => sweep(config),
-
-    async dropNamespace(config) {
-      await pipelines.retire(config.name);
-      if (config.counterType !== 'BEST_EFFORT') await timeseries.dropNamespace(config.events);
-      await catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
-      await catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
-      // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
-      // a re-created namespace starts at 0 (issue 14.9).
-      await bestEffort.dropNamespace(config);
-    },
-
-    async runLifecycle(config) {
-      if (config.counterType === 'BEST_EFFORT') return;
-      // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
-      // up before the lifecycle may drop the slices holding those writes.
-      const swept = await sweep(config);
-      if (swept.failed > 0) {
-        throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
-      }
-      await timeseries.runLifecycle(config.events);
-    },
-
-    shutdown: () => pipelines.shutdown(),
-  };
+  }
 }
 
 /** One mark per counter (the latest time): fewer rows touched per commit. */

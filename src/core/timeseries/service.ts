@@ -1,6 +1,7 @@
 /**
- * The TimeSeries engine: wires partitioning, group commit, buffered writes, reads,
- * search and lifecycle over the store catalog. Implements {@link TimeSeriesService}.
+ * The TimeSeries engine ({@link TimeSeriesServiceEngine}, made by
+ * {@link createTimeSeriesService}): wires partitioning, group commit, buffered writes,
+ * reads, search and lifecycle over the store catalog. Implements {@link TimeSeriesService}.
  */
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../kernel/clock.js';
@@ -52,44 +53,141 @@ export interface TimeSeriesEngine extends TimeSeriesService {
 
 /** Creates the TimeSeries engine. */
 export function createTimeSeriesService(options: TimeSeriesServiceOptions): TimeSeriesEngine {
-  const { clock, catalog } = options;
-  const limits: TimeSeriesLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const now = () => clock.nowMicros();
-  const slices = new SliceManager(now);
-  const fanout = new FanoutTuner();
-  const tokens = options.pageTokenSecret === undefined ? PageTokens.random() : new PageTokens(options.pageTokenSecret);
-  const report = options.onBackgroundError ?? (() => undefined);
+  return new TimeSeriesServiceEngine(options);
+}
 
-  const eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
-  const indexCommitters = new Map<string, GroupCommitter<IndexDoc>>();
-  const inFlight = new InFlightWrites();
-  let metrics: TimeSeriesMetrics | undefined;
+/**
+ * The TimeSeries engine ({@link TimeSeriesEngine}): partitioning, group commit, buffered
+ * writes, reads, search, aggregation and lifecycle over the store catalog.
+ */
+export class TimeSeriesServiceEngine implements TimeSeriesEngine {
+  readonly limits: TimeSeriesLimits;
+  private readonly clock: Clock;
+  private readonly catalog: StoresByKey;
+  private readonly slices: SliceManager;
+  private readonly fanout = new FanoutTuner();
+  private readonly tokens: PageTokens;
+  private readonly buffers: WriteBuffers;
+  private readonly eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
+  private readonly indexCommitters = new Map<string, GroupCommitter<IndexDoc>>();
+  private readonly inFlight = new InFlightWrites();
+  private readonly metrics: TimeSeriesMetrics | undefined;
 
-  const eventCommitter = (key: string) => {
-    let c = eventCommitters.get(key);
-    if (!c) {
-      const store = catalog.events(key);
-      c = new GroupCommitter<StagedWrite>({
-        flush: (items) => appendStaged(store, items, now()),
-        maxBatchItems: limits.maxCommitEvents,
-        onFlush(n, seconds) {
-          metrics?.commitBatchEvents.observe(n);
-          metrics?.commitSeconds.observe(seconds);
-        },
-      });
-      eventCommitters.set(key, c);
+  constructor(options: TimeSeriesServiceOptions) {
+    this.clock = options.clock;
+    this.catalog = options.catalog;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.slices = new SliceManager(() => this.now());
+    this.tokens = options.pageTokenSecret === undefined ? PageTokens.random() : new PageTokens(options.pageTokenSecret);
+    const report = options.onBackgroundError ?? (() => undefined);
+    this.buffers = new WriteBuffers({
+      commit: async (config, writes, docs) => {
+        try {
+          await this.commit(config, writes, docs);
+        } finally {
+          this.inFlight.delete(writes);
+        }
+        this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'buffered' }, writes.length);
+      },
+      onError: (err, namespace, lost) => {
+        this.metrics?.eventsLost.inc({ namespace }, lost);
+        report(err, `buffered write of ${lost} events to namespace "${namespace}"`);
+      },
+    });
+    const { buffers, slices } = this;
+    this.metrics = options.registry
+      ? createTimeSeriesMetrics(options.registry, {
+          queueDepth: () => buffers.depth(),
+          slicesByStatus: () => slices.statusCounts(),
+        })
+      : undefined;
+  }
+
+  bufferDepth(): { bytes: number; events: number } {
+    return this.buffers.depth();
+  }
+
+  writeSync(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
+    return withSloDeadline(config, 'write', 'WriteEventRecordsSync', async () => {
+      validateEventShapes(events, this.limits);
+      const store = this.catalog.events(config.primary.storage.store);
+      const batch = await prepareBatch(store, this.slices, config, events, this.now(), this.inFlight);
+      await this.commit(config, batch.writes, batch.docs);
+      this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
+    });
+  }
+
+  writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
+    return withSloDeadline(config, 'write', 'WriteEventRecords', async () => {
+      validateEventShapes(events, this.limits);
+      const store = this.catalog.events(config.primary.storage.store);
+      const batch = await prepareBatch(store, this.slices, config, events, this.now(), this.inFlight);
+      this.buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
+      // Queued counts as in flight: it may commit any time until the drain settles.
+      this.inFlight.add(batch.writes);
+    });
+  }
+
+  read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage> {
+    const q = withReadSlo(config, query, this.now());
+    return withSloDeadline(config, 'read', 'ReadEventRecords', () => readEvents(this.readDeps(config), config, q));
+  }
+
+  scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord> {
+    return scanSeriesEvents(this.readDeps(config), config, timeSeriesId, startMicros, endMicros);
+  }
+
+  search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
+    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
+      searchEvents(index, this.tokens, config, query, await this.visibleFrom(config)),
+    );
+  }
+
+  aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
+    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    return withSloDeadline(config, 'read', 'AggregateEventRecords', async () =>
+      aggregateEvents(index, this.tokens, config, query, await this.visibleFrom(config)),
+    );
+  }
+
+  async dropNamespace(config: TimeSeriesConfig): Promise<void> {
+    await this.buffers.drain(config.name);
+    await this.catalog.events(config.primary.storage.store).dropNamespace(config.name);
+    if (config.index) await this.catalog.index(config.index.storage.store).dropNamespace(config.name);
+    this.slices.forget(config.name);
+    this.fanout.forget(config.name);
+  }
+
+  async runLifecycle(config: TimeSeriesConfig): Promise<LifecycleResult> {
+    const metrics = this.metrics;
+    try {
+      const result = await this.slices.lifecycle(this.catalog.events(config.primary.storage.store), config);
+      if (config.index && config.index.deleteAfterMicros > 0) {
+        await this.catalog.index(config.index.storage.store).dropBefore(config.name, this.now() - config.index.deleteAfterMicros);
+      }
+      metrics?.lifecycleRuns.inc({ result: 'ok' });
+      if (result.created + result.reopened) metrics?.slicesChanged.inc({ status: 'ACTIVE' }, result.created + result.reopened);
+      if (result.closed) metrics?.slicesChanged.inc({ status: 'CLOSED' }, result.closed);
+      if (result.dropped) metrics?.slicesChanged.inc({ status: 'DROPPED' }, result.dropped);
+      return result;
+    } catch (err) {
+      metrics?.lifecycleRuns.inc({ result: 'error' });
+      throw err;
     }
-    return c;
-  };
-  const indexCommitter = (key: string) => {
-    let c = indexCommitters.get(key);
-    if (!c) {
-      const index = catalog.index(key);
-      c = new GroupCommitter<IndexDoc>({ flush: (docs) => index.indexEvents(docs), maxBatchItems: limits.maxCommitEvents });
-      indexCommitters.set(key, c);
-    }
-    return c;
-  };
+  }
+
+  flushBuffers(): Promise<void> {
+    return this.buffers.drainAll();
+  }
+
+  shutdown(): Promise<void> {
+    return this.buffers.close();
+  }
+
+  private now(): number {
+    return this.clock.nowMicros();
+  }
 
   /**
    * Durably commits a prepared batch (issue 14 items 2 and 5). Each event must commit
@@ -99,50 +197,56 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
    * index documents follow the events' commit, so no document ever names an unstored event
    * (a crash in between leaves events unindexed: docs/timeseries.md).
    */
-  const commit = async (config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void> => {
+  private async commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void> {
     const eventKey = config.primary.storage.store;
     const indexKey = config.index?.storage.store;
-    const atomic = indexKey !== undefined && docs.length === writes.length && docs.length > 0 && catalog.indexesAtomically(eventKey, indexKey);
+    const atomic =
+      indexKey !== undefined && docs.length === writes.length && docs.length > 0 && this.catalog.indexesAtomically(eventKey, indexKey);
     const acceptLimit = config.primary.acceptLimitMicros;
     const staged = writes.map((write, i): StagedWrite => ({
       write,
       commitByMicros: write.event.eventTimeMicros + acceptLimit,
       ...(atomic ? { doc: docs[i]! } : {}),
     }));
-    inFlight.add(writes);
+    this.inFlight.add(writes);
     try {
-      await eventCommitter(eventKey).submit(staged);
+      await this.eventCommitter(eventKey).submit(staged);
     } catch (err) {
       // A commit refused because its accept window ran out may be a retry of a write an
       // earlier attempt already stored: then the truthful answer is success (first write
       // wins), not "nothing of it is stored".
-      if (!(isDgwError(err) && err.code === 'DEADLINE_EXCEEDED') || !(await allStored(catalog.events(eventKey), writes))) throw err;
+      if (!(isDgwError(err) && err.code === 'DEADLINE_EXCEEDED') || !(await allStored(this.catalog.events(eventKey), writes))) throw err;
     } finally {
-      inFlight.delete(writes);
+      this.inFlight.delete(writes);
     }
-    if (!atomic && indexKey !== undefined && docs.length > 0) await indexCommitter(indexKey).submit(docs);
-  };
+    if (!atomic && indexKey !== undefined && docs.length > 0) await this.indexCommitter(indexKey).submit(docs);
+  }
 
-  const buffers = new WriteBuffers({
-    commit: async (config, writes, docs) => {
-      try {
-        await commit(config, writes, docs);
-      } finally {
-        inFlight.delete(writes);
-      }
-      metrics?.eventsWritten.inc({ namespace: config.name, mode: 'buffered' }, writes.length);
-    },
-    onError(err, namespace, lost) {
-      metrics?.eventsLost.inc({ namespace }, lost);
-      report(err, `buffered write of ${lost} events to namespace "${namespace}"`);
-    },
-  });
+  private eventCommitter(key: string): GroupCommitter<StagedWrite> {
+    let c = this.eventCommitters.get(key);
+    if (!c) {
+      const store = this.catalog.events(key);
+      c = new GroupCommitter<StagedWrite>({
+        flush: (items) => appendStaged(store, items, this.now()),
+        maxBatchItems: this.limits.maxCommitEvents,
+        onFlush: (n, seconds) => {
+          this.metrics?.commitBatchEvents.observe(n);
+          this.metrics?.commitSeconds.observe(seconds);
+        },
+      });
+      this.eventCommitters.set(key, c);
+    }
+    return c;
+  }
 
-  if (options.registry) {
-    metrics = createTimeSeriesMetrics(options.registry, {
-      queueDepth: () => buffers.depth(),
-      slicesByStatus: () => slices.statusCounts(),
-    });
+  private indexCommitter(key: string): GroupCommitter<IndexDoc> {
+    let c = this.indexCommitters.get(key);
+    if (!c) {
+      const index = this.catalog.index(key);
+      c = new GroupCommitter<IndexDoc>({ flush: (docs) => index.indexEvents(docs), maxBatchItems: this.limits.maxCommitEvents });
+      this.indexCommitters.set(key, c);
+    }
+    return c;
   }
 
   /**
@@ -150,101 +254,23 @@ export function createTimeSeriesService(options: TimeSeriesServiceOptions): Time
    * or DROPPED). Slices close oldest first, so everything before it is hidden from Read, and
    * Search and Aggregate hide it too (issue 14 item 8: one retention rule).
    */
-  const visibleFrom = async (config: TimeSeriesConfig): Promise<number> => {
+  private async visibleFrom(config: TimeSeriesConfig): Promise<number> {
     let from = 0;
-    for (const s of await slices.slices(catalog.events(config.primary.storage.store), config.name)) {
+    for (const s of await this.slices.slices(this.catalog.events(config.primary.storage.store), config.name)) {
       if (s.status !== 'ACTIVE' && s.endMicros > from) from = s.endMicros;
     }
     return from;
-  };
+  }
 
-  const readDeps = (config: TimeSeriesConfig): ReadDeps => ({
-    store: catalog.events(config.primary.storage.store),
-    slices,
-    fanout,
-    tokens,
-    now,
-  });
-
-  return {
-    limits,
-    bufferDepth: () => buffers.depth(),
-
-    writeSync(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
-      return withSloDeadline(config, 'write', 'WriteEventRecordsSync', async () => {
-        validateEventShapes(events, limits);
-        const store = catalog.events(config.primary.storage.store);
-        const batch = await prepareBatch(store, slices, config, events, now(), inFlight);
-        await commit(config, batch.writes, batch.docs);
-        metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
-      });
-    },
-
-    writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
-      return withSloDeadline(config, 'write', 'WriteEventRecords', async () => {
-        validateEventShapes(events, limits);
-        const store = catalog.events(config.primary.storage.store);
-        const batch = await prepareBatch(store, slices, config, events, now(), inFlight);
-        buffers.enqueue(config, batch.writes, batch.docs, batch.bytes);
-        // Queued counts as in flight: it may commit any time until the drain settles.
-        inFlight.add(batch.writes);
-      });
-    },
-
-    read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage> {
-      const q = withReadSlo(config, query, now());
-      return withSloDeadline(config, 'read', 'ReadEventRecords', () => readEvents(readDeps(config), config, q));
-    },
-
-    scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord> {
-      return scanSeriesEvents(readDeps(config), config, timeSeriesId, startMicros, endMicros);
-    },
-
-    search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
-      const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
-      return withSloDeadline(config, 'read', 'SearchEventRecords', async () => searchEvents(index, tokens, config, query, await visibleFrom(config)));
-    },
-
-    aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
-      const index = catalog.index(config.index?.storage.store ?? config.primary.storage.store);
-      return withSloDeadline(config, 'read', 'AggregateEventRecords', async () =>
-        aggregateEvents(index, tokens, config, query, await visibleFrom(config)),
-      );
-    },
-
-    async dropNamespace(config: TimeSeriesConfig): Promise<void> {
-      await buffers.drain(config.name);
-      await catalog.events(config.primary.storage.store).dropNamespace(config.name);
-      if (config.index) await catalog.index(config.index.storage.store).dropNamespace(config.name);
-      slices.forget(config.name);
-      fanout.forget(config.name);
-    },
-
-    async runLifecycle(config: TimeSeriesConfig): Promise<LifecycleResult> {
-      try {
-        const result = await slices.lifecycle(catalog.events(config.primary.storage.store), config);
-        if (config.index && config.index.deleteAfterMicros > 0) {
-          await catalog.index(config.index.storage.store).dropBefore(config.name, now() - config.index.deleteAfterMicros);
-        }
-        metrics?.lifecycleRuns.inc({ result: 'ok' });
-        if (result.created + result.reopened) metrics?.slicesChanged.inc({ status: 'ACTIVE' }, result.created + result.reopened);
-        if (result.closed) metrics?.slicesChanged.inc({ status: 'CLOSED' }, result.closed);
-        if (result.dropped) metrics?.slicesChanged.inc({ status: 'DROPPED' }, result.dropped);
-        return result;
-      } catch (err) {
-        metrics?.lifecycleRuns.inc({ result: 'error' });
-        throw err;
-      }
-    },
-
-    flushBuffers(): Promise<void> {
-      return buffers.drainAll();
-    },
-
-    shutdown(): Promise<void> {
-      return buffers.close();
-    },
-  };
+  private readDeps(config: TimeSeriesConfig): ReadDeps {
+    return {
+      store: this.catalog.events(config.primary.storage.store),
+      slices: this.slices,
+      fanout: this.fanout,
+      tokens: this.tokens,
+      now: () => this.now(),
+    };
+  }
 }
 
 /** Whether every event of `writes` is already stored (by an earlier attempt). */
