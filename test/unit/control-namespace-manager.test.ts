@@ -170,4 +170,33 @@ describe('NamespaceManager', () => {
     manager.invalidate('counter', 'hot');
     await rejects(manager.getCounter('hot'), 'UNAVAILABLE', /registry down/);
   });
+
+  it('refuses a corrupt stored configuration clearly (FAILED_PRECONDITION naming the field), and a put repairs it', async () => {
+    const { clock, registry, manager } = setup();
+    const ts = await manager.putTimeSeries('corrupt_ts', ARTICLE_TIMESERIES_DOC);
+    const counter = await manager.putCounter('corrupt_counter', ARTICLE_COUNTER_DOC);
+    // Rows damaged behind dgw's back: a field of the wrong type, a missing nested block,
+    // a row renamed, and a row that is not an object at all.
+    const badTs = structuredClone(ts.config) as unknown as { primary: Record<string, unknown> };
+    badTs.primary['secondsPerTimeSlice'] = 'sixty';
+    await registry.put('timeseries', 'corrupt_ts', badTs as unknown as Record<string, unknown>, clock.nowMicros());
+    const badCounter = structuredClone(counter.config) as unknown as { events: Record<string, unknown> };
+    delete badCounter.events['primary'];
+    await registry.put('counter', 'corrupt_counter', badCounter as unknown as Record<string, unknown>, clock.nowMicros());
+    await registry.put('timeseries', 'renamed_ts', { ...(ts.config as unknown as Record<string, unknown>) }, clock.nowMicros());
+    await registry.put('timeseries', 'scalar_ts', 42 as unknown as Record<string, unknown>, clock.nowMicros());
+    manager.invalidate();
+
+    await rejects(manager.getTimeSeries('corrupt_ts'), 'FAILED_PRECONDITION', /"corrupt_ts".*corrupt at "primary\.secondsPerTimeSlice"/);
+    await rejects(manager.getCounter('corrupt_counter'), 'FAILED_PRECONDITION', /"corrupt_counter".*corrupt at "events\.primary"/);
+    await rejects(manager.getTimeSeries('renamed_ts'), 'FAILED_PRECONDITION', /"renamed_ts".*names another namespace \("corrupt_ts"\)/);
+    await rejects(manager.getTimeSeries('scalar_ts'), 'FAILED_PRECONDITION', /"scalar_ts".*corrupt at "config"/);
+    // Deleting needs the configuration (to drop the data); refused the same way, not a crash.
+    await rejects(manager.delete('counter', 'corrupt_counter'), 'FAILED_PRECONDITION', /corrupt at "events\.primary"/);
+
+    // Putting the document again replaces the corrupt row.
+    await manager.putTimeSeries('corrupt_ts', ARTICLE_TIMESERIES_DOC);
+    manager.invalidate();
+    assert.equal((await manager.getTimeSeries('corrupt_ts')).primary.secondsPerTimeSlice, ts.config.primary.secondsPerTimeSlice);
+  });
 });

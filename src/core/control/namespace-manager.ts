@@ -15,10 +15,10 @@ import type { NamespaceKind, NamespaceRecord } from '../../domain/namespaces.js'
 import type { NamespaceRegistry } from '../../storage/contracts.js';
 import { findTooDeep } from '../nesting.js';
 import { parseCounterNamespace } from './counter-doc.js';
-import { isPlainObject } from './doc-reader.js';
 import { parseNamespaceBody } from './lenient-json.js';
 import { validateNamespaceName } from './namespace-name.js';
 import type { StoreResolver } from './store-resolver.js';
+import { parseStoredConfig } from './stored-config.js';
 import { parseTimeSeriesNamespace } from './timeseries-doc.js';
 import type { CounterConfig, NamespaceConfig, ParsedNamespace, TimeSeriesConfig } from './types.js';
 
@@ -224,11 +224,7 @@ function toRecordConfig(config: NamespaceConfig): Record<string, unknown> {
   return config as unknown as Record<string, unknown>;
 }
 
-/** The stored canonical config, checked to be of the expected kind and name. */
+/** The stored canonical config, parsed with its schema (stored-config.ts). */
 function decode(kind: NamespaceKind, record: NamespaceRecord): NamespaceConfig {
-  const c = record.config;
-  if (!isPlainObject(c) || c['kind'] !== kind || c['name'] !== record.name) {
-    throw new DgwError('INTERNAL', `namespace ${JSON.stringify(record.name)}: stored configuration is not a ${kind} configuration`);
-  }
-  return c as unknown as NamespaceConfig;
+  return parseStoredConfig(kind, record);
 }
