@@ -5,8 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { toDgwError } from '../../src/storage/native-errors.js';
-import { translatePgError } from '../../src/storage/postgres/errors.js';
+import type { ErrorTranslator } from '../../src/storage/native-errors.js';
+import { translatePgError, translatePostgresNativeError } from '../../src/storage/postgres/errors.js';
+import { translateSqliteError } from '../../src/storage/sqlite/errors.js';
 import { toHttpError } from '../../src/server/http/errors.js';
 import { DgwError } from '../../src/kernel/errors.js';
 
@@ -36,14 +37,15 @@ describe('native error translation', () => {
   });
 
   it('copies no driver message into a non-internal error; keeps it in the cause', () => {
-    const cases = [
-      nativeError('SQLITE_FULL', 'database or disk is full: INSERT INTO "slice_1" VALUES (...)'),
-      nativeError('SQLITE_BUSY', 'database is locked'),
-      nativeError('22021', 'invalid byte sequence for encoding "UTF8": 0x00'),
-      nativeError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:5432'),
-      nativeError('57014', 'canceling statement due to statement timeout'),
+    // Each adapter translates with its own table (src/storage/<adapter>/errors.ts).
+    const cases: Array<[ErrorTranslator, Error]> = [
+      [translateSqliteError, nativeError('SQLITE_FULL', 'database or disk is full: INSERT INTO "slice_1" VALUES (...)')],
+      [translateSqliteError, nativeError('SQLITE_BUSY', 'database is locked')],
+      [translatePostgresNativeError, nativeError('22021', 'invalid byte sequence for encoding "UTF8": 0x00')],
+      [translatePostgresNativeError, nativeError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:5432')],
+      [translatePostgresNativeError, nativeError('57014', 'canceling statement due to statement timeout')],
     ];
-    for (const native of cases) {
+    for (const [toDgwError, native] of cases) {
       const err = toDgwError(native, 'store.events.append');
       assert.notEqual(err.code, 'INTERNAL');
       assert.ok(!err.message.includes(native.message), `leaked: ${err.message}`);
@@ -53,7 +55,7 @@ describe('native error translation', () => {
   });
 
   it('an INTERNAL error is sent as a bare "internal error", whatever its message', () => {
-    const err = toDgwError(nativeError('SQLITE_CORRUPT', 'database disk image is malformed: SELECT * FROM t'), 'sqlite.events.scan');
+    const err = translateSqliteError(nativeError('SQLITE_CORRUPT', 'database disk image is malformed: SELECT * FROM t'), 'sqlite.events.scan');
     assert.equal(err.code, 'INTERNAL');
     const mapped = toHttpError(err, 1);
     assert.equal(mapped.status, 500);

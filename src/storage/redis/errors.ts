@@ -2,11 +2,11 @@
  * Redis error translation for dgw, in one place. Connection failures (refused, closed,
  * not yet reconnected, offline queue disabled, retries exhausted) become UNAVAILABLE with
  * the server address; a command timeout becomes DEADLINE_EXCEEDED; integer range errors
- * OUT_OF_RANGE; anything else is left to the shared code table ({@link redisErrorTranslator},
+ * OUT_OF_RANGE; anything else by its socket code, or INTERNAL ({@link redisErrorTranslator},
  * handed to the store wrapper, is the adapter's one translator).
  */
 import { DgwError } from '../../kernel/errors.js';
-import { toDgwError, type ErrorTranslator } from '../native-errors.js';
+import { errorTranslator, socketErrors, type ErrorTranslator } from '../native-errors.js';
 
 const LOST_CONNECTION =
   /Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect ETIMEDOUT|LOADING|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN/i;
@@ -67,8 +67,9 @@ export function translateRedisError(err: unknown, address: string): unknown {
 
 /** The Redis adapter's translator, for the server at `address` ("host:port"). */
 export function redisErrorTranslator(address: string): ErrorTranslator {
+  const bySocketCode = errorTranslator(socketErrors);
   return (err, where) => {
     const translated = translateRedisError(err, address);
-    return translated instanceof DgwError ? translated : toDgwError(translated, where);
+    return translated instanceof DgwError ? translated : bySocketCode(translated, where);
   };
 }
