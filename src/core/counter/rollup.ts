@@ -12,9 +12,13 @@ import type { RollupCheckpoint } from '../../domain/counters.js';
 import type { StoresByKey, RollupAdvance } from '../../storage/contracts.js';
 import { ResultGroupCommitter } from '../group-committer.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
+import { LiveWindows } from './live-window.js';
 import { isInt64 } from './int64.js';
 import type { CounterMetrics, RollupOutcome } from './metrics.js';
 import type { RollupResult } from './rollup-pipeline.js';
+
+/** Live windows per event store object (see {@link CounterRollups.liveWindows}). */
+const LIVE_WINDOWS = new WeakMap<object, LiveWindows>();
 
 /** Checkpoint of a counter never rolled up: before any event that can be accepted. */
 export const NEVER_ROLLED_UP_MICROS = 0;
@@ -51,6 +55,20 @@ export class CounterRollups {
   private readonly advancers = new Map<string, ResultGroupCommitter<RollupAdvance, boolean>>();
 
   constructor(private readonly deps: CounterRollupsDeps) {}
+
+  /**
+   * The live windows of a counter namespace's event store, when every writer of that store
+   * is in this process (the store is not `shared`): one per store object, so in-process
+   * instances sharing a store share it. Undefined on a shared store.
+   */
+  liveWindows(config: CounterConfig): LiveWindows | undefined {
+    const key = config.events.primary.storage.store;
+    if (this.deps.catalog.capabilities(key, 'events').shared) return undefined;
+    const store = this.deps.catalog.events(key);
+    let windows = LIVE_WINDOWS.get(store);
+    if (!windows) LIVE_WINDOWS.set(store, (windows = new LiveWindows()));
+    return windows;
+  }
 
   private advance(storeKey: string, item: RollupAdvance): Promise<boolean> {
     let committer = this.advancers.get(storeKey);
@@ -160,7 +178,15 @@ export class CounterRollups {
       if (!row) return base.count;
       from = scanStart(row.lastRollupTsMicros, row.firstWriteTsMicros);
     }
-    const to = this.deps.clock.nowMicros() + config.events.primary.futureLimitMicros + 1;
+    const now = this.deps.clock.nowMicros();
+    const to = now + config.events.primary.futureLimitMicros + 1;
+    const windows = this.liveWindows(config);
+    if (windows) {
+      // Only what may have changed since this process last read the counter (live-window.ts).
+      const old = now - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
+      const start = { count: base.count, rollupTsMicros: from };
+      return windows.count(config.events.name, counter, start, to - 1, old, (a, b) => this.mutations(config, counter, a - 1, b + 1));
+    }
     const folded = foldEvents(base.count, await this.mutations(config, counter, from, to));
     if (!isInt64(folded.count)) {
       throw new DgwError('OUT_OF_RANGE', `counter "${counter}" of "${config.name}": count ${folded.count} does not fit in int64`);

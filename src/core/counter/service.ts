@@ -192,7 +192,10 @@ export class CounterServiceEngine implements CounterEngine {
 
   async dropNamespace(config: CounterConfig): Promise<void> {
     await this.pipelines.retire(config.name);
-    if (config.counterType !== 'BEST_EFFORT') await this.timeseries.dropNamespace(config.events);
+    if (config.counterType !== 'BEST_EFFORT') {
+      await this.timeseries.dropNamespace(config.events);
+      this.rollups.liveWindows(config)?.forgetNamespace(config.events.name);
+    }
     await this.catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
     await this.catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
     // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
@@ -209,6 +212,8 @@ export class CounterServiceEngine implements CounterEngine {
       throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
     }
     await this.timeseries.runLifecycle(config.events);
+    // Dropped slices take events with them: ACCURATE reads rescan rather than remember them.
+    this.rollups.liveWindows(config)?.forgetNamespace(config.events.name);
   }
 
   shutdown(): Promise<void> {
@@ -271,10 +276,15 @@ export class CounterServiceEngine implements CounterEngine {
         markCache.recorded(marks);
       }
     }
+    // ACCURATE reads remember what they scanned; the event may land in it (live-window.ts).
+    const windows = this.rollups.liveWindows(config);
+    windows?.touch(config.events.name, counter, time);
     try {
       await this.timeseries.writeSync(config.events, [event]);
     } catch (err) {
       throw renameEventErrors(err);
+    } finally {
+      windows?.touch(config.events.name, counter, time);
     }
     if (inWindow && this.clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await this.claim(config, counter, time))) {
       throw new DgwError(
