@@ -46,7 +46,7 @@ export type StorageHint = { primary?: Json; cache?: Json; rollup?: Json };
 
 /** Creates the scenario namespaces. `fastConvergence` shortens accept limit, skew and coalesce (for --quick). */
 export async function createNamespaces(c: DgwClient, hint: StorageHint, fastConvergence: boolean): Promise<void> {
-  for (const name of [NS.eventual, NS.accurate, NS.bestEffort, NS.convergence]) await c.drop('counter', name);
+  for (const name of [NS.eventual, NS.accurate, NS.bestEffort, NS.convergence, NS.scale, NS.wide]) await c.drop('counter', name);
   for (const name of [NS.writes, NS.buffered, NS.reads]) await c.drop('timeseries', name);
   const ps = (h: Json | undefined) => (h ? { physical_storage: h } : {});
   const counter = (type: string, extra: Json = {}, events: Json = {}) => ({
@@ -59,6 +59,8 @@ export async function createNamespaces(c: DgwClient, hint: StorageHint, fastConv
   await c.call('PUT', `/v1/counter/namespaces/${NS.eventual}`, counter('EVENTUAL'));
   await c.call('PUT', `/v1/counter/namespaces/${NS.accurate}`, counter('ACCURATE'));
   await c.call('PUT', `/v1/counter/namespaces/${NS.bestEffort}`, counter('BEST_EFFORT'));
+  await c.call('PUT', `/v1/counter/namespaces/${NS.scale}`, counter('EVENTUAL'));
+  await c.call('PUT', `/v1/counter/namespaces/${NS.wide}`, counter('EVENTUAL'));
   await c.call(
     'PUT',
     `/v1/counter/namespaces/${NS.convergence}`,
@@ -175,6 +177,62 @@ export async function measureConvergence(origin: string, adds: number, timeoutS:
       await new Promise((r) => setTimeout(r, 50));
     }
     return { adds, counters, timeoutS, mismatch };
+  } finally {
+    await c.close();
+  }
+}
+
+/** Result of {@link measureWide}: many counters written in the same minute (`--scale`). */
+export interface WideResult {
+  counters: number;
+  /** Adds per second while writing every counter once. */
+  addsPerSec: number;
+  rssBeforeMiB?: number;
+  rssAfterWritesMiB?: number;
+  /** Server RSS once the sampled counters read their exact count. */
+  rssAfterConvergenceMiB?: number;
+  /** Seconds from the last acknowledged add until every sampled counter reads 1; undefined on timeout. */
+  convergenceSeconds?: number;
+  sampled: number;
+  timeoutS: number;
+}
+
+/**
+ * "How cost grows" (issue 9): adds 1 to each of `counters` distinct counters (tokens, 32
+ * streams), then reads a sample of them until each reads 1 (every rollup done), sampling
+ * the server's RSS before, after the writes and after convergence.
+ */
+export async function measureWide(origin: string, counters: number, timeoutS: number, rss: () => number | undefined): Promise<WideResult> {
+  const c = new DgwClient(origin, 32);
+  const sampled = Math.min(counters, 1000);
+  try {
+    const rssBeforeMiB = rss();
+    let i = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      while (i < counters) {
+        const n = i++;
+        const body = { namespace: NS.wide, counter_name: `w${n}`, delta: 1, idempotency_token: { token: `w-${n}`, generation_time: new Date().toISOString() } };
+        await c.call('POST', '/v1/counter/AddCount', body);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    const lastAck = performance.now();
+    const addsPerSec = counters / ((lastAck - t0) / 1000);
+    const rssAfterWritesMiB = rss();
+    const pending = new Set<number>();
+    for (let k = 0; k < sampled; k++) pending.add(Math.floor((k * counters) / sampled));
+    while ((performance.now() - lastAck) / 1000 < timeoutS) {
+      for (const k of [...pending]) {
+        const r = await c.call('POST', '/v1/counter/GetCount', { namespace: NS.wide, counter_name: `w${k}` });
+        if (String(r.count) === '1') pending.delete(k);
+      }
+      if (pending.size === 0) {
+        return { counters, addsPerSec, rssBeforeMiB, rssAfterWritesMiB, rssAfterConvergenceMiB: rss(), convergenceSeconds: (performance.now() - lastAck) / 1000, sampled, timeoutS };
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { counters, addsPerSec, rssBeforeMiB, rssAfterWritesMiB, rssAfterConvergenceMiB: rss(), sampled, timeoutS };
   } finally {
     await c.close();
   }

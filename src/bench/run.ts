@@ -15,13 +15,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './baselines.js';
-import { createNamespaces, DgwClient, measureConvergence, type Convergence, type StorageHint } from './dgw-setup.js';
+import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
 import { preloadReads } from './dgw-setup.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
-import { pidsByName, startDgw } from './procs.js';
+import { pidsByName, rssMiB, startDgw } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
-import { baselineScenarios, dgwScenarios, EVENTS_PER_SERIES, type Scenario } from './scenarios.js';
+import { baselineScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
 import { progress, progressDone } from './progress.js';
 
 /** Options of one bench run (from the command line). */
@@ -38,11 +38,13 @@ export interface BenchOptions {
   baselines: boolean;
   out?: string;
   profileDir?: string;
+  /** "How cost grows" (issue 9): AddCount over 100 … 1,000,000 counters, 100,000 counters in one minute. */
+  scale: boolean;
 }
 
 const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
                  [--preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
-                 [--redis-url URL] [--postgres-url URL]
+                 [--redis-url URL] [--postgres-url URL] [--scale]
        dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)`;
 
 /** Entry point of `dgw bench`; resolves to the process exit code. */
@@ -51,6 +53,7 @@ export async function runBench(argv: string[]): Promise<number> {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
       warmup: { type: 'string' },
       duration: { type: 'string' },
       concurrency: { type: 'string', default: '50' },
@@ -94,6 +97,7 @@ export async function runBench(argv: string[]): Promise<number> {
     baselines: !values['no-baselines'],
     ...(values.out ? { out: values.out } : {}),
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
+    scale: values.scale,
   };
   return runAll(o);
 }
@@ -114,6 +118,7 @@ async function runWith(o: RunContext): Promise<number> {
   const started = Date.now();
   const results: ScenarioResult[] = [];
   const convergence: Record<string, { c: Convergence; limitS: number }> = {};
+  const wide: Record<string, WideResult> = {};
   const notes: string[] = [];
   let harnessFailed = false;
   console.log(
@@ -143,14 +148,15 @@ async function runWith(o: RunContext): Promise<number> {
   }
 
   for (const b of backends) {
-    if (o.only && !dgwScenarios(b.name, '', { series: 1, startIso: '', endIso: '' }).some((s) => selected(o, s.id)) && !selected(o, `${b.name}.convergence`)) continue;
+    const ids = [...dgwScenarios(b.name, '', { series: 1, startIso: '', endIso: '' }), ...(o.scale ? scaleScenarios(b.name, '') : [])].map((s) => s.id);
+    if (o.only && !ids.some((id) => selected(o, id)) && !selected(o, `${b.name}.convergence`) && !(o.scale && selected(o, `${b.name}.wide`))) continue;
     if (b.skip) {
       console.log(`\n== dgw on ${b.name} ==\nskipped: ${b.skip}`);
       notes.push(`dgw on ${b.name}: skipped: ${b.skip}`);
       continue;
     }
     try {
-      const rows = await runDgwBackend(b.name, b.serveArgs, b.hint, o, convergence);
+      const rows = await runDgwBackend(b.name, b.serveArgs, b.hint, o, convergence, wide);
       results.push(...rows);
       console.log(formatResults(`dgw on ${b.name}`, rows));
     } catch (err) {
@@ -195,6 +201,7 @@ async function runWith(o: RunContext): Promise<number> {
         results,
         ratios: ratios.pairs,
         convergence,
+        wide,
         verdicts: v,
         notes,
         loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 },
@@ -215,6 +222,7 @@ async function runDgwBackend(
   hint: StorageHint,
   o: RunContext,
   convergence: Record<string, { c: Convergence; limitS: number }>,
+  wide: Record<string, WideResult>,
 ): Promise<ScenarioResult[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dgw-bench-'));
   progress(`dgw on ${backend}: starting server`);
@@ -237,7 +245,7 @@ async function runDgwBackend(
       await new Promise((r) => setTimeout(r, 1500)); // let the index refresh (1 s) see the preload
     }
     const window = preload?.window ?? { series: Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES)), startIso: new Date().toISOString(), endIso: new Date().toISOString() };
-    const list = dgwScenarios(backend, server.origin, window).filter((s) => selected(o, s.id));
+    const list = [...dgwScenarios(backend, server.origin, window), ...(o.scale ? scaleScenarios(backend, server.origin) : [])].filter((s) => selected(o, s.id));
     rows.push(...(await runScenarios(list, target, o)));
 
     if (selected(o, `${backend}.convergence`)) {
@@ -249,6 +257,19 @@ async function runDgwBackend(
       convergence[backend] = { c: conv, limitS };
       progressDone(`dgw on ${backend}: convergence ${conv.seconds !== undefined ? `${conv.seconds.toFixed(2)} s` : `not reached in ${conv.timeoutS} s`}`);
     }
+    if (o.scale && selected(o, `${backend}.wide`)) {
+      const n = o.quick ? 2000 : 100_000;
+      progress(`dgw on ${backend}: ${n.toLocaleString('en-US')} counters written once each, then GetCount of a sample until rolled up`);
+      const w = await measureWide(server.origin, n, 600, () => rssMiB(server.pid));
+      wide[backend] = w;
+      const perCounter = w.rssBeforeMiB !== undefined && w.rssAfterWritesMiB !== undefined ? ((w.rssAfterWritesMiB - w.rssBeforeMiB) * 1048576) / n : undefined;
+      progressDone(
+        `dgw on ${backend}: ${n.toLocaleString('en-US')} counters: ${Math.round(w.addsPerSec).toLocaleString('en-US')} adds/s; ` +
+          `convergence ${w.convergenceSeconds !== undefined ? `${w.convergenceSeconds.toFixed(1)} s` : `not reached in ${w.timeoutS} s`} (sample of ${w.sampled}); ` +
+          `RSS ${mib(w.rssBeforeMiB)} → ${mib(w.rssAfterWritesMiB)} → ${mib(w.rssAfterConvergenceMiB)} MiB` +
+          (perCounter !== undefined ? ` (${Math.round(perCounter)} bytes per written counter)` : ''),
+      );
+    }
   } finally {
     progress(`dgw on ${backend}: stopping server`);
     const code = await server.stop();
@@ -257,6 +278,10 @@ async function runDgwBackend(
     rmSync(dataDir, { recursive: true, force: true });
   }
   return rows;
+}
+
+function mib(v: number | undefined): string {
+  return v === undefined ? '?' : v.toFixed(0);
 }
 
 async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {

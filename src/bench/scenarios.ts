@@ -40,6 +40,8 @@ export const NS = {
   accurate: 'bench_ctr_accurate',
   bestEffort: 'bench_ctr_best_effort',
   convergence: 'bench_ctr_convergence',
+  scale: 'bench_ctr_scale',
+  wide: 'bench_ctr_wide',
   writes: 'bench_ts_writes',
   buffered: 'bench_ts_buffered',
   reads: 'bench_ts_reads',
@@ -57,6 +59,20 @@ export interface ReadWindow {
   series: number;
   startIso: string;
   endIso: string;
+}
+
+/** Distinct counters of the `--scale` AddCount scenarios ("how cost grows", issue 9). */
+export const SCALE_COUNTERS = [100, 10_000, 1_000_000] as const;
+
+/** The `--scale` scenarios: AddCount EVENTUAL with tokens over 100, 10,000 and 1,000,000 distinct counters. */
+export function scaleScenarios(backend: string, origin: string): Scenario[] {
+  return SCALE_COUNTERS.map((n) => ({
+    id: `${backend}.addcount.scale.${n}`,
+    title: `AddCount EVENTUAL, tokens, ${n.toLocaleString('en-US')} counters`,
+    backend,
+    target: 'dgw' as const,
+    op: { kind: 'http' as const, origin, path: '/v1/counter/AddCount', body: { gen: 'addCount' as const, namespace: NS.scale, counters: n, token: true } },
+  }));
 }
 
 /** The dgw scenarios for one backend, in run order (GetCount reads what AddCount wrote). */

@@ -108,6 +108,8 @@ export class CounterServiceEngine implements CounterEngine {
    * the namespace incarnation it was recorded for by more than that delay.
    */
   private readonly markCaches = new WeakMap<CounterConfig, WriteMarkCache>();
+  /** Metric labels per counter type and operation, built once (not per call). */
+  private readonly operationLabels = new Map<string, { base: { counter_type: string; operation: string }; ok: { counter_type: string; operation: string; outcome: string } }>();
   /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
   private readonly claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
 
@@ -349,16 +351,21 @@ export class CounterServiceEngine implements CounterEngine {
 
   private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    const labels = { counter_type: config.counterType, operation: op };
+    const key = `${config.counterType}/${op}`;
+    let labels = this.operationLabels.get(key);
+    if (labels === undefined) {
+      const base = { counter_type: config.counterType, operation: op };
+      this.operationLabels.set(key, (labels = { base, ok: { ...base, outcome: 'ok' } }));
+    }
     try {
       const result = await work();
-      this.metrics.operations.inc({ ...labels, outcome: 'ok' });
+      this.metrics.operations.inc(labels.ok);
       return result;
     } catch (err) {
-      this.metrics.operations.inc({ ...labels, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      this.metrics.operations.inc({ ...labels.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
       throw err;
     } finally {
-      this.metrics.operationSeconds.observe(labels, (performance.now() - started) / 1000);
+      this.metrics.operationSeconds.observe(labels.base, (performance.now() - started) / 1000);
     }
   }
 }
