@@ -7,11 +7,12 @@
 import { CallRunner, type BackoffOptions, type CallEvent, type CallPlan } from './call-runner.js';
 import {
   decodeAggregate,
-  decodeInt64,
+  decodeCount,
   decodePage,
   encodeAddCount,
   encodeAggregate,
   encodeClearCount,
+  encodeGetCount,
   encodeRead,
   encodeSearch,
   encodeWrite,
@@ -20,6 +21,7 @@ import {
 import { DgwClientError } from './errors.js';
 import { createHttpTransport, type FetchLike, type HttpMethod, type Transport } from './http-transport.js';
 import { newToken } from './ids.js';
+import { HTTP_ROUTES } from './wire.gen.js';
 import { NamespaceInfoCache, type NamespaceInfo, type NamespaceOverrides } from './namespace-info.js';
 import type {
   AddCountRequest,
@@ -115,6 +117,25 @@ function serverMarginMs(budgetMs: number): number {
   return Math.min(50, budgetMs / 10);
 }
 
+/** The namespace-management operations (one path per kind). */
+type NamespaceOperation = 'PutNamespace' | 'GetNamespace' | 'ListNamespaces' | 'DeleteNamespace';
+
+/** The data-plane operations (one path each). */
+type DataOperation = Exclude<keyof typeof HTTP_ROUTES, NamespaceOperation>;
+
+/** The path of a data-plane operation, from the operation table (wire.gen.ts). */
+function dataPath(operation: DataOperation): string {
+  return HTTP_ROUTES[operation].paths[0];
+}
+
+/** The path of a namespace operation for `kind` (and the namespace `name`), from the operation table. */
+function namespacePath(operation: NamespaceOperation, kind: NamespaceKind, name?: string): string {
+  const paths: readonly string[] = HTTP_ROUTES[operation].paths;
+  const path = paths.find((p) => p.startsWith(`/v1/${kind}/`));
+  if (path === undefined) throw new DgwClientError('INVALID_ARGUMENT', `kind: ${JSON.stringify(kind)} is not a namespace kind (timeseries, counter)`);
+  return name === undefined ? path : path.replace('{namespace}', encodeURIComponent(name));
+}
+
 /** A dgw client. */
 export class DgwClient {
   private readonly runner: CallRunner;
@@ -170,7 +191,7 @@ export class DgwClient {
         // The server stops just before we would give up, so its partial page still arrives.
         const serverTimeoutMs = Number.isFinite(ctx.budgetMs) ? ctx.budgetMs - serverMarginMs(ctx.budgetMs) : undefined;
         const body = encodeRead(request, serverTimeoutMs, allowPartial);
-        return decodePage(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: '/v1/timeseries/ReadEventRecords', body, signal: ctx.signal }));
+        return decodePage(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath('ReadEventRecords'), body, signal: ctx.signal }));
       });
     } catch (err) {
       if (allowPartial && err instanceof DgwClientError && err.code === 'DEADLINE_EXCEEDED') {
@@ -185,14 +206,14 @@ export class DgwClient {
   async searchEventRecords(request: SearchEventRecordsRequest, options: CallOptions = {}): Promise<EventPage> {
     const plan = await this.plan('SearchEventRecords', 'timeseries', request.namespace, 'read', true, options);
     const body = encodeSearch(request);
-    return this.runner.run(plan, async (ctx) => decodePage(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: '/v1/timeseries/SearchEventRecords', body, signal: ctx.signal })));
+    return this.runner.run(plan, async (ctx) => decodePage(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath('SearchEventRecords'), body, signal: ctx.signal })));
   }
 
   /** AggregateEventRecords: distinct values with counts, or a count (bigint). */
   async aggregateEventRecords(request: AggregateEventRecordsRequest, options: CallOptions = {}): Promise<AggregateEventRecordsResponse> {
     const plan = await this.plan('AggregateEventRecords', 'timeseries', request.namespace, 'read', true, options);
     const body = encodeAggregate(request);
-    return this.runner.run(plan, async (ctx) => decodeAggregate(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: '/v1/timeseries/AggregateEventRecords', body, signal: ctx.signal })));
+    return this.runner.run(plan, async (ctx) => decodeAggregate(await this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath('AggregateEventRecords'), body, signal: ctx.signal })));
   }
 
   /**
@@ -255,15 +276,15 @@ export class DgwClient {
   /** AddAndGetCount: the count after the add (bigint). */
   async addAndGetCount(request: AddCountRequest, options: CallOptions = {}): Promise<bigint> {
     const body = await this.counterMutation('AddAndGetCount', request, options, (token) => encodeAddCount({ ...request, idempotencyToken: token }));
-    return decodeInt64(body['count'], 'count');
+    return decodeCount(body);
   }
 
   /** GetCount (bigint; 0 for a counter never written). */
   async getCount(request: GetCountRequest, options: CallOptions = {}): Promise<bigint> {
     const plan = await this.plan('GetCount', 'counter', request.namespace, 'read', true, options);
-    const body = { namespace: request.namespace, counter_name: request.counterName };
-    const answer = await this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: '/v1/counter/GetCount', body, signal: ctx.signal }));
-    return decodeInt64(answer['count'], 'count');
+    const body = encodeGetCount(request);
+    const answer = await this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath('GetCount'), body, signal: ctx.signal }));
+    return decodeCount(answer);
   }
 
   /** ClearCount. Retried and hedged only on EVENTUAL and ACCURATE namespaces. */
@@ -276,7 +297,7 @@ export class DgwClient {
   /** Creates or replaces a namespace from the article's document (`{}` for all defaults). */
   async putNamespace(kind: NamespaceKind, name: string, document: Json | unknown[], options: CallOptions = {}): Promise<PutNamespaceResponse> {
     try {
-      return (await this.control('PutNamespace', 'PUT', `/v1/${kind}/namespaces/${encodeURIComponent(name)}`, document as Json, true, options)) as unknown as PutNamespaceResponse;
+      return (await this.control('PutNamespace', namespacePath('PutNamespace', kind, name), document as Json, true, options)) as unknown as PutNamespaceResponse;
     } finally {
       this.info.invalidate(kind, name);
     }
@@ -284,19 +305,19 @@ export class DgwClient {
 
   /** A namespace and its canonical configuration. */
   async getNamespace(kind: NamespaceKind, name: string, options: CallOptions = {}): Promise<NamespaceView> {
-    return (await this.control('GetNamespace', 'GET', `/v1/${kind}/namespaces/${encodeURIComponent(name)}`, undefined, true, options)) as unknown as NamespaceView;
+    return (await this.control('GetNamespace', namespacePath('GetNamespace', kind, name), undefined, true, options)) as unknown as NamespaceView;
   }
 
   /** Every namespace of a kind. */
   async listNamespaces(kind: NamespaceKind, options: CallOptions = {}): Promise<NamespaceView[]> {
-    const body = await this.control('ListNamespaces', 'GET', `/v1/${kind}/namespaces`, undefined, true, options);
+    const body = await this.control('ListNamespaces', namespacePath('ListNamespaces', kind), undefined, true, options);
     return (body['namespaces'] ?? []) as NamespaceView[];
   }
 
   /** Drops a namespace and all its data. Not retried after a lost answer (a second DELETE would answer NOT_FOUND). */
   async deleteNamespace(kind: NamespaceKind, name: string, options: CallOptions = {}): Promise<void> {
     try {
-      await this.control('DeleteNamespace', 'DELETE', `/v1/${kind}/namespaces/${encodeURIComponent(name)}`, undefined, false, options);
+      await this.control('DeleteNamespace', namespacePath('DeleteNamespace', kind, name), undefined, false, options);
     } finally {
       this.info.invalidate(kind, name);
     }
@@ -309,14 +330,14 @@ export class DgwClient {
     const events = request.events.map((e) => ({ ...e, eventId: e.eventId ?? newToken() }));
     const body = encodeWrite({ namespace: request.namespace, events });
     const plan = await this.plan(what, 'timeseries', request.namespace, 'write', true, options);
-    await this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: `/v1/timeseries/${what}`, body, signal: ctx.signal }));
+    await this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath(what), body, signal: ctx.signal }));
   }
 
   private async counterMutation(
     what: 'AddCount' | 'AddAndGetCount' | 'ClearCount',
     request: { namespace: string; idempotencyToken?: IdempotencyToken },
     options: CallOptions,
-    encode: (token: IdempotencyToken) => Json,
+    encode: (token: IdempotencyToken) => object,
   ): Promise<Json> {
     // One token per logical call, reused by every retry and hedge: counted once (DESIGN 4.3).
     const token = request.idempotencyToken ?? { token: newToken(), generationTime: new Date() };
@@ -325,10 +346,11 @@ export class DgwClient {
     // BEST_EFFORT increments are not idempotent; an unknown type is treated the same way.
     const idempotent = info.counterType === 'EVENTUAL' || info.counterType === 'ACCURATE';
     const plan = this.planFor(what, info, 'write', idempotent, options);
-    return this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: `/v1/counter/${what}`, body, signal: ctx.signal }));
+    return this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath(what), body, signal: ctx.signal }));
   }
 
-  private control(what: string, method: HttpMethod, path: string, body: Json | undefined, idempotent: boolean, options: CallOptions): Promise<Json> {
+  private control(what: NamespaceOperation, path: string, body: Json | undefined, idempotent: boolean, options: CallOptions): Promise<Json> {
+    const method: HttpMethod = HTTP_ROUTES[what].method;
     const plan: CallPlan = {
       what,
       deadlineMs: options.deadlineMs ?? this.options.controlDeadlineMs ?? 60_000,

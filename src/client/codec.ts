@@ -2,18 +2,27 @@
  * The wire encoding of the SDK's types (the proto3 JSON mapping the server speaks):
  * Date to RFC 3339, bytes to base64, int64 to decimal strings and back to bigint.
  * Uses only what browsers and Node 20 share (btoa/atob, TextEncoder), no Buffer.
+ *
+ * Typed against the generated wire messages (wire.gen.ts): every encoder names every field
+ * of its wire message ({@link Complete}: a field added to the proto fails the typecheck
+ * here until the encoder says what it sends; a field renamed or removed fails it too), and
+ * decoders read fields by their wire names ({@link field}).
  */
 import { DgwClientError } from './errors.js';
+import type * as Wire from './wire.gen.js';
 import type {
   AddCountRequest,
   AggregateEventRecordsRequest,
   AggregateEventRecordsResponse,
+  AggregationQuery,
   BytesInput,
   ClearCountRequest,
   EventPage,
   EventRecord,
+  GetCountRequest,
   IdempotencyToken,
   Int64Input,
+  RangeBound,
   ReadEventRecordsRequest,
   SearchEventRecordsRequest,
   SearchQuery,
@@ -24,6 +33,37 @@ import type {
 
 /** A JSON object as sent or received. */
 export type Json = Record<string, unknown>;
+
+/**
+ * Every field of the wire message `W` named (undefined: not sent). Mapped over
+ * `Extract<keyof W, string>` rather than `keyof W` so that the optional fields' `undefined`
+ * is kept (a `-?` mapping would drop it).
+ */
+export type Complete<W> = { [K in Extract<keyof W, string>]: W[K] | undefined };
+
+/** Field `key` of an answer, by its name in the wire message `W`. */
+function field<W>(body: Json, key: keyof W & string): unknown {
+  return body[key];
+}
+
+/** True when `A` and `B` have the same keys (type-level checks below). */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+/** Compiles only when `T` is `true`. */
+type Check<T extends true> = T;
+/** Members of a union of single-key objects (the SDK's oneof unions). */
+type UnionKeys<U> = U extends unknown ? keyof U : never;
+
+// Messages the SDK treats as one: a proto change making them differ fails here.
+export type WireChecks = [
+  Check<SameKeys<Wire.WriteEventRecordsRequest, Wire.WriteEventRecordsSyncRequest>>,
+  Check<SameKeys<Wire.AddCountRequest, Wire.AddAndGetCountRequest>>,
+  Check<SameKeys<Wire.ReadEventRecordsResponse, Wire.SearchEventRecordsResponse>>,
+  Check<SameKeys<Wire.AddAndGetCountResponse, Wire.GetCountResponse>>,
+  // The SDK's oneof unions cover exactly the wire oneofs.
+  Check<SameKeys<Record<UnionKeys<SearchQuery>, true>, Wire.SearchQuery>>,
+  Check<SameKeys<Record<UnionKeys<AggregateEventRecordsRequest['aggregationQuery']>, true>, Wire.AggregationQuery>>,
+  Check<SameKeys<Record<UnionKeys<AggregateEventRecordsResponse>, true>, Wire.AggregateEventRecordsResponse>>,
+];
 
 const encoder = new TextEncoder();
 
@@ -65,86 +105,117 @@ export function decodeInt64(v: unknown, field: string): bigint {
   throw new DgwClientError('INTERNAL', `${field}: expected an int64 from the server, got ${JSON.stringify(v)}`);
 }
 
-function encodeInterval(i: TimeInterval): Json {
-  return { start: encodeTime(i.start), end: encodeTime(i.end) };
+function encodeInterval(i: TimeInterval): Wire.TimeInterval {
+  return { start: encodeTime(i.start), end: encodeTime(i.end) } satisfies Complete<Wire.TimeInterval>;
 }
 
-function encodeToken(t: IdempotencyToken): Json {
-  return { token: t.token, generation_time: encodeTime(t.generationTime) };
+function encodeToken(t: IdempotencyToken): Wire.IdempotencyToken {
+  return { token: t.token, generationTime: encodeTime(t.generationTime) } satisfies Complete<Wire.IdempotencyToken>;
 }
 
-function encodeQuery(q: SearchQuery): Json {
-  if ('equals' in q) return { equals: { eventItemKey: q.equals.eventItemKey, eventItemValue: encodeBytes(q.equals.eventItemValue) } };
+function encodeBound(b: RangeBound | undefined): Wire.RangeBound | undefined {
+  return b === undefined ? undefined : compact({ eventItemValue: encodeBytes(b.eventItemValue), inclusive: b.inclusive } satisfies Complete<Wire.RangeBound>);
+}
+
+function encodeQuery(q: SearchQuery): Wire.SearchQuery {
+  if ('equals' in q) {
+    return { equals: { eventItemKey: q.equals.eventItemKey, eventItemValue: encodeBytes(q.equals.eventItemValue) } satisfies Complete<Wire.EqualsQuery> };
+  }
   if ('range' in q) {
     const { eventItemKey, lowerBound, upperBound } = q.range;
-    const bound = (b: NonNullable<typeof lowerBound>) => ({ eventItemValue: encodeBytes(b.eventItemValue), ...(b.inclusive === undefined ? {} : { inclusive: b.inclusive }) });
-    return { range: { eventItemKey, ...(lowerBound ? { lowerBound: bound(lowerBound) } : {}), ...(upperBound ? { upperBound: bound(upperBound) } : {}) } };
+    return { range: compact({ eventItemKey, lowerBound: encodeBound(lowerBound), upperBound: encodeBound(upperBound) } satisfies Complete<Wire.RangeQuery>) };
   }
-  return { booleanQuery: { searchQuery: q.booleanQuery.searchQuery.map(encodeQuery), ...(q.booleanQuery.operator ? { operator: q.booleanQuery.operator } : {}) } };
+  const b = q.booleanQuery;
+  return { booleanQuery: compact({ searchQuery: b.searchQuery.map(encodeQuery), operator: b.operator } satisfies Complete<Wire.BooleanQuery>) };
+}
+
+function encodeAggregation(a: AggregationQuery): Wire.AggregationQuery {
+  if ('count' in a) return { count: {} };
+  return { distinct: compact({ eventItemKey: a.distinct.eventItemKey, pageSize: a.distinct.pageSize } satisfies Complete<Wire.DistinctAggregation>) };
 }
 
 /** Drops undefined members (so optional fields are absent on the wire, not null). */
-function compact(o: Json): Json {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+function compact<T extends object>(o: T): T {
+  const record = o as Record<string, unknown>;
+  for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
   return o;
 }
 
 /** WriteEventRecords(Sync) body; every event must already have its eventId. */
-export function encodeWrite(r: WriteEventRecordsRequest & { events: { eventId: string }[] }): Json {
+export function encodeWrite(r: WriteEventRecordsRequest & { events: { eventId: string }[] }): Wire.WriteEventRecordsRequest {
   return {
     namespace: r.namespace,
-    events: r.events.map((e) => ({
-      timeSeriesId: e.timeSeriesId,
-      eventTime: encodeTime(e.eventTime),
-      eventId: e.eventId,
-      eventItems: e.eventItems.map((i) => ({ eventItemKey: i.eventItemKey, eventItemValue: encodeBytes(i.eventItemValue) })),
-    })),
-  };
+    events: r.events.map(
+      (e) =>
+        ({
+          timeSeriesId: e.timeSeriesId,
+          eventTime: encodeTime(e.eventTime),
+          eventId: e.eventId,
+          eventItems: e.eventItems.map((i) => ({ eventItemKey: i.eventItemKey, eventItemValue: encodeBytes(i.eventItemValue) }) satisfies Complete<Wire.EventItem>),
+        }) satisfies Complete<Wire.Event>,
+    ),
+  } satisfies Complete<Wire.WriteEventRecordsRequest>;
 }
 
 /** ReadEventRecords body, with the server-side `timeout` and `allowPartial` the call computed. */
-export function encodeRead(r: ReadEventRecordsRequest, serverTimeoutMs: number | undefined, allowPartial: boolean): Json {
+export function encodeRead(r: ReadEventRecordsRequest, serverTimeoutMs: number | undefined, allowPartial: boolean): Wire.ReadEventRecordsRequest {
   return compact({
     namespace: r.namespace,
     timeSeriesId: r.timeSeriesId,
     timeInterval: encodeInterval(r.timeInterval),
-    eventFilters: r.eventFilters?.map((f) => ({ matchEventItemKey: f.matchEventItemKey, matchEventItemValue: encodeBytes(f.matchEventItemValue) })),
+    eventFilters: r.eventFilters?.map(
+      (f) => ({ matchEventItemKey: f.matchEventItemKey, matchEventItemValue: encodeBytes(f.matchEventItemValue) }) satisfies Complete<Wire.EventFilter>,
+    ),
     pageSize: r.pageSize,
     totalRecordLimit: r.totalRecordLimit,
     pageToken: r.pageToken,
     timeout: serverTimeoutMs === undefined ? undefined : `${Math.max(1, Math.floor(serverTimeoutMs))}ms`,
     allowPartial: allowPartial ? true : undefined,
-  });
+  } satisfies Complete<Wire.ReadEventRecordsRequest>);
 }
 
-/** The fields Search and Aggregate share. */
-function searchScope(r: SearchEventRecordsRequest | AggregateEventRecordsRequest): Json {
-  return {
+/** SearchEventRecords body. */
+export function encodeSearch(r: SearchEventRecordsRequest): Wire.SearchEventRecordsRequest {
+  return compact({
     namespace: r.namespace,
     timeInterval: encodeInterval(r.timeInterval),
     searchQuery: r.searchQuery === undefined ? undefined : encodeQuery(r.searchQuery),
     pageToken: r.pageToken,
-  };
-}
-
-/** SearchEventRecords body. */
-export function encodeSearch(r: SearchEventRecordsRequest): Json {
-  return compact({ ...searchScope(r), pageSize: r.pageSize, totalRecordLimit: r.totalRecordLimit });
+    pageSize: r.pageSize,
+    totalRecordLimit: r.totalRecordLimit,
+  } satisfies Complete<Wire.SearchEventRecordsRequest>);
 }
 
 /** AggregateEventRecords body. */
-export function encodeAggregate(r: AggregateEventRecordsRequest): Json {
-  return compact({ ...searchScope(r), aggregationQuery: r.aggregationQuery });
+export function encodeAggregate(r: AggregateEventRecordsRequest): Wire.AggregateEventRecordsRequest {
+  return compact({
+    namespace: r.namespace,
+    timeInterval: encodeInterval(r.timeInterval),
+    searchQuery: r.searchQuery === undefined ? undefined : encodeQuery(r.searchQuery),
+    pageToken: r.pageToken,
+    aggregationQuery: encodeAggregation(r.aggregationQuery),
+    pageSize: r.pageSize,
+  } satisfies Complete<Wire.AggregateEventRecordsRequest>);
 }
 
 /** AddCount / AddAndGetCount body; the token is required here (the client made one). */
-export function encodeAddCount(r: AddCountRequest & { idempotencyToken: IdempotencyToken }): Json {
-  return { namespace: r.namespace, counter_name: r.counterName, delta: encodeInt64(r.delta, 'delta'), idempotency_token: encodeToken(r.idempotencyToken) };
+export function encodeAddCount(r: AddCountRequest & { idempotencyToken: IdempotencyToken }): Wire.AddCountRequest {
+  return {
+    namespace: r.namespace,
+    counterName: r.counterName,
+    delta: encodeInt64(r.delta, 'delta'),
+    idempotencyToken: encodeToken(r.idempotencyToken),
+  } satisfies Complete<Wire.AddCountRequest>;
+}
+
+/** GetCount body. */
+export function encodeGetCount(r: GetCountRequest): Wire.GetCountRequest {
+  return { namespace: r.namespace, counterName: r.counterName } satisfies Complete<Wire.GetCountRequest>;
 }
 
 /** ClearCount body. */
-export function encodeClearCount(r: ClearCountRequest & { idempotencyToken: IdempotencyToken }): Json {
-  return { namespace: r.namespace, counter_name: r.counterName, idempotency_token: encodeToken(r.idempotencyToken) };
+export function encodeClearCount(r: ClearCountRequest & { idempotencyToken: IdempotencyToken }): Wire.ClearCountRequest {
+  return { namespace: r.namespace, counterName: r.counterName, idempotencyToken: encodeToken(r.idempotencyToken) } satisfies Complete<Wire.ClearCountRequest>;
 }
 
 function asArray(v: unknown, field: string): unknown[] {
@@ -160,37 +231,46 @@ function asRecord(v: unknown, field: string): Json {
 function decodeEvent(v: unknown, i: number): EventRecord {
   const e = asRecord(v, `events[${i}]`);
   return {
-    timeSeriesId: String(e['timeSeriesId']),
-    eventTime: String(e['eventTime']),
-    eventId: String(e['eventId']),
-    eventItems: asArray(e['eventItems'] ?? [], `events[${i}].eventItems`).map((item, j) => {
+    timeSeriesId: String(field<Wire.Event>(e, 'timeSeriesId')),
+    eventTime: String(field<Wire.Event>(e, 'eventTime')),
+    eventId: String(field<Wire.Event>(e, 'eventId')),
+    eventItems: asArray(field<Wire.Event>(e, 'eventItems') ?? [], `events[${i}].eventItems`).map((item, j) => {
       const it = asRecord(item, `events[${i}].eventItems[${j}]`);
-      return { eventItemKey: String(it['eventItemKey']), eventItemValue: decodeBytes(String(it['eventItemValue'] ?? '')) };
+      return { eventItemKey: String(field<Wire.EventItem>(it, 'eventItemKey')), eventItemValue: decodeBytes(String(field<Wire.EventItem>(it, 'eventItemValue') ?? '')) };
     }),
   };
 }
 
 /** A Read/Search answer. */
 export function decodePage(body: Json): EventPage {
-  const token = body['nextPageToken'];
+  const token = field<Wire.ReadEventRecordsResponse>(body, 'nextPageToken');
   return {
-    events: asArray(body['events'] ?? [], 'events').map(decodeEvent),
-    partial: body['partial'] === true,
+    events: asArray(field<Wire.ReadEventRecordsResponse>(body, 'events') ?? [], 'events').map(decodeEvent),
+    partial: field<Wire.ReadEventRecordsResponse>(body, 'partial') === true,
     ...(typeof token === 'string' && token !== '' ? { nextPageToken: token } : {}),
   };
 }
 
+/** The count of an AddAndGetCount or GetCount answer. */
+export function decodeCount(body: Json): bigint {
+  return decodeInt64(field<Wire.GetCountResponse>(body, 'count'), 'count');
+}
+
 /** An AggregateEventRecords answer. */
 export function decodeAggregate(body: Json): AggregateEventRecordsResponse {
-  if (body['distinct'] === undefined) return { count: decodeInt64(body['count'], 'count') };
-  const d = asRecord(body['distinct'], 'distinct');
-  const token = d['nextPageToken'];
+  const distinct = field<Wire.AggregateEventRecordsResponse>(body, 'distinct');
+  if (distinct === undefined) return { count: decodeInt64(field<Wire.AggregateEventRecordsResponse>(body, 'count'), 'count') };
+  const d = asRecord(distinct, 'distinct');
+  const token = field<Wire.DistinctResult>(d, 'nextPageToken');
   return {
     distinct: {
-      eventItemKey: String(d['eventItemKey']),
-      values: asArray(d['values'] ?? [], 'distinct.values').map((v, i) => {
+      eventItemKey: String(field<Wire.DistinctResult>(d, 'eventItemKey')),
+      values: asArray(field<Wire.DistinctResult>(d, 'values') ?? [], 'distinct.values').map((v, i) => {
         const o = asRecord(v, `distinct.values[${i}]`);
-        return { eventItemValue: decodeBytes(String(o['eventItemValue'] ?? '')), count: decodeInt64(o['count'], `distinct.values[${i}].count`) };
+        return {
+          eventItemValue: decodeBytes(String(field<Wire.DistinctValue>(o, 'eventItemValue') ?? '')),
+          count: decodeInt64(field<Wire.DistinctValue>(o, 'count'), `distinct.values[${i}].count`),
+        };
       }),
       ...(typeof token === 'string' && token !== '' ? { nextPageToken: token } : {}),
     },

@@ -15,7 +15,8 @@ export interface TransportRequest {
   method: HttpMethod;
   /** Path with a leading slash, e.g. `/v1/counter/AddCount`. */
   path: string;
-  body?: Json;
+  /** A JSON object: the proto3 JSON of the operation's request message (wire.gen.ts). */
+  body?: object;
   /** Aborts the exchange; its `reason` (a DgwClientError) is what the exchange rejects with. */
   signal: AbortSignal;
 }

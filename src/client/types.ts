@@ -1,10 +1,32 @@
 /**
- * The SDK's request and response types, written by hand against the current wire
- * (README "API reference", src/server/wire). They are the caller's view: int64 as
- * `bigint`, times as `Date` or RFC 3339 strings, bytes as `Uint8Array`. The JSON
- * encoding lives in codec.ts only, so these can later be derived from the operation
- * table's schemas without touching the client logic.
+ * The SDK's request and response types: the caller's view of the wire messages, int64 as
+ * `bigint`, times as `Date` or RFC 3339 strings, bytes as `Uint8Array`. Each is derived
+ * from the generated wire type of its proto message (wire.gen.ts, made from the protos
+ * and the operation table) with {@link FromWire}: which fields the SDK requires, which it
+ * gives its own type, which it fills itself. A field added to a message appears here by
+ * itself; a field renamed or removed breaks the typecheck of this file (an override or a
+ * required field names it) or of codec.ts (its encoders name every field of the wire
+ * message, its decoders read named fields). The JSON encoding lives in codec.ts only.
  */
+import type * as Wire from './wire.gen.js';
+
+/**
+ * The SDK's view of the wire message `W`: the fields in `Req` required, those in `Over`
+ * with the SDK's type (the override may name only fields of `W`), those in `Drop` left
+ * out (the SDK sets them from call options), every other field optional as on the wire.
+ */
+export type FromWire<
+  W,
+  Req extends keyof W,
+  Over extends { [K in keyof Over]: K extends keyof W ? unknown : never } = Record<never, never>,
+  Drop extends keyof W = never,
+> = Flatten<
+  { [K in Exclude<keyof W, Drop> as K extends Req ? K : never]-?: K extends keyof Over ? Over[K] : Exclude<W[K], undefined> } & {
+    [K in Exclude<keyof W, Drop> as K extends Req ? never : K]?: K extends keyof Over ? Over[K] : W[K];
+  }
+>;
+
+type Flatten<T> = { [K in keyof T]: T[K] };
 
 /** A point in time: a Date (millisecond precision) or an RFC 3339 string (up to microseconds, kept exactly). */
 export type TimeInput = Date | string;
@@ -16,121 +38,104 @@ export type BytesInput = Uint8Array | string;
 export type Int64Input = bigint | number;
 
 /** `[start, end)`: start-inclusive, end-exclusive. */
-export interface TimeInterval {
-  start: TimeInput;
-  end: TimeInput;
-}
+export type TimeInterval = FromWire<Wire.TimeInterval, 'start' | 'end', { start: TimeInput; end: TimeInput }>;
 
 /** One item of an event. */
-export interface EventItemInput {
-  eventItemKey: string;
-  eventItemValue: BytesInput;
-}
+export type EventItemInput = FromWire<Wire.EventItem, 'eventItemKey' | 'eventItemValue', { eventItemValue: BytesInput }>;
 
 /** An event to write. Without `eventId` the SDK makes one (once per logical call, so retries stay idempotent). */
-export interface EventInput {
-  timeSeriesId: string;
-  eventTime: TimeInput;
-  eventId?: string;
-  eventItems: EventItemInput[];
-}
+export type EventInput = FromWire<Wire.Event, 'timeSeriesId' | 'eventTime' | 'eventItems', { eventTime: TimeInput; eventItems: EventItemInput[] }>;
 
-/** WriteEventRecordsSync / WriteEventRecords. */
-export interface WriteEventRecordsRequest {
-  namespace: string;
-  events: EventInput[];
-}
+/** WriteEventRecordsSync / WriteEventRecords (the two messages have the same fields: checked in codec.ts). */
+export type WriteEventRecordsRequest = FromWire<Wire.WriteEventRecordsRequest, 'namespace' | 'events', { events: EventInput[] }>;
+
+/** One item of an event as read back. */
+export type EventItem = FromWire<Wire.EventItem, 'eventItemKey' | 'eventItemValue', { eventItemValue: Uint8Array }>;
 
 /** One event as read back. `eventTime` is the server's RFC 3339 text (microseconds kept). */
-export interface EventRecord {
-  timeSeriesId: string;
-  eventTime: string;
-  eventId: string;
-  eventItems: { eventItemKey: string; eventItemValue: Uint8Array }[];
-}
+export type EventRecord = FromWire<Wire.Event, 'timeSeriesId' | 'eventTime' | 'eventId' | 'eventItems', { eventItems: EventItem[] }>;
 
-/** A page of events, newest first. */
-export interface EventPage {
-  events: EventRecord[];
-  /** Present when more results may follow. */
-  nextPageToken?: string;
-  /** True when a deadline cut the page short (only when the caller allowed it). */
-  partial: boolean;
-}
+/**
+ * A page of events, newest first. `nextPageToken` is present when more results may
+ * follow; `partial` is true when a deadline cut the page short (only when the caller
+ * allowed it). Read and Search answer the same fields (checked in codec.ts).
+ */
+export type EventPage = FromWire<Wire.ReadEventRecordsResponse, 'events' | 'partial', { events: EventRecord[] }>;
 
-/** ReadEventRecords. */
-export interface ReadEventRecordsRequest {
-  namespace: string;
-  timeSeriesId: string;
-  timeInterval: TimeInterval;
-  eventFilters?: { matchEventItemKey: string; matchEventItemValue: BytesInput }[];
-  pageSize?: number;
-  totalRecordLimit?: number;
-  pageToken?: string;
-}
+/** A filter of ReadEventRecords: events with this item. */
+export type EventFilter = FromWire<Wire.EventFilter, 'matchEventItemKey' | 'matchEventItemValue', { matchEventItemValue: BytesInput }>;
+
+/** ReadEventRecords. The server-side `timeout` and `allowPartial` come from the call's options. */
+export type ReadEventRecordsRequest = FromWire<
+  Wire.ReadEventRecordsRequest,
+  'namespace' | 'timeSeriesId' | 'timeInterval',
+  { timeInterval: TimeInterval; eventFilters: EventFilter[] },
+  'timeout' | 'allowPartial'
+>;
 
 /** A bound of a range query. */
-export interface RangeBound {
-  eventItemValue: BytesInput;
-  inclusive?: boolean;
+export type RangeBound = FromWire<Wire.RangeBound, 'eventItemValue', { eventItemValue: BytesInput }>;
+
+/** `equals`: the field has this value. */
+export type EqualsQuery = FromWire<Wire.EqualsQuery, 'eventItemKey' | 'eventItemValue', { eventItemValue: BytesInput }>;
+
+/** `range`: between the bounds. */
+export type RangeQuery = FromWire<Wire.RangeQuery, 'eventItemKey', { lowerBound: RangeBound; upperBound: RangeBound }>;
+
+/** `booleanQuery`: AND, OR or NOT of sub-queries. */
+export interface BooleanQuery {
+  searchQuery: SearchQuery[];
+  operator?: Exclude<NonNullable<Wire.BooleanQuery['operator']>, 'OPERATOR_UNSPECIFIED'>;
 }
 
-/** The article's search query: exactly one of `equals`, `range`, `booleanQuery`. */
-export type SearchQuery =
-  | { equals: { eventItemKey: string; eventItemValue: BytesInput } }
-  | { range: { eventItemKey: string; lowerBound?: RangeBound; upperBound?: RangeBound } }
-  | { booleanQuery: { searchQuery: SearchQuery[]; operator?: 'AND' | 'OR' | 'NOT' } };
+/**
+ * The article's search query: exactly one of the members of the wire message's oneof
+ * (`equals`, `range`, `booleanQuery`; codec.ts checks the union covers them all).
+ */
+export type SearchQuery = { equals: EqualsQuery } | { range: RangeQuery } | { booleanQuery: BooleanQuery };
 
 /** SearchEventRecords. */
-export interface SearchEventRecordsRequest {
-  namespace: string;
-  timeInterval: TimeInterval;
-  searchQuery?: SearchQuery;
-  pageSize?: number;
-  totalRecordLimit?: number;
-  pageToken?: string;
-}
+export type SearchEventRecordsRequest = FromWire<
+  Wire.SearchEventRecordsRequest,
+  'namespace' | 'timeInterval',
+  { timeInterval: TimeInterval; searchQuery: SearchQuery }
+>;
+
+/** The aggregation of AggregateEventRecords: one member of the wire oneof. */
+export type AggregationQuery =
+  | { distinct: FromWire<Wire.DistinctAggregation, 'eventItemKey'> }
+  | { count: Record<string, never> };
 
 /** AggregateEventRecords. */
-export interface AggregateEventRecordsRequest {
-  namespace: string;
-  timeInterval: TimeInterval;
-  searchQuery?: SearchQuery;
-  aggregationQuery: { distinct: { eventItemKey: string; pageSize?: number } } | { count: Record<string, never> };
-  pageToken?: string;
-}
+export type AggregateEventRecordsRequest = FromWire<
+  Wire.AggregateEventRecordsRequest,
+  'namespace' | 'timeInterval' | 'aggregationQuery',
+  { timeInterval: TimeInterval; searchQuery: SearchQuery; aggregationQuery: AggregationQuery }
+>;
+
+/** One distinct value and how many events have it. */
+export type DistinctValue = FromWire<Wire.DistinctValue, 'eventItemValue' | 'count', { eventItemValue: Uint8Array; count: bigint }>;
 
 /** AggregateEventRecords' answer: distinct values with counts, or a count. */
 export type AggregateEventRecordsResponse =
-  | { distinct: { eventItemKey: string; values: { eventItemValue: Uint8Array; count: bigint }[]; nextPageToken?: string } }
+  | { distinct: FromWire<Wire.DistinctResult, 'eventItemKey' | 'values', { values: DistinctValue[] }> }
   | { count: bigint };
 
 /** The idempotency token of a counter mutation (DESIGN 4.3). */
-export interface IdempotencyToken {
-  token: string;
-  generationTime: TimeInput;
-}
+export type IdempotencyToken = FromWire<Wire.IdempotencyToken, 'token' | 'generationTime', { generationTime: TimeInput }>;
 
 /** AddCount / AddAndGetCount. Without `idempotencyToken` the SDK makes one per logical call. */
-export interface AddCountRequest {
-  namespace: string;
-  counterName: string;
-  delta: Int64Input;
-  idempotencyToken?: IdempotencyToken;
-}
+export type AddCountRequest = FromWire<
+  Wire.AddCountRequest,
+  'namespace' | 'counterName' | 'delta',
+  { delta: Int64Input; idempotencyToken: IdempotencyToken }
+>;
 
 /** GetCount. */
-export interface GetCountRequest {
-  namespace: string;
-  counterName: string;
-}
+export type GetCountRequest = FromWire<Wire.GetCountRequest, 'namespace' | 'counterName'>;
 
 /** ClearCount. Without `idempotencyToken` the SDK makes one per logical call. */
-export interface ClearCountRequest {
-  namespace: string;
-  counterName: string;
-  idempotencyToken?: IdempotencyToken;
-}
+export type ClearCountRequest = FromWire<Wire.ClearCountRequest, 'namespace' | 'counterName', { idempotencyToken: IdempotencyToken }>;
 
 /** The two kinds of namespace. */
 export type NamespaceKind = 'timeseries' | 'counter';
@@ -150,19 +155,19 @@ export interface NamespaceSlos {
   write?: Slo;
 }
 
-/**
- * A namespace as GET returns it. `config` is the server's canonical configuration; the
- * SDK relies only on `config.slos` (TimeSeries) and `config.counterType` (Counter).
- */
-export interface NamespaceView {
-  namespace: string;
-  kind: NamespaceKind;
-  version: number;
-  updatedAt: string;
-  config: { slos?: NamespaceSlos; counterType?: CounterType } & Readonly<Record<string, unknown>>;
-}
+/** The server's canonical configuration; the SDK relies only on `slos` (TimeSeries) and `counterType` (Counter). */
+export type NamespaceConfigView = { slos?: NamespaceSlos; counterType?: CounterType } & Readonly<Record<string, unknown>>;
+
+/** A namespace as GET returns it. */
+export type NamespaceView = FromWire<
+  Wire.Namespace,
+  'namespace' | 'kind' | 'version' | 'updatedAt' | 'config',
+  { kind: NamespaceKind; config: NamespaceConfigView }
+>;
 
 /** PUT's answer: the namespace plus notices (store mappings, ignored settings). */
-export interface PutNamespaceResponse extends NamespaceView {
-  notices: string[];
-}
+export type PutNamespaceResponse = FromWire<
+  Wire.PutNamespaceResponse,
+  'namespace' | 'kind' | 'version' | 'updatedAt' | 'config' | 'notices',
+  { kind: NamespaceKind; config: NamespaceConfigView }
+>;
