@@ -141,8 +141,9 @@ export class NamespaceManager {
     if ((await this.registry.get(other, name)) !== undefined) throw wrongKind(name, other, kind);
     const existing = await this.registry.get(kind, name);
     const record = await this.registry.put(kind, name, toRecordConfig(parsed.config), this.clock.nowMicros());
-    this.cache.set(cacheKey(kind, name), { config: parsed.config, fetchedAtMicros: this.clock.nowMicros() });
-    return { record, config: parsed.config, notices: parsed.notices, created: existing === undefined };
+    const config = withIncarnation(parsed.config, record) as ConfigOf<K>;
+    this.cache.set(cacheKey(kind, name), { config, fetchedAtMicros: this.clock.nowMicros() });
+    return { record, config, notices: parsed.notices, created: existing === undefined };
   }
 
   private async getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
@@ -226,5 +227,15 @@ function toRecordConfig(config: NamespaceConfig): Record<string, unknown> {
 
 /** The stored canonical config, parsed with its schema (stored-config.ts). */
 function decode(kind: NamespaceKind, record: NamespaceRecord): NamespaceConfig {
-  return parseStoredConfig(kind, record);
+  return withIncarnation(parseStoredConfig(kind, record), record);
+}
+
+/**
+ * A counter configuration stamped with the stored version it came from (see
+ * `CounterConfig.incarnation`): a re-created namespace starts again at version 1 but with a
+ * new update time, so the pair differs from every earlier incarnation's.
+ */
+function withIncarnation(config: NamespaceConfig, record: NamespaceRecord): NamespaceConfig {
+  if (config.kind !== 'counter') return config;
+  return { ...config, incarnation: `${record.version}@${record.updatedAtMicros}` };
 }

@@ -88,6 +88,15 @@ export interface CounterConfig {
   skewMarginMicros: number;
   /** The counter's own TimeSeries namespace (EVENT_STORAGE). */
   events: TimeSeriesConfig;
+  /**
+   * Which stored version of the namespace this configuration was read from (issue 15):
+   * `<registry version>@<updatedAtMicros>`, different after a delete and re-create (and
+   * after a replace). Every cache an instance keeps about the namespace's counters (write
+   * marks, rollup checkpoints) is keyed by it, so a re-created namespace never inherits a
+   * belief about the old one. Set by the NamespaceManager; absent on a configuration not
+   * read from the registry (a document just parsed, tests). Never stored.
+   */
+  incarnation?: string;
 }
 
 /** Either kind of namespace configuration. */

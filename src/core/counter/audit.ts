@@ -20,6 +20,7 @@ import type { TimeSeriesService } from '../timeseries/api.js';
 import type { RollupCheckpoint, StoresByKey } from '../../storage/contracts.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
 import { isInt64 } from './int64.js';
+import { rollupCacheCounter } from './rollup.js';
 
 /** One entry of a counter's log. */
 export interface CounterLogEntry {
@@ -137,7 +138,7 @@ export async function recountCounter(deps: RecountDeps, config: CounterConfig, c
   if (!(await store.advance(ns, counter, next))) {
     throw new DgwError('FAILED_PRECONDITION', `counter "${counter}" of "${ns}": a rollup moved the checkpoint during the repair; recount again`);
   }
-  await catalog.rollupCache(config.cache.storage.store).put(ns, counter, next);
+  await catalog.rollupCache(config.cache.storage.store).put(ns, rollupCacheCounter(config, counter), next);
   result.repaired = next;
   return result;
 }

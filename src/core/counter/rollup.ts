@@ -34,6 +34,17 @@ function scanStart(checkpointMicros: number, firstWriteMicros: number | undefine
   return firstWriteMicros !== undefined && firstWriteMicros > 0 ? Math.max(checkpointMicros, firstWriteMicros - 1) : checkpointMicros;
 }
 
+/**
+ * The counter's name as the rollup cache knows it: qualified by the namespace incarnation
+ * (`CounterConfig.incarnation`, issue 15), so a checkpoint cached for a namespace that was
+ * deleted and re-created (by an instance that had not yet seen the re-create, or by a
+ * rollup that straddled the delete) is never read as the new namespace's. Dropping the
+ * namespace from the cache still drops every incarnation's entries.
+ */
+export function rollupCacheCounter(config: CounterConfig, counter: string): string {
+  return config.incarnation ? `${config.incarnation}/${counter}` : counter;
+}
+
 /** What one rollup did. */
 export interface CounterRollupResult extends RollupResult {
   outcome: RollupOutcome;
@@ -110,7 +121,7 @@ export class CounterRollups {
       outcome = 'noop';
     } else if (end <= prev.rollupTsMicros) {
       outcome = 'noop';
-      await cache.put(ns, counter, prev);
+      await cache.put(ns, rollupCacheCounter(config, counter), prev);
     } else {
       const folded = foldEvents(prev.count, await this.mutations(config, counter, scanStart(prev.rollupTsMicros, row.firstWriteTsMicros), end + 1));
       if (folded.applied === 0 && end - prev.rollupTsMicros <= IDLE_ADVANCE_MICROS && lastWrite <= prev.rollupTsMicros) {
@@ -120,7 +131,7 @@ export class CounterRollups {
         // A counter whose write mark is past its checkpoint is always written, so that it
         // leaves the sweeper's lagging set once caught up.
         outcome = 'noop';
-        await cache.put(ns, counter, prev);
+        await cache.put(ns, rollupCacheCounter(config, counter), prev);
       } else {
         const next: RollupCheckpoint = { count: folded.count, rollupTsMicros: end };
         if (!isInt64(next.count)) {
@@ -135,7 +146,7 @@ export class CounterRollups {
           const current = await store.get(ns, counter);
           if (current) checkpoint = { count: current.lastRollupCount, rollupTsMicros: current.lastRollupTsMicros };
         }
-        await cache.put(ns, counter, checkpoint);
+        await cache.put(ns, rollupCacheCounter(config, counter), checkpoint);
       }
     }
     metrics.rollups.inc({ namespace: ns, outcome });
@@ -154,12 +165,12 @@ export class CounterRollups {
   async readRollup(config: CounterConfig, counter: string): Promise<RollupCheckpoint> {
     const ns = config.name;
     const cache = this.deps.catalog.rollupCache(config.cache.storage.store);
-    const cached = await cache.get(ns, counter);
+    const cached = await cache.get(ns, rollupCacheCounter(config, counter));
     if (cached) return cached;
     const row = await this.deps.catalog.rollups(config.rollup.storage.store).get(ns, counter);
     if (!row) return { count: 0n, rollupTsMicros: NEVER_ROLLED_UP_MICROS };
     const value = { count: row.lastRollupCount, rollupTsMicros: row.lastRollupTsMicros };
-    await cache.put(ns, counter, value);
+    await cache.put(ns, rollupCacheCounter(config, counter), value);
     return value;
   }
 

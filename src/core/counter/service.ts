@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
+import { ResultGroupCommitter } from '../group-committer.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import { DgwError, isDgwError } from '../../kernel/errors.js';
@@ -22,7 +22,7 @@ import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
 import type { AddCountRequest, ClearCountRequest, CounterService, IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
-import { WriteMarkCache } from './write-marks.js';
+import { WriteMarks } from './write-marks.js';
 
 /** Options of {@link createCounterService}. */
 export interface CounterServiceOptions {
@@ -94,20 +94,10 @@ export class CounterServiceEngine implements CounterEngine {
   private readonly clock: Clock;
   private readonly catalog: StoresByKey;
   private readonly timeseries: TimeSeriesEngine;
-  private readonly maxMarksPerCommit: number;
   private readonly bestEffort: BestEffortCounters;
   private readonly rollups: CounterRollups;
-  /**
-   * Group commit of lastWriteTs marks, one committer per rollup store: N concurrent adds
-   * cost one rollup-store commit (one fsync on SQLite), not N.
-   */
-  private readonly markCommitters = new Map<string, GroupCommitter<CounterWriteMark>>();
-  /**
-   * Keyed by the configuration object: the control plane hands out a fresh one on every
-   * refresh (2 s) and after a re-create, so what this instance remembers never outlives
-   * the namespace incarnation it was recorded for by more than that delay.
-   */
-  private readonly markCaches = new WeakMap<CounterConfig, WriteMarkCache>();
+  /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
+  private readonly writeMarks: WriteMarks;
   /** Metric labels per counter type and operation, built once (not per call). */
   private readonly operationLabels = new Map<string, { base: { counter_type: string; operation: string }; ok: { counter_type: string; operation: string; outcome: string } }>();
   /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
@@ -117,7 +107,7 @@ export class CounterServiceEngine implements CounterEngine {
     this.clock = options.clock;
     this.catalog = options.catalog;
     this.timeseries = options.timeseries;
-    this.maxMarksPerCommit = options.maxMarksPerCommit ?? 5000;
+    this.writeMarks = new WriteMarks({ catalog: this.catalog, maxMarksPerCommit: options.maxMarksPerCommit ?? 5000 });
     this.metrics = createCounterMetrics(options.registry);
     this.bestEffort = new BestEffortCounters(this.catalog);
     const rollups = (this.rollups = new CounterRollups({ clock: this.clock, catalog: this.catalog, timeseries: this.timeseries, metrics: this.metrics }));
@@ -271,12 +261,7 @@ export class CounterServiceEngine implements CounterEngine {
         );
       }
     } else if (inWindow) {
-      const markCache = this.markCacheOf(config);
-      const marks = markCache.needed(config.name, counter, time);
-      if (marks.length > 0) {
-        await this.marksOf(config.rollup.storage.store).submit(marks);
-        markCache.recorded(marks);
-      }
+      await this.writeMarks.ensure(config, counter, time);
     }
     // ACCURATE reads remember what they scanned; the event may land in it (live-window.ts).
     const windows = this.rollups.liveWindows(config);
@@ -328,27 +313,6 @@ export class CounterServiceEngine implements CounterEngine {
     return false;
   }
 
-  private markCacheOf(config: CounterConfig): WriteMarkCache {
-    let cache = this.markCaches.get(config);
-    if (!cache) {
-      cache = new WriteMarkCache();
-      this.markCaches.set(config, cache);
-    }
-    return cache;
-  }
-
-  private marksOf(store: string): GroupCommitter<CounterWriteMark> {
-    let committer = this.markCommitters.get(store);
-    if (!committer) {
-      committer = new GroupCommitter<CounterWriteMark>({
-        maxBatchItems: this.maxMarksPerCommit,
-        flush: (marks) => this.catalog.rollups(store).recordWrites(spanPerCounter(marks)),
-      });
-      this.markCommitters.set(store, committer);
-    }
-    return committer;
-  }
-
   private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const key = `${config.counterType}/${op}`;
@@ -368,23 +332,6 @@ export class CounterServiceEngine implements CounterEngine {
       this.metrics.operationSeconds.observe(labels.base, (performance.now() - started) / 1000);
     }
   }
-}
-
-/** One mark per counter (the latest time): fewer rows touched per commit. */
-function spanPerCounter(marks: CounterWriteMark[]): CounterWriteMark[] {
-  if (marks.length <= 1) return marks;
-  // Only the earliest and latest mark of a counter matter (firstWriteTs, lastWriteTs).
-  const spans = new Map<string, { first: CounterWriteMark; last: CounterWriteMark }>();
-  for (const m of marks) {
-    const key = `${m.namespace}\u0000${m.counter}`;
-    const seen = spans.get(key);
-    if (!seen) spans.set(key, { first: m, last: m });
-    else {
-      if (m.eventTimeMicros < seen.first.eventTimeMicros) seen.first = m;
-      if (m.eventTimeMicros > seen.last.eventTimeMicros) seen.last = m;
-    }
-  }
-  return [...spans.values()].flatMap((s) => (s.first === s.last ? [s.first] : [s.first, s.last]));
 }
 
 /**

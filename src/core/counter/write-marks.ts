@@ -6,9 +6,24 @@
  * commit per second instead of one per add. Over-estimating lastWriteTs by under a second
  * only keeps a counter in rollup circulation a little longer; under-estimating
  * firstWriteTs only widens a first rollup's scan. Other instances' marks only widen the
- * stored span, so what this cache knows is always a safe inner bound of it.
+ * stored span, so what this cache knows is a safe inner bound of it, as long as the
+ * namespace's rows are not dropped.
+ *
+ * A namespace deleted and re-created (issue 15) drops its rows, so what an instance
+ * remembers must never be taken for the new namespace's marks:
+ * - Every remembered span is keyed by the namespace's incarnation (`CounterConfig.incarnation`,
+ *   new after a re-create): an instance that has seen the new incarnation never uses
+ *   the old one's spans.
+ * - An instance may not have seen it yet (its configuration is cached for up to 2 s). On a
+ *   store shared by several instances, a remembered span is therefore only trusted once
+ *   the store confirms it (one batched primary-key read per rollup store, no commit); a
+ *   span the store no longer has is recorded again. On an unshared store the only instance
+ *   is the one that deleted the namespace, and it has seen the new incarnation.
  */
 import type { CounterWriteMark } from '../../domain/counters.js';
+import type { StoresByKey } from '../../storage/contracts.js';
+import type { CounterConfig } from '../control/types.js';
+import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
 
 /** Granularity of recorded marks (1 s). */
 export const MARK_GRANULARITY_MICROS = 1_000_000;
@@ -18,29 +33,31 @@ interface Span {
   last: number;
 }
 
-/** Bounded, instance-local memory of recorded write-mark spans per counter. */
+/** The namespace incarnation a mark belongs to. */
+export interface MarkScope {
+  namespace: string;
+  incarnation: string;
+}
+
+/** Bounded, instance-local memory of recorded write-mark spans per counter and incarnation. */
 export class WriteMarkCache {
   private readonly spans = new Map<string, Span>();
 
   constructor(private readonly maxEntries = 100_000) {}
 
   /** The marks to record before storing an event of `counter` at `time`; [] when covered. */
-  needed(namespace: string, counter: string, time: number): CounterWriteMark[] {
-    const known = this.spans.get(key(namespace, counter));
+  needed(scope: MarkScope, counter: string, time: number): CounterWriteMark[] {
+    const known = this.spans.get(key(scope, counter));
     const marks: CounterWriteMark[] = [];
-    if (!known || known.first > time) {
-      marks.push({ namespace, counter, eventTimeMicros: Math.floor(time / MARK_GRANULARITY_MICROS) * MARK_GRANULARITY_MICROS });
-    }
-    if (!known || known.last < time) {
-      marks.push({ namespace, counter, eventTimeMicros: (Math.floor(time / MARK_GRANULARITY_MICROS) + 1) * MARK_GRANULARITY_MICROS });
-    }
+    if (!known || known.first > time) marks.push(firstMark(scope.namespace, counter, time));
+    if (!known || known.last < time) marks.push(lastMark(scope.namespace, counter, time));
     return marks;
   }
 
-  /** Remembers marks once their commit succeeded. */
-  recorded(marks: readonly CounterWriteMark[]): void {
+  /** Remembers marks of `scope` once their commit succeeded. */
+  recorded(scope: MarkScope, marks: readonly CounterWriteMark[]): void {
     for (const m of marks) {
-      const k = key(m.namespace, m.counter);
+      const k = key(scope, m.counter);
       const known = this.spans.get(k);
       const span = known
         ? { first: Math.min(known.first, m.eventTimeMicros), last: Math.max(known.last, m.eventTimeMicros) }
@@ -54,8 +71,119 @@ export class WriteMarkCache {
       }
     }
   }
+
+  /** Forgets what is remembered of one counter of `scope` (its stored row no longer covers it). */
+  forget(scope: MarkScope, counter: string): void {
+    this.spans.delete(key(scope, counter));
+  }
 }
 
-function key(namespace: string, counter: string): string {
-  return `${namespace}\u0000${counter}`;
+/** Options of {@link WriteMarks}. */
+export interface WriteMarksOptions {
+  catalog: StoresByKey;
+  /** Most write marks in one rollup-store commit (default 5000). */
+  maxMarksPerCommit?: number;
+}
+
+/**
+ * Records the write marks of unclaimed counter writes (service.ts): group committed per
+ * rollup store, remembered per incarnation, confirmed against a shared store (see the
+ * file header).
+ */
+export class WriteMarks {
+  private readonly cache = new WriteMarkCache();
+  private readonly committers = new Map<string, GroupCommitter<CounterWriteMark>>();
+  private readonly checkers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
+
+  constructor(private readonly options: WriteMarksOptions) {}
+
+  /** Resolves once the counter's stored marks cover `time` (recording them if needed). */
+  async ensure(config: CounterConfig, counter: string, time: number): Promise<void> {
+    const scope: MarkScope = { namespace: config.name, incarnation: config.incarnation ?? '' };
+    const store = config.rollup.storage.store;
+    let marks = this.cache.needed(scope, counter, time);
+    if (marks.length === 0) {
+      if (!this.options.catalog.capabilities(store, 'rollups').shared) return;
+      const [covered] = await this.checker(store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
+      if (covered === true) return;
+      // The row is gone or narrower: the namespace was dropped (and maybe re-created) since.
+      this.cache.forget(scope, counter);
+      marks = this.cache.needed(scope, counter, time);
+    }
+    await this.committer(store).submit(marks);
+    this.cache.recorded(scope, marks);
+  }
+
+  private committer(store: string): GroupCommitter<CounterWriteMark> {
+    let committer = this.committers.get(store);
+    if (!committer) {
+      const rollups = this.options.catalog.rollups(store);
+      committer = new GroupCommitter<CounterWriteMark>({
+        maxBatchItems: this.options.maxMarksPerCommit ?? 5000,
+        flush: (marks) => rollups.recordWrites(spanPerCounter(marks)),
+      });
+      this.committers.set(store, committer);
+    }
+    return committer;
+  }
+
+  /** Whether each mark's time is inside its counter's stored span: one read per counter per batch. */
+  private checker(store: string): ResultGroupCommitter<CounterWriteMark, boolean> {
+    let checker = this.checkers.get(store);
+    if (!checker) {
+      const rollups = this.options.catalog.rollups(store);
+      checker = new ResultGroupCommitter<CounterWriteMark, boolean>({
+        maxBatchItems: 1000,
+        flush: async (marks) => {
+          const rows = new Map<string, Promise<Span | undefined>>();
+          for (const m of marks) {
+            const k = `${m.namespace}\u0000${m.counter}`;
+            if (!rows.has(k)) {
+              rows.set(
+                k,
+                rollups.get(m.namespace, m.counter).then((r) => (r ? { first: r.firstWriteTsMicros, last: r.lastWriteTsMicros } : undefined)),
+              );
+            }
+          }
+          return Promise.all(
+            marks.map(async (m) => {
+              const span = await rows.get(`${m.namespace}\u0000${m.counter}`)!;
+              // firstWriteTs 0: unknown (an old row), which never narrows a rollup's scan.
+              return span !== undefined && span.first <= m.eventTimeMicros && m.eventTimeMicros <= span.last;
+            }),
+          );
+        },
+      });
+      this.checkers.set(store, checker);
+    }
+    return checker;
+  }
+}
+
+function firstMark(namespace: string, counter: string, time: number): CounterWriteMark {
+  return { namespace, counter, eventTimeMicros: Math.floor(time / MARK_GRANULARITY_MICROS) * MARK_GRANULARITY_MICROS };
+}
+
+function lastMark(namespace: string, counter: string, time: number): CounterWriteMark {
+  return { namespace, counter, eventTimeMicros: (Math.floor(time / MARK_GRANULARITY_MICROS) + 1) * MARK_GRANULARITY_MICROS };
+}
+
+/** One mark per counter end (the earliest and the latest): fewer rows touched per commit. */
+function spanPerCounter(marks: CounterWriteMark[]): CounterWriteMark[] {
+  if (marks.length <= 1) return marks;
+  const spans = new Map<string, { first: CounterWriteMark; last: CounterWriteMark }>();
+  for (const m of marks) {
+    const k = `${m.namespace}\u0000${m.counter}`;
+    const seen = spans.get(k);
+    if (!seen) spans.set(k, { first: m, last: m });
+    else {
+      if (m.eventTimeMicros < seen.first.eventTimeMicros) seen.first = m;
+      if (m.eventTimeMicros > seen.last.eventTimeMicros) seen.last = m;
+    }
+  }
+  return [...spans.values()].flatMap((s) => (s.first === s.last ? [s.first] : [s.first, s.last]));
+}
+
+function key(scope: MarkScope, counter: string): string {
+  return `${scope.namespace}\u0000${scope.incarnation}\u0000${counter}`;
 }
