@@ -16,6 +16,7 @@ import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
 import type { StoreCatalog } from '../storage/catalog.js';
 import type { ClusterConfig } from './clusters.js';
 import { assembleStores, type AssembledStores } from './stores.js';
+import { readinessWithClocks, startClockOffsets, type ClockOffsetMonitor, type ClockOffsetSettings } from './clock-offsets.js';
 import { buildHttpApp } from './http/app.js';
 import type { HttpConnectionLimits } from './http/connection-limits.js';
 import { removeNamespaceSeries } from './namespace-metrics.js';
@@ -70,6 +71,11 @@ export interface ServerOptions {
    * restarts and work on every instance of the store.
    */
   pageTokenSecret?: string;
+  /**
+   * Measuring this instance's clock against the shared stores' clocks (issue 15,
+   * server/clock-offsets.ts): on by default with the system clock, off with an injected one.
+   */
+  clockOffsets?: ClockOffsetSettings | false;
 }
 
 /** Registry setting holding the generated page-token secret. */
@@ -103,7 +109,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stores = await assembleStores({ dataDir: options.dataDir, clock, ...(options.clusters ? { clusters: options.clusters } : {}) });
   const pageTokenSecret =
     options.pageTokenSecret ?? (await stores.catalog.namespaces().claimSetting(PAGE_TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url')));
-  const server = new DgwServer(options, clock, stores, pageTokenSecret);
+  // Measured before the server serves: readiness, rollups and tokenless stamps depend on it.
+  const logger = options.log;
+  const clockOffsets = await startClockOffsets(options.clockOffsets, options.clock !== undefined, {
+    catalog: stores.catalog,
+    clock,
+    log: (level, message) => (logger ? logger[level](message) : console.error(`dgw: ${message}`)),
+  });
+  const server = new DgwServer(options, clock, stores, pageTokenSecret, clockOffsets);
   await server.listen();
   return server;
 }
@@ -128,6 +141,9 @@ export class DgwServer implements RunningServer {
   private readonly guard: CallGuard;
   private readonly rates = new RequestRates();
   private readonly loopDelay?: LoopDelaySampler;
+  private readonly clockOffsets: ClockOffsetMonitor | undefined;
+  /** /readyz and gRPC health: the stores answer and no clock offset is beyond the margin. */
+  private readonly ready: () => Promise<void>;
   private readonly interval: NodeJS.Timeout;
   private grpc: RunningGrpcServer | undefined;
   private httpPort: number;
@@ -137,8 +153,9 @@ export class DgwServer implements RunningServer {
   private lastLog = 0;
   private suppressed = 0;
 
-  constructor(options: ServerOptions, clock: Clock, stores: AssembledStores, pageTokenSecret: string) {
+  constructor(options: ServerOptions, clock: Clock, stores: AssembledStores, pageTokenSecret: string, clockOffsets?: ClockOffsetMonitor) {
     this.options = options;
+    this.clockOffsets = clockOffsets;
     this.logger = options.log ?? createLogger('silent');
     const { catalog, resolver } = stores;
     this.catalog = catalog;
@@ -154,6 +171,8 @@ export class DgwServer implements RunningServer {
       }),
     );
     const log = (err: unknown, what: string) => this.logBackground(err, what);
+    clockOffsets?.registerMetrics(metrics);
+    this.ready = readinessWithClocks(() => catalog.ping(), clockOffsets);
     const engine = (this.engine = createTimeSeriesService({
       clock,
       catalog,
@@ -168,6 +187,7 @@ export class DgwServer implements RunningServer {
       timeseries: engine,
       registry: metrics,
       pipeline: { onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`) },
+      ...(clockOffsets ? { clockOffsets } : {}),
     }));
     const namespaces = (this.namespaces = new NamespaceManager({
       registry: catalog.namespaces(),
@@ -207,7 +227,7 @@ export class DgwServer implements RunningServer {
       namespaces,
       registry: catalog.namespaces(),
       metrics,
-      ready: () => catalog.ping(),
+      ready: this.ready,
       // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
       ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),
       ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
@@ -253,7 +273,7 @@ export class DgwServer implements RunningServer {
           guard: this.guard,
           onInternalError: (err, method) => this.logBackground(err, `gRPC ${method}`),
           interceptors: [grpcRequestLog(this.logger, this.rates)],
-          ready: () => this.catalog.ping(),
+          ready: this.ready,
         },
         { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );
@@ -286,6 +306,7 @@ export class DgwServer implements RunningServer {
     return (this.closing ??= (async () => {
       clearInterval(this.interval);
       this.loopDelay?.stop();
+      await this.clockOffsets?.stop();
       await Promise.all([this.app.close(), this.grpc?.close()]); // stop accepting, finish in-flight requests
       await this.engine.shutdown(); // drain buffered writes
       await this.counters.shutdown(); // drain rollup queues

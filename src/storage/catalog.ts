@@ -15,6 +15,7 @@ import type {
   RollupCache,
   RollupStore,
   StoreCapabilities,
+  StoreClock,
   StorePart,
   StoreSet,
   StoresByKey,
@@ -116,6 +117,17 @@ export class StoreCatalog implements StoresByKey {
   /** Closes every store once. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.stores.values()].map((s) => s.close()));
+  }
+
+  /** Stores with a clock of their own (shared stores), by key: what the clock-offset monitor measures. */
+  clocks(): [string, StoreClock][] {
+    return [...this.stores.entries()].flatMap(([key, set]): [string, StoreClock][] => (set.clock ? [[key, set.clock]] : []));
+  }
+
+  /** The key of the store that answers `part` for `key` (its own, or its provider's). */
+  providerKey(key: string, part: StorePart): string {
+    if (this.stores.get(key)?.[part]) return key;
+    return this.providers[part] ?? this.defaultKey;
   }
 
   private provider(key: string, part: StorePart): StoreSet {

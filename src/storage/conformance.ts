@@ -52,6 +52,27 @@ export function runConformance(name: string, makeStores: () => Promise<StoreSet>
     registerCounterTests(ctx);
     registerRegistryTests(ctx);
 
+    describe('clock (issue 15)', () => {
+      it('a shared store reads its own clock: near this host\'s, never going back; an unshared one has none', async (t) => {
+        const set = ctx.stores();
+        if (!set.capabilities.shared) {
+          assert.equal(set.clock, undefined, 'an unshared store has no clock of its own (offset 0)');
+          return;
+        }
+        assert.ok(set.clock, 'a store several instances share must offer its clock');
+        const before = Date.now() * 1000;
+        const first = await set.clock.nowMicros();
+        const second = await set.clock.nowMicros();
+        const after = Date.now() * 1000;
+        assert.ok(Number.isSafeInteger(first) && Number.isSafeInteger(second), `integers: ${first}, ${second}`);
+        assert.ok(second >= first, `never goes back: ${first} then ${second}`);
+        // The servers of this suite run on this host: same clock, up to the store's precision.
+        const slack = 5_000; // Cassandra's clock has 1 ms precision
+        assert.ok(first >= before - slack && second <= after + slack, `store clock ${first}..${second} outside this host's ${before}..${after}`);
+        t.diagnostic(`store clock - host clock: ${((first + second) / 2 - (before + after) / 2) / 1000} ms, read in ${(after - before) / 1000} ms`);
+      });
+    });
+
     describe('lifecycle', () => {
       it('ping resolves; close is idempotent; calls after close fail UNAVAILABLE', async () => {
         const own = await makeStores();

@@ -306,6 +306,21 @@ export interface NamespaceRegistry {
 }
 
 // ---------------------------------------------------------------------------------------
+// The store's own clock (issue 15)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A shared store's own clock: the one clock every instance sharing the store can read, so
+ * each instance measures its own clock against it (the offset, docs/counters.md "Clock
+ * offset"). PostgreSQL: `clock_timestamp()`; Redis: `TIME`; Cassandra: the coordinator's
+ * `now()`. A store only one process uses (embedded SQLite, memory) has none: the offset is 0.
+ */
+export interface StoreClock {
+  /** The store's current time in epoch microseconds (its precision may be coarser: Cassandra's is 1 ms). */
+  nowMicros(): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------
 // The bundle an adapter factory returns
 // ---------------------------------------------------------------------------------------
 
@@ -323,6 +338,8 @@ export interface StoreSet {
   readonly rollupCache?: RollupCache;
   readonly counterCache?: CounterCache;
   readonly namespaces?: NamespaceRegistry;
+  /** The store's own clock; present on stores several instances share (see {@link StoreClock}). */
+  readonly clock?: StoreClock;
   /** Cheap liveness probe for /readyz; rejects when the store cannot serve. */
   ping(): Promise<void>;
   /** Releases connections and files; idempotent. */

@@ -23,6 +23,7 @@ import type {
   RollupCache,
   RollupStore,
   StoreCapabilities,
+  StoreClock,
   StoreSet,
 } from './contracts.js';
 import type { ErrorTranslator } from './native-errors.js';
@@ -35,6 +36,7 @@ export interface StoreParts {
   rollupCache?: RollupCache;
   counterCache?: CounterCache;
   namespaces?: NamespaceRegistry;
+  clock?: StoreClock;
 }
 
 /** What an adapter hands to {@link wrapStoreSet}. */
@@ -232,6 +234,13 @@ class WrappedNamespaceRegistry implements NamespaceRegistry {
   }
 }
 
+class WrappedStoreClock implements StoreClock {
+  constructor(private readonly inner: StoreClock, private readonly gate: StoreGate) {}
+  nowMicros(): Promise<number> {
+    return this.gate.call('clock.nowMicros', () => this.inner.nowMicros());
+  }
+}
+
 /**
  * Wraps an adapter's parts into a StoreSet with the shared behaviour: every call waits for
  * init, fails with UNAVAILABLE after close, and rejects only with a DgwError made by the
@@ -250,6 +259,7 @@ export function wrapStoreSet(options: StoreWrapperOptions): StoreSet {
     ...(parts.rollupCache ? { rollupCache: new WrappedRollupCache(parts.rollupCache, gate) } : {}),
     ...(parts.counterCache ? { counterCache: new WrappedCounterCache(parts.counterCache, gate) } : {}),
     ...(parts.namespaces ? { namespaces: new WrappedNamespaceRegistry(parts.namespaces, gate) } : {}),
+    ...(parts.clock ? { clock: new WrappedStoreClock(parts.clock, gate) } : {}),
     async ping() {
       await gate.open('ping');
       try {

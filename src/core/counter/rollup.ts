@@ -16,6 +16,7 @@ import { LiveWindows } from './live-window.js';
 import { isInt64 } from './int64.js';
 import type { CounterMetrics, RollupOutcome } from './metrics.js';
 import type { RollupResult } from './rollup-pipeline.js';
+import type { CounterClockOffsets } from './types.js';
 
 /** Live windows per event store object (see {@link CounterRollups.liveWindows}). */
 const LIVE_WINDOWS = new WeakMap<object, LiveWindows>();
@@ -58,6 +59,8 @@ export interface CounterRollupsDeps {
   catalog: StoresByKey;
   timeseries: TimeSeriesService;
   metrics: CounterMetrics;
+  /** Measured clock offsets (issue 15): rollups pause while the rollup store's is beyond the skew margin. */
+  offsets?: CounterClockOffsets;
 }
 
 /** Rollups, rollup reads and accurate reads of EVENTUAL / ACCURATE counters. */
@@ -102,6 +105,16 @@ export class CounterRollups {
     const ns = config.name;
     const store = catalog.rollups(config.rollup.storage.store);
     const cache = catalog.rollupCache(config.cache.storage.store);
+    const offset = this.deps.offsets?.offsetMicros(config.rollup.storage.store) ?? 0;
+    if (Math.abs(offset) > config.skewMarginMicros) {
+      // This instance's `now − acceptLimit − skewMargin` could pass writes other instances
+      // still accept: leave the counter to instances whose clocks agree with the store's.
+      // An error, so the pipeline retries it and a sweep keeps the slices (service.ts).
+      throw new DgwError(
+        'UNAVAILABLE',
+        `rollups of "${ns}" paused on this instance: its clock is ${(-offset / 1e6).toFixed(3)} s off the rollup store's, beyond skew_margin (${config.skewMarginMicros / 1e6} s)`,
+      );
+    }
     const now = clock.nowMicros();
     const row = await store.readForRollup(ns, counter);
     let end = now - config.events.primary.acceptLimitMicros - config.skewMarginMicros;

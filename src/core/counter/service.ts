@@ -20,7 +20,7 @@ import { createCounterMetrics, type CounterMetrics, type CounterOperation } from
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
 import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
-import type { AddCountRequest, ClearCountRequest, CounterService, IdempotencyToken } from './types.js';
+import type { AddCountRequest, ClearCountRequest, CounterClockOffsets, CounterService, IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
 import { WriteMarks } from './write-marks.js';
 
@@ -36,6 +36,8 @@ export interface CounterServiceOptions {
   pipeline?: PipelineOptions;
   /** Most write marks in one rollup-store commit (default 5000). */
   maxMarksPerCommit?: number;
+  /** This instance's measured clock offsets against the shared stores (issue 15); all 0 when absent. */
+  clockOffsets?: CounterClockOffsets;
 }
 
 /** The service plus what tests and the server inspect. */
@@ -100,6 +102,7 @@ export class CounterServiceEngine implements CounterEngine {
   private readonly writeMarks: WriteMarks;
   /** Metric labels per counter type and operation, built once (not per call). */
   private readonly operationLabels = new Map<string, { base: { counter_type: string; operation: string }; ok: { counter_type: string; operation: string; outcome: string } }>();
+  private readonly clockOffsets: CounterClockOffsets | undefined;
   /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
   private readonly claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
 
@@ -110,7 +113,14 @@ export class CounterServiceEngine implements CounterEngine {
     this.writeMarks = new WriteMarks({ catalog: this.catalog, maxMarksPerCommit: options.maxMarksPerCommit ?? 5000 });
     this.metrics = createCounterMetrics(options.registry);
     this.bestEffort = new BestEffortCounters(this.catalog);
-    const rollups = (this.rollups = new CounterRollups({ clock: this.clock, catalog: this.catalog, timeseries: this.timeseries, metrics: this.metrics }));
+    this.clockOffsets = options.clockOffsets;
+    const rollups = (this.rollups = new CounterRollups({
+      clock: this.clock,
+      catalog: this.catalog,
+      timeseries: this.timeseries,
+      metrics: this.metrics,
+      ...(options.clockOffsets ? { offsets: options.clockOffsets } : {}),
+    }));
     const pipelineOptions = options.pipeline ?? {};
     this.pipelines = new PipelinesByNamespace(
       pipelineOptions.scheduler ?? createRealScheduler(),
@@ -246,7 +256,7 @@ export class CounterServiceEngine implements CounterEngine {
     make: (time: number, id: string) => EventRecord,
   ): Promise<void> {
     const start = this.clock.nowMicros();
-    const time = token?.generationTimeMicros ?? start;
+    const time = token?.generationTimeMicros ?? this.storeNow(config, start);
     const id = token?.token ?? randomUUID();
     const event = make(time, id);
     const p = config.events.primary;
@@ -281,6 +291,25 @@ export class CounterServiceEngine implements CounterEngine {
       );
     }
     this.pipelines.trigger(config, counter);
+  }
+
+  /**
+   * The time of a mutation without a token (issue 15): this instance's estimate of the
+   * rollup store's clock (`now + measured offset`), so tokenless adds and clears served by
+   * different instances are ordered as they happened, whatever each instance's clock says.
+   * Beyond the namespace's skew margin the instance cannot order them: refused (retry on
+   * another instance, whose /readyz is green, or send a token).
+   */
+  private storeNow(config: CounterConfig, start: number): number {
+    const offset = this.clockOffsets?.offsetMicros(config.rollup.storage.store) ?? 0;
+    if (Math.abs(offset) > config.skewMarginMicros) {
+      throw new DgwError(
+        'UNAVAILABLE',
+        `this instance's clock is ${(-offset / 1e6).toFixed(3)} s off the counter store's, beyond skew_margin (${config.skewMarginMicros / 1e6} s): a mutation without idempotency_token cannot be ordered here; send it to another instance or with a token`,
+        { details: [{ reason: 'clock offset beyond skew margin' }] },
+      );
+    }
+    return start + offset;
   }
 
   /**

@@ -55,3 +55,15 @@ export interface CounterService {
   /** Stops the rollup pipelines after draining their queues (each queued counter rolled up once). */
   shutdown(): Promise<void>;
 }
+
+/**
+ * What an instance measured of its clock against the shared stores' clocks (issue 15; the
+ * server's `ClockOffsetMonitor`). Without it (embedded, tests) every offset is 0.
+ */
+export interface CounterClockOffsets {
+  /**
+   * The clock of the store holding the rollups of `rollupStoreKey` minus this instance's
+   * clock, in µs, as last measured; 0 for a store without a clock of its own.
+   */
+  offsetMicros(rollupStoreKey: string): number;
+}

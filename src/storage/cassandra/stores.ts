@@ -11,6 +11,7 @@ import { SystemClock, type Clock } from '../../kernel/clock.js';
 import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { wrapStoreSet } from '../store-wrapper.js';
+import { CassandraStoreClock } from './clock.js';
 import { CassandraDb, consistencyCode } from './database.js';
 import { DdlLease } from './ddl-lease.js';
 import { translateCassandraError } from './errors.js';
@@ -109,6 +110,7 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
       events: new CassandraEventStore(db, lease, () => clock.nowMicros()),
       rollups: new CassandraRollupStore(db, lease, options.holdClock),
       namespaces: new CassandraNamespaceRegistry(db),
+      clock: new CassandraStoreClock(db, options.holdClock),
     },
     init: async () => {
       try {

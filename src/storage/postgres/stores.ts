@@ -14,6 +14,7 @@ import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
 import { migrate } from './schema.js';
 import { PgNamespaceRegistry } from './namespace-registry.js';
+import { PgStoreClock } from './clock.js';
 import { PgRollupStore } from './rollup-store.js';
 
 export { LATEST_SCHEMA_VERSION } from './schema.js';
@@ -97,6 +98,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
       index,
       rollups: new PgRollupStore(db, options.holdClock),
       namespaces: new PgNamespaceRegistry(db),
+      clock: new PgStoreClock(db, options.holdClock),
     },
     init: () => migrate(db),
     ping: async () => {

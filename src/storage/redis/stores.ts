@@ -9,6 +9,7 @@ import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { wrapStoreSet } from '../store-wrapper.js';
 import { RedisCounterCache, RedisRollupCache, type RedisCall } from './caches.js';
+import { RedisStoreClock } from './clock.js';
 import { lostReason, redisErrorTranslator, redisUnavailable } from './errors.js';
 
 /** Default server when neither `url` nor `client` is given. */
@@ -108,6 +109,7 @@ new Redis(url, redisClientOptions(timeoutMs));
     parts: {
       counterCache: new RedisCounterCache(call, prefix),
       rollupCache: new RedisRollupCache(call, prefix),
+      clock: new RedisStoreClock(call),
     },
     ping: async () => {
       const reply = await call((c) => c.ping());
