@@ -10,6 +10,7 @@ import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
 import { startServer } from '../server/runtime.js';
 import { readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../kernel/clock.js';
+import { parseDurationMicros } from '../kernel/time.js';
 import { createLogger, parseLogLevel } from '../server/ops/logger.js';
 import { buildInfo } from '../server/ops/build-info.js';
 import { checkUrlScheme, redactUrl } from '../server/ops/url-scheme.js';
@@ -40,6 +41,8 @@ options:
   --keep-alive-timeout-ms N  close idle keep-alive connections after N ms (5000) [DGW_KEEP_ALIVE_TIMEOUT_MS]
   --idle-timeout-ms N    destroy a socket silent for N ms (60000) [DGW_IDLE_TIMEOUT_MS]
   --max-connections N    most simultaneous HTTP connections (10000) [DGW_MAX_CONNECTIONS]
+  --clock-skew-margin D  not ready (/readyz 503) while this instance's clock is further than D
+                         from a shared store's (1s; docs/counters.md "Clock offset") [DGW_CLOCK_SKEW_MARGIN]
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
   --quiet                same as --log-level warn
   -h, --help             this help`;
@@ -72,6 +75,7 @@ export async function serve(argv: string[]): Promise<void> {
       'keep-alive-timeout-ms': { type: 'string', default: process.env.DGW_KEEP_ALIVE_TIMEOUT_MS },
       'idle-timeout-ms': { type: 'string', default: process.env.DGW_IDLE_TIMEOUT_MS },
       'max-connections': { type: 'string', default: process.env.DGW_MAX_CONNECTIONS },
+      'clock-skew-margin': { type: 'string', default: process.env.DGW_CLOCK_SKEW_MARGIN },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -96,6 +100,11 @@ export async function serve(argv: string[]): Promise<void> {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${text}" is not a positive integer`);
     connectionLimits[key] = n;
+  }
+  const skewText = values['clock-skew-margin'];
+  const skewMargin = skewText === undefined ? undefined : parseDurationMicros(skewText);
+  if (skewText !== undefined && (skewMargin === undefined || skewMargin <= 0)) {
+    throw new Error(`--clock-skew-margin: "${skewText}" is not a positive duration (e.g. 1s, 500ms)`);
   }
   const dataDir = resolve(values['data-dir']);
   const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
@@ -124,6 +133,8 @@ export async function serve(argv: string[]): Promise<void> {
     allowedOrigins: security.allowedOrigins,
     allowUnauthenticated: values['allow-unauthenticated'],
     connectionLimits,
+    // The system clock: measured against the shared stores' clocks (issue 15).
+    clockOffsets: skewMargin === undefined ? {} : { marginMicros: skewMargin },
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
   });
   if (tokens && !tls && !isLoopbackHost(values.host)) {

@@ -4,7 +4,7 @@
  * microsecond idempotency-token times, and the exact counter oracle (by event identity,
  * a clear at T dropping every add at or before T).
  */
-import { spawnServer, type ServerProcess } from './server-process.js';
+import { spawnServer, type ServerProcess, type SpawnOptions } from './server-process.js';
 
 /** The outcome of one HTTP call. */
 export interface CallResult {
@@ -118,8 +118,8 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
 }
 
 /** Spawns a dgw server process with output captured (for failure messages). */
-export async function spawnDgw(dataDir: string, args: string[]): Promise<ServerProcess & { output: () => string }> {
-  const server = await spawnServer(dataDir, args);
+export async function spawnDgw(dataDir: string, args: string[], options: SpawnOptions = {}): Promise<ServerProcess & { output: () => string }> {
+  const server = await spawnServer(dataDir, args, options);
   let out = '';
   const keep = (c: Buffer) => {
     out += c.toString();

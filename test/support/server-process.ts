@@ -14,11 +14,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Options of {@link spawnServer}. */
+export interface SpawnOptions {
+  /** Variables added to this process's environment (e.g. LD_PRELOAD and FAKETIME for libfaketime). */
+  env?: Record<string, string>;
+}
+
 /** Spawns `dgw serve --port 0 --data-dir DIR` and waits until it listens. */
-export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+export async function spawnServer(dataDir: string, extraArgs: string[] = [], options: SpawnOptions = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   let output = '';
   // A child that failed to start is killed: a live one would keep this test file's process
