@@ -199,6 +199,9 @@ export class CounterServiceEngine implements CounterEngine {
       this.rollups.liveWindows(config)?.forgetNamespace(config.events.name);
     }
     await this.catalog.rollups(config.rollup.storage.store).dropNamespace(config.name);
+    // This instance forgets its marks of every incarnation (a re-create in the same
+    // microsecond of a frozen clock, or on a registry without tombstones, may repeat one).
+    this.writeMarks.forgetNamespace(config.name);
     await this.catalog.rollupCache(config.cache.storage.store).dropNamespace(config.name);
     // Best-effort values too, whatever the type now (it may have been BEST_EFFORT before):
     // a re-created namespace starts at 0 (issue 14.9).

@@ -72,6 +72,12 @@ export class WriteMarkCache {
     }
   }
 
+  /** Forgets every span of a namespace, whatever its incarnation (the namespace was dropped here). */
+  forgetNamespace(namespace: string): void {
+    const prefix = `${namespace}\u0000`;
+    for (const k of this.spans.keys()) if (k.startsWith(prefix)) this.spans.delete(k);
+  }
+
   /** Forgets what is remembered of one counter of `scope` (its stored row no longer covers it). */
   forget(scope: MarkScope, counter: string): void {
     this.spans.delete(key(scope, counter));
@@ -112,6 +118,11 @@ export class WriteMarks {
     }
     await this.committer(store).submit(marks);
     this.cache.recorded(scope, marks);
+  }
+
+  /** Forgets every remembered mark of a namespace (it was dropped by this instance). */
+  forgetNamespace(namespace: string): void {
+    this.cache.forgetNamespace(namespace);
   }
 
   private committer(store: string): GroupCommitter<CounterWriteMark> {
