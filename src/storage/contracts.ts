@@ -219,6 +219,12 @@ export interface RollupAdvance {
    * event time at or before `next.rollupTsMicros`.
    */
   readAtMicros?: number;
+  /**
+   * `firstWriteTsMicros` of the {@link RollupRead} the rollup started from (issue 15): the
+   * advance is refused when the row now has another one, i.e. it was dropped with its
+   * namespace and made again since (another incarnation's row).
+   */
+  firstWriteTsMicros?: number;
 }
 
 /** Durable per-counter rollup state. */
@@ -245,8 +251,11 @@ export interface RollupStore {
    * Conditional write: stores the checkpoint only if `next.rollupTsMicros` is greater than
    * the stored one (or no row exists), and, with `readAtMicros`, no hold active since that
    * read protects a time at or before it. Returns whether it was applied. Never moves back.
+   * With `readAtMicros` (a rollup that read the row) a missing row is never made again
+   * (its namespace was dropped meanwhile), and with `firstWriteTsMicros` the row must still
+   * have that first write (see {@link RollupAdvance.firstWriteTsMicros}).
    */
-  advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean>;
+  advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean>;
   /**
    * {@link advance} for many counters in one durable commit (rollup batches share it);
    * one applied flag per item, in order. Items are applied in order, so a counter listed

@@ -150,7 +150,7 @@ export class CounterRollups {
         if (!isInt64(next.count)) {
           throw new DgwError('OUT_OF_RANGE', `counter "${counter}" of "${ns}": count ${next.count} does not fit in int64`);
         }
-        if (await this.advance(config.rollup.storage.store, { namespace: ns, counter, next, readAtMicros: row.readAtMicros })) {
+        if (await this.advance(config.rollup.storage.store, { namespace: ns, counter, next, readAtMicros: row.readAtMicros, firstWriteTsMicros: row.firstWriteTsMicros })) {
           outcome = 'applied';
           checkpoint = next;
         } else {

@@ -35,6 +35,7 @@ const LWT_ATTEMPTS = 8;
 /** A row's checkpoint and hold as read, nulls kept (LWT conditions compare them). */
 interface HoldState {
   rollupTs: bigint | null;
+  firstWrite: bigint | null;
   holdTs: bigint | null;
   holdUntil: bigint | null;
   nowMicros: number;
@@ -143,6 +144,7 @@ export class CassandraRollupStore implements RollupStore {
     const big = (col: string) => (r.get(col) as bigint | null | undefined) ?? null;
     const state: HoldState = {
       rollupTs: big('rollup_ts'),
+      firstWrite: big('first_write_ts'),
       holdTs: big('hold_ts'),
       holdUntil: big('hold_until'),
       nowMicros: this.holdClock ? this.holdClock.nowMicros() : Number(r.get('now') as bigint) * 1000,
@@ -221,10 +223,10 @@ export class CassandraRollupStore implements RollupStore {
     };
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     if (!Number.isSafeInteger(next.rollupTsMicros)) throw new DgwError('INVALID_ARGUMENT', 'next.rollupTsMicros: must be integer microseconds');
-    if (readAtMicros !== undefined) return this.guardedAdvance(namespace, counter, next, readAtMicros);
+    if (readAtMicros !== undefined) return this.guardedAdvance(namespace, counter, next, readAtMicros, firstWriteTsMicros);
     return this.withTable(namespace, async (table) => {
       const values = [next.count, BigInt(next.rollupTsMicros), counter];
       // A missing row or one made by write marks only has no checkpoint: `< ?` is false on
@@ -242,15 +244,17 @@ export class CassandraRollupStore implements RollupStore {
   }
 
   /** An advance refused while a hold active at or since `readAtMicros` protects a time at or before it. */
-  private async guardedAdvance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros: number): Promise<boolean> {
+  private async guardedAdvance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros: number, firstWriteTsMicros?: number): Promise<boolean> {
     const ts = BigInt(next.rollupTsMicros);
     for (let attempt = 0; attempt < LWT_ATTEMPTS; attempt++) {
       const seen = await this.holdState(namespace, counter);
-      if (!seen) return this.advance(namespace, counter, next); // no row: nothing holds it
+      // The rollup read a row: gone means dropped with its namespace since, not made again (issue 15).
+      if (!seen) return false;
       const s = seen.state;
+      if (firstWriteTsMicros !== undefined && seen.row.firstWriteTsMicros !== firstWriteTsMicros) return false;
       if (s.rollupTs !== null && s.rollupTs >= ts) return false;
       if (s.holdUntil !== null && s.holdTs !== null && Number(s.holdUntil) > readAtMicros && s.holdTs <= ts) return false;
-      const cond = unchanged({ rollup_ts: s.rollupTs, hold_ts: s.holdTs, hold_until: s.holdUntil });
+      const cond = unchanged({ rollup_ts: s.rollupTs, first_write_ts: s.firstWrite, hold_ts: s.holdTs, hold_until: s.holdUntil });
       const applied = await this.withTable(namespace, async (table) => {
         const rs = await this.db.execute(`UPDATE ${table} SET rollup_count = ?, rollup_ts = ? WHERE counter = ? IF ${cond.cql}`, [
           next.count,
@@ -279,7 +283,7 @@ export class CassandraRollupStore implements RollupStore {
     await forEachLimited([...chains.values()], PARALLEL, async (chain) => {
       for (const i of chain) {
         const item = items[i]!;
-        applied[i] = await this.advance(item.namespace, item.counter, item.next, item.readAtMicros);
+        applied[i] = await this.advance(item.namespace, item.counter, item.next, item.readAtMicros, item.firstWriteTsMicros);
       }
     });
     return applied;

@@ -125,6 +125,34 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       assert.equal(await rollups.advance(ns2, 'c', { count: 1n, rollupTsMicros: T + 1 }, expired.readAtMicros), true);
     });
 
+    it('a rollup that read a row never writes into a row dropped or made again since (issue 15)', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      const T = 2_000_000_000;
+      await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: T }]);
+      const read = await rollups.readForRollup(ns, 'c');
+      assert.ok(read);
+      // The namespace is dropped: the rollup's advance does not make the row again.
+      await rollups.dropNamespace(ns);
+      const stale = { namespace: ns, counter: 'c', next: { count: 41n, rollupTsMicros: T + 100 }, readAtMicros: read.readAtMicros, firstWriteTsMicros: read.firstWriteTsMicros };
+      assert.deepEqual(await rollups.advanceMany([stale]), [false]);
+      assert.equal(await rollups.get(ns, 'c'), undefined);
+      // Re-created: new marks make another row (another first write); the stale advance is refused.
+      await rollups.recordWrites([{ namespace: ns, counter: 'c', eventTimeMicros: T + 50 }]);
+      assert.equal(await rollups.advance(ns, 'c', stale.next, stale.readAtMicros, stale.firstWriteTsMicros), false);
+      assert.deepEqual(await rollups.advanceMany([stale]), [false]);
+      assert.equal((await rollups.get(ns, 'c'))?.lastRollupCount, 0n);
+      // The new incarnation's own rollup applies.
+      const fresh = await rollups.readForRollup(ns, 'c');
+      assert.ok(fresh);
+      assert.deepEqual(
+        await rollups.advanceMany([{ namespace: ns, counter: 'c', next: { count: 2n, rollupTsMicros: T + 100 }, readAtMicros: fresh.readAtMicros, firstWriteTsMicros: fresh.firstWriteTsMicros }]),
+        [true],
+      );
+      assert.equal((await rollups.get(ns, 'c'))?.lastRollupCount, 2n);
+    });
+
     it('counts are exact int64 bigints, out-of-range ones refused', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;

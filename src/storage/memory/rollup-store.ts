@@ -73,14 +73,17 @@ export class MemoryRollupStore implements RollupStore {
 
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
     const out: boolean[] = [];
-    for (const { namespace, counter, next, readAtMicros } of items) out.push(await this.advance(namespace, counter, next, readAtMicros));
+    for (const { namespace, counter, next, readAtMicros, firstWriteTsMicros } of items) {
+      out.push(await this.advance(namespace, counter, next, readAtMicros, firstWriteTsMicros));
+    }
     return out;
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     const rows = this.rows(namespace);
     const row = rows.get(counter);
+    if (!row && readAtMicros !== undefined) return false; // dropped since the rollup read it
     if (!row) {
       rows.set(counter, {
         lastRollupCount: next.count,
@@ -93,6 +96,7 @@ export class MemoryRollupStore implements RollupStore {
       return true;
     }
     if (next.rollupTsMicros <= row.lastRollupTsMicros) return false;
+    if (firstWriteTsMicros !== undefined && row.firstWriteTsMicros !== firstWriteTsMicros) return false;
     if (readAtMicros !== undefined && row.holdUntilMicros > readAtMicros && row.holdTsMicros <= next.rollupTsMicros) return false;
     row.lastRollupCount = next.count;
     row.lastRollupTsMicros = next.rollupTsMicros;

@@ -108,11 +108,26 @@ export class PgRollupStore implements RollupStore {
 
   /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
-    return Promise.all(items.map(({ namespace, counter, next, readAtMicros }) => this.advance(namespace, counter, next, readAtMicros)));
+    return Promise.all(
+      items.map(({ namespace, counter, next, readAtMicros, firstWriteTsMicros }) => this.advance(namespace, counter, next, readAtMicros, firstWriteTsMicros)),
+    );
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
+    if (readAtMicros !== undefined) {
+      // A rollup that read the row only updates it: a row dropped with its namespace since is
+      // not made again, nor one made again by another incarnation's marks (issue 15).
+      const { rowCount } = await this.db.query(
+        `UPDATE ${this.rollups} AS r SET last_rollup_count = $3::numeric, last_rollup_ts = $4
+           WHERE namespace = $1 AND counter = $2 AND r.last_rollup_ts < $4
+             AND NOT (r.hold_until > $5::bigint AND r.hold_ts <= $4)
+             AND ($6::bigint IS NULL OR r.first_write_ts = $6::bigint)`,
+        [namespace, counter, next.count.toString(), next.rollupTsMicros, readAtMicros, firstWriteTsMicros ?? null],
+        true,
+      );
+      return rowCount === 1;
+    }
     const { rowCount } = await this.db.query(
       `INSERT INTO ${this.rollups} AS r (namespace, counter, last_rollup_count, last_rollup_ts, last_write_ts)
          VALUES ($1, $2, $3::numeric, $4, $5)

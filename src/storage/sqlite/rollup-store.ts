@@ -83,8 +83,7 @@ export class SqliteRollupStore implements RollupStore {
     // One transaction: one fsync for the whole rollup batch.
     return this.sql.transaction(() =>
       items.map(
-        ({ namespace, counter, next, readAtMicros }) =>
-          this.upsert().run({ ns: namespace, counter, count: next.count, ts: next.rollupTsMicros, readAt: readAtMicros ?? null }).changes > 0,
+        ({ namespace, counter, next, readAtMicros, firstWriteTsMicros }) => this.apply(namespace, counter, next, readAtMicros, firstWriteTsMicros),
       ),
     );
   }
@@ -99,10 +98,24 @@ export class SqliteRollupStore implements RollupStore {
     );
   }
 
-  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number): Promise<boolean> {
+  /** A rollup that read the row (readAt) only updates it: a dropped row is not made again (issue 15). */
+  private guardedUpdate() {
+    return this.sql.stmt(
+      'UPDATE rollups SET last_rollup_count = @count, last_rollup_ts = @ts ' +
+        'WHERE namespace = @ns AND counter = @counter AND last_rollup_ts < @ts ' +
+        'AND NOT (hold_until > @readAt AND hold_ts <= @ts) AND (@fw IS NULL OR first_write_ts = @fw)',
+    );
+  }
+
+  private apply(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): boolean {
+    const params = { ns: namespace, counter, count: next.count, ts: next.rollupTsMicros };
+    if (readAtMicros === undefined) return this.upsert().run({ ...params, readAt: null }).changes > 0;
+    return this.guardedUpdate().run({ ...params, readAt: readAtMicros, fw: firstWriteTsMicros ?? null }).changes > 0;
+  }
+
+  async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
-    const result = this.upsert().run({ ns: namespace, counter, count: next.count, ts: next.rollupTsMicros, readAt: readAtMicros ?? null });
-    return result.changes > 0;
+    return this.apply(namespace, counter, next, readAtMicros, firstWriteTsMicros);
   }
 
   async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
