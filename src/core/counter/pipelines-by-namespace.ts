@@ -71,9 +71,11 @@ export class PipelinesByNamespace {
   }
 
   private pipelineOf(config: CounterConfig): RollupPipeline {
+    const existing = this.entries.get(config.name);
+    // The hot path (every add and read): the same configuration object as last time.
+    if (existing && existing.config === config) return existing.pipeline;
     const r = config.rollup;
     const settingsKey = `${r.numQueues}/${r.coalesceMicros}/${r.capacityBytes}/${r.rollupBatchCount}`;
-    const existing = this.entries.get(config.name);
     if (existing && existing.settingsKey === settingsKey) {
       existing.config = config; // rollups always use the latest configuration
       return existing.pipeline;
