@@ -82,8 +82,10 @@ const batch = (size: number) => {
 
 /** An AddCount body with a fresh token; its time is taken when the request is sent (run() builds bodies lazily for these). */
 let tokenSeq = 0;
+/** Counters the counter cases spread over (env DGW_OVERHEAD_COUNTERS, default 100): fewer = more events per live window. */
+const COUNTERS = Number(process.env.DGW_OVERHEAD_COUNTERS ?? 100);
 const addBody = (ns: string, i: number) =>
-  JSON.stringify({ namespace: ns, counter_name: `c${i % 100}`, delta: 1, idempotency_token: { token: `t${tokenSeq++}-${i}`, generation_time: '@now' } });
+  JSON.stringify({ namespace: ns, counter_name: `c${i % COUNTERS}`, delta: 1, idempotency_token: { token: `t${tokenSeq++}-${i}`, generation_time: '@now' } });
 
 const cases: { name: string; n: number; make: (i: number) => { path: string; body: string }; expect: number; per?: number }[] = [
   {

@@ -40,11 +40,13 @@ export interface BenchOptions {
   profileDir?: string;
   /** "How cost grows" (issue 9): AddCount over 100 … 1,000,000 counters, 100,000 counters in one minute. */
   scale: boolean;
+  /** Counters of the `wide` measurement (default 100,000; `--quick` 2,000). */
+  wideCounters?: number;
 }
 
 const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
                  [--preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
-                 [--redis-url URL] [--postgres-url URL] [--scale]
+                 [--redis-url URL] [--postgres-url URL] [--scale [--wide-counters N]]
        dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)`;
 
 /** Entry point of `dgw bench`; resolves to the process exit code. */
@@ -54,6 +56,7 @@ export async function runBench(argv: string[]): Promise<number> {
     options: {
       quick: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
+      'wide-counters': { type: 'string' },
       warmup: { type: 'string' },
       duration: { type: 'string' },
       concurrency: { type: 'string', default: '50' },
@@ -98,6 +101,7 @@ export async function runBench(argv: string[]): Promise<number> {
     ...(values.out ? { out: values.out } : {}),
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
     scale: values.scale,
+    ...(values['wide-counters'] ? { wideCounters: Math.round(int(values['wide-counters'], 'wide-counters', 100_000)) } : {}),
   };
   return runAll(o);
 }
@@ -258,7 +262,7 @@ async function runDgwBackend(
       progressDone(`dgw on ${backend}: convergence ${conv.seconds !== undefined ? `${conv.seconds.toFixed(2)} s` : `not reached in ${conv.timeoutS} s`}`);
     }
     if (o.scale && selected(o, `${backend}.wide`)) {
-      const n = o.quick ? 2000 : 100_000;
+      const n = o.wideCounters ?? (o.quick ? 2000 : 100_000);
       progress(`dgw on ${backend}: ${n.toLocaleString('en-US')} counters written once each, then GetCount of a sample until rolled up`);
       const w = await measureWide(server.origin, n, 600, () => rssMiB(server.pid));
       wide[backend] = w;
