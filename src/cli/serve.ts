@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
 import { startServer } from '../server/runtime.js';
-import { readServerConfig, type ClusterConfig } from '../server/clusters.js';
+import { clusterAddress, parseCluster, readServerConfig, type ClusterConfig } from '../server/clusters.js';
 import { SystemClock } from '../kernel/clock.js';
 import { parseDurationMicros } from '../kernel/time.js';
 import { createLogger, parseLogLevel } from '../server/ops/logger.js';
@@ -31,6 +31,13 @@ options:
   --data-dir DIR         SQLite data folder (./data) [DGW_DATA_DIR]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
+  --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
+                         --postgres-url for the index (docs/cassandra.md) [DGW_CASSANDRA_CONTACT_POINTS]
+  --cassandra-local-dc DC  data centre serving this instance (datacenter1) [DGW_CASSANDRA_LOCAL_DC]
+  --cassandra-keyspace KS  keyspace (dgw), created when missing [DGW_CASSANDRA_KEYSPACE]
+  --cassandra-replication R  of a created keyspace: N (SimpleStrategy) or dc1:3,dc2:3
+                         (NetworkTopologyStrategy); default 1 [DGW_CASSANDRA_REPLICATION]
+  --cassandra-consistency C  LOCAL_QUORUM (default), QUORUM, ONE, ... [DGW_CASSANDRA_CONSISTENCY]
   --config FILE          JSON file: clusters (docs/backends.md), auth tokens, allowed origins,
                          shedding (docs/security.md, docs/overload.md) [DGW_CONFIG]
   --tls-cert FILE        with --tls-key: HTTPS and gRPC over TLS [DGW_TLS_CERT]
@@ -53,6 +60,56 @@ function port(flag: string, value: string): number {
   return n;
 }
 
+/** The flags' Cassandra cluster (name "cassandra"), or undefined without --cassandra-contact-points. */
+export function cassandraFromFlags(values: {
+  'cassandra-contact-points'?: string | undefined;
+  'cassandra-local-dc'?: string | undefined;
+  'cassandra-keyspace'?: string | undefined;
+  'cassandra-replication'?: string | undefined;
+  'cassandra-consistency'?: string | undefined;
+}): ClusterConfig | undefined {
+  const points = values['cassandra-contact-points'];
+  if (points === undefined || points.trim() === '') {
+    for (const flag of ['cassandra-local-dc', 'cassandra-keyspace', 'cassandra-replication', 'cassandra-consistency'] as const) {
+      if (values[flag] !== undefined) throw new Error(`--${flag} needs --cassandra-contact-points`);
+    }
+    return undefined;
+  }
+  const entry: Record<string, unknown> = {
+    name: 'cassandra',
+    type: 'CASSANDRA',
+    contactPoints: points.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+  };
+  if (values['cassandra-local-dc'] !== undefined) entry.localDataCenter = values['cassandra-local-dc'];
+  if (values['cassandra-keyspace'] !== undefined) entry.keyspace = values['cassandra-keyspace'];
+  if (values['cassandra-consistency'] !== undefined) entry.consistency = values['cassandra-consistency'];
+  const r = values['cassandra-replication'];
+  if (r !== undefined) {
+    if (/^\d+$/.test(r)) entry.replication = { class: 'SimpleStrategy', replication_factor: Number(r) };
+    else {
+      const replication: Record<string, unknown> = { class: 'NetworkTopologyStrategy' };
+      for (const part of r.split(',')) {
+        const m = /^\s*([A-Za-z0-9_.-]+):(\d+)\s*$/.exec(part);
+        if (!m) throw new Error(`--cassandra-replication: "${r}" is neither a factor (3) nor dc:factor pairs (dc1:3,dc2:3)`);
+        replication[m[1]!] = Number(m[2]);
+      }
+      entry.replication = replication;
+    }
+  }
+  try {
+    return parseCluster(entry);
+  } catch (err) {
+    // Name the flag rather than the config file's field.
+    const text = (err as Error).message
+      .replace(/^contactPoints(\[\d+\])?/, '--cassandra-contact-points')
+      .replace(/^localDataCenter/, '--cassandra-local-dc')
+      .replace(/^keyspace/, '--cassandra-keyspace')
+      .replace(/^replication[^:]*/, '--cassandra-replication')
+      .replace(/^consistency/, '--cassandra-consistency');
+    throw new Error(text, { cause: err });
+  }
+}
+
 /** Runs `dgw serve` with its arguments. */
 export async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -65,6 +122,11 @@ export async function serve(argv: string[]): Promise<void> {
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
       'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
+      'cassandra-contact-points': { type: 'string', default: process.env.DGW_CASSANDRA_CONTACT_POINTS },
+      'cassandra-local-dc': { type: 'string', default: process.env.DGW_CASSANDRA_LOCAL_DC },
+      'cassandra-keyspace': { type: 'string', default: process.env.DGW_CASSANDRA_KEYSPACE },
+      'cassandra-replication': { type: 'string', default: process.env.DGW_CASSANDRA_REPLICATION },
+      'cassandra-consistency': { type: 'string', default: process.env.DGW_CASSANDRA_CONSISTENCY },
       config: { type: 'string', default: process.env.DGW_CONFIG },
       'grpc-port': { type: 'string', default: process.env.DGW_GRPC_PORT },
       'tls-cert': { type: 'string', default: process.env.DGW_TLS_CERT },
@@ -110,7 +172,9 @@ export async function serve(argv: string[]): Promise<void> {
   const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
   if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: checkUrlScheme('--postgres-url', values['postgres-url'], 'POSTGRES') });
   if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: checkUrlScheme('--redis-url', values['redis-url'], 'REDIS') });
-  for (const c of clusters) checkUrlScheme(`cluster "${c.name}" url`, c.url, c.type);
+  const cassandra = cassandraFromFlags(values);
+  if (cassandra) clusters.push(cassandra);
+  for (const c of clusters) if (c.type !== 'CASSANDRA') checkUrlScheme(`cluster "${c.name}" url`, c.url, c.type);
 
   const log = createLogger(level);
   const clock = new SystemClock();
@@ -152,7 +216,7 @@ export async function serve(argv: string[]): Promise<void> {
     {
       stores: server.catalog.keys(),
       defaultStore: server.catalog.defaultKey,
-      clusters: clusters.map((c) => ({ name: c.name, type: c.type, url: redactUrl(c.url) })),
+      clusters: clusters.map((c) => ({ name: c.name, type: c.type, at: c.type === 'CASSANDRA' ? clusterAddress(c) : redactUrl(c.url) })),
       dataDir: clusters.length > 0 ? undefined : dataDir,
     },
     clusters.length > 0 ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,

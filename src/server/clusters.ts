@@ -1,14 +1,18 @@
 /**
- * Server deployment configuration (issue 4): the physical clusters a dgw instance knows,
- * from a config file and/or the `--postgres-url` / `--redis-url` flags. They are opened
- * by the one store assembly (stores.ts) and resolved to by store-resolvers.ts.
+ * Server deployment configuration (issues 4 and 8): the physical clusters a dgw instance
+ * knows, from a config file and/or the `--postgres-url` / `--redis-url` /
+ * `--cassandra-contact-points` flags. They are opened by the one store assembly
+ * (stores.ts) and resolved to by store-resolvers.ts.
  */
 import { z } from 'zod';
+import { CONSISTENCY_NAMES } from '../storage/cassandra/database.js';
 import { readConfigJson } from './config-json.js';
 import { decode } from './wire/decode.js';
 
-const clusterSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only'),
+const clusterName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only');
+
+const urlClusterSchema = z.strictObject({
+  name: clusterName,
   type: z.enum(['POSTGRES', 'REDIS']),
   url: z.string().min(1),
   /** PostgreSQL: schema holding dgw's tables (default "dgw"). Redis: key prefix (default "dgw:"). */
@@ -17,6 +21,41 @@ const clusterSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(200).optional(),
   statementTimeoutMs: z.number().int().min(1).optional(),
 });
+
+const replicationSchema = z.union([
+  z.strictObject({ class: z.literal('SimpleStrategy'), replication_factor: z.number().int().min(1).max(20) }),
+  z
+    .object({ class: z.literal('NetworkTopologyStrategy') })
+    .catchall(z.number().int().min(0).max(20))
+    .refine((r) => Object.keys(r).length > 1, 'NetworkTopologyStrategy needs at least one data centre with its factor'),
+]);
+
+/**
+ * A Cassandra cluster: one keyspace (a dataset) on some contact points. Two entries may
+ * name the same nodes with different keyspaces and replication (one per dataset).
+ */
+const cassandraClusterSchema = z.strictObject({
+  name: clusterName,
+  type: z.literal('CASSANDRA'),
+  /** `host` or `host:port` of some nodes; the driver discovers the rest. */
+  contactPoints: z.array(z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, 'host or host:port')).min(1),
+  /** Data centre whose nodes serve this instance. */
+  localDataCenter: z.string().min(1).default('datacenter1'),
+  /** Keyspace of this dataset (created when missing); default "dgw". */
+  keyspace: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and "_", at most 48, starting with a letter').optional(),
+  /** Replication used when dgw creates the keyspace (an existing keyspace is left alone). */
+  replication: replicationSchema.optional(),
+  /** Consistency of reads and writes (default LOCAL_QUORUM). */
+  consistency: z.enum(CONSISTENCY_NAMES as [string, ...string[]]).optional(),
+  /** Serial consistency of lightweight transactions (default LOCAL_SERIAL). */
+  serialConsistency: z.enum(['SERIAL', 'LOCAL_SERIAL']).optional(),
+  /** Per-request client timeout (default 5000 ms). */
+  requestTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /** Delay before an idempotent read is also sent to a second replica (default 200 ms; 0 = off). */
+  speculativeDelayMs: z.number().int().min(0).max(60_000).optional(),
+});
+
+const clusterSchema = z.discriminatedUnion('type', [urlClusterSchema, cassandraClusterSchema]);
 
 /**
  * A server config file: `clusters` is read here; the other sections belong to their
@@ -31,6 +70,10 @@ export const serverConfigSchema = z.strictObject({
 
 /** One configured physical cluster. */
 export type ClusterConfig = z.output<typeof clusterSchema>;
+/** A PostgreSQL or Redis cluster (reached by URL). */
+export type UrlClusterConfig = z.output<typeof urlClusterSchema>;
+/** A Cassandra cluster (contact points, data centre, keyspace). */
+export type CassandraClusterConfig = z.output<typeof cassandraClusterSchema>;
 
 /** Reads a server config file (JSON) and validates it, naming the bad field. */
 export function readServerConfig(path: string): ClusterConfig[] {
@@ -38,7 +81,17 @@ export function readServerConfig(path: string): ClusterConfig[] {
   return decode(serverConfigSchema, json).clusters;
 }
 
+/** Validates one cluster entry (e.g. built from flags), naming the bad field. */
+export function parseCluster(input: unknown): ClusterConfig {
+  return decode(clusterSchema, input);
+}
+
 /** Catalog key of a cluster. */
 export function clusterKey(c: Pick<ClusterConfig, 'type' | 'name'>): string {
   return `${c.type.toLowerCase()}:${c.name}`;
+}
+
+/** Where a cluster is, for logs: its URL, or its contact points and data centre. */
+export function clusterAddress(c: ClusterConfig): string {
+  return c.type === 'CASSANDRA' ? `${c.contactPoints.join(',')} (dc ${c.localDataCenter})` : c.url;
 }

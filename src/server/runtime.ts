@@ -106,7 +106,16 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
   const clock = options.clock ?? new SystemClock();
-  const stores = await assembleStores({ dataDir: options.dataDir, clock, ...(options.clusters ? { clusters: options.clusters } : {}) });
+  const stores = await assembleStores({
+    dataDir: options.dataDir,
+    clock,
+    ...(options.clusters ? { clusters: options.clusters } : {}),
+    // A store not reachable at start-up (Cassandra): the server starts, /readyz says why.
+    onWarning: (message, err) => {
+      if (options.log) options.log.error({ err }, `${message}: ${describeCause(err)}`);
+      else console.error(`dgw: ${message}: ${describeCause(err)}`);
+    },
+  });
   const pageTokenSecret =
     options.pageTokenSecret ?? (await stores.catalog.namespaces().claimSetting(PAGE_TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url')));
   // Measured before the server serves: readiness, rollups and tokenless stamps depend on it.

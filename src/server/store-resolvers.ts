@@ -1,7 +1,7 @@
 /**
  * The two ways a namespace's `physical_storage.{type, cluster}` resolves to a store key of
  * the server's catalog (DESIGN 3.1): embedded mode (SQLite and memory, no external
- * service) and server mode (the configured PostgreSQL and Redis clusters). Every mapping
+ * service) and server mode (the configured PostgreSQL, Redis and Cassandra clusters). Every mapping
  * to something else than asked is reported as a notice, so the article's documents work
  * as printed. Adapter names live here, in the server, not in core.
  */
@@ -53,38 +53,60 @@ export function createEmbeddedStoreResolver(
   };
 }
 
+/**
+ * Cluster types that serve a role when a namespace names them. A CASSANDRA cluster serves
+ * every role: its events and rollups are its own; its index (the default PostgreSQL) and
+ * caches (Redis or in process) come from the catalog's providers (stores.ts), as a
+ * POSTGRES cluster's caches do.
+ */
 const ROLE_TYPES: Record<StoreRole, readonly ClusterConfig['type'][]> = {
-  events: ['POSTGRES'],
-  index: ['POSTGRES'],
-  rollups: ['POSTGRES'],
-  cache: ['REDIS', 'POSTGRES'],
+  events: ['POSTGRES', 'CASSANDRA'],
+  index: ['POSTGRES', 'CASSANDRA'],
+  rollups: ['POSTGRES', 'CASSANDRA'],
+  cache: ['REDIS', 'POSTGRES', 'CASSANDRA'],
 };
+
+/** Whether asking for `type` and getting a `got` cluster is what was asked (no notice). */
+function sameKind(type: StoreType, got: ClusterConfig['type'], role: StoreRole): boolean {
+  if (type === got) return true;
+  if (type === 'EVCACHE' && got === 'REDIS') return true;
+  // The article's ELASTICSEARCH index on a named PostgreSQL cluster: PostgreSQL is dgw's index.
+  return type === 'ELASTICSEARCH' && got === 'POSTGRES' && role === 'index';
+}
 
 /**
  * Resolution in server mode: a configured cluster whose type can serve the role is used
- * as named; CASSANDRA and ELASTICSEARCH map to the default PostgreSQL cluster, EVCACHE to
- * the first Redis cluster (or the default store's in-process cache); anything else maps to
- * the default store with a notice saying so.
+ * as named; CASSANDRA goes to the first CASSANDRA cluster when one is configured (and is
+ * then the default type), else to the default PostgreSQL cluster with a notice (DESIGN
+ * 3.1: the article's documents work as printed); ELASTICSEARCH maps to the default
+ * PostgreSQL cluster, EVCACHE to the first Redis cluster (or the default store's in-process
+ * cache); anything else maps to the default store with a notice saying so.
  */
 export function createServerStoreResolver(clusters: readonly ClusterConfig[], defaultKey: string): StoreResolver {
   const firstRedis = clusters.find((c) => c.type === 'REDIS');
+  const firstCassandra = clusters.find((c) => c.type === 'CASSANDRA');
   return {
-    defaultType: 'POSTGRES',
+    defaultType: firstCassandra ? 'CASSANDRA' : 'POSTGRES',
     resolve(type: StoreType, cluster: string, role: StoreRole): StoreResolution {
       const notices: string[] = [];
       const named = cluster ? clusters.find((c) => c.name === cluster) : undefined;
       if (named && ROLE_TYPES[role].includes(named.type)) {
-        if (named.type !== type && !(type === 'EVCACHE' && named.type === 'REDIS') && !(type === 'CASSANDRA' || type === 'ELASTICSEARCH')) {
-          notices.push(`type ${type} differs from cluster "${cluster}" (${named.type}); using the cluster`);
-        }
+        if (!sameKind(type, named.type, role)) notices.push(`type ${type} differs from cluster "${cluster}" (${named.type}); using the cluster`);
         return notices.length ? { store: clusterKey(named), notice: notices.join('; ') } : { store: clusterKey(named) };
+      }
+      if (type === 'CASSANDRA' && firstCassandra) {
+        if (cluster) notices.push(`cluster ${JSON.stringify(cluster)} is not configured for ${role}; using CASSANDRA cluster "${firstCassandra.name}"`);
+        const store = clusterKey(firstCassandra);
+        return notices.length ? { store, notice: notices.join('; ') } : { store };
       }
       if (cluster) notices.push(`cluster ${JSON.stringify(cluster)} is not configured for ${role}; using the default store`);
       let store = defaultKey;
       if (role === 'cache' && (type === 'REDIS' || type === 'EVCACHE') && firstRedis) {
         store = clusterKey(firstRedis);
         if (type === 'EVCACHE') notices.push(`type EVCACHE mapped to REDIS cluster "${firstRedis.name}"`);
-      } else if (type === 'CASSANDRA' || type === 'ELASTICSEARCH' || type === 'EVCACHE') {
+      } else if (type === 'CASSANDRA') {
+        notices.push(`type CASSANDRA is not configured on this server (--cassandra-contact-points); mapped to POSTGRES (${defaultKey})${role === 'cache' ? ' with in-process caches' : ''}`);
+      } else if (type === 'ELASTICSEARCH' || type === 'EVCACHE') {
         notices.push(`type ${type} mapped to POSTGRES (${defaultKey})${role === 'cache' ? ' with in-process caches' : ''}`);
       } else if (type === 'REDIS' && role === 'cache') {
         notices.push('no REDIS cluster is configured; using in-process caches (per instance)');

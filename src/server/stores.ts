@@ -10,6 +10,10 @@
  * - Server (clusters): the first PostgreSQL cluster is the default store (events, index,
  *   rollups, registry); the caches come from the first Redis cluster, else from one
  *   in-process cache store (per instance; docs/backends.md). "memory" as above.
+ * - Cassandra clusters (issue 8) add stores with events and rollups only: their index
+ *   comes from the default PostgreSQL, their caches as above (docs/cassandra.md). One
+ *   that does not answer at start-up does not stop the server: it is reported through
+ *   `onWarning`, fails /readyz, and connects on a later call.
  */
 import type { Clock } from '../kernel/clock.js';
 import { DgwError } from '../kernel/errors.js';
@@ -21,7 +25,8 @@ import { createMemoryStores } from '../storage/memory/stores.js';
 import { createPostgresStores } from '../storage/postgres/stores.js';
 import { createRedisStores } from '../storage/redis/stores.js';
 import { createSqliteStores } from '../storage/sqlite/stores.js';
-import { clusterKey, type ClusterConfig } from './clusters.js';
+import { createCassandraStores } from '../storage/cassandra/stores.js';
+import { clusterAddress, clusterKey, type CassandraClusterConfig, type ClusterConfig, type UrlClusterConfig } from './clusters.js';
 import { createEmbeddedStoreResolver, createServerStoreResolver } from './store-resolvers.js';
 
 /** What the assembly needs from the server configuration. */
@@ -31,6 +36,8 @@ export interface StoreConfig {
   /** Configured clusters; none means embedded mode. */
   clusters?: readonly ClusterConfig[];
   clock: Clock;
+  /** Told what the server starts without (a Cassandra cluster not reachable yet). */
+  onWarning?: (message: string, cause: unknown) => void;
 }
 
 /** The assembled stores. */
@@ -64,9 +71,17 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
     if (names.has(c.name)) throw new DgwError('INVALID_ARGUMENT', `clusters: duplicate cluster name "${c.name}"`);
     names.add(c.name);
   }
-  const pgs = clusters.filter((c) => c.type === 'POSTGRES');
-  const redises = clusters.filter((c) => c.type === 'REDIS');
-  if (pgs.length === 0) throw new DgwError('INVALID_ARGUMENT', 'clusters: a server deployment needs a POSTGRES cluster (--postgres-url)');
+  const pgs = clusters.filter((c): c is UrlClusterConfig => c.type === 'POSTGRES');
+  const redises = clusters.filter((c): c is UrlClusterConfig => c.type === 'REDIS');
+  const cassandras = clusters.filter((c): c is CassandraClusterConfig => c.type === 'CASSANDRA');
+  if (pgs.length === 0) {
+    throw new DgwError(
+      'INVALID_ARGUMENT',
+      cassandras.length > 0
+        ? 'clusters: a Cassandra deployment needs a POSTGRES cluster too (--postgres-url): it holds the search index and the namespace registry (docs/cassandra.md)'
+        : 'clusters: a server deployment needs a POSTGRES cluster (--postgres-url)',
+    );
+  }
   const entries: [string, StoreSet][] = [];
   try {
     for (const c of redises) {
@@ -81,6 +96,31 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
         ...(c.statementTimeoutMs ? { statementTimeoutMs: c.statementTimeoutMs } : {}),
       });
       entries.push([clusterKey(c), set]);
+    }
+    for (const c of cassandras) {
+      const set = await createCassandraStores({
+        contactPoints: c.contactPoints,
+        localDataCenter: c.localDataCenter,
+        clock: config.clock,
+        connectAtStart: false,
+        ...(c.keyspace ? { keyspace: c.keyspace } : {}),
+        ...(c.replication ? { replication: c.replication } : {}),
+        ...(c.consistency ? { consistency: c.consistency } : {}),
+        ...(c.serialConsistency ? { serialConsistency: c.serialConsistency } : {}),
+        ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
+        ...(c.speculativeDelayMs !== undefined ? { speculativeDelayMs: c.speculativeDelayMs } : {}),
+      });
+      entries.push([clusterKey(c), set]);
+      try {
+        await set.ping();
+      } catch (err) {
+        // Only "not reachable" is survivable; a refused keyspace or credentials are config errors.
+        if (!(err instanceof DgwError) || err.code !== 'UNAVAILABLE') throw err;
+        config.onWarning?.(
+          `cassandra cluster "${c.name}" (${clusterAddress(c)}) is not reachable at start-up; /readyz answers 503 until it is, and its namespaces answer UNAVAILABLE`,
+          err,
+        );
+      }
     }
   } catch (err) {
     await Promise.allSettled(entries.map(([, s]) => s.close()));

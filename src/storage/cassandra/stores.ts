@@ -46,6 +46,12 @@ export interface CassandraStoresOptions {
    * clock (`currentTimestamp()`). Tests on a ManualClock pass it.
    */
   holdClock?: Clock;
+  /**
+   * Connect (and create the keyspace) before resolving; default true. False: the set is
+   * returned unconnected and connects on its first call or ping, retrying on each later
+   * one while the cluster is unreachable (the server then starts, not ready; stores.ts).
+   */
+  connectAtStart?: boolean;
 }
 
 /**
@@ -100,7 +106,7 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
   const client = cassandraClient(options);
   const db = new CassandraDb(client, keyspace, consistency, serial);
   const lease = new DdlLease(db);
-  const where = `cassandra ${options.contactPoints.join(',')} (dc ${options.localDataCenter})`;
+  const where = `cassandra ${options.contactPoints.join(',')} (dc ${options.localDataCenter}, keyspace ${keyspace})`;
 
   const set = wrapStoreSet({
     name: 'cassandra',
@@ -116,7 +122,8 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
       try {
         await client.connect();
       } catch (err) {
-        throw new DgwError('UNAVAILABLE', `${where}: cannot connect: ${(err as Error).message}`, { cause: err });
+        // The driver's words stay in the cause (logged, never sent to a client).
+        throw new DgwError('UNAVAILABLE', `${where}: not reachable`, { cause: err });
       }
       await ensureBaseSchema(db, options.replication ?? { class: 'SimpleStrategy', replication_factor: 1 });
     },
@@ -127,6 +134,7 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
       await client.shutdown();
     },
   });
+  if (options.connectAtStart === false) return set;
   try {
     await set.ping();
   } catch (err) {
