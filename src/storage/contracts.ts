@@ -264,8 +264,10 @@ export interface RollupStore {
   advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]>;
   /**
    * Counters of a namespace whose `lastWriteTs` is past their checkpoint (writes not yet
-   * rolled up), by name ascending, names after `afterCounter` only, at most `limit`. The
-   * sweeper pages through these (DESIGN 4.5).
+   * rolled up), at most `limit`, in an order fixed by the store (name ascending; Cassandra:
+   * token order), resuming after `afterCounter` (the last name of the previous page; ""
+   * starts). Paging until a short page visits every lagging counter once. The sweeper
+   * pages through these (DESIGN 4.5).
    */
   laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]>;
   /** Removes every row of a namespace. */

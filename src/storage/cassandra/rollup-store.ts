@@ -290,29 +290,48 @@ export class CassandraRollupStore implements RollupStore {
   }
 
   /**
-   * Lagging counters by name. Counters are partitions here (spread by token, not by name),
-   * so this pages through the namespace's whole table and sorts: O(counters) per call, fine
-   * for the sweeper's occasional passes; a per-namespace index of lagging names would be
-   * the next step for namespaces with millions of counters.
+   * Lagging counters in token order (the order Cassandra stores partitions in), resuming
+   * after `afterCounter`'s token: each call reads forward from where the previous page
+   * ended, in chunks, and stops once it has `limit` names, so a whole sweep reads the table
+   * once (a name-ordered page would scan and sort the whole table on every call). Two
+   * counters sharing a token are ordered by their bytes, as Cassandra orders them.
    */
   async laggingCounters(namespace: string, afterCounter: string, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
     const table = this.db.table(rollupTable(namespace));
+    const cols = `token(counter) AS t, counter, rollup_ts, last_write_ts`;
+    const query = afterCounter === '' ? `SELECT ${cols} FROM ${table}` : `SELECT ${cols} FROM ${table} WHERE token(counter) >= token(?)`;
+    const params = afterCounter === '' ? [] : [afterCounter];
+    const afterBytes = Buffer.from(afterCounter, 'utf8');
     const lagging: string[] = [];
     try {
       await this.db.onTable(rollupTable(namespace), async () => {
         lagging.length = 0;
+        // The cursor's own token (its row exists: rollup rows are only dropped with the
+        // table); without it, every row at or past the token counts (a repeat is harmless).
+        let afterToken: bigint | undefined;
+        if (afterCounter !== '') {
+          const own = await this.db.execute(`SELECT token(counter) AS t FROM ${table} WHERE counter = ?`, [afterCounter], { idempotent: true });
+          const t = own.first()?.get('t') as unknown;
+          if (t !== undefined && t !== null) afterToken = BigInt(String(t));
+        }
         let pageState: string | undefined;
         do {
-          const rs = await this.db.execute(`SELECT counter, rollup_ts, last_write_ts FROM ${table}`, [], {
+          const rs = await this.db.execute(query, params, {
             idempotent: true,
-            fetchSize: 1000,
+            fetchSize: Math.min(Math.max(limit, 100), 5000),
             ...(pageState ? { pageState } : {}),
           });
           for (const r of rs.rows) {
             const counter = r.get('counter') as string;
+            if (afterCounter !== '') {
+              // Rows of the cursor's own token: only those whose key sorts after it.
+              if (afterToken !== undefined && BigInt(String(r.get('t'))) === afterToken && Buffer.compare(Buffer.from(counter, 'utf8'), afterBytes) <= 0) continue;
+            }
             const lastWrite = (r.get('last_write_ts') as bigint | null) ?? 0n;
             const rolled = (r.get('rollup_ts') as bigint | null) ?? 0n;
-            if (counter > afterCounter && lastWrite > rolled) lagging.push(counter);
+            if (lastWrite > rolled) lagging.push(counter);
+            if (lagging.length >= limit) return;
           }
           pageState = rs.pageState ?? undefined;
         } while (pageState);
@@ -321,7 +340,7 @@ export class CassandraRollupStore implements RollupStore {
       if (err instanceof TableMissingError) return [];
       throw err;
     }
-    return lagging.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+    return lagging;
   }
 
   async dropNamespace(namespace: string): Promise<void> {

@@ -77,10 +77,28 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       await rollups.advance(ns, 'c', { count: 1n, rollupTsMicros: 100 }); // caught up
       await rollups.advance(ns, 'd', { count: 1n, rollupTsMicros: 99 }); // one microsecond behind
       await rollups.advance(ns, 'e', { count: 1n, rollupTsMicros: 99 }); // rolled up, never marked
-      assert.deepEqual(await rollups.laggingCounters(ns, '', 2), ['a', 'b']);
-      assert.deepEqual(await rollups.laggingCounters(ns, 'b', 2), ['d']);
-      assert.deepEqual(await rollups.laggingCounters(ns, 'd', 2), []);
+      // Pages in the store's own order (name, or Cassandra's token order): every lagging
+      // counter once, no page over the limit.
+      const pages = async (namespace: string, limit: number): Promise<string[]> => {
+        const seen: string[] = [];
+        for (let after = '', i = 0; i < 1000; i++) {
+          const page = await rollups.laggingCounters(namespace, after, limit);
+          assert.ok(page.length <= limit, `page of ${page.length} over the limit ${limit}`);
+          seen.push(...page);
+          if (page.length < limit) return seen;
+          after = page[page.length - 1]!;
+        }
+        throw new Error('laggingCounters never gave a short page');
+      };
+      assert.deepEqual((await pages(ns, 2)).sort(), ['a', 'b', 'd']);
       assert.deepEqual(await rollups.laggingCounters(freshNamespace(), '', 10), []);
+      // Many counters, small pages: each lagging one exactly once.
+      const many = freshNamespace();
+      const names = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      await rollups.recordWrites(names.map((counter) => ({ namespace: many, counter, eventTimeMicros: 200 })));
+      await rollups.advanceMany(names.filter((_, i) => i % 3 === 0).map((counter) => ({ namespace: many, counter, next: { count: 1n, rollupTsMicros: 200 } })));
+      const lagging = names.filter((_, i) => i % 3 !== 0).sort();
+      for (const limit of [1, 4, 7]) assert.deepEqual((await pages(many, limit)).sort(), lagging, `pages of ${limit}`);
     });
 
     it('claimWrites marks only times after the checkpoint, and its hold stops guarded advances', async (t) => {
