@@ -1,13 +1,14 @@
 /**
  * The operations a client worker drives, described by plain JSON specs so the harness
  * can send them over IPC. `createOp` turns a spec into a function doing one request;
- * every target (dgw over HTTP, Redis, PostgreSQL) goes through the same loop in
+ * every target (dgw over HTTP, Redis, PostgreSQL, Cassandra) goes through the same loop in
  * worker.ts, so latency and throughput are measured the same way for dgw and for the
  * baselines.
  */
 import { Pool } from 'undici';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import cassandra from 'cassandra-driver';
 
 /** How one request ended: 2xx, refused for load (429 RESOURCE_EXHAUSTED), or failed. */
 export type Outcome = 'ok' | 'rejected' | 'error';
@@ -24,7 +25,8 @@ export type BodySpec =
 export type OpSpec =
   | { kind: 'http'; origin: string; path: string; body: BodySpec }
   | { kind: 'redis'; url: string; command: 'incrby' | 'get'; keys: number }
-  | { kind: 'pg'; url: string; query: 'update' | 'insert' | 'range'; batch: number; series: number };
+  | { kind: 'pg'; url: string; query: 'update' | 'insert' | 'range'; batch: number; series: number }
+  | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range'; batch: number; series: number; counters: number };
 
 /** A ready operation: call `run` repeatedly from `concurrency` loops, then `close`. */
 export interface Op {
@@ -83,6 +85,8 @@ export async function createOp(spec: OpSpec, concurrency: number, tag: string): 
       return redisOp(spec, concurrency);
     case 'pg':
       return pgOp(spec, concurrency, tag);
+    case 'cql':
+      return cqlOp(spec, tag);
   }
 }
 
@@ -184,6 +188,48 @@ async function pgOp(spec: Extract<OpSpec, { kind: 'pg' }>, concurrency: number, 
     close: async () => {
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     },
+  };
+  return op;
+}
+
+async function cqlOp(spec: Extract<OpSpec, { kind: 'cql' }>, tag: string): Promise<Op> {
+  // One driver client per worker, as dgw has one per server: it multiplexes the loops'
+  // requests over its connections (the driver's normal use), prepared, token-aware.
+  const client = new cassandra.Client({
+    contactPoints: [spec.contactPoint],
+    localDataCenter: spec.localDataCenter,
+    keyspace: spec.keyspace,
+    queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
+    socketOptions: { readTimeout: 12_000 },
+  });
+  await client.connect();
+  const counter = 'UPDATE bench_counter SET v = v + 1 WHERE id = ?';
+  const insert = "INSERT INTO bench_events (series, ts, id, k, v) VALUES (?, ?, ?, 'deviceType', ?)";
+  const range = 'SELECT series, ts, id, k, v FROM bench_events WHERE series = ? AND ts >= ? LIMIT 100';
+  const values = DEVICE_TYPES.map((d) => Buffer.from(d));
+  const since = new Date(Date.now() - 3 * 3600_000);
+  let seq = 0;
+  const op: Op = {
+    lastError: undefined,
+    async run() {
+      try {
+        if (spec.query === 'counter') {
+          await client.execute(counter, [rand(spec.counters)]);
+        } else if (spec.query === 'range') {
+          await client.execute(range, [`s${rand(spec.series)}`, since], { isIdempotent: true });
+        } else {
+          const now = new Date();
+          const one = () => client.execute(insert, [`s${rand(spec.series)}`, now, `${tag}-${seq++}`, values[seq % 4]], { isIdempotent: true });
+          if (spec.batch === 1) await one();
+          else await Promise.all(Array.from({ length: spec.batch }, one));
+        }
+        return 'ok';
+      } catch (err) {
+        op.lastError = err instanceof Error ? err.message : String(err);
+        return 'error';
+      }
+    },
+    close: () => client.shutdown(),
   };
   return op;
 }

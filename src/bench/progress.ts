@@ -15,7 +15,7 @@ export function progress(text: string): void {
     shown = true;
   } else if (text !== lastPlain) {
     // In a log, only the start of each step (not every preload batch).
-    const step = text.replace(/\d[\d,]*\/[\d,]+ events \([\d,]+ events\/s\)/, '');
+    const step = text.replace(/\d[\d,]*\/[\d,]+ (events|rows)( \([\d,]+ events\/s\))?/, '');
     if (step !== lastStep) process.stderr.write(`${stamp()}${text}\n`);
     lastStep = step;
   }

@@ -1,8 +1,9 @@
 /**
  * `dgw bench` (`npm run bench`): starts real dgw servers (embedded SQLite; PostgreSQL +
- * Redis when the server supports it and they answer), drives each scenario from
+ * Redis, and Cassandra + PostgreSQL + Redis, when the server supports them and they
+ * answer), drives each scenario from
  * separate client processes at fixed concurrency for a fixed duration after a warm-up,
- * runs the Redis and PostgreSQL baselines with the same harness, and prints per
+ * runs the Redis, PostgreSQL and plain-CQL baselines with the same harness, and prints per
  * scenario ops/s, latency p50/p99/p99.9, server CPU and peak RSS, the dgw ÷ baseline
  * ratios and the DESIGN 5 verdicts. Results also go to `.bench/results-<date>.json`.
  * Exit code: 0 when every scenario ran (skips allowed), 1 on a harness failure.
@@ -15,13 +16,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './baselines.js';
+import { cassandraPids, cassandraUnreachable, CQL_KEYSPACE, dropKeyspace, setupCqlBaseline, type CqlTarget } from './cql-baseline.js';
 import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
-import { preloadReads } from './dgw-setup.js';
+import { preloadReads, primeNamespaces } from './dgw-setup.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { pidsByName, rssMiB, startDgw } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
-import { baselineScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
+import { baselineScenarios, cqlScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
 import { progress, progressDone } from './progress.js';
 
 /** Options of one bench run (from the command line). */
@@ -32,9 +34,13 @@ export interface BenchOptions {
   concurrency: number;
   clients: number;
   preload: number;
+  /** Events preloaded for the Cassandra read rows (dgw and plain CQL alike). */
+  cassandraPreload: number;
   only?: RegExp;
   redisUrl: string;
   postgresUrl: string;
+  /** Cassandra node (`host:port`) and data centre of the Cassandra rows and the CQL baseline. */
+  cassandra: CqlTarget;
   baselines: boolean;
   out?: string;
   profileDir?: string;
@@ -45,8 +51,8 @@ export interface BenchOptions {
 }
 
 const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
-                 [--preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
-                 [--redis-url URL] [--postgres-url URL] [--scale [--wide-counters N]]
+                 [--preload EVENTS] [--cassandra-preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
+                 [--redis-url URL] [--postgres-url URL] [--scale [--wide-counters N]] [--cassandra HOST:PORT] [--cassandra-local-dc DC]
        dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)`;
 
 /** Entry point of `dgw bench`; resolves to the process exit code. */
@@ -62,6 +68,7 @@ export async function runBench(argv: string[]): Promise<number> {
       concurrency: { type: 'string', default: '50' },
       clients: { type: 'string', default: '1' },
       preload: { type: 'string' },
+      'cassandra-preload': { type: 'string' },
       only: { type: 'string' },
       'no-baselines': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -69,6 +76,8 @@ export async function runBench(argv: string[]): Promise<number> {
       overload: { type: 'string' },
       'redis-url': { type: 'string', default: process.env.DGW_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
       'postgres-url': { type: 'string', default: process.env.DGW_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
+      cassandra: { type: 'string', default: process.env.DGW_BENCH_CASSANDRA ?? '127.0.0.1:9042' },
+      'cassandra-local-dc': { type: 'string', default: process.env.DGW_BENCH_CASSANDRA_LOCAL_DC ?? 'datacenter1' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -94,9 +103,13 @@ export async function runBench(argv: string[]): Promise<number> {
     concurrency: Math.round(int(values.concurrency, 'concurrency', 50)),
     clients: Math.round(int(values.clients, 'clients', 1)),
     preload: Math.round(int(values.preload, 'preload', quick ? 20_000 : 1_000_000)),
+    // Writing 1,000,000 events through one Cassandra node on 2 shared cores takes many
+    // minutes; a single-partition range read does not depend on the table's size.
+    cassandraPreload: Math.round(int(values['cassandra-preload'], 'cassandra-preload', quick ? 20_000 : 100_000)),
     ...(values.only ? { only: new RegExp(values.only) } : {}),
     redisUrl: values['redis-url'],
     postgresUrl: values['postgres-url'],
+    cassandra: { contactPoint: values.cassandra, localDataCenter: values['cassandra-local-dc'] },
     baselines: !values['no-baselines'],
     ...(values.out ? { out: values.out } : {}),
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
@@ -136,7 +149,7 @@ async function runWith(o: RunContext): Promise<number> {
     console.log(`warning: load average ${loadStart.toFixed(2)} before the run: other processes compete for the cores; throughput figures will be low, compare "srv CPU µs/op" instead`);
   }
 
-  const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
+  const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string; cleanup?: () => Promise<void> }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
   const serverFlags = serveFlags();
   if (!serverFlags.includes('--postgres-url') || !serverFlags.includes('--redis-url')) {
     backends.push({ name: 'postgres+redis', serveArgs: [], hint: {}, skip: 'server flags not available' });
@@ -148,6 +161,29 @@ async function runWith(o: RunContext): Promise<number> {
       // Explicit, so the namespaces land on PostgreSQL and Redis whatever the server's default.
       hint: { primary: { type: 'POSTGRES' }, rollup: { type: 'POSTGRES' }, cache: { type: 'REDIS' } },
       ...(why ? { skip: why } : {}),
+    });
+  }
+
+  // dgw on Cassandra (issue 8): events and rollups in a keyspace of this run (dropped
+  // after), index and registry on PostgreSQL, caches on Redis.
+  if (!serverFlags.includes('--cassandra-contact-points')) {
+    backends.push({ name: 'cassandra', serveArgs: [], hint: {}, skip: 'server flags not available' });
+  } else {
+    const wanted = !o.only || dgwScenarios('cassandra', '', { series: 1, startIso: '', endIso: '' }).some((s) => selected(o, s.id)) || selected(o, 'cassandra.convergence');
+    const why = wanted ? ((await postgresUnreachable(o.postgresUrl)) ?? (await redisUnreachable(o.redisUrl)) ?? (await cassandraUnreachable(o.cassandra))) : undefined;
+    const keyspace = `dgw_bench_${new Date(started).toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    backends.push({
+      name: 'cassandra',
+      serveArgs: [
+        '--postgres-url', o.postgresUrl,
+        '--redis-url', o.redisUrl,
+        '--cassandra-contact-points', o.cassandra.contactPoint,
+        '--cassandra-local-dc', o.cassandra.localDataCenter,
+        '--cassandra-keyspace', keyspace,
+      ],
+      hint: { primary: { type: 'CASSANDRA' }, rollup: { type: 'CASSANDRA' }, cache: { type: 'REDIS' } },
+      ...(why ? { skip: why } : {}),
+      cleanup: () => dropKeyspace(o.cassandra, keyspace),
     });
   }
 
@@ -167,6 +203,8 @@ async function runWith(o: RunContext): Promise<number> {
       harnessFailed = true;
       progressDone();
       console.error(`dgw on ${b.name}: harness failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    } finally {
+      await b.cleanup?.();
     }
   }
 
@@ -239,16 +277,20 @@ async function runDgwBackend(
     await c.close();
     const target: ServerTarget = { pids: () => [server.pid], rssPid: server.pid };
     const wantRead = ['read.page100', 'read.page100.c4', 'search.page100'].some((id) => selected(o, `${backend}.${id}`));
+    const preloadEvents = backend === 'cassandra' ? o.cassandraPreload : o.preload;
+    // The first write of a namespace creates its tables (on Cassandra: seconds of schema
+    // agreement); it happens here, not inside a measured window.
+    await primeNamespaces(server.origin);
     const preload = wantRead
-      ? await preloadReads(server.origin, o.preload, (done, total, rate) =>
+      ? await preloadReads(server.origin, preloadEvents, (done, total, rate) =>
           progress(`dgw on ${backend}: preloading read namespace ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')} events/s)`),
         )
       : undefined;
     if (preload) {
-      progressDone(`dgw on ${backend}: preloaded ${o.preload.toLocaleString('en-US')} events at ${Math.round(preload.eventsPerSec).toLocaleString('en-US')} events/s (sync batches of 1000, 4 streams)`);
+      progressDone(`dgw on ${backend}: preloaded ${preloadEvents.toLocaleString('en-US')} events at ${Math.round(preload.eventsPerSec).toLocaleString('en-US')} events/s (sync batches of 1000, 4 streams)`);
       await new Promise((r) => setTimeout(r, 1500)); // let the index refresh (1 s) see the preload
     }
-    const window = preload?.window ?? { series: Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES)), startIso: new Date().toISOString(), endIso: new Date().toISOString() };
+    const window = preload?.window ?? { series: Math.max(1, Math.round(preloadEvents / EVENTS_PER_SERIES)), startIso: new Date().toISOString(), endIso: new Date().toISOString() };
     const list = [...dgwScenarios(backend, server.origin, window), ...(o.scale ? scaleScenarios(backend, server.origin) : [])].filter((s) => selected(o, s.id));
     rows.push(...(await runScenarios(list, target, o)));
 
@@ -257,7 +299,9 @@ async function runDgwBackend(
       // Quick mode shortens the rollup settings (accept 1 s, skew 0, coalesce 200 ms).
       const limitS = o.quick ? 1 + 0.2 + 2 : 5 + 1 + 2;
       progress(`dgw on ${backend}: rollup convergence (${adds} adds, then GetCount until exact)`);
-      const conv = await measureConvergence(server.origin, adds, limitS * 3);
+      const conv = await measureConvergence(server.origin, adds, limitS * 3).catch(
+        (err: unknown): Convergence => ({ adds, counters: 0, timeoutS: limitS * 3, mismatch: `failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}` }),
+      );
       convergence[backend] = { c: conv, limitS };
       progressDone(`dgw on ${backend}: convergence ${conv.seconds !== undefined ? `${conv.seconds.toFixed(2)} s` : `not reached in ${conv.timeoutS} s`}`);
     }
@@ -291,8 +335,21 @@ function mib(v: number | undefined): string {
 async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
   const list = baselineScenarios(o.redisUrl, o.postgresUrl, series).filter((s) => selected(o, s.id));
+  const cqlSeries = Math.max(1, Math.round(o.cassandraPreload / EVENTS_PER_SERIES));
+  list.push(...cqlScenarios({ ...o.cassandra, keyspace: CQL_KEYSPACE }, cqlSeries).filter((s) => selected(o, s.id)));
   const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
   const pgDown = list.some((s) => s.target === 'postgres') ? await postgresUnreachable(o.postgresUrl) : undefined;
+  const cqlDown = list.some((s) => s.target === 'cql') ? await cassandraUnreachable(o.cassandra) : undefined;
+  if (cqlDown) console.log(`\nplain-CQL baseline: skipped: ${cqlDown}`);
+  if (list.some((s) => s.target === 'cql') && !cqlDown) {
+    // The range read needs the preload; the writes only need the tables.
+    const rows = list.some((s) => s.id === 'cql.range') ? o.cassandraPreload : 0;
+    progress(`baselines: Cassandra tables (keyspace ${CQL_KEYSPACE}), preloading ${rows.toLocaleString('en-US')} rows`);
+    const setup = await setupCqlBaseline(o.cassandra, rows, cqlSeries, (done) =>
+      progress(`baselines: Cassandra tables (keyspace ${CQL_KEYSPACE}), preloaded ${done.toLocaleString('en-US')}/${rows.toLocaleString('en-US')} rows`),
+    );
+    progressDone(`baselines: Cassandra tables ready, ${rows.toLocaleString('en-US')} rows preloaded in ${setup.seconds.toFixed(1)} s`);
+  }
   if (list.some((s) => s.target === 'postgres') && !pgDown) {
     progress(`baselines: PostgreSQL tables, preloading ${o.preload.toLocaleString('en-US')} events server-side`);
     await setupPostgresBaseline(o.postgresUrl, o.preload, series);
@@ -301,7 +358,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   const runnable: Scenario[] = [];
   for (const s of list) {
-    const why = s.target === 'redis' ? redisDown : pgDown;
+    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : pgDown;
     if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
     else runnable.push(s);
   }
@@ -310,7 +367,13 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   targets.redis = { pids: () => redisPids, ...(redisPids.length === 1 ? { rssPid: redisPids[0]! } : {}) };
   // PostgreSQL forks a backend per connection: charge all its processes, list them per window.
   targets.postgres = { pids: () => pidsByName('postgres') };
-  for (const s of runnable) rows.push(...(await runScenarios([s], targets[s.target]!, o)));
+  const cassPids = cassandraPids();
+  targets.cql = { pids: () => cassPids, ...(cassPids.length === 1 ? { rssPid: cassPids[0]! } : {}) };
+  try {
+    for (const s of runnable) rows.push(...(await runScenarios([s], targets[s.target]!, o)));
+  } finally {
+    if (runnable.some((s) => s.target === 'cql')) await dropKeyspace(o.cassandra, CQL_KEYSPACE);
+  }
   return rows;
 }
 

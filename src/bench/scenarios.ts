@@ -6,7 +6,7 @@
 import type { OpSpec } from './ops.js';
 
 /** Where a scenario's load goes. */
-export type TargetKind = 'dgw' | 'redis' | 'postgres';
+export type TargetKind = 'dgw' | 'redis' | 'postgres' | 'cql';
 
 /** One measured scenario. */
 export interface Scenario {
@@ -14,7 +14,7 @@ export interface Scenario {
   id: string;
   /** What the table prints. */
   title: string;
-  /** The stores this runs on: "sqlite", "postgres+redis", or the baseline server. */
+  /** The stores this runs on: "sqlite", "postgres+redis", "cassandra", or the baseline server. */
   backend: string;
   target: TargetKind;
   op: OpSpec;
@@ -75,8 +75,27 @@ export function scaleScenarios(backend: string, origin: string): Scenario[] {
   }));
 }
 
+/**
+ * The dgw scenarios of the Cassandra backend (issue 8: the shapes of the plain-CQL
+ * baseline) and the CQL row each is compared with.
+ */
+const CASSANDRA_PAIRS: Readonly<Record<string, string>> = {
+  'addcount.eventual': 'cql.counter_update',
+  'write_sync.b1': 'cql.insert.b1',
+  'write_sync.b100': 'cql.insert.b100',
+  'read.page100': 'cql.range',
+};
+
 /** The dgw scenarios for one backend, in run order (GetCount reads what AddCount wrote). */
 export function dgwScenarios(backend: string, origin: string, reads: ReadWindow): Scenario[] {
+  const all = allDgwScenarios(backend, origin, reads);
+  if (backend !== 'cassandra') return all;
+  return all
+    .filter((sc) => CASSANDRA_PAIRS[sc.id.slice(backend.length + 1)] !== undefined)
+    .map((sc) => ({ ...sc, compareWith: [CASSANDRA_PAIRS[sc.id.slice(backend.length + 1)]!] }));
+}
+
+function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Scenario[] {
   const http = (path: string, body: Extract<OpSpec, { kind: 'http' }>['body']): OpSpec => ({ kind: 'http', origin, path, body });
   const s = (id: string, rest: Omit<Scenario, 'id' | 'backend' | 'target'>): Scenario => ({ id: `${backend}.${id}`, backend, target: 'dgw', ...rest });
   const readOp = http('/v1/timeseries/ReadEventRecords', { gen: 'readEvents', namespace: NS.reads, series: reads.series, startIso: reads.startIso, endIso: reads.endIso, pageSize: 100 });
@@ -161,5 +180,24 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
     b('postgres.insert.b1', 'postgres', 'PostgreSQL INSERT events, batch 1', pgq('insert', 1), 1),
     b('postgres.insert.b100', 'postgres', 'PostgreSQL INSERT events, batch 100', pgq('insert', 100), 100),
     b('postgres.range', 'postgres', 'PostgreSQL range read by key, LIMIT 100', pgq('range')),
+  ];
+}
+
+/** Where the CQL baseline runs. */
+export interface CqlBaselineTarget {
+  contactPoint: string;
+  localDataCenter: string;
+  keyspace: string;
+}
+
+/** The plain-CQL baseline scenarios (src/bench/cql-baseline.ts), same harness. */
+export function cqlScenarios(t: CqlBaselineTarget, series: number): Scenario[] {
+  const op = (query: 'counter' | 'insert' | 'range', batch = 1): OpSpec => ({ kind: 'cql', ...t, query, batch, series, counters: COUNTERS });
+  const b = (id: string, title: string, spec: OpSpec, eventsPerOp?: number): Scenario => ({ id, backend: 'cql', target: 'cql', title, op: spec, ...(eventsPerOp ? { eventsPerOp } : {}) });
+  return [
+    b('cql.counter_update', 'CQL UPDATE counter v = v + 1, 100 rows', op('counter')),
+    b('cql.insert.b1', 'CQL INSERT events, 1 row', op('insert', 1), 1),
+    b('cql.insert.b100', 'CQL INSERT events, 100 rows concurrently', op('insert', 100), 100),
+    b('cql.range', 'CQL range read of one partition, LIMIT 100', op('range')),
   ];
 }
