@@ -7,7 +7,10 @@
  * - `bench_events ((series), ts DESC, id, k) → v blob`: prepared INSERTs of 1 row, or of 100
  *   rows over random series sent concurrently (a multi-partition batch is an anti-pattern);
  *   the range read is one partition `WHERE series = ? AND ts >= ? LIMIT 100`, preloaded to
- *   the same series count and events per series as dgw's read namespace.
+ *   the same series count and events per series as dgw's read namespace;
+ * - `bench_search`, the same rows with the device type as text under a storage-attached
+ *   index (SAI): `WHERE dt = ? LIMIT 100`, the shape of dgw's search row (whose index is
+ *   on PostgreSQL, docs/cassandra.md), to measure what SAI answers it in.
  * Also: the reachability check that makes the Cassandra rows skip, and the processes of the
  * local node (server CPU of the baseline).
  */
@@ -81,7 +84,11 @@ export async function setupCqlBaseline(t: CqlTarget, events: number, series: num
       [],
       ddl,
     );
+    // The search shape on Cassandra's own index (SAI), apart so the insert rows pay no index upkeep.
+    await c.execute(`CREATE TABLE ${CQL_KEYSPACE}.bench_search (series text, ts timestamp, id text, dt text, PRIMARY KEY ((series), ts, id)) WITH CLUSTERING ORDER BY (ts DESC, id ASC)`, [], ddl);
+    await c.execute(`CREATE INDEX bench_search_dt ON ${CQL_KEYSPACE}.bench_search (dt) USING 'sai'`, [], ddl);
     const insert = `INSERT INTO ${CQL_KEYSPACE}.bench_events (series, ts, id, k, v) VALUES (?, ?, ?, 'deviceType', ?)`;
+    const insertSearch = `INSERT INTO ${CQL_KEYSPACE}.bench_search (series, ts, id, dt) VALUES (?, ?, ?, ?)`;
     const now = Date.now();
     const span = 3600_000;
     const perSeries = Math.ceil(events / series);
@@ -95,11 +102,15 @@ export async function setupCqlBaseline(t: CqlTarget, events: number, series: num
         const job = jobs[next++];
         if (!job) return;
         const queries = [];
+        const search = [];
         for (let j = job.from; j < Math.min(perSeries, job.from + chunk); j++) {
           const i = j * series + job.s; // event i belongs to series i mod S, as in dgw's preload
-          queries.push({ query: insert, params: [`s${job.s}`, new Date(now - span + Math.floor((i / events) * span)), `p${i}`, Buffer.from(DEVICE_TYPES[i % 4]!)] });
+          const ts = new Date(now - span + Math.floor((i / events) * span));
+          queries.push({ query: insert, params: [`s${job.s}`, ts, `p${i}`, Buffer.from(DEVICE_TYPES[i % 4]!)] });
+          search.push({ query: insertSearch, params: [`s${job.s}`, ts, `p${i}`, DEVICE_TYPES[i % 4]!] });
         }
         await c.batch(queries, { prepare: true, logged: false, readTimeout: 30_000 });
+        await c.batch(search, { prepare: true, logged: false, readTimeout: 30_000 });
         done += queries.length;
         progress?.(done);
       }

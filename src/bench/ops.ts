@@ -26,7 +26,7 @@ export type OpSpec =
   | { kind: 'http'; origin: string; path: string; body: BodySpec }
   | { kind: 'redis'; url: string; command: 'incrby' | 'get'; keys: number }
   | { kind: 'pg'; url: string; query: 'update' | 'insert' | 'range'; batch: number; series: number }
-  | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range'; batch: number; series: number; counters: number };
+  | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range' | 'sai'; batch: number; series: number; counters: number };
 
 /** A ready operation: call `run` repeatedly from `concurrency` loops, then `close`. */
 export interface Op {
@@ -206,6 +206,7 @@ async function cqlOp(spec: Extract<OpSpec, { kind: 'cql' }>, tag: string): Promi
   const counter = 'UPDATE bench_counter SET v = v + 1 WHERE id = ?';
   const insert = "INSERT INTO bench_events (series, ts, id, k, v) VALUES (?, ?, ?, 'deviceType', ?)";
   const range = 'SELECT series, ts, id, k, v FROM bench_events WHERE series = ? AND ts >= ? LIMIT 100';
+  const sai = 'SELECT series, ts, id, dt FROM bench_search WHERE dt = ? LIMIT 100';
   const values = DEVICE_TYPES.map((d) => Buffer.from(d));
   const since = new Date(Date.now() - 3 * 3600_000);
   let seq = 0;
@@ -215,6 +216,8 @@ async function cqlOp(spec: Extract<OpSpec, { kind: 'cql' }>, tag: string): Promi
       try {
         if (spec.query === 'counter') {
           await client.execute(counter, [rand(spec.counters)]);
+        } else if (spec.query === 'sai') {
+          await client.execute(sai, [DEVICE_TYPES[rand(4)]], { isIdempotent: true });
         } else if (spec.query === 'range') {
           await client.execute(range, [`s${rand(spec.series)}`, since], { isIdempotent: true });
         } else {

@@ -343,7 +343,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   if (cqlDown) console.log(`\nplain-CQL baseline: skipped: ${cqlDown}`);
   if (list.some((s) => s.target === 'cql') && !cqlDown) {
     // The range read needs the preload; the writes only need the tables.
-    const rows = list.some((s) => s.id === 'cql.range') ? o.cassandraPreload : 0;
+    const rows = list.some((s) => s.id === 'cql.range' || s.id === 'cql.sai_equals') ? o.cassandraPreload : 0;
     progress(`baselines: Cassandra tables (keyspace ${CQL_KEYSPACE}), preloading ${rows.toLocaleString('en-US')} rows`);
     const setup = await setupCqlBaseline(o.cassandra, rows, cqlSeries, (done) =>
       progress(`baselines: Cassandra tables (keyspace ${CQL_KEYSPACE}), preloaded ${done.toLocaleString('en-US')}/${rows.toLocaleString('en-US')} rows`),

@@ -84,6 +84,7 @@ const CASSANDRA_PAIRS: Readonly<Record<string, string>> = {
   'write_sync.b1': 'cql.insert.b1',
   'write_sync.b100': 'cql.insert.b100',
   'read.page100': 'cql.range',
+  'search.page100': 'cql.sai_equals',
 };
 
 /** The dgw scenarios for one backend, in run order (GetCount reads what AddCount wrote). */
@@ -192,12 +193,13 @@ export interface CqlBaselineTarget {
 
 /** The plain-CQL baseline scenarios (src/bench/cql-baseline.ts), same harness. */
 export function cqlScenarios(t: CqlBaselineTarget, series: number): Scenario[] {
-  const op = (query: 'counter' | 'insert' | 'range', batch = 1): OpSpec => ({ kind: 'cql', ...t, query, batch, series, counters: COUNTERS });
+  const op = (query: 'counter' | 'insert' | 'range' | 'sai', batch = 1): OpSpec => ({ kind: 'cql', ...t, query, batch, series, counters: COUNTERS });
   const b = (id: string, title: string, spec: OpSpec, eventsPerOp?: number): Scenario => ({ id, backend: 'cql', target: 'cql', title, op: spec, ...(eventsPerOp ? { eventsPerOp } : {}) });
   return [
     b('cql.counter_update', 'CQL UPDATE counter v = v + 1, 100 rows', op('counter')),
     b('cql.insert.b1', 'CQL INSERT events, 1 row', op('insert', 1), 1),
     b('cql.insert.b100', 'CQL INSERT events, 100 rows concurrently', op('insert', 100), 100),
     b('cql.range', 'CQL range read of one partition, LIMIT 100', op('range')),
+    b('cql.sai_equals', 'CQL SAI equals on the device type, LIMIT 100', op('sai')),
   ];
 }

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
+import { backendTest, deleteRedisPrefix, dropCassandraKeyspace, dropPostgresSchema, uniqueName } from '../support/backends.js';
 import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, prng, spawnDgw, type CallResult } from '../support/dgw-load.js';
 
 const pgGate = await backendTest('postgres');
@@ -27,6 +27,14 @@ const redisGate = await backendTest('redis');
 const skip = pgGate.skip || redisGate.skip;
 
 const SEED = Number(process.env.DGW_MULTI_SEED ?? 4242);
+/**
+ * Run the counters on Cassandra instead (issue 8): a contact point, e.g. 127.0.0.1:9042.
+ * The instances then get a CASSANDRA cluster (a keyspace of this run) and the counter
+ * namespaces, having no physical_storage, land on it.
+ */
+const CASSANDRA = process.env.DGW_MULTI_CASSANDRA;
+/** accept_limit of the counter namespaces (DGW_MULTI_ACCEPT; 1s): longer on a loaded box. */
+const ACCEPT = process.env.DGW_MULTI_ACCEPT ?? '1s';
 /**
  * Client timeout of one call. Generous: the first reads of a counter never rolled up scan
  * every time bucket of its slice (hundreds of partition queries), slow on a loaded 2-core box.
@@ -47,13 +55,14 @@ const counterDoc = (type: 'EVENTUAL' | 'ACCURATE') => ({
         },
       },
     },
-    { id: 'EVENT_STORAGE', config: { accept_limit: '1s' } },
+    { id: 'EVENT_STORAGE', config: { accept_limit: ACCEPT } },
   ],
 });
 
 describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
   const schema = uniqueName('dgw_multi');
   const keyPrefix = `${schema}:`;
+  const keyspace = schema;
   let dir: string;
   let servers: Awaited<ReturnType<typeof spawnDgw>>[] = [];
   let urls: string[] = [];
@@ -67,6 +76,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
         clusters: [
           { name: 'pg', type: 'POSTGRES', url: pgGate.url, schema, maxConnections: 8 },
           { name: 'cache', type: 'REDIS', url: redisGate.url, keyPrefix },
+          ...(CASSANDRA ? [{ name: 'cass', type: 'CASSANDRA', contactPoints: [CASSANDRA], keyspace }] : []),
         ],
       }),
     );
@@ -85,6 +95,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
     await dropPostgresSchema(schema, pgGate.url);
     await deleteRedisPrefix(keyPrefix, redisGate.url);
+    if (CASSANDRA) await dropCassandraKeyspace(keyspace, CASSANDRA);
   });
 
   it('counters: AddCount with retries and hedges across instances is exact on every instance', async () => {

@@ -37,6 +37,8 @@ export interface OracleBackend {
 export const SEEDS = (process.env.DGW_ORACLE_SEEDS ?? '7,20241112').split(',').map(Number);
 /** Steps per seed (DGW_ORACLE_STEPS). */
 export const STEPS = Number(process.env.DGW_ORACLE_STEPS ?? 80);
+/** dgw instances sharing the stores (DGW_ORACLE_INSTANCES, default 2); hedges go to all. */
+export const INSTANCES = Math.max(1, Number(process.env.DGW_ORACLE_INSTANCES ?? 2));
 const COUNTERS = ['c0', 'c1', 'c2'];
 const LARGE = 2n ** 60n;
 
@@ -61,7 +63,7 @@ export async function runOracle(seed: number, backend: OracleBackend): Promise<v
   const stores = await backend.open(clock);
   const catalog = new StoreCatalog(backend.key, [[backend.key, stores]]);
   const view = createEmbeddedStoreResolver(backend.key, { stores: [backend.key] });
-  const instances: Instance[] = [0, 1].map(() => {
+  const instances: Instance[] = Array.from({ length: INSTANCES }, () => {
     const registry = new Registry();
     const timeseries = createTimeSeriesService({ clock, catalog, registry });
     const counters = createCounterService({ clock, catalog, timeseries, registry, pipeline: { scheduler } });
