@@ -5,7 +5,8 @@
  * consistency LOCAL_QUORUM like dgw's default):
  * - `bench_counter (id int PRIMARY KEY, v counter)`: `UPDATE v = v + 1` on one of 100 rows;
  * - `bench_events ((series), ts DESC, id, k) → v blob`: prepared INSERTs of 1 row, or of 100
- *   rows over random series sent concurrently (a multi-partition batch is an anti-pattern);
+ *   rows over random series sent concurrently, at most 32 in flight as dgw's adapter sends
+ *   them (a multi-partition batch is an anti-pattern);
  *   the range read is one partition `WHERE series = ? AND ts >= ? LIMIT 100`, preloaded to
  *   the same series count and events per series as dgw's read namespace;
  * - `bench_search`, the same rows with the device type as text under a storage-attached
