@@ -7,12 +7,18 @@
 import { CallRunner, type BackoffOptions, type CallEvent, type CallPlan } from './call-runner.js';
 import {
   decodeAggregate,
+  decodeCompare,
   decodeCount,
+  decodeCounterLog,
+  decodeRecount,
   decodePage,
   encodeAddCount,
   encodeAggregate,
   encodeClearCount,
+  encodeCompareCounts,
   encodeGetCount,
+  encodeReadCounterLog,
+  encodeRecountCount,
   encodeRead,
   encodeSearch,
   encodeWrite,
@@ -28,13 +34,19 @@ import type {
   AggregateEventRecordsRequest,
   AggregateEventRecordsResponse,
   ClearCountRequest,
+  CompareCountsRequest,
+  CompareCountsResponse,
+  CounterLogPage,
   EventPage,
   GetCountRequest,
   IdempotencyToken,
   NamespaceKind,
   NamespaceView,
   PutNamespaceResponse,
+  ReadCounterLogRequest,
   ReadEventRecordsRequest,
+  RecountCountRequest,
+  RecountCountResponse,
   SearchEventRecordsRequest,
   WriteEventRecordsRequest,
 } from './types.js';
@@ -292,6 +304,35 @@ export class DgwClient {
     await this.counterMutation('ClearCount', request, options, (token) => encodeClearCount({ ...request, idempotencyToken: token }));
   }
 
+  /** ReadCounterLog: one page of a counter's adds and clears, newest first (audit). Retried and hedged (a read). */
+  async readCounterLog(request: ReadCounterLogRequest, options: CallOptions = {}): Promise<CounterLogPage> {
+    return decodeCounterLog(await this.counterRead('ReadCounterLog', request.namespace, encodeReadCounterLog(request), true, options));
+  }
+
+  /** Every page of a counter's log, newest first. */
+  async *readCounterLogPages(request: ReadCounterLogRequest, options: CallOptions = {}): AsyncGenerator<CounterLogPage, void, undefined> {
+    let pageToken = request.pageToken;
+    do {
+      const page = await this.readCounterLog({ ...request, ...(pageToken ? { pageToken } : {}) }, options);
+      yield page;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /**
+   * RecountCount: the rollup, the recount from the log and their difference. With
+   * `repair` the call writes, so it is sent once (not retried or hedged); sending it again
+   * by hand is safe (it finds no difference).
+   */
+  async recountCount(request: RecountCountRequest, options: CallOptions = {}): Promise<RecountCountResponse> {
+    return decodeRecount(await this.counterRead('RecountCount', request.namespace, encodeRecountCount(request), request.repair !== true, options));
+  }
+
+  /** CompareCounts (DESIGN 4.6): the anytime-valid p-value of the arms' rates against their assignment probabilities. */
+  async compareCounts(request: CompareCountsRequest, options: CallOptions = {}): Promise<CompareCountsResponse> {
+    return decodeCompare(await this.counterRead('CompareCounts', request.namespace, encodeCompareCounts(request), true, options));
+  }
+
   // ---- Namespaces ----
 
   /** Creates or replaces a namespace from the article's document (`{}` for all defaults). */
@@ -346,6 +387,11 @@ export class DgwClient {
     // BEST_EFFORT increments are not idempotent; an unknown type is treated the same way.
     const idempotent = info.counterType === 'EVENTUAL' || info.counterType === 'ACCURATE';
     const plan = this.planFor(what, info, 'write', idempotent, options);
+    return this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath(what), body, signal: ctx.signal }));
+  }
+
+  private async counterRead(what: 'ReadCounterLog' | 'RecountCount' | 'CompareCounts', namespace: string, body: object, idempotent: boolean, options: CallOptions): Promise<Json> {
+    const plan = await this.plan(what, 'counter', namespace, 'read', idempotent, options);
     return this.runner.run(plan, (ctx) => this.transport({ baseUrl: ctx.baseUrl, method: 'POST', path: dataPath(what), body, signal: ctx.signal }));
   }
 

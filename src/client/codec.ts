@@ -17,13 +17,19 @@ import type {
   AggregationQuery,
   BytesInput,
   ClearCountRequest,
+  CompareCountsRequest,
+  CompareCountsResponse,
+  CounterLogPage,
   EventPage,
   EventRecord,
   GetCountRequest,
   IdempotencyToken,
   Int64Input,
   RangeBound,
+  ReadCounterLogRequest,
   ReadEventRecordsRequest,
+  RecountCountRequest,
+  RecountCountResponse,
   SearchEventRecordsRequest,
   SearchQuery,
   TimeInput,
@@ -274,5 +280,82 @@ export function decodeAggregate(body: Json): AggregateEventRecordsResponse {
       }),
       ...(typeof token === 'string' && token !== '' ? { nextPageToken: token } : {}),
     },
+  };
+}
+
+/** ReadCounterLog body. */
+export function encodeReadCounterLog(r: ReadCounterLogRequest): Wire.ReadCounterLogRequest {
+  return compact({
+    namespace: r.namespace,
+    counterName: r.counterName,
+    timeInterval: r.timeInterval === undefined ? undefined : encodeInterval(r.timeInterval),
+    pageSize: r.pageSize,
+    pageToken: r.pageToken,
+  } satisfies Complete<Wire.ReadCounterLogRequest>);
+}
+
+/** A ReadCounterLog answer. */
+export function decodeCounterLog(body: Json): CounterLogPage {
+  const token = field<Wire.ReadCounterLogResponse>(body, 'nextPageToken');
+  return {
+    entries: asArray(field<Wire.ReadCounterLogResponse>(body, 'entries') ?? [], 'entries').map((v, i) => {
+      const e = asRecord(v, `entries[${i}]`);
+      const delta = field<Wire.CounterLogEntry>(e, 'delta');
+      return {
+        kind: field<Wire.CounterLogEntry>(e, 'kind') === 'CLEAR' ? 'CLEAR' : 'ADD',
+        time: String(field<Wire.CounterLogEntry>(e, 'time')),
+        token: String(field<Wire.CounterLogEntry>(e, 'token')),
+        ...(delta !== undefined ? { delta: decodeInt64(delta, `entries[${i}].delta`) } : {}),
+      };
+    }),
+    ...(typeof token === 'string' && token !== '' ? { nextPageToken: token } : {}),
+  };
+}
+
+/** RecountCount body. */
+export function encodeRecountCount(r: RecountCountRequest): Wire.RecountCountRequest {
+  return compact({ namespace: r.namespace, counterName: r.counterName, repair: r.repair ? true : undefined } satisfies Complete<Wire.RecountCountRequest>);
+}
+
+/** A RecountCount answer. */
+export function decodeRecount(body: Json): RecountCountResponse {
+  const f = (key: keyof Wire.RecountCountResponse & string) => field<Wire.RecountCountResponse>(body, key);
+  const int = (key: keyof Wire.RecountCountResponse & string) => decodeInt64(f(key) ?? '0', key);
+  const rollupTime = f('rollupTime');
+  const repairedTime = f('repairedTime');
+  return {
+    rollupCount: int('rollupCount'),
+    ...(typeof rollupTime === 'string' ? { rollupTime } : {}),
+    recount: int('recount'),
+    difference: int('difference'),
+    eventsScanned: int('eventsScanned'),
+    complete: f('complete') === true,
+    repaired: f('repaired') === true,
+    ...(f('repairedCount') !== undefined ? { repairedCount: int('repairedCount') } : {}),
+    ...(typeof repairedTime === 'string' ? { repairedTime } : {}),
+  };
+}
+
+/** CompareCounts body. */
+export function encodeCompareCounts(r: CompareCountsRequest): Wire.CompareCountsRequest {
+  return compact({
+    namespace: r.namespace,
+    counterNames: r.counterNames,
+    assignmentProbabilities: r.assignmentProbabilities,
+    concentration: r.concentration,
+    timeInterval: r.timeInterval === undefined ? undefined : encodeInterval(r.timeInterval),
+    alpha: r.alpha,
+  } satisfies Complete<Wire.CompareCountsRequest>);
+}
+
+/** A CompareCounts answer. */
+export function decodeCompare(body: Json): CompareCountsResponse {
+  const f = (key: keyof Wire.CompareCountsResponse & string) => field<Wire.CompareCountsResponse>(body, key);
+  const first = f('firstBelowAlpha');
+  return {
+    counts: asArray(f('counts') ?? [], 'counts').map((c, i) => decodeInt64(c, `counts[${i}]`)),
+    pValue: Number(f('pValue')),
+    logBayesFactor: Number(f('logBayesFactor') ?? 0),
+    ...(typeof first === 'string' ? { firstBelowAlpha: first } : {}),
   };
 }

@@ -137,6 +137,35 @@ export type GetCountRequest = FromWire<Wire.GetCountRequest, 'namespace' | 'coun
 /** ClearCount. Without `idempotencyToken` the SDK makes one per logical call. */
 export type ClearCountRequest = FromWire<Wire.ClearCountRequest, 'namespace' | 'counterName', { idempotencyToken: IdempotencyToken }>;
 
+/** ReadCounterLog: one page of a counter's adds and clears, newest first (EVENTUAL and ACCURATE). */
+export type ReadCounterLogRequest = FromWire<Wire.ReadCounterLogRequest, 'namespace' | 'counterName', { timeInterval: TimeInterval }>;
+
+/** One mutation of a counter's log: its kind, the token's generation time (RFC 3339, microseconds kept), the token, the delta of an ADD. */
+export type CounterLogEntry = FromWire<Wire.CounterLogEntry, 'kind' | 'time' | 'token', { kind: 'ADD' | 'CLEAR'; delta: bigint }>;
+
+/** A page of a counter's log; `nextPageToken` when more may follow. */
+export type CounterLogPage = FromWire<Wire.ReadCounterLogResponse, 'entries', { entries: CounterLogEntry[] }>;
+
+/** RecountCount; `repair` (default false) replaces a wrong rollup with the recount. */
+export type RecountCountRequest = FromWire<Wire.RecountCountRequest, 'namespace' | 'counterName'>;
+
+/**
+ * What a recount found: the rollup (its checkpoint absent for a counter never rolled up),
+ * the recount, their difference, whether the log held the whole history, and the
+ * checkpoint written when it repaired.
+ */
+export type RecountCountResponse = FromWire<
+  Wire.RecountCountResponse,
+  'rollupCount' | 'recount' | 'difference' | 'eventsScanned' | 'complete' | 'repaired',
+  { rollupCount: bigint; recount: bigint; difference: bigint; eventsScanned: bigint; repairedCount: bigint }
+>;
+
+/** CompareCounts (DESIGN 4.6): 2 to 16 arms, one assignment probability each (summing to 1). */
+export type CompareCountsRequest = FromWire<Wire.CompareCountsRequest, 'namespace' | 'counterNames' | 'assignmentProbabilities', { timeInterval: TimeInterval }>;
+
+/** The anytime-valid comparison: counts per arm, p-value, log Bayes factor, when it first fell below alpha. */
+export type CompareCountsResponse = FromWire<Wire.CompareCountsResponse, 'counts' | 'pValue' | 'logBayesFactor', { counts: bigint[] }>;
+
 /** The two kinds of namespace. */
 export type NamespaceKind = 'timeseries' | 'counter';
 

@@ -84,8 +84,34 @@ export interface ClearCountRequest {
 export interface ClearCountResponse {
 }
 
+/** proto message dgw.v1.CompareCountsRequest. */
+export interface CompareCountsRequest {
+  namespace?: string;
+  counterNames?: Array<string>;
+  assignmentProbabilities?: Array<number>;
+  concentration?: number;
+  timeInterval?: TimeInterval;
+  alpha?: number;
+}
+
+/** proto message dgw.v1.CompareCountsResponse. */
+export interface CompareCountsResponse {
+  counts?: Array<Int64Json>;
+  pValue?: number;
+  logBayesFactor?: number;
+  firstBelowAlpha?: TimestampJson;
+}
+
 /** proto message dgw.v1.CountAggregation. */
 export interface CountAggregation {
+}
+
+/** proto message dgw.v1.CounterLogEntry. */
+export interface CounterLogEntry {
+  kind?: 'KIND_UNSPECIFIED' | 'ADD' | 'CLEAR';
+  time?: TimestampJson;
+  token?: string;
+  delta?: Int64Json;
 }
 
 /** proto message dgw.v1.DeleteNamespaceRequest. */
@@ -215,6 +241,21 @@ export interface RangeQuery {
   upperBound?: RangeBound;
 }
 
+/** proto message dgw.v1.ReadCounterLogRequest. */
+export interface ReadCounterLogRequest {
+  namespace?: string;
+  counterName?: string;
+  timeInterval?: TimeInterval;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+/** proto message dgw.v1.ReadCounterLogResponse. */
+export interface ReadCounterLogResponse {
+  entries?: Array<CounterLogEntry>;
+  nextPageToken?: string;
+}
+
 /** proto message dgw.v1.ReadEventRecordsRequest. */
 export interface ReadEventRecordsRequest {
   namespace?: string;
@@ -233,6 +274,26 @@ export interface ReadEventRecordsResponse {
   events?: Array<Event>;
   nextPageToken?: string;
   partial?: boolean;
+}
+
+/** proto message dgw.v1.RecountCountRequest. */
+export interface RecountCountRequest {
+  namespace?: string;
+  counterName?: string;
+  repair?: boolean;
+}
+
+/** proto message dgw.v1.RecountCountResponse. */
+export interface RecountCountResponse {
+  rollupCount?: Int64Json;
+  rollupTime?: TimestampJson;
+  recount?: Int64Json;
+  difference?: Int64Json;
+  eventsScanned?: Int64Json;
+  complete?: boolean;
+  repaired?: boolean;
+  repairedCount?: Int64Json;
+  repairedTime?: TimestampJson;
 }
 
 /** proto message dgw.v1.SearchEventRecordsRequest. */
@@ -296,6 +357,9 @@ export interface WireOperations {
   AddAndGetCount: { request: AddAndGetCountRequest; response: AddAndGetCountResponse };
   GetCount: { request: GetCountRequest; response: GetCountResponse };
   ClearCount: { request: ClearCountRequest; response: ClearCountResponse };
+  ReadCounterLog: { request: ReadCounterLogRequest; response: ReadCounterLogResponse };
+  RecountCount: { request: RecountCountRequest; response: RecountCountResponse };
+  CompareCounts: { request: CompareCountsRequest; response: CompareCountsResponse };
   PutNamespace: { request: PutNamespaceRequest; response: PutNamespaceResponse };
   GetNamespace: { request: GetNamespaceRequest; response: Namespace };
   ListNamespaces: { request: ListNamespacesRequest; response: ListNamespacesResponse };
@@ -313,6 +377,9 @@ export const HTTP_ROUTES = {
   AddAndGetCount: { method: 'POST', paths: ['/v1/counter/AddAndGetCount'] },
   GetCount: { method: 'POST', paths: ['/v1/counter/GetCount'] },
   ClearCount: { method: 'POST', paths: ['/v1/counter/ClearCount'] },
+  ReadCounterLog: { method: 'POST', paths: ['/v1/counter/ReadCounterLog'] },
+  RecountCount: { method: 'POST', paths: ['/v1/counter/RecountCount'] },
+  CompareCounts: { method: 'POST', paths: ['/v1/counter/CompareCounts'] },
   PutNamespace: { method: 'PUT', paths: ['/v1/timeseries/namespaces/{namespace}', '/v1/counter/namespaces/{namespace}'] },
   GetNamespace: { method: 'GET', paths: ['/v1/timeseries/namespaces/{namespace}', '/v1/counter/namespaces/{namespace}'] },
   ListNamespaces: { method: 'GET', paths: ['/v1/timeseries/namespaces', '/v1/counter/namespaces'] },

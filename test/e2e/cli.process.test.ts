@@ -12,7 +12,7 @@ import { tempDir } from '../support/temp-dir.js';
 import { spawnServer, type ServerProcess } from '../support/server-process.js';
 import { runCli } from '../support/cli.js';
 
-const COMMANDS = ['serve', 'ns create', 'ns get', 'ns list', 'ns delete', 'ts write', 'ts read', 'ts search', 'ts aggregate', 'counter add', 'counter get', 'counter clear', 'status'];
+const COMMANDS = ['serve', 'ns create', 'ns get', 'ns list', 'ns delete', 'ts write', 'ts read', 'ts search', 'ts aggregate', 'counter add', 'counter get', 'counter clear', 'counter log', 'counter recount', 'counter compare', 'status'];
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('dgw CLI against a real server', () => {
@@ -130,6 +130,24 @@ describe('dgw CLI against a real server', () => {
     const notInt = await dgw(['counter', 'add', c, 'home', '1.5']);
     assert.equal(notInt.code, 2);
     assert.match(notInt.stderr, /<delta>/);
+    // The log, newest first: the clear, then the adds (the retried one once).
+    const log = await dgw(['counter', 'log', c, 'home']);
+    assert.equal(log.code, 0, log.stderr);
+    const entries = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; token: string; delta?: string });
+    assert.deepEqual(entries.map((e) => `${e.kind}:${e.delta ?? ''}`), ['CLEAR:', 'ADD:-2', 'ADD:5']);
+    assert.equal(entries[1]!.token, 'cli-t1');
+    assert.equal((await dgw(['counter', 'log', c, 'home', '--limit', '1'])).stdout.trim().split('\n').length, 1);
+    const recount = await dgw(['counter', 'recount', c, 'home']);
+    assert.equal(recount.code, 0, recount.stderr);
+    assert.equal(JSON.parse(recount.stdout).difference, '0');
+    await dgw(['counter', 'add', c, 'arm_a', '3']);
+    await dgw(['counter', 'add', c, 'arm_b', '2']);
+    const compare = await dgw(['counter', 'compare', c, 'arm_a', 'arm_b', '--probabilities', '0.5,0.5']);
+    assert.equal(compare.code, 0, compare.stderr);
+    assert.deepEqual(JSON.parse(compare.stdout).counts, ['3', '2']);
+    const oneArm = await dgw(['counter', 'compare', c, 'arm_a', 'arm_b', '--probabilities', '1']);
+    assert.notEqual(oneArm.code, 0);
+    assert.match(oneArm.stderr, /assignment_probabilities/);
   });
 
   test('status reports version, stores, namespaces, queues and request rates', async () => {

@@ -120,6 +120,28 @@ describe('DgwClient against a real dgw process', () => {
     await client.clearCount({ namespace: ns, counterName: 'c' });
     assert.equal(await client.getCount({ namespace: ns, counterName: 'c' }), 0n);
     await assert.rejects(client.addCount({ namespace: ns, counterName: 'c', delta: 2 ** 53 }), (e: unknown) => e instanceof DgwClientError && e.code === 'INVALID_ARGUMENT');
+
+    // Audit, recount, comparison: typed answers.
+    const log: string[] = [];
+    for await (const page of client.readCounterLogPages({ namespace: ns, counterName: 'c', pageSize: 1 })) {
+      for (const e of page.entries) log.push(`${e.kind}:${String(e.delta)}`);
+    }
+    assert.deepEqual(log, ['CLEAR:undefined', 'ADD:-1', `ADD:${big}`]);
+    const recount = await client.recountCount({ namespace: ns, counterName: 'c' });
+    assert.equal(recount.difference, 0n);
+    assert.equal(typeof recount.rollupCount, 'bigint');
+    assert.equal(recount.repaired, false);
+    for (let i = 0; i < 3; i++) {
+      await client.addCount({ namespace: ns, counterName: 'arm_a', delta: 4 });
+      await client.addCount({ namespace: ns, counterName: 'arm_b', delta: 1 });
+    }
+    const compared = await client.compareCounts({ namespace: ns, counterNames: ['arm_a', 'arm_b'], assignmentProbabilities: [0.5, 0.5] });
+    assert.deepEqual(compared.counts, [12n, 3n]);
+    assert.ok(compared.pValue > 0 && compared.pValue <= 1);
+    await assert.rejects(
+      client.compareCounts({ namespace: ns, counterNames: ['arm_a'], assignmentProbabilities: [1] }),
+      (e: unknown) => e instanceof DgwClientError && e.code === 'INVALID_ARGUMENT' && e.message.includes('counter_names'),
+    );
   });
 
   it('page iterators return every event once, newest first', async () => {

@@ -158,6 +158,33 @@ describe('the operation table: OpenAPI and HTTP = gRPC', () => {
     const clear = await http('POST', '/v1/counter/ClearCount', '/v1/counter/ClearCount', { namespace: cns, counterName: 'h', idempotencyToken: token('t3') });
     assert.deepEqual(await grpc(COUNTER, 'ClearCount', { namespace: cns, counterName: 'g', idempotencyToken: token('t3') }), clear.json);
 
+    // Audit, recount, comparison: read-only calls answer the same on both transports.
+    const logReq = { namespace: cns, counterName: 'h', pageSize: 2 };
+    const log = await http('POST', '/v1/counter/ReadCounterLog', '/v1/counter/ReadCounterLog', logReq);
+    const entryText = (e: Json) => `${String(e.kind)}:${String(e.token)}:${String(e.delta)}`;
+    assert.equal((log.json.entries as Json[]).length, 2);
+    assert.ok(log.json.nextPageToken, 'a next page');
+    assert.deepEqual(await grpc(COUNTER, 'ReadCounterLog', logReq), log.json);
+    const logNext = { ...logReq, pageToken: log.json.nextPageToken };
+    const log2 = await http('POST', '/v1/counter/ReadCounterLog', '/v1/counter/ReadCounterLog', logNext);
+    assert.equal(log2.json.nextPageToken, undefined);
+    // The three mutations of the same generation time, each once, over the two pages.
+    const all = [...(log.json.entries as Json[]), ...(log2.json.entries as Json[])].map(entryText).sort();
+    assert.deepEqual(all, ['ADD:t1:5', 'ADD:t2:2', 'CLEAR:t3:undefined']);
+    assert.deepEqual(await grpc(COUNTER, 'ReadCounterLog', logNext), log2.json);
+    const recount = await http('POST', '/v1/counter/RecountCount', '/v1/counter/RecountCount', { namespace: cns, counterName: 'h' });
+    assert.equal(recount.json.repaired, false);
+    assert.equal(recount.json.complete, true);
+    assert.deepEqual(await grpc(COUNTER, 'RecountCount', { namespace: cns, counterName: 'h' }), recount.json);
+    for (let i = 0; i < 3; i++) {
+      await t.call('POST', '/v1/counter/AddCount', { namespace: cns, counterName: 'arm_a', delta: '2', idempotencyToken: token(`a${i}`) });
+      await t.call('POST', '/v1/counter/AddCount', { namespace: cns, counterName: 'arm_b', delta: '1', idempotencyToken: token(`b${i}`) });
+    }
+    const compareReq = { namespace: cns, counterNames: ['arm_a', 'arm_b'], assignmentProbabilities: [0.5, 0.5] };
+    const compared = await http('POST', '/v1/counter/CompareCounts', '/v1/counter/CompareCounts', compareReq);
+    assert.deepEqual(compared.json.counts, ['6', '3']);
+    assert.deepEqual(await grpc(COUNTER, 'CompareCounts', compareReq), compared.json);
+
     // Deletes, each transport deleting the other's namespace.
     const del = await http('DELETE', `/v1/timeseries/namespaces/${ns2}`, '/v1/timeseries/namespaces/{namespace}');
     assert.deepEqual(await grpc(NS, 'DeleteNamespace', { kind: 'counter', namespace: cns2 }), del.json);

@@ -15,7 +15,7 @@
  */
 import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
-import { DgwError } from '../../kernel/errors.js';
+import { DgwError, isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesService } from '../timeseries/api.js';
 import type { RollupCheckpoint, StoresByKey } from '../../storage/contracts.js';
 import { decodeCounterEvent, foldEvents, type CounterMutation } from './counter-events.js';
@@ -49,18 +49,12 @@ export interface CounterLogQuery {
   pageToken?: string;
 }
 
+/** End of a log read without an interval (no event can be stamped past it). */
+const LOG_END_MICROS = Number.MAX_SAFE_INTEGER;
+
 /** Reads a page of a counter's adds and clears, newest first. */
 export async function readCounterLog(timeseries: TimeSeriesService, clock: Clock, config: CounterConfig, query: CounterLogQuery): Promise<CounterLogPage> {
-  const page = await timeseries.read(config.events, {
-    timeSeriesId: query.counterName,
-    startMicros: query.startMicros ?? 0,
-    endMicros: query.endMicros ?? clock.nowMicros() + config.events.primary.futureLimitMicros + 1,
-    eventFilters: [],
-    pageSize: query.pageSize,
-    totalRecordLimit: 0,
-    ...(query.pageToken !== undefined ? { pageToken: query.pageToken } : {}),
-    allowPartial: false,
-  });
+  const page = await readPage(timeseries, config, query);
   const entries: CounterLogEntry[] = [];
   for (const event of page.events) {
     const m = decodeCounterEvent(event);
@@ -68,6 +62,30 @@ export async function readCounterLog(timeseries: TimeSeriesService, clock: Clock
     entries.push(m.kind === 'add' ? { kind: 'add', timeMicros: m.timeMicros, token: event.eventId, delta: m.delta } : { kind: 'clear', timeMicros: m.timeMicros, token: event.eventId });
   }
   return page.nextPageToken !== undefined ? { entries, nextPageToken: page.nextPageToken } : { entries };
+}
+
+/** One page of the counter's events; a bad page token is named as the counter API spells it. */
+async function readPage(timeseries: TimeSeriesService, config: CounterConfig, query: CounterLogQuery) {
+  try {
+    return await timeseries.read(config.events, {
+      timeSeriesId: query.counterName,
+      startMicros: query.startMicros ?? 0,
+      // A fixed end, not "now": the page token is bound to the query's interval, so the
+      // pages of one walk must ask the same one.
+      endMicros: query.endMicros ?? LOG_END_MICROS,
+      eventFilters: [],
+      pageSize: query.pageSize,
+      totalRecordLimit: 0,
+      ...(query.pageToken !== undefined ? { pageToken: query.pageToken } : {}),
+      allowPartial: false,
+    });
+  } catch (err) {
+    if (!isDgwError(err) || !err.message.startsWith('pageToken')) throw err;
+    throw new DgwError(err.code, `page_token${err.message.slice('pageToken'.length)}`, {
+      details: err.details.map((d) => (d.field === 'pageToken' ? { ...d, field: 'page_token' } : d)),
+      cause: err,
+    });
+  }
 }
 
 /** What a recount found (and did). */

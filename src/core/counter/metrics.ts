@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Operation names used as the `operation` label. */
-export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount';
+export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount' | 'ReadCounterLog' | 'RecountCount' | 'CompareCounts';
 
 /** Outcome label of a rollup. */
 export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error';

@@ -14,7 +14,9 @@ import type { TimeSeriesEngine } from '../timeseries/service.js';
 import type { CounterWriteMark } from '../../domain/counters.js';
 import type { StoresByKey } from '../../storage/contracts.js';
 import type { EventRecord } from '../../domain/events.js';
+import { readCounterLog, recountCounter, type CounterLogPage, type CounterLogQuery, type RecountResult } from './audit.js';
 import { BestEffortCounters } from './best-effort.js';
+import { compareCounts, type CompareCountsQuery, type CompareCountsResult } from './compare-counts.js';
 import { addEvent, clearEvent } from './counter-events.js';
 import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
@@ -164,6 +166,29 @@ export class CounterServiceEngine implements CounterEngine {
       validateClear(request);
       if (config.counterType === 'BEST_EFFORT') return this.bestEffort.clear(config, request.counterName);
       await this.writeMutation(config, request.counterName, request.token, (time, id) => clearEvent(request.counterName, time, id));
+    });
+  }
+
+  readLog(config: CounterConfig, query: CounterLogQuery): Promise<CounterLogPage> {
+    return this.instrument(config, 'ReadCounterLog', async () => {
+      validateCounterName(query.counterName);
+      requireLog(config);
+      return readCounterLog(this.timeseries, this.clock, config, query);
+    });
+  }
+
+  recount(config: CounterConfig, counterName: string, repair: boolean): Promise<RecountResult> {
+    return this.instrument(config, 'RecountCount', async () => {
+      validateCounterName(counterName);
+      requireLog(config);
+      return recountCounter({ clock: this.clock, catalog: this.catalog, timeseries: this.timeseries }, config, counterName, repair);
+    });
+  }
+
+  compare(config: CounterConfig, query: CompareCountsQuery): Promise<CompareCountsResult> {
+    return this.instrument(config, 'CompareCounts', async () => {
+      requireLog(config);
+      return compareCounts(this.timeseries, this.clock, config, query);
     });
   }
 
@@ -363,6 +388,13 @@ export class CounterServiceEngine implements CounterEngine {
     } finally {
       this.metrics.operationSeconds.observe(labels.base, (performance.now() - started) / 1000);
     }
+  }
+}
+
+/** Audit, recount and comparison read the event log, which BEST_EFFORT counters do not keep. */
+function requireLog(config: CounterConfig): void {
+  if (config.counterType === 'BEST_EFFORT') {
+    throw new DgwError('FAILED_PRECONDITION', `counter namespace "${config.name}" is BEST_EFFORT: it keeps no event log to audit, recount or compare (EVENTUAL and ACCURATE do)`);
   }
 }
 

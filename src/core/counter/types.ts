@@ -4,6 +4,8 @@
  * {@link CounterService}.
  */
 import type { CounterConfig } from '../control/types.js';
+import type { CounterLogPage, CounterLogQuery, RecountResult } from './audit.js';
+import type { CompareCountsQuery, CompareCountsResult } from './compare-counts.js';
 
 /**
  * A client's idempotency token. `(counter_name, generationTimeMicros, token)` identifies
@@ -52,6 +54,18 @@ export interface CounterService {
   getCount(config: CounterConfig, counterName: string): Promise<bigint>;
   /** Resets the counter to 0 (for EVENTUAL / ACCURATE: as of the clear's event time). */
   clearCount(config: CounterConfig, request: ClearCountRequest): Promise<void>;
+  /**
+   * Audit: a page of the counter's adds and clears with their tokens and times, newest
+   * first (EVENTUAL and ACCURATE; FAILED_PRECONDITION for BEST_EFFORT, which keeps no log).
+   */
+  readLog(config: CounterConfig, query: CounterLogQuery): Promise<CounterLogPage>;
+  /**
+   * Recounts the counter from its event log and compares with its rollup; with `repair`, a
+   * wrong rollup is replaced by the recount (EVENTUAL and ACCURATE).
+   */
+  recount(config: CounterConfig, counterName: string, repair: boolean): Promise<RecountResult>;
+  /** CompareCounts (DESIGN 4.6) over the arms' event logs (EVENTUAL and ACCURATE). */
+  compare(config: CounterConfig, query: CompareCountsQuery): Promise<CompareCountsResult>;
   /** Stops the rollup pipelines after draining their queues (each queued counter rolled up once). */
   shutdown(): Promise<void>;
 }

@@ -4,6 +4,14 @@
  */
 import { formatInt64 } from '../../core/counter/int64.js';
 import { decodeAddCount, decodeClearCount, decodeGetCount } from '../wire/counter-wire.js';
+import {
+  decodeCompareCounts,
+  decodeReadCounterLog,
+  decodeRecountCount,
+  encodeCompare,
+  encodeCounterLog,
+  encodeRecount,
+} from '../wire/counter-audit-wire.js';
 import type { JsonObject, Operation } from './operation.js';
 
 /** Full name of the Counter gRPC service. */
@@ -13,7 +21,7 @@ const post = (name: string) => ({ method: 'POST' as const, routes: [{ url: `/v1/
 
 const EMPTY: JsonObject = {};
 
-/** AddCount, AddAndGetCount, GetCount, ClearCount. */
+/** AddCount, AddAndGetCount, GetCount, ClearCount, then audit, recount and comparison. */
 export const COUNTER_OPERATIONS: readonly Operation[] = [
   {
     name: 'AddCount',
@@ -59,6 +67,39 @@ export const COUNTER_OPERATIONS: readonly Operation[] = [
       const r = decodeClearCount(input);
       await deps.counters.clearCount(await deps.namespaces.getCounter(r.namespace), r);
       return { body: EMPTY };
+    },
+  },
+  {
+    name: 'ReadCounterLog',
+    grpcService: COUNTER_SERVICE,
+    http: post('ReadCounterLog'),
+    plane: 'data',
+    summary: "Audit: a counter's adds and clears with their tokens and times, newest first, paged (EVENTUAL and ACCURATE).",
+    async run(deps, input) {
+      const r = decodeReadCounterLog(input);
+      return { body: encodeCounterLog(await deps.counters.readLog(await deps.namespaces.getCounter(r.namespace), r)) };
+    },
+  },
+  {
+    name: 'RecountCount',
+    grpcService: COUNTER_SERVICE,
+    http: post('RecountCount'),
+    plane: 'data',
+    summary: 'Recounts a counter from its event log: the rollup, the recount and their difference; repairs only when asked.',
+    async run(deps, input) {
+      const r = decodeRecountCount(input);
+      return { body: encodeRecount(await deps.counters.recount(await deps.namespaces.getCounter(r.namespace), r.counterName, r.repair)) };
+    },
+  },
+  {
+    name: 'CompareCounts',
+    grpcService: COUNTER_SERVICE,
+    http: post('CompareCounts'),
+    plane: 'data',
+    summary: 'Anytime-valid sequential test that the arms\' rates are in the proportions of their assignment probabilities (DESIGN 4.6).',
+    async run(deps, input) {
+      const r = decodeCompareCounts(input);
+      return { body: encodeCompare(await deps.counters.compare(await deps.namespaces.getCounter(r.namespace), r)) };
     },
   },
 ];
