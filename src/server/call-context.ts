@@ -34,6 +34,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   AddAndGetCount: 'write',
   ClearCount: 'write',
   GetCount: 'read',
+  ReadCounterLog: 'read',
+  CompareCounts: 'read',
+  // A recount may repair (write) the rollup.
+  RecountCount: 'write',
   PutNamespace: 'admin',
   GetNamespace: 'admin',
   ListNamespaces: 'admin',

@@ -58,6 +58,10 @@ export const DEFAULT_OPERATION_PRIORITIES: Readonly<Record<string, number>> = {
   AddAndGetCount: 60,
   ClearCount: 60,
   GetCount: 50,
+  // Audit and analysis: they scan whole event logs, so they go first under overload.
+  ReadCounterLog: 30,
+  RecountCount: 30,
+  CompareCounts: 30,
   PutNamespace: 90,
   GetNamespace: 90,
   ListNamespaces: 90,
