@@ -56,6 +56,9 @@
   const queues = chart('chart-queues', ['rollup lag (s)', 'rollup queue (counters)', 'write buffer (events)']);
   const buffer = chart('chart-buffer', ['fill %'], { scales: { y: { range: [0, 100] } } });
   let counterChart = null;
+  // Drawn once the status says a durable rollup queue is configured (--nats-url).
+  let busChart = null;
+  let lastBus = null;
 
   // The operations charted: data-plane calls over HTTP and gRPC.
   function isDataPlane(operation) {
@@ -151,6 +154,23 @@
     push(queues, t, [null, s.rollupLagSeconds, s.queues.rollupQueueDepth, s.queues.writeBufferEvents]);
     const cap = s.queues.writeBufferCapacityBytes;
     push(buffer, t, [null, cap > 0 ? (100 * s.queues.writeBufferBytes) / cap : 0]);
+    if (s.rollupBus) {
+      if (!busChart) {
+        document.getElementById('chart-bus').hidden = false;
+        busChart = chart('chart-bus', ['pending', 'awaiting ack', 'acknowledged / s', 'redelivered / s', 'fallbacks / s']);
+      }
+      const b = s.rollupBus;
+      const per = (now, before) => (lastBus && t > lastBus.t ? Math.max(0, now - before) / (t - lastBus.t) : null);
+      push(busChart, t, [
+        null,
+        b.pending,
+        b.ackPending,
+        lastBus ? per(b.acknowledged, lastBus.acknowledged) : null,
+        lastBus ? per(b.redelivered, lastBus.redelivered) : null,
+        lastBus ? per(b.fallbacks, lastBus.fallbacks) : null,
+      ]);
+      lastBus = { ...b, t };
+    }
     renderNamespaces(s.namespaces);
     await pollCounter(t);
     state.samples++;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
 import { startServer } from '../server/runtime.js';
-import { clusterAddress, parseCluster, readServerConfig, type ClusterConfig } from '../server/clusters.js';
+import { clusterAddress, parseCluster, readDeployment, type ClusterConfig, type NatsConfig } from '../server/clusters.js';
 import { SystemClock } from '../kernel/clock.js';
 import { parseDurationMicros } from '../kernel/time.js';
 import { createLogger, parseLogLevel } from '../server/ops/logger.js';
@@ -38,7 +38,9 @@ options:
   --cassandra-replication R  of a created keyspace: N (SimpleStrategy) or dc1:3,dc2:3
                          (NetworkTopologyStrategy); default 1 [DGW_CASSANDRA_REPLICATION]
   --cassandra-consistency C  LOCAL_QUORUM (default), QUORUM, ONE, ... [DGW_CASSANDRA_CONSISTENCY]
-  --config FILE          JSON file: clusters (docs/backends.md), auth tokens, allowed origins,
+  --nats-url URL         nats://host:4222: durable rollup queue on NATS JetStream, shared by the
+                         instances (docs/counters.md); needs --postgres-url [DGW_NATS_URL]
+  --config FILE          JSON file: clusters (docs/backends.md), nats, auth tokens, allowed origins,
                          shedding (docs/security.md, docs/overload.md) [DGW_CONFIG]
   --tls-cert FILE        with --tls-key: HTTPS and gRPC over TLS [DGW_TLS_CERT]
   --tls-key FILE         [DGW_TLS_KEY]
@@ -127,6 +129,7 @@ export async function serve(argv: string[]): Promise<void> {
       'cassandra-keyspace': { type: 'string', default: process.env.DGW_CASSANDRA_KEYSPACE },
       'cassandra-replication': { type: 'string', default: process.env.DGW_CASSANDRA_REPLICATION },
       'cassandra-consistency': { type: 'string', default: process.env.DGW_CASSANDRA_CONSISTENCY },
+      'nats-url': { type: 'string', default: process.env.DGW_NATS_URL },
       config: { type: 'string', default: process.env.DGW_CONFIG },
       'grpc-port': { type: 'string', default: process.env.DGW_GRPC_PORT },
       'tls-cert': { type: 'string', default: process.env.DGW_TLS_CERT },
@@ -169,7 +172,12 @@ export async function serve(argv: string[]): Promise<void> {
     throw new Error(`--clock-skew-margin: "${skewText}" is not a positive duration (e.g. 1s, 500ms)`);
   }
   const dataDir = resolve(values['data-dir']);
-  const clusters: ClusterConfig[] = values.config ? readServerConfig(values.config) : [];
+  const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
+  const clusters: ClusterConfig[] = deployment.clusters;
+  // --nats-url over the config file's url (its other nats settings kept).
+  let nats: NatsConfig | undefined = deployment.nats;
+  if (values['nats-url']) nats = { ...nats, url: checkUrlScheme('--nats-url', values['nats-url'], 'NATS') };
+  else if (nats) checkUrlScheme('nats.url', nats.url, 'NATS');
   if (values['postgres-url']) clusters.push({ name: 'postgres', type: 'POSTGRES', url: checkUrlScheme('--postgres-url', values['postgres-url'], 'POSTGRES') });
   if (values['redis-url']) clusters.push({ name: 'redis', type: 'REDIS', url: checkUrlScheme('--redis-url', values['redis-url'], 'REDIS') });
   const cassandra = cassandraFromFlags(values);
@@ -190,6 +198,7 @@ export async function serve(argv: string[]): Promise<void> {
     clock,
     log,
     clusters,
+    ...(nats ? { nats } : {}),
     ...(pageTokenSecret ? { pageTokenSecret } : {}),
     ...(grpcPort !== undefined ? { grpcPort } : {}),
     ...(tokens ? { tokens } : {}),
@@ -221,6 +230,7 @@ export async function serve(argv: string[]): Promise<void> {
     },
     clusters.length > 0 ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,
   );
+  if (nats) log.info({ nats: redactUrl(nats.url), stream: nats.stream ?? 'DGW_ROLLUP' }, `rollup queue: NATS JetStream at ${redactUrl(nats.url)}`);
   if (server.grpcPort !== undefined) log.info({ grpcPort: server.grpcPort }, `dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   const scheme = tls ? 'https' : 'http';
   log.info(

@@ -58,11 +58,34 @@ const cassandraClusterSchema = z.strictObject({
 const clusterSchema = z.discriminatedUnion('type', [urlClusterSchema, cassandraClusterSchema]);
 
 /**
+ * The durable rollup queue (docs/counters.md "Durable rollup queue"): NATS JetStream.
+ * Every instance of a deployment names the same stream and consumer.
+ */
+const natsSchema = z.strictObject({
+  url: z.string().min(1),
+  /** Stream name (default DGW_ROLLUP). */
+  stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only').optional(),
+  /** Subject prefix (default dgw.rollup). */
+  subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, "_" and "-"').optional(),
+  /** Durable consumer shared by the instances (default dgw-rollup). */
+  consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only').optional(),
+  shards: z.number().int().min(1).max(1024).optional(),
+  /** How long a delivered event may stay unacknowledged before another instance gets it (default 30000). */
+  ackWaitMs: z.number().int().min(1000).max(3_600_000).optional(),
+  /** Rollups run at once for bus events on this instance (default 64). */
+  concurrency: z.number().int().min(1).max(10_000).optional(),
+});
+
+/** The `nats` section of the config file. */
+export type NatsConfig = z.output<typeof natsSchema>;
+
+/**
  * A server config file: `clusters` is read here; the other sections belong to their
  * owners (auth/config-file.ts validates them). Any other top-level key is refused, named.
  */
 export const serverConfigSchema = z.strictObject({
   clusters: z.array(clusterSchema).default([]),
+  nats: natsSchema.optional(),
   auth: z.unknown().optional(),
   allowedOrigins: z.unknown().optional(),
   shedding: z.unknown().optional(),
@@ -77,8 +100,13 @@ export type CassandraClusterConfig = z.output<typeof cassandraClusterSchema>;
 
 /** Reads a server config file (JSON) and validates it, naming the bad field. */
 export function readServerConfig(path: string): ClusterConfig[] {
-  const json = readConfigJson(path);
-  return decode(serverConfigSchema, json).clusters;
+  return readDeployment(path).clusters;
+}
+
+/** The clusters and the durable rollup queue of a server config file. */
+export function readDeployment(path: string): { clusters: ClusterConfig[]; nats?: NatsConfig } {
+  const parsed = decode(serverConfigSchema, readConfigJson(path));
+  return { clusters: parsed.clusters, ...(parsed.nats ? { nats: parsed.nats } : {}) };
 }
 
 /** Validates one cluster entry (e.g. built from flags), naming the bad field. */

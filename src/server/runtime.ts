@@ -14,7 +14,11 @@ import { createCounterService, type CounterEngine } from '../core/counter/servic
 import { createTimeSeriesService, type TimeSeriesEngine } from '../core/timeseries/service.js';
 import type { TimeSeriesLimits } from '../core/timeseries/limits.js';
 import type { StoreCatalog } from '../storage/catalog.js';
-import type { ClusterConfig } from './clusters.js';
+import type { ClusterConfig, NatsConfig } from './clusters.js';
+import { DgwError, isDgwError } from '../kernel/errors.js';
+import type { RollupBus } from '../storage/contracts.js';
+import { createJetStreamRollupBus } from '../storage/nats/jetstream-rollup-bus.js';
+import { registerRollupBusMetrics } from './ops/rollup-bus-metrics.js';
 import { assembleStores, type AssembledStores } from './stores.js';
 import { readinessWithClocks, startClockOffsets, type ClockOffsetMonitor, type ClockOffsetSettings } from './clock-offsets.js';
 import { buildHttpApp } from './http/app.js';
@@ -42,6 +46,11 @@ export interface ServerOptions {
   clusters?: readonly ClusterConfig[];
   clock?: Clock;
   limits?: Partial<TimeSeriesLimits>;
+  /**
+   * The durable rollup queue on NATS JetStream (`--nats-url`, config `nats`); needs
+   * clusters (shared stores). Without it rollup events stay in this instance's queues.
+   */
+  nats?: NatsConfig;
   /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
   lifecycleIntervalSeconds?: number;
   /** Where request lines, background failures and internal errors go; default: silent. */
@@ -105,6 +114,9 @@ export interface RunningServer {
 /** Opens the stores and starts serving HTTP (and gRPC with `grpcPort`). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkBindPolicy(options.host, options.tokens !== undefined, options.allowUnauthenticated ?? false);
+  if (options.nats && (!options.clusters || options.clusters.length === 0)) {
+    throw new DgwError('INVALID_ARGUMENT', 'nats: the durable rollup queue is for server deployments (shared stores: --postgres-url); embedded SQLite has no other instance to share rollups with');
+  }
   const clock = options.clock ?? new SystemClock();
   const stores = await assembleStores({
     dataDir: options.dataDir,
@@ -155,6 +167,8 @@ export class DgwServer implements RunningServer {
   private readonly ready: () => Promise<void>;
   private readonly interval: NodeJS.Timeout;
   private grpc: RunningGrpcServer | undefined;
+  /** The durable rollup queue, when configured. */
+  private readonly bus?: RollupBus;
   private httpPort: number;
   private lifecycleRunning: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -208,6 +222,20 @@ export class DgwServer implements RunningServer {
         await removeNamespaceSeries(metrics, config.kind === 'timeseries' ? [config.name] : [config.name, config.events.name]);
       },
     }));
+
+    if (options.nats) {
+      const bus = (this.bus = createJetStreamRollupBus({ ...options.nats, onError: (err) => log(err, 'NATS rollup bus') }));
+      counters.useRollupBus(bus, async (name) => {
+        try {
+          return await namespaces.getCounter(name);
+        } catch (err) {
+          // Deleted, or not a counter namespace (any more): nothing to roll up.
+          if (isDgwError(err) && (err.code === 'NOT_FOUND' || err.code === 'FAILED_PRECONDITION')) return undefined;
+          throw err;
+        }
+      });
+      registerRollupBusMetrics(metrics, bus);
+    }
 
     if (options.shedding !== false) {
       let signals = options.overloadSignals;
@@ -318,6 +346,7 @@ export class DgwServer implements RunningServer {
       await this.clockOffsets?.stop();
       await Promise.all([this.app.close(), this.grpc?.close()]); // stop accepting, finish in-flight requests
       await this.engine.shutdown(); // drain buffered writes
+      await this.bus?.close(); // stop consuming; held events go back to the stream for the other instances
       await this.counters.shutdown(); // drain rollup queues
       await this.lifecycleRunning;
       await this.catalog.close();

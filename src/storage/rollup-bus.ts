@@ -13,6 +13,16 @@
 export interface RollupEvent {
   namespace: string;
   counter: string;
+  /**
+   * Epoch ms before which the event is not handed to a handler (the end of its coalesce
+   * window): the bus holds it until then. Absent: at once.
+   */
+  notBeforeMs?: number;
+  /**
+   * A follow-up event: the write mark (lastWriteTs, epoch µs) it waits to roll up. Its
+   * message id differs from the plain events of the same window.
+   */
+  awaitMarkMicros?: number;
 }
 
 /** What the handler of a delivered event reports. */
@@ -45,7 +55,7 @@ export interface RollupBus {
   /**
    * Publishes a rollup event for the coalesce window `windowIndex`
    * (`floor(now / coalesce)`): a second publish of the same counter in the same window is
-   * dropped by the bus. Rejects when the bus cannot take it (the caller falls back to the
+   * dropped by the bus (plain events and follow-ups, `awaitMarkMicros`, apart). Rejects when the bus cannot take it (the caller falls back to the
    * in-process queue).
    */
   publish(event: RollupEvent, windowIndex: number): Promise<void>;

@@ -7,6 +7,9 @@
  *   socket in the temp dir). As root, both run through `runuser -u postgres` (initdb
  *   refuses root); the temp dir is chowned to postgres.
  * - Redis: `redis-server` as a child process on a free port, `--save "" --appendonly no`.
+ * - NATS: `nats-server -js` as a child process on a free port, its JetStream store in a
+ *   temp dir that survives its restarts (streams and consumers are kept, as on a real
+ *   server restart).
  *
  * Policy (as test/support/backends.ts): when the binaries are missing, a CI run
  * (`CI=true`) FAILS; elsewhere the tests are skipped with a loud banner.
@@ -24,6 +27,12 @@ function which(cmd: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   const out = r.stdout.trim();
   return r.status === 0 && out ? out : undefined;
+}
+
+/** The nats-server binary, or undefined. */
+export function findNatsServer(): string | undefined {
+  if (existsSync('/usr/sbin/nats-server')) return '/usr/sbin/nats-server';
+  return which('nats-server');
 }
 
 /** The directory holding `initdb`, `pg_ctl` and `postgres`, or undefined. */
@@ -76,8 +85,9 @@ export interface PrivateGate {
  * ones (`shared`, checked with backends.ts's probes). Missing: CI=true registers a failing
  * test; elsewhere a loud banner and a skip.
  */
-export async function privateServersTest(needs: { private: ('postgres' | 'redis')[]; shared?: ('postgres' | 'redis')[] }): Promise<PrivateGate> {
+export async function privateServersTest(needs: { private: ('postgres' | 'redis' | 'nats')[]; shared?: ('postgres' | 'redis')[] }): Promise<PrivateGate> {
   const missing: string[] = [];
+  if (needs.private.includes('nats') && !findNatsServer()) missing.push('nats-server is not installed');
   if (needs.private.includes('postgres') && !findPostgresBinDir()) missing.push('PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed');
   if (needs.private.includes('postgres') && isRoot && !which('runuser')) missing.push('running as root needs runuser to start PostgreSQL as user postgres');
   if (needs.private.includes('redis') && !findRedisServer()) missing.push('redis-server is not installed');
@@ -262,6 +272,85 @@ export class PrivateRedis {
   async close(): Promise<void> {
     exitHooks.delete(this.exitHook);
     await this.stopServer();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A private nats-server child process with JetStream; its store dir outlives restarts. */
+export class PrivateNats {
+  readonly url: string;
+  private child: ChildProcess | undefined;
+  private readonly dir: string;
+  private readonly exitHook: () => void;
+
+  private constructor(
+    private readonly bin: string,
+    readonly port: number,
+  ) {
+    this.url = `nats://127.0.0.1:${port}`;
+    this.dir = mkdtempSync(join(tmpdir(), 'dgw-nats-'));
+    this.exitHook = () => {
+      this.child?.kill('SIGKILL');
+      rmSync(this.dir, { recursive: true, force: true });
+    };
+    exitHooks.add(this.exitHook);
+  }
+
+  /** Starts nats-server on a free port. */
+  static async start(): Promise<PrivateNats> {
+    const bin = findNatsServer();
+    if (!bin) throw new Error('nats-server not found');
+    const n = new PrivateNats(bin, await freePort());
+    await n.startServer();
+    return n;
+  }
+
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the server (same port, same store); resolves once it is ready for clients. */
+  async startServer(): Promise<void> {
+    if (this.child) throw new Error('nats-server already running');
+    const child = spawn(this.bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start in 30s:\n${out}`)), 30_000);
+      const onData = (c: Buffer) => {
+        out += c.toString();
+        if (/Server is ready/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        this.child = undefined;
+        reject(new Error(`nats-server exited (${code}):\n${out}`));
+      });
+    });
+  }
+
+  /** Stops the server by its pid: SIGTERM (clean shutdown) or SIGKILL (a crash). */
+  async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  /** Stops the server and removes its store. */
+  async close(): Promise<void> {
+    exitHooks.delete(this.exitHook);
+    await this.stopServer('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -37,6 +37,12 @@ export function formatStatus(s: StatusReport, base: string): string {
     `write buffers: ${s.queues.writeBufferEvents} events, ${s.queues.writeBufferBytes} bytes`,
     `rollup queues: ${s.queues.rollupQueueDepth} counters`,
     `rollup lag: ${s.rollupLagSeconds.toFixed(1)} s (worst namespace)`,
+    ...(s.rollupBus
+      ? [
+          `rollup bus (NATS): ${s.rollupBus.connected ? 'connected' : 'DOWN (rollups in process)'}, ${s.rollupBus.pending} pending, ${s.rollupBus.ackPending} awaiting ack, ` +
+            `${s.rollupBus.acknowledged} acknowledged, ${s.rollupBus.redelivered} redelivered, ${s.rollupBus.fallbacks} fallbacks since start`,
+        ]
+      : []),
     '',
     `# requests (last minute)`,
     `rate: ${s.requests.ratePerSecond.toFixed(2)}/s`,

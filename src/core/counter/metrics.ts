@@ -31,6 +31,12 @@ export interface CounterMetrics {
   readonly operationSeconds: Histogram<'counter_type' | 'operation'>;
   /** Lagging counters the sweeper found and rolled up. */
   readonly sweptCounters: Counter<'namespace'>;
+  /** Rollups run for events of the durable rollup bus, by outcome and delivery (first or redelivered). */
+  readonly busRollups: Counter<'namespace' | 'outcome' | 'delivery'>;
+  /** Rollup events sent to the in-process queue because the bus could not take them. */
+  readonly busFallbacks: Counter<'namespace'>;
+  /** Follow-up events of counters not caught up: published, and skipped at delivery (written since or caught up). */
+  readonly busFollowUps: Counter<'namespace' | 'action'>;
 }
 
 /** Creates (or finds) the counter metrics on `registry`; a private registry when none is given. */
@@ -108,6 +114,30 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
       new Counter({
         name: 'dgw_counters_swept_total',
         help: 'Counters the sweeper found with writes past their checkpoint and rolled up',
+        labelNames: ['namespace'],
+        registers,
+      }),
+    ),
+    busRollups: reuse(registry, 'dgw_counters_bus_rollups_total', () =>
+      new Counter({
+        name: 'dgw_counters_bus_rollups_total',
+        help: 'Rollups run for events of the durable rollup bus (NATS JetStream), by outcome and delivery (first, redelivered)',
+        labelNames: ['namespace', 'outcome', 'delivery'],
+        registers,
+      }),
+    ),
+    busFollowUps: reuse(registry, 'dgw_counters_bus_followups_total', () =>
+      new Counter({
+        name: 'dgw_counters_bus_followups_total',
+        help: 'Follow-up rollup events of counters not caught up: published, or skipped at delivery (written since, or caught up)',
+        labelNames: ['namespace', 'action'],
+        registers,
+      }),
+    ),
+    busFallbacks: reuse(registry, 'dgw_counters_bus_fallbacks_total', () =>
+      new Counter({
+        name: 'dgw_counters_bus_fallbacks_total',
+        help: 'Rollup events sent to the in-process queue because the durable rollup bus was down or refused them',
         labelNames: ['namespace'],
         registers,
       }),

@@ -28,9 +28,16 @@ interface Entry {
   config: CounterConfig;
 }
 
+/** A shared rollup queue that may take an event instead of this instance's pipelines. */
+export interface SharedRollupQueue {
+  /** True when it took the event; false when the in-process pipeline must. */
+  offer(config: CounterConfig, counter: string): boolean;
+}
+
 /** Per-namespace rollup pipelines. */
 export class PipelinesByNamespace {
   private readonly entries = new Map<string, Entry>();
+  private shared: SharedRollupQueue | undefined;
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
 
@@ -41,10 +48,25 @@ export class PipelinesByNamespace {
     private readonly rollup: (config: CounterConfig, counter: string) => Promise<RollupResult>,
   ) {}
 
-  /** Fires a rollup event `{namespace, counter}`; false when it was dropped. */
+  /**
+   * Fires a rollup event `{namespace, counter}`: to the shared queue when one is in use
+   * and takes it (durable-rollups.ts), else to this instance's pipeline. False when dropped.
+   */
   trigger(config: CounterConfig, counter: string): boolean {
     if (this.closed) return false;
+    if (this.shared?.offer(config, counter)) return true;
     return this.pipelineOf(config).enqueue(counter);
+  }
+
+  /** Fires a rollup event into this instance's pipeline only (the shared queue's fallback). */
+  triggerLocal(config: CounterConfig, counter: string): boolean {
+    if (this.closed) return false;
+    return this.pipelineOf(config).enqueue(counter);
+  }
+
+  /** Routes rollup events through `shared` from now on (the durable rollup bus). */
+  useShared(shared: SharedRollupQueue): void {
+    this.shared = shared;
   }
 
   /** The pipeline of a namespace, if one was started (tests, diagnostics). */

@@ -51,6 +51,8 @@ export interface CounterRollupResult extends RollupResult {
   outcome: RollupOutcome;
   /** The checkpoint the counter is at after this rollup (its own or a newer one). */
   checkpoint: RollupCheckpoint;
+  /** The counter's write mark (lastWriteTs) as this rollup read it; 0 when none. */
+  lastWriteMicros: number;
 }
 
 /** Dependencies of {@link CounterRollups}. */
@@ -168,7 +170,7 @@ export class CounterRollups {
       metrics.rollupLag.observe({ namespace: ns }, lagSeconds);
       metrics.rollupLagCurrent.set({ namespace: ns }, lagSeconds);
     }
-    return { outcome, checkpoint, caughtUp: lastWrite <= Math.max(checkpoint.rollupTsMicros, end) };
+    return { outcome, checkpoint, lastWriteMicros: lastWrite, caughtUp: lastWrite <= Math.max(checkpoint.rollupTsMicros, end) };
   }
 
   /**

@@ -12,11 +12,12 @@ import type { CounterConfig } from '../control/types.js';
 import { DgwError, isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesEngine } from '../timeseries/service.js';
 import type { CounterWriteMark } from '../../domain/counters.js';
-import type { StoresByKey } from '../../storage/contracts.js';
+import type { RollupBus, StoresByKey } from '../../storage/contracts.js';
 import type { EventRecord } from '../../domain/events.js';
 import { readCounterLog, recountCounter, type CounterLogPage, type CounterLogQuery, type RecountResult } from './audit.js';
 import { BestEffortCounters } from './best-effort.js';
 import { compareCounts, type CompareCountsQuery, type CompareCountsResult } from './compare-counts.js';
+import { DurableRollups } from './durable-rollups.js';
 import { addEvent, clearEvent } from './counter-events.js';
 import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
@@ -61,6 +62,12 @@ export interface CounterEngine extends CounterService {
   dropNamespace(config: CounterConfig): Promise<void>;
   /** One lifecycle pass: sweep lagging counters, then the events namespace's slices (ahead of need, close, drop). */
   runLifecycle(config: CounterConfig): Promise<void>;
+  /**
+   * Routes rollup events through a shared durable bus (durable-rollups.ts) and starts
+   * consuming it; `resolve` gives a namespace's configuration (undefined once deleted).
+   * Without it, the in-process pipelines take every event (the embedded default).
+   */
+  useRollupBus(bus: RollupBus, resolve: (namespace: string) => Promise<CounterConfig | undefined>): void;
   /** The per-namespace rollup pipelines of this instance. */
   readonly pipelines: PipelinesByNamespace;
   readonly metrics: CounterMetrics;
@@ -102,6 +109,7 @@ export class CounterServiceEngine implements CounterEngine {
   private readonly rollups: CounterRollups;
   /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
   private readonly writeMarks: WriteMarks;
+  private readonly pipelineOptions: PipelineOptions;
   /** Metric labels per counter type and operation, built once (not per call). */
   private readonly operationLabels = new Map<string, { base: { counter_type: string; operation: string }; ok: { counter_type: string; operation: string; outcome: string } }>();
   private readonly clockOffsets: CounterClockOffsets | undefined;
@@ -123,7 +131,7 @@ export class CounterServiceEngine implements CounterEngine {
       metrics: this.metrics,
       ...(options.clockOffsets ? { offsets: options.clockOffsets } : {}),
     }));
-    const pipelineOptions = options.pipeline ?? {};
+    const pipelineOptions = (this.pipelineOptions = options.pipeline ?? {});
     this.pipelines = new PipelinesByNamespace(
       pipelineOptions.scheduler ?? createRealScheduler(),
       pipelineOptions,
@@ -198,6 +206,26 @@ export class CounterServiceEngine implements CounterEngine {
   }
 
   /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
+  useRollupBus(bus: RollupBus, resolve: (namespace: string) => Promise<CounterConfig | undefined>): void {
+    const { catalog, pipelines } = this;
+    const durable = new DurableRollups({
+      bus,
+      clock: this.clock,
+      metrics: this.metrics,
+      resolve,
+      eligible: (config) => catalog.capabilities(config.rollup.storage.store, 'rollups').shared,
+      readMarks: async (config, counter) => {
+        const row = await catalog.rollups(config.rollup.storage.store).get(config.name, counter);
+        return row && { lastWriteMicros: row.lastWriteTsMicros, checkpointMicros: row.lastRollupTsMicros };
+      },
+      rollup: (config, counter) => this.rollups.rollup(config, counter),
+      fallback: (config, counter) => void pipelines.triggerLocal(config, counter),
+      ...(this.pipelineOptions.onError ? { onError: this.pipelineOptions.onError } : {}),
+    });
+    pipelines.useShared(durable);
+    durable.start();
+  }
+
   async sweep(config: CounterConfig): Promise<SweepResult> {
     const result: SweepResult = { swept: 0, failed: 0 };
     if (config.counterType === 'BEST_EFFORT') return result;

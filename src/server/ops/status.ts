@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
 import type { StoreCatalog } from '../../storage/catalog.js';
 import { buildInfo } from './build-info.js';
+import { ROLLUP_BUS_METRICS } from './rollup-bus-metrics.js';
 import type { OperationStats, RequestRates } from './request-rates.js';
 
 /** One store's health. */
@@ -36,6 +37,21 @@ export interface NamespaceStatus {
   rollupLagSeconds?: number;
 }
 
+/** The durable rollup queue (NATS JetStream), when one is configured: the bus's counts. */
+export interface RollupBusStatus {
+  connected: boolean;
+  /** Events on the stream not delivered yet, and delivered but not acknowledged. */
+  pending: number;
+  ackPending: number;
+  /** Since this instance started. */
+  published: number;
+  duplicates: number;
+  acknowledged: number;
+  redelivered: number;
+  /** Events sent to the in-process queue instead (bus down). */
+  fallbacks: number;
+}
+
 /** The whole report. */
 export interface StatusReport {
   version: string;
@@ -47,6 +63,8 @@ export interface StatusReport {
   namespaces: NamespaceStatus[];
   queues: { writeBufferEvents: number; writeBufferBytes: number; writeBufferCapacityBytes: number; rollupQueueDepth: number };
   rollupLagSeconds: number;
+  /** Present when the server runs with a durable rollup queue (--nats-url). */
+  rollupBus?: RollupBusStatus;
   requests: { ratePerSecond: number; operations: OperationStats[] };
 }
 
@@ -91,6 +109,16 @@ async function storeStatus(catalog: StoreCatalog): Promise<StoreStatus[]> {
   );
 }
 
+/** The bus's metrics (ops/rollup-bus-metrics.ts), when they are registered. */
+async function busStatus(metrics: Registry): Promise<RollupBusStatus | undefined> {
+  if (!metrics.getSingleMetric(ROLLUP_BUS_METRICS.connected)) return undefined;
+  const one = async (name: string) => (await samples(metrics, name)).reduce((n, s) => n + s.value, 0);
+  const m = ROLLUP_BUS_METRICS;
+  const names = [m.connected, m.pending, m.ackPending, m.published, m.duplicates, m.acknowledged, m.redelivered, 'dgw_counters_bus_fallbacks_total'];
+  const [connected = 0, pending = 0, ackPending = 0, published = 0, duplicates = 0, acknowledged = 0, redelivered = 0, fallbacks = 0] = await Promise.all(names.map(one));
+  return { connected: connected === 1, pending, ackPending, published, duplicates, acknowledged, redelivered, fallbacks };
+}
+
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Gathers the status report. */
@@ -132,6 +160,7 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
     }
   }
   const operations = src.rates.snapshot();
+  const rollupBus = await busStatus(src.metrics);
   return {
     version: info.version,
     node: info.node,
@@ -147,6 +176,7 @@ export async function collectStatus(src: StatusSources): Promise<StatusReport> {
       rollupQueueDepth: [...rollupDepth.values()].reduce((a, b) => a + b, 0),
     },
     rollupLagSeconds: Math.max(0, ...lag.values()),
+    ...(rollupBus ? { rollupBus } : {}),
     requests: { ratePerSecond: round(operations.reduce((n, o) => n + o.rate, 0)), operations },
   };
 }

@@ -1,10 +1,10 @@
 /**
  * Store URL checks (issue 11): a PostgreSQL URL must be postgres:// or postgresql://, a
- * Redis one redis:// or rediss://, so a swapped flag fails at start-up naming the flag
+ * Redis one redis:// or rediss://, a NATS one nats:// or tls://, so a swapped flag fails at start-up naming the flag
  * instead of as a driver error later. Passwords are redacted from anything logged.
  */
 
-const SCHEMES = { POSTGRES: ['postgres:', 'postgresql:'], REDIS: ['redis:', 'rediss:'] } as const;
+const SCHEMES = { POSTGRES: ['postgres:', 'postgresql:'], REDIS: ['redis:', 'rediss:'], NATS: ['nats:', 'tls:'] } as const;
 
 /** Returns `url` when its scheme fits `type`; throws naming `what` otherwise. */
 export function checkUrlScheme(what: string, url: string, type: keyof typeof SCHEMES): string {

@@ -10,6 +10,10 @@
  * - Acknowledged only after the handler says the checkpoint is committed; a consumer that
  *   dies holding an event lets it go back to the stream after `ackWait`, and another
  *   instance gets it (redelivered). 'retry' naks with a delay.
+ * - Not before: an event carrying `notBeforeMs` (the end of its coalesce window) is held
+ *   by the consumer that received it until then, without a handler slot; one due later
+ *   than half the ack wait is given back with a delayed nak instead (so it never outlives
+ *   its ack wait unacknowledged).
  * - NATS down: publish rejects at once (the caller falls back to its in-process queue);
  *   the client keeps reconnecting in the background and consuming resumes by itself.
  */
@@ -77,6 +81,11 @@ class JetStreamRollupBus implements RollupBus {
   private handler: ((event: RollupEvent, delivery: RollupDelivery) => Promise<RollupOutcome>) | undefined;
   private messages: ConsumerMessages | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  /** Events due now, waiting for a handler slot. */
+  private readonly due: [JsMsg, RollupEvent][] = [];
+  private readonly concurrency: number;
+  /** Events held until their notBefore time: the timer and the message (nak'ed on close). */
+  private readonly held = new Map<NodeJS.Timeout, JsMsg>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly counts: RollupBusStats = { published: 0, duplicates: 0, acknowledged: 0, redelivered: 0, pending: 0, ackPending: 0 };
 
@@ -85,6 +94,7 @@ class JetStreamRollupBus implements RollupBus {
     this.prefix = options.subjectPrefix ?? 'dgw.rollup';
     this.shards = options.shards ?? 16;
     this.consumerName = options.consumer ?? 'dgw-rollup';
+    this.concurrency = Math.max(1, options.concurrency ?? 64);
     this.ready = this.connect();
     this.ready.catch((err: unknown) => this.options.onError?.(err));
   }
@@ -98,8 +108,14 @@ class JetStreamRollupBus implements RollupBus {
     if (!js || !this.connected) throw new Error('NATS JetStream is not connected');
     const key = createHash('sha256').update(event.namespace).update('\0').update(event.counter).digest();
     const shard = key.readUInt32BE(0) % this.shards;
-    const ack = await js.publish(`${this.prefix}.${shard}`, encoder.encode(JSON.stringify({ n: event.namespace, c: event.counter })), {
-      msgID: `${key.toString('base64url')}.${windowIndex}`,
+    const body = {
+      n: event.namespace,
+      c: event.counter,
+      ...(event.notBeforeMs !== undefined ? { t: event.notBeforeMs } : {}),
+      ...(event.awaitMarkMicros !== undefined ? { m: event.awaitMarkMicros } : {}),
+    };
+    const ack = await js.publish(`${this.prefix}.${shard}`, encoder.encode(JSON.stringify(body)), {
+      msgID: `${key.toString('base64url')}.${event.awaitMarkMicros !== undefined ? 'f' : ''}${windowIndex}`,
       timeout: this.options.publishTimeoutMs ?? 2000,
     });
     if (ack.duplicate) this.counts.duplicates++;
@@ -121,6 +137,13 @@ class JetStreamRollupBus implements RollupBus {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.messages?.stop();
+    // Held events go back to the stream at once, for another instance to take.
+    for (const [timer, msg] of this.held) {
+      clearTimeout(timer);
+      msg.nak();
+    }
+    this.held.clear();
+    for (const [msg] of this.due.splice(0)) msg.nak();
     // Handlers in flight get a grace period to acknowledge; what they still hold after it
     // goes back to the stream after ackWait, as after a crash.
     let grace: NodeJS.Timeout | undefined;
@@ -203,16 +226,23 @@ class JetStreamRollupBus implements RollupBus {
   private async consumeLoop(): Promise<void> {
     const js = this.js;
     if (!js) return;
-    const concurrency = this.options.concurrency ?? 64;
     while (!this.closed) {
       try {
         const consumer = await js.consumers.get(this.stream, this.consumerName);
-        const messages = await consumer.consume({ max_messages: concurrency });
+        const messages = await consumer.consume({ max_messages: this.concurrency });
         this.messages = messages;
         for await (const msg of messages) {
-          while (this.inflight.size >= concurrency) await Promise.race(this.inflight);
-          const done: Promise<void> = this.handle(msg).finally(() => this.inflight.delete(done));
-          this.inflight.add(done);
+          const event = this.decode(msg);
+          if (!event) continue;
+          const waitMs = event.notBeforeMs === undefined ? 0 : event.notBeforeMs - Date.now();
+          if (waitMs > 0) {
+            this.hold(msg, event, waitMs);
+            continue;
+          }
+          this.due.push([msg, event]);
+          this.pump();
+          // Back-pressure: pull no further while a full round of handlers is waiting.
+          while (this.due.length >= this.concurrency && this.inflight.size > 0) await Promise.race(this.inflight);
         }
       } catch (err) {
         if (this.closed) break;
@@ -222,16 +252,53 @@ class JetStreamRollupBus implements RollupBus {
     }
   }
 
-  private async handle(msg: JsMsg): Promise<void> {
-    let event: RollupEvent;
+  /** The event of a message; a message that is not one is terminated (never delivered again). */
+  private decode(msg: JsMsg): RollupEvent | undefined {
     try {
-      const body = JSON.parse(decoder.decode(msg.data)) as { n?: unknown; c?: unknown };
+      const body = JSON.parse(decoder.decode(msg.data)) as { n?: unknown; c?: unknown; t?: unknown; m?: unknown };
       if (typeof body.n !== 'string' || typeof body.c !== 'string') throw new Error('not a rollup event');
-      event = { namespace: body.n, counter: body.c };
+      return {
+        namespace: body.n,
+        counter: body.c,
+        ...(typeof body.t === 'number' ? { notBeforeMs: body.t } : {}),
+        ...(typeof body.m === 'number' ? { awaitMarkMicros: body.m } : {}),
+      };
     } catch {
-      msg.term(); // not ours: never deliver it again
+      msg.term();
+      return undefined;
+    }
+  }
+
+  /** Keeps an event until its notBefore time (or gives it back when that is too far off). */
+  private hold(msg: JsMsg, event: RollupEvent, waitMs: number): void {
+    const ackWaitMs = this.options.ackWaitMs ?? 30_000;
+    if (waitMs > ackWaitMs / 2) {
+      msg.nak(waitMs);
       return;
     }
+    const timer = setTimeout(() => {
+      this.held.delete(timer);
+      if (this.closed) return;
+      msg.working(); // a full ack wait from now for the wait for a handler slot and the rollup
+      this.due.push([msg, event]);
+      this.pump();
+    }, waitMs);
+    this.held.set(timer, msg);
+  }
+
+  /** Starts handlers for ready events, at most `concurrency` at once. */
+  private pump(): void {
+    while (!this.closed && this.inflight.size < this.concurrency && this.due.length > 0) {
+      const [msg, event] = this.due.shift()!;
+      const done: Promise<void> = this.handle(msg, event).finally(() => {
+        this.inflight.delete(done);
+        this.pump();
+      });
+      this.inflight.add(done);
+    }
+  }
+
+  private async handle(msg: JsMsg, event: RollupEvent): Promise<void> {
     const redelivered = msg.redelivered;
     if (redelivered) this.counts.redelivered++;
     let outcome: RollupOutcome = 'retry';
