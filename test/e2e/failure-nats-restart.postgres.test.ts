@@ -68,27 +68,32 @@ describe('NATS restarted mid-load (durable rollup queue)', { skip }, () => {
     let restartedAt = 0;
     let publishedBeforeRestart = 0;
     try {
-      await pollUntil(async () => (await published()) >= 20, 60_000, () => 'nothing published to the bus before the restart');
-      const pid = nats!.pid;
-      stoppedAt = performance.now();
-      await nats!.stopServer('SIGTERM');
-      // Down until both instances have noticed and sent events to their own queues.
-      await pollUntil(async () => !(await Promise.all(urls.map((u) => metricSum(u, 'dgw_rollup_bus_connected')))).some((v) => v === 1), 30_000, () => 'the instances did not notice NATS going down');
-      await pollUntil(async () => (await Promise.all(urls.map((u) => metricSum(u, 'dgw_counters_bus_fallbacks_total', { namespace: ns })))).some((v) => v > 0), 30_000, () => 'no rollup event fell back in process');
-      await sleep(1000);
-      publishedBeforeRestart = await published();
-      console.log(`nats-restart: nats-server pid ${pid} stopped (SIGTERM)`);
-    } finally {
-      // Always started again, whatever failed above.
-      if (stoppedAt > 0) {
-        await nats!.startServer();
-        restartedAt = performance.now();
+      try {
+        await pollUntil(async () => (await published()) >= 20, 60_000, () => 'nothing published to the bus before the restart');
+        const pid = nats!.pid;
+        stoppedAt = performance.now();
+        await nats!.stopServer('SIGTERM');
+        // Down until both instances have noticed and sent events to their own queues.
+        await pollUntil(async () => !(await Promise.all(urls.map((u) => metricSum(u, 'dgw_rollup_bus_connected')))).some((v) => v === 1), 30_000, () => 'the instances did not notice NATS going down');
+        await pollUntil(async () => (await Promise.all(urls.map((u) => metricSum(u, 'dgw_counters_bus_fallbacks_total', { namespace: ns })))).some((v) => v > 0), 30_000, () => 'no rollup event fell back in process');
+        await sleep(1000);
+        publishedBeforeRestart = await published();
+        console.log(`nats-restart: nats-server pid ${pid} stopped (SIGTERM)`);
+      } finally {
+        // Always started again, whatever failed above.
+        if (stoppedAt > 0) {
+          await nats!.startServer();
+          restartedAt = performance.now();
+        }
       }
-    }
-    try {
-      await pollUntil(connected, 60_000, () => 'the instances did not reconnect to NATS by themselves');
-      await pollUntil(async () => (await published()) > publishedBeforeRestart, 60_000, () => 'nothing published to the bus after the restart');
+      try {
+        await pollUntil(connected, 60_000, () => 'the instances did not reconnect to NATS by themselves');
+        await pollUntil(async () => (await published()) > publishedBeforeRestart, 60_000, () => 'nothing published to the bus after the restart');
+      } finally {
+        stop = true;
+      }
     } finally {
+      // The load ends whatever failed, so the file never outlives its test.
       stop = true;
     }
     const load = await loading;

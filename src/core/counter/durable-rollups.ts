@@ -76,7 +76,11 @@ export class DurableRollups {
    */
   offer(config: CounterConfig, counter: string): boolean {
     const { bus, clock } = this.options;
-    if (!bus.connected || !this.options.eligible(config)) return false;
+    if (!this.options.eligible(config)) return false;
+    if (!bus.connected) {
+      this.options.metrics.busFallbacks.inc({ namespace: config.name });
+      return false; // the caller's in-process queue takes it
+    }
     const coalesceMs = coalesceMsOf(config);
     const nowMs = clock.nowMicros() / MICROS_PER_MS;
     const window = Math.floor(nowMs / coalesceMs);
