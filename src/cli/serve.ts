@@ -52,9 +52,19 @@ options:
   --max-connections N    most simultaneous HTTP connections (10000) [DGW_MAX_CONNECTIONS]
   --clock-skew-margin D  not ready (/readyz 503) while this instance's clock is further than D
                          from a shared store's (1s; docs/counters.md "Clock offset") [DGW_CLOCK_SKEW_MARGIN]
+  --memory-budget-mb N   MiB that request bodies in flight and write buffers may hold together;
+                         over it, 429 + Retry-After (default: a quarter of the machine's or
+                         cgroup's memory, at most half the V8 heap limit) [DGW_MEMORY_BUDGET_MB]
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
   --quiet                same as --log-level warn
-  -h, --help             this help`;
+  -h, --help             this help
+
+limits and readiness (docs/operations.md "Limits of a running server"):
+  Bodies in flight and write buffers reserve from the memory budget; over it, 429
+  RESOURCE_EXHAUSTED with Retry-After. GET /readyz (and grpc.health.v1) answers 200
+  while every store answers its probe and no durable write failed for want of a store
+  since the last one that succeeded (forgotten after 30 s without another failure);
+  GET /healthz only says the process is up.`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -141,6 +151,7 @@ export async function serve(argv: string[]): Promise<void> {
       'idle-timeout-ms': { type: 'string', default: process.env.DGW_IDLE_TIMEOUT_MS },
       'max-connections': { type: 'string', default: process.env.DGW_MAX_CONNECTIONS },
       'clock-skew-margin': { type: 'string', default: process.env.DGW_CLOCK_SKEW_MARGIN },
+      'memory-budget-mb': { type: 'string', default: process.env.DGW_MEMORY_BUDGET_MB },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -170,6 +181,12 @@ export async function serve(argv: string[]): Promise<void> {
   const skewMargin = skewText === undefined ? undefined : parseDurationMicros(skewText);
   if (skewText !== undefined && (skewMargin === undefined || skewMargin <= 0)) {
     throw new Error(`--clock-skew-margin: "${skewText}" is not a positive duration (e.g. 1s, 500ms)`);
+  let memoryBudgetBytes: number | undefined;
+  if (values['memory-budget-mb'] !== undefined) {
+    const text = values['memory-budget-mb'];
+    const mb = Number(text);
+    if (text.trim() === '' || !Number.isInteger(mb) || mb < 1 || mb > 1024 * 1024) throw new Error(`--memory-budget-mb: "${text}" is not a whole number of MiB from 1 to 1048576`);
+    memoryBudgetBytes = mb * 1024 * 1024;
   }
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
@@ -208,6 +225,7 @@ export async function serve(argv: string[]): Promise<void> {
     connectionLimits,
     // The system clock: measured against the shared stores' clocks (issue 15).
     clockOffsets: skewMargin === undefined ? {} : { marginMicros: skewMargin },
+    ...(memoryBudgetBytes !== undefined ? { memoryBudgetBytes } : {}),
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
   });
   if (tokens && !tls && !isLoopbackHost(values.host)) {
@@ -231,6 +249,10 @@ export async function serve(argv: string[]): Promise<void> {
     clusters.length > 0 ? `stores: ${server.catalog.keys().join(', ')}` : `stores: embedded SQLite in ${dataDir}`,
   );
   if (nats) log.info({ nats: redactUrl(nats.url), stream: nats.stream ?? 'DGW_ROLLUP' }, `rollup queue: NATS JetStream at ${redactUrl(nats.url)}`);
+  log.info(
+    { memoryBudgetBytes: server.memoryBudget.limitBytes },
+    `memory budget for bodies and write buffers: ${Math.round(server.memoryBudget.limitBytes / 2 ** 20)} MiB${memoryBudgetBytes === undefined ? ' (default, sized to the machine)' : ''}`,
+  );
   if (server.grpcPort !== undefined) log.info({ grpcPort: server.grpcPort }, `dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   const scheme = tls ? 'https' : 'http';
   log.info(

@@ -36,6 +36,9 @@ import { RequestRates } from './ops/request-rates.js';
 import { createServerRegistry } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/ops-routes.js';
 import { grpcRequestLog } from './ops/grpc-request-log.js';
+import { MemoryBudget } from '../core/memory-budget.js';
+import { defaultMemoryBudget } from './memory/budget-size.js';
+import { registerMemoryBudgetMetrics } from './memory/budget-metrics.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -85,6 +88,10 @@ export interface ServerOptions {
    * server/clock-offsets.ts): on by default with the system clock, off with an injected one.
    */
   clockOffsets?: ClockOffsetSettings | false;
+   * Server memory budget in bytes for request bodies in flight and write buffers together
+   * (core/memory-budget.ts; docs/operations.md); default: defaultMemoryBudget().
+   */
+  memoryBudgetBytes?: number;
 }
 
 /** Registry setting holding the generated page-token secret. */
@@ -105,6 +112,8 @@ export interface RunningServer {
   readonly grpcPort?: number;
   /** The shedder (overload reading, calls in flight); undefined when shedding is off. */
   readonly shedder?: Shedder;
+  /** The memory budget bodies and write buffers reserve from. */
+  readonly memoryBudget: MemoryBudget;
   /** Runs one lifecycle pass over every namespace now. */
   runLifecycle(): Promise<void>;
   /** Graceful shutdown; idempotent. */
@@ -155,6 +164,7 @@ export class DgwServer implements RunningServer {
   readonly catalog: StoreCatalog;
   readonly storesDescription: string;
   readonly shedder?: Shedder;
+  readonly memoryBudget: MemoryBudget;
   private readonly options: ServerOptions;
   private readonly logger: Logger;
   private readonly metrics: Registry;
@@ -196,7 +206,10 @@ export class DgwServer implements RunningServer {
     const log = (err: unknown, what: string) => this.logBackground(err, what);
     clockOffsets?.registerMetrics(metrics);
     this.ready = readinessWithClocks(() => catalog.ping(), clockOffsets);
+    const memoryBudget = (this.memoryBudget = new MemoryBudget(options.memoryBudgetBytes ?? defaultMemoryBudget().bytes));
+    registerMemoryBudgetMetrics(metrics, memoryBudget);
     const engine = (this.engine = createTimeSeriesService({
+      memoryBudget,
       clock,
       catalog,
       registry: metrics,
@@ -270,6 +283,7 @@ export class DgwServer implements RunningServer {
       ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
       rates: this.rates,
       ...(options.log ? { log: options.log } : {}),
+      memoryBudget,
     });
 
     this.interval = setInterval(() => this.tickLifecycle(), (options.lifecycleIntervalSeconds ?? 30) * 1000);
@@ -311,6 +325,7 @@ export class DgwServer implements RunningServer {
           onInternalError: (err, method) => this.logBackground(err, `gRPC ${method}`),
           interceptors: [grpcRequestLog(this.logger, this.rates)],
           ready: this.ready,
+          memoryBudget: this.memoryBudget,
         },
         { host: options.host, port: options.grpcPort, ...(options.tls ? { tls: options.tls } : {}) },
       );

@@ -19,6 +19,7 @@ import { PageTokens } from './page-token.js';
 import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
+import type { MemoryBudget } from '../memory-budget.js';
 import { InFlightWrites, prepareBatch, validateEventShapes } from './write-path.js';
 import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 
@@ -36,6 +37,8 @@ export interface TimeSeriesServiceOptions {
    * when absent.
    */
   pageTokenSecret?: string | Uint8Array;
+  /** Server-wide memory budget the write buffers reserve from (core/memory-budget.ts); none: unbounded but per namespace. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** The engine: the service plus what the server drives (lifecycle, drain, shutdown). */
@@ -93,6 +96,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
         this.metrics?.eventsLost.inc({ namespace }, lost);
         report(err, `buffered write of ${lost} events to namespace "${namespace}"`);
       },
+      ...(options.memoryBudget ? { budget: options.memoryBudget } : {}),
     });
     const { buffers, slices } = this;
     this.metrics = options.registry

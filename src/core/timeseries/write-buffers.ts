@@ -10,16 +10,23 @@
  * meanwhile, a store fault) loses only itself, counted through `onError`, never its
  * neighbours (issue 14 item 3). Everything the store is known to refuse is refused before
  * the 202 by the write path's validation.
+ *
+ * Every queued batch also holds a reservation of the server-wide memory budget
+ * (core/memory-budget.ts) until its commit settles: a namespace's `bufferCapacity` is its
+ * own ceiling, the budget is the server's, and the smaller one refuses first.
  */
 import { DgwError } from '../../kernel/errors.js';
 import type { EventWrite } from '../../domain/events.js';
 import type { IndexDoc } from '../../domain/search.js';
 import type { TimeSeriesConfig } from '../control/types.js';
+import type { MemoryBudget, MemoryReservation } from '../memory-budget.js';
 
 /** One accepted request's writes, committed (or lost) as a unit. */
 interface Batch {
   writes: EventWrite[];
   docs: IndexDoc[];
+  /** Its share of the server memory budget, released once its commit settles. */
+  memory?: MemoryReservation;
 }
 
 interface Queue {
@@ -38,6 +45,8 @@ export interface WriteBuffersOptions {
   commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void>;
   /** A batch of `lost` events could not be stored: it is dropped (and should be counted). */
   onError(err: unknown, namespace: string, lost: number): void;
+  /** The server-wide budget every queued batch reserves from; none: only the namespace capacities bound the queues. */
+  budget?: MemoryBudget;
 }
 
 /** Per-namespace bounded write queues. */
@@ -78,7 +87,8 @@ export class WriteBuffers {
       );
     }
     if (writes.length === 0 && docs.length === 0) return;
-    q.batches.push({ writes, docs });
+    const memory = this.options.budget?.reserve(bytes, `a buffered batch of namespace "${namespace}"`);
+    q.batches.push({ writes, docs, ...(memory ? { memory } : {}) });
     q.events += writes.length;
     q.bytes += bytes;
     if (!q.timer) {
@@ -96,7 +106,10 @@ export class WriteBuffers {
     if (q.batches.length === 0) return Promise.resolve();
     const p = Promise.all(
       q.batches.map((b) =>
-        this.options.commit(q.config, b.writes, b.docs).catch((err: unknown) => this.options.onError(err, namespace, b.writes.length)),
+        this.options
+          .commit(q.config, b.writes, b.docs)
+          .catch((err: unknown) => this.options.onError(err, namespace, b.writes.length))
+          .finally(() => b.memory?.release()),
       ),
     ).then(() => undefined);
     this.inflight.add(p);

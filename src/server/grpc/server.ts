@@ -24,6 +24,9 @@ import { serviceHandlers, type JsonHandler } from './operation-services.js';
 import { jsonToMessage, loadDgwProtos, messageToJson, methodTypes, type DgwProtos } from './proto-json.js';
 import { accessOf, type CallContext } from '../call-context.js';
 import type { CallGuard } from '../call-guard.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
+import { bodyReservationBytes } from '../memory/body-reservations.js';
+import { requestFacts, strictDeserializer } from './request-decoder.js';
 
 /** What the gRPC server serves. */
 export interface GrpcServerDeps {
@@ -41,6 +44,8 @@ export interface GrpcServerDeps {
   ready?: () => Promise<void>;
   /** Server interceptors, outermost first (request logging: ops/grpc-request-log.ts). */
   interceptors?: ServerInterceptor[];
+  /** Server memory budget each received message reserves from while its call runs; none: unbounded. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** Where to listen. */
@@ -101,11 +106,18 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
           finish(mapped.code);
         };
         let release: () => void = noop;
+        let releaseMemory: () => void = noop;
         let json: ReturnType<typeof messageToJson>;
         try {
+          const facts = requestFacts(call.request);
+          if (facts?.refusal) throw facts.refusal;
           json = messageToJson(types.request, call.request);
           if (deps.guard) release = deps.guard.admit(grpcCallContext(name, json, call.metadata));
+          if (deps.memoryBudget && facts) {
+            releaseMemory = deps.memoryBudget.reserve(bodyReservationBytes(facts.bytes, deps.maxMessageBytes), `a request message of ${facts.bytes} bytes`).release;
+          }
         } catch (err) {
+          release();
           fail(err);
           return;
         }
@@ -115,11 +127,14 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
             finish('OK');
           })
           .catch(fail)
-          .finally(release);
+          .finally(() => {
+            release();
+            releaseMemory();
+          });
       };
       impl[name] = unary;
     }
-    return [serviceDefinition(protos, service), impl];
+    return [strictService(protos, service), impl];
   };
 
   const server = new Server({ 'grpc.max_receive_message_length': deps.maxMessageBytes, interceptors: deps.interceptors ?? [] });
@@ -171,4 +186,15 @@ function serviceDefinition(protos: DgwProtos, service: string): ServiceDefinitio
   const def = protos.definition[service];
   if (!def || 'format' in def) throw new Error(`${service} is not a service in the protos`);
   return def as ServiceDefinition;
+}
+
+/** The service with every request deserializer made strict (request-decoder.ts). */
+function strictService(protos: DgwProtos, service: string): ServiceDefinition {
+  const def = serviceDefinition(protos, service);
+  const strict: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(def)) {
+    const { request } = methodTypes(protos.root, service, name);
+    strict[name] = { ...method, requestDeserialize: strictDeserializer(request, (buf) => method.requestDeserialize(buf)) };
+  }
+  return strict as ServiceDefinition;
 }

@@ -24,6 +24,8 @@ import { genReqId, registerRequestLog, rememberFailure } from '../ops/http-reque
 import type { Logger } from '../ops/logger.js';
 import type { RequestRates } from '../ops/request-rates.js';
 import { allowedMethods, registerRetryAfter } from '../ops/http-conventions.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
+import { installBodyReservations } from '../memory/body-reservations.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -51,6 +53,8 @@ export interface HttpAppDeps {
   log?: Logger;
   /** Gets every finished request (GET /v1/status, the status page). */
   rates?: RequestRates;
+  /** Server memory budget request bodies reserve from before they are read; none: unbounded. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** Longest path parameter the router accepts (namespace names: up to 128 characters). */
@@ -82,6 +86,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.server.maxConnections = connection.maxConnections;
   registerRequestLog(app, deps.log, deps.rates);
+  if (deps.memoryBudget) installBodyReservations(app, deps.memoryBudget, bodyLimit);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, text, done) => {
