@@ -147,6 +147,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: (level, message) => (logger ? logger[level](message) : console.error(`dgw: ${message}`)),
   });
   const server = new DgwServer(options, clock, stores, pageTokenSecret, clockOffsets);
+  // Index outboxes left by a crash (an index in another store than the events) are
+  // delivered before serving, not only on the first lifecycle pass
+  // (core/timeseries/index-repair.ts); a failure is logged and the lifecycle passes retry.
+  await server.repairIndexes();
   await server.listen();
   return server;
 }
@@ -332,6 +336,21 @@ export class DgwServer implements RunningServer {
     } catch (err) {
       await this.close();
       throw err;
+    }
+  }
+
+  /** Delivers every timeseries namespace's index outbox (failures logged, not thrown). */
+  async repairIndexes(): Promise<void> {
+    try {
+      for (const record of await this.namespaces.list('timeseries')) {
+        try {
+          await this.engine.repairIndex(await this.namespaces.getTimeSeries(record.name));
+        } catch (err) {
+          this.logBackground(err, `index repair of timeseries namespace "${record.name}"`);
+        }
+      }
+    } catch (err) {
+      this.logBackground(err, 'index repair at start-up');
     }
   }
 

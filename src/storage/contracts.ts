@@ -38,6 +38,13 @@ export interface StoreCapabilities {
    * atomic commit as the events (issue 14 item 5: index and events always agree).
    */
   readonly atomicIndex?: boolean;
+  /**
+   * `appendEvents` can commit `outboxDocs` into this store's index outbox in the same
+   * atomic commit as the events, and `readIndexOutbox` / `clearIndexOutbox` work
+   * (storage/index-outbox.ts: an index in another store agrees with the events after a
+   * crash, through a repair pass).
+   */
+  readonly indexOutbox?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -51,6 +58,12 @@ export interface AppendOptions {
    * into this store set's own index store. Only for stores with `capabilities.atomicIndex`.
    */
   indexDocs?: readonly IndexDoc[];
+  /**
+   * Index documents for an index in another store, committed into this store's index
+   * outbox in the same atomic commit as the events (an entry already there is kept). Only
+   * for stores with `capabilities.indexOutbox`.
+   */
+  outboxDocs?: readonly IndexDoc[];
   /**
    * The commit must be done within this many microseconds or not at all: past it the store
    * cancels what runs, rolls back and rejects with DEADLINE_EXCEEDED, and never commits
@@ -115,8 +128,12 @@ export interface EventStore {
   findEvents(locators: readonly EventLocator[]): Promise<boolean[]>;
   /** Whole events of one partition, newest first, at most `limit`. Missing or dropped slice: []. */
   scanPartition(scan: PartitionScan): Promise<EventRecord[]>;
-  /** Drops every slice table and the metadata of a namespace. */
+  /** Drops every slice table, the metadata and the index outbox entries of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
+  /** Up to `limit` index outbox entries of a namespace, oldest commit first where known (capability `indexOutbox`). */
+  readIndexOutbox?(namespace: string, limit: number): Promise<IndexDoc[]>;
+  /** Removes the outbox entries of these documents (delivered to the index); absent ones are ignored. */
+  clearIndexOutbox?(docs: readonly IndexDoc[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -134,6 +134,16 @@ class WrappedEventStore implements EventStore {
   dropNamespace(...args: Parameters<EventStore['dropNamespace']>): ReturnType<EventStore['dropNamespace']> {
     return this.gate.write('events.dropNamespace', () => this.inner.dropNamespace(...args));
   }
+  readIndexOutbox(...args: Parameters<NonNullable<EventStore['readIndexOutbox']>>): ReturnType<NonNullable<EventStore['readIndexOutbox']>> {
+    const read = this.inner.readIndexOutbox?.bind(this.inner);
+    if (!read) return Promise.reject(new DgwError('FAILED_PRECONDITION', 'this event store keeps no index outbox'));
+    return this.gate.call('events.readIndexOutbox', () => read(...args));
+  }
+  clearIndexOutbox(...args: Parameters<NonNullable<EventStore['clearIndexOutbox']>>): ReturnType<NonNullable<EventStore['clearIndexOutbox']>> {
+    const clear = this.inner.clearIndexOutbox?.bind(this.inner);
+    if (!clear) return Promise.reject(new DgwError('FAILED_PRECONDITION', 'this event store keeps no index outbox'));
+    return this.gate.write('events.clearIndexOutbox', () => clear(...args));
+  }
 }
 
 class WrappedIndexStore implements IndexStore {

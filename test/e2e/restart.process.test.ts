@@ -123,16 +123,18 @@ describe('index and events agree after SIGKILLs under load', () => {
   const WRITERS = 6;
   const ROUNDS = 4;
 
-  const crashRounds = async (spawn: () => Promise<ServerProcess>) => {
+  const crashRounds = async (spawn: () => Promise<ServerProcess>, indexStorage?: Record<string, string>) => {
     const ns = 'crash_index_ns';
     let server = await spawn();
     const doc = {
       persistence_configuration: [
         { id: 'PRIMARY_STORAGE', config: { acceptLimit: '1h' } },
-        { id: 'INDEX_STORAGE', config: { indexConfig: { fieldMapping: { tag: 'KEYWORD' } } } },
+        { id: 'INDEX_STORAGE', ...(indexStorage ? { physical_storage: indexStorage } : {}), config: { indexConfig: { fieldMapping: { tag: 'KEYWORD' } } } },
       ],
     };
-    assert.equal((await callJson(server.url, 'PUT', `/v1/timeseries/namespaces/${ns}`, doc)).status, 201);
+    const put = await callJson(server.url, 'PUT', `/v1/timeseries/namespaces/${ns}`, doc);
+    assert.equal(put.status, 201, JSON.stringify(put.json));
+    if (indexStorage) assert.equal(JSON.stringify(put.json).includes('using the default store'), false, `the index is in its own store: ${JSON.stringify(put.json)}`);
     const acked: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       acked.push(...(await loadThenKill(server, ns, round, WRITERS, 40)));
@@ -182,6 +184,31 @@ describe('index and events agree after SIGKILLs under load', () => {
       await crashRounds(() => spawnServer(join(dataDir, 'd'), ['--config', config]));
     } finally {
       await dropPostgresSchema(schema, pgGate.url);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  // The index in another store than the events (two PostgreSQL clusters): no common
+  // transaction, so the index outbox and its repair pass make them agree (index-repair.ts).
+  it('on PostgreSQL with the index in another cluster', { skip: pgGate.skip }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dgw-idxcrash-pg2-'));
+    const events = uniqueName('dgw_idxcrash_ev');
+    const index = uniqueName('dgw_idxcrash_ix');
+    const config = join(dataDir, 'dgw.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        clusters: [
+          { name: 'pg', type: 'POSTGRES', url: pgGate.url, schema: events, maxConnections: 8 },
+          { name: 'pgindex', type: 'POSTGRES', url: pgGate.url, schema: index, maxConnections: 8 },
+        ],
+      }),
+    );
+    try {
+      await crashRounds(() => spawnServer(join(dataDir, 'd'), ['--config', config]), { type: 'POSTGRES', cluster: 'pgindex' });
+    } finally {
+      await dropPostgresSchema(events, pgGate.url);
+      await dropPostgresSchema(index, pgGate.url);
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

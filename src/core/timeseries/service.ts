@@ -20,6 +20,7 @@ import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
 import type { MemoryBudget } from '../memory-budget.js';
+import { IndexRepair } from './index-repair.js';
 import { InFlightWrites, prepareBatch, validateEventShapes } from './write-path.js';
 import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 
@@ -46,6 +47,11 @@ export interface TimeSeriesEngine extends TimeSeriesService {
   readonly limits: Readonly<TimeSeriesLimits>;
   /** One lifecycle pass over a namespace: slices ahead of need, close, drop, index retention. */
   runLifecycle(config: TimeSeriesConfig): Promise<LifecycleResult>;
+  /**
+   * Delivers the index outbox of a namespace whose index is in another store than its
+   * events (index-repair.ts); returns how many documents. Also part of every lifecycle pass.
+   */
+  repairIndex(config: TimeSeriesConfig): Promise<number>;
   /** Commits everything buffered now. */
   flushBuffers(): Promise<void>;
   /** Bytes and events queued in the WriteEventRecords buffers (an overload signal). */
@@ -74,6 +80,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   private readonly eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
   private readonly indexCommitters = new Map<string, GroupCommitter<IndexDoc>>();
   private readonly inFlight = new InFlightWrites();
+  private readonly indexRepair: IndexRepair;
   private readonly metrics: TimeSeriesMetrics | undefined;
 
   constructor(options: TimeSeriesServiceOptions) {
@@ -83,6 +90,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     this.slices = new SliceManager(() => this.now());
     this.tokens = options.pageTokenSecret === undefined ? PageTokens.random() : new PageTokens(options.pageTokenSecret);
     const report = options.onBackgroundError ?? (() => undefined);
+    this.indexRepair = new IndexRepair(this.catalog, report);
     this.buffers = new WriteBuffers({
       commit: async (config, writes, docs) => {
         try {
@@ -163,9 +171,14 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     this.fanout.forget(config.name);
   }
 
+  repairIndex(config: TimeSeriesConfig): Promise<number> {
+    return this.indexRepair.repair(config);
+  }
+
   async runLifecycle(config: TimeSeriesConfig): Promise<LifecycleResult> {
     const metrics = this.metrics;
     try {
+      await this.indexRepair.repair(config);
       const result = await this.slices.lifecycle(this.catalog.events(config.primary.storage.store), config);
       if (config.index && config.index.deleteAfterMicros > 0) {
         await this.catalog.index(config.index.storage.store).dropBefore(config.name, this.now() - config.index.deleteAfterMicros);
@@ -198,19 +211,22 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
    * before its accept window ends (`eventTime + acceptLimit`), or not at all: past that,
    * a retry would be refused as too old. When the index lives in the event store's own
    * database, an event and its index document commit in one transaction; otherwise the
-   * index documents follow the events' commit, so no document ever names an unstored event
-   * (a crash in between leaves events unindexed: docs/timeseries.md).
+   * index documents follow the events' commit, so no document ever names an unstored event,
+   * and go into the event store's index outbox with the events, so a crash in between is
+   * repaired (index-repair.ts, docs/timeseries.md).
    */
   private async commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void> {
     const eventKey = config.primary.storage.store;
     const indexKey = config.index?.storage.store;
     const atomic =
       indexKey !== undefined && docs.length === writes.length && docs.length > 0 && this.catalog.indexesAtomically(eventKey, indexKey);
+    const outbox =
+      !atomic && indexKey !== undefined && docs.length === writes.length && docs.length > 0 && this.indexRepair.usesOutbox(eventKey, indexKey);
     const acceptLimit = config.primary.acceptLimitMicros;
     const staged = writes.map((write, i): StagedWrite => ({
       write,
       commitByMicros: write.event.eventTimeMicros + acceptLimit,
-      ...(atomic ? { doc: docs[i]! } : {}),
+      ...(atomic ? { doc: docs[i]! } : outbox ? { outboxDoc: docs[i]! } : {}),
     }));
     this.inFlight.add(writes);
     try {
@@ -223,7 +239,10 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     } finally {
       this.inFlight.delete(writes);
     }
-    if (!atomic && indexKey !== undefined && docs.length > 0) await this.indexCommitter(indexKey).submit(docs);
+    if (!atomic && indexKey !== undefined && docs.length > 0) {
+      await this.indexCommitter(indexKey).submit(docs);
+      if (outbox) await this.indexRepair.delivered(eventKey, docs);
+    }
   }
 
   private eventCommitter(key: string): GroupCommitter<StagedWrite> {
@@ -289,6 +308,8 @@ async function allStored(store: EventStore, writes: readonly EventWrite[]): Prom
 interface StagedWrite {
   write: EventWrite;
   doc?: IndexDoc;
+  /** The event's index document for the event store's outbox (index in another store). */
+  outboxDoc?: IndexDoc;
   /** The end of the event's accept window: the commit must be done by then, or not at all. */
   commitByMicros: number;
 }
@@ -302,10 +323,16 @@ function appendStaged(store: EventStore, items: readonly StagedWrite[], nowMicro
   let by = Infinity;
   const writes: EventWrite[] = [];
   const docs: IndexDoc[] = [];
+  const outboxDocs: IndexDoc[] = [];
   for (const item of items) {
     if (item.commitByMicros < by) by = item.commitByMicros;
     writes.push(item.write);
     if (item.doc) docs.push(item.doc);
+    if (item.outboxDoc) outboxDocs.push(item.outboxDoc);
   }
-  return store.appendEvents(writes, { timeoutMicros: by - nowMicros, ...(docs.length > 0 ? { indexDocs: docs } : {}) });
+  return store.appendEvents(writes, {
+    timeoutMicros: by - nowMicros,
+    ...(docs.length > 0 ? { indexDocs: docs } : {}),
+    ...(outboxDocs.length > 0 ? { outboxDocs } : {}),
+  });
 }

@@ -1,7 +1,7 @@
 /** Conformance of EventStore (DESIGN 3.2): slices, idempotent appends, newest-first scans. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EventRecord, EventStore, PartitionScan } from '../contracts.js';
+import type { EventRecord, EventStore, IndexDoc, PartitionScan } from '../contracts.js';
 import {
   event,
   freshNamespace,
@@ -215,6 +215,32 @@ export function registerEventTests(ctx: ConformanceContext): void {
       await rejectsWith(events.appendEvents([write(ns, s0, e2), lost], { indexDocs: [doc(e2)] }), 'FAILED_PRECONDITION');
       assert.equal(await index.count(all), 1);
       assert.deepEqual((await events.scanPartition(whole(ns, 'a'))).map((e) => e.eventId), ['e1']);
+    });
+
+    it('indexOutbox: outbox documents commit with their events, read back whole, clear, and go with the namespace', async (t) => {
+      const set = ctx.stores();
+      if (!set.capabilities.indexOutbox) return t.skip(`store "${set.name}" keeps no index outbox`);
+      const events = store(t);
+      if (!events?.readIndexOutbox || !events.clearIndexOutbox) return assert.fail('indexOutbox without readIndexOutbox/clearIndexOutbox');
+      const ns = freshNamespace();
+      await events.createSlice(ns, s0);
+      const doc = (e: EventRecord, namespace = ns) => ({ namespace, event: e, fields: [{ key: 'tag', type: 'KEYWORD' as const, value: 'x' }, { key: 'n', type: 'LONG' as const, value: 7 }] });
+      const flat = (docs: readonly IndexDoc[]) => docs.map((d) => `${d.namespace} ${plain([d.event]).join('')} ${JSON.stringify(d.fields)}`);
+      const e1 = event('a', T0 + SEC, 'e1', { tag: 'x', n: '7' });
+      const e2 = event('b', T0 + 2 * SEC, 'e2', { tag: 'x' });
+      await events.appendEvents([write(ns, s0, e1), write(ns, s0, e2)], { outboxDocs: [doc(e1), doc(e2)] });
+      // A retry of the same events keeps one entry each.
+      await events.appendEvents([write(ns, s0, e1)], { outboxDocs: [doc(e1)] });
+      assert.deepEqual(flat(await events.readIndexOutbox(ns, 10)), flat([doc(e1), doc(e2)]));
+      assert.equal((await events.readIndexOutbox(ns, 1)).length, 1);
+      // A batch refused by the event store leaves no outbox entry.
+      const e3 = event('a', T0 + 3 * SEC, 'e3', { tag: 'x' });
+      const lost = write(freshNamespace(), s0, event('a', T0, 'e4', { tag: 'x' }));
+      await rejectsWith(events.appendEvents([write(ns, s0, e3), lost], { outboxDocs: [doc(e3)] }), 'FAILED_PRECONDITION');
+      await events.clearIndexOutbox([doc(e1)]);
+      assert.deepEqual(flat(await events.readIndexOutbox(ns, 10)), flat([doc(e2)]));
+      await events.dropNamespace(ns);
+      assert.deepEqual(await events.readIndexOutbox(ns, 10), []);
     });
 
     it('dropNamespace removes slices and events', async (t) => {

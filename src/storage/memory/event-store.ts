@@ -11,6 +11,7 @@ import type {
   EventRecord,
   EventStore,
   EventWrite,
+  IndexDoc,
   PartitionKey,
   PartitionScan,
   SliceInfo,
@@ -18,6 +19,12 @@ import type {
 } from '../contracts.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import type { MemoryIndexStore } from './index-store.js';
+import { outboxKeyOf } from '../index-outbox.js';
+
+/** The text key of an outbox entry. */
+function outboxId(doc: IndexDoc): string {
+  return JSON.stringify(outboxKeyOf(doc));
+}
 
 interface StoredEvent {
   eventTimeMicros: number;
@@ -58,6 +65,8 @@ function toRecord(timeSeriesId: string, e: StoredEvent): EventRecord {
 /** An EventStore held in process memory. */
 export class MemoryEventStore implements EventStore {
   private readonly namespaces = new Map<string, NamespaceData>();
+  /** Index outbox entries (storage/index-outbox.ts), by event identity, in insertion order. */
+  private readonly outbox = new Map<string, IndexDoc>();
 
   /** @param index the set's own index: `indexDocs` of an append go there in the same step. */
   constructor(private readonly index?: MemoryIndexStore) {}
@@ -124,6 +133,23 @@ export class MemoryEventStore implements EventStore {
       }
     }
     if (options?.indexDocs) this.index?.indexNow(options.indexDocs);
+    for (const d of options?.outboxDocs ?? []) {
+      const id = outboxId(d);
+      if (!this.outbox.has(id)) this.outbox.set(id, d);
+    }
+  }
+
+  async readIndexOutbox(namespace: string, limit: number): Promise<IndexDoc[]> {
+    const out: IndexDoc[] = [];
+    for (const d of this.outbox.values()) {
+      if (out.length >= limit) break;
+      if (d.namespace === namespace) out.push(d);
+    }
+    return out;
+  }
+
+  async clearIndexOutbox(docs: readonly IndexDoc[]): Promise<void> {
+    for (const d of docs) this.outbox.delete(outboxId(d));
   }
 
   async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {
@@ -156,5 +182,6 @@ export class MemoryEventStore implements EventStore {
 
   async dropNamespace(namespace: string): Promise<void> {
     this.namespaces.delete(namespace);
+    for (const [id, d] of this.outbox) if (d.namespace === namespace) this.outbox.delete(id);
   }
 }

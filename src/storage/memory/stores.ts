@@ -30,7 +30,7 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): StoreSet 
   const index = new MemoryIndexStore();
   return wrapStoreSet({
     name: 'memory',
-    capabilities: { durable: false, shared: false, ttl: true, atomicIndex: true },
+    capabilities: { durable: false, shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
     translate: toDgwError,
     parts: {
       events: new MemoryEventStore(index),

@@ -13,12 +13,14 @@ import type {
   EventRecord,
   EventStore,
   EventWrite,
+  IndexDoc,
   PartitionScan,
   SliceInfo,
   SliceStatus,
 } from '../../storage/contracts.js';
 import { appendTimeoutError, checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
 import type { PgIndexStore } from './index-store.js';
+import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
 import type { PgDb, Sql } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
 
@@ -75,6 +77,7 @@ function toEvents(timeSeriesId: string, rows: readonly ItemRow[]): EventRecord[]
 /** The EventStore of the PostgreSQL adapter. */
 export class PgEventStore implements EventStore {
   private readonly slices: string;
+  private readonly outbox: string;
   /**
    * Slice rows seen by this instance, by `nsId/sliceId`, to check writes without a round
    * trip. Bounds never change; a status may be stale, but a dropped slice has no table, so
@@ -88,6 +91,7 @@ export class PgEventStore implements EventStore {
     private readonly index?: PgIndexStore,
   ) {
     this.slices = db.table('slices');
+    this.outbox = db.table('index_outbox');
   }
 
   async listSlices(namespace: string): Promise<SliceInfo[]> {
@@ -182,8 +186,9 @@ export class PgEventStore implements EventStore {
     checkAppendTime(options);
     const started = performance.now();
     const docs = options?.indexDocs ?? [];
+    const outbox = options?.outboxDocs ?? [];
     if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'postgres event store: no index to commit indexDocs to');
-    if (writes.length === 0 && docs.length === 0) return;
+    if (writes.length === 0 && docs.length === 0 && outbox.length === 0) return;
     // One multi-row INSERT per slice table (arrays + unnest: a fixed, prepared statement
     // whatever the batch size), all in one commit.
     const groups = new Map<string, { namespace: string; sliceId: number; cols: unknown[][] }>();
@@ -237,16 +242,28 @@ export class PgEventStore implements EventStore {
       }
     };
     const indexRun = docs.length > 0 ? await this.index?.prepareIndex(docs) : undefined;
+    const outboxRun =
+      outbox.length > 0
+        ? (sql: Sql) =>
+            sql.query(
+              `INSERT INTO ${this.outbox} (namespace, event_time, time_series_id, event_id, doc)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+                 ON CONFLICT DO NOTHING`,
+              [outbox.map((d) => d.namespace), outbox.map((d) => d.event.eventTimeMicros), outbox.map((d) => d.event.timeSeriesId), outbox.map((d) => d.event.eventId), outbox.map(encodeOutboxDoc)],
+              true,
+            )
+        : undefined;
     const all = async (sql: Sql) => {
       await run(sql);
       await indexRun?.(sql);
+      await outboxRun?.(sql);
     };
     const timeout = options?.timeoutMicros;
     if (timeout !== undefined) {
       // Bounded: committed within the time left, or rolled back (issue 14 item 2).
       const timeoutMs = timeout / 1000 - (performance.now() - started);
       await this.db.transaction(all, { timeoutMs, onTimeout: (cause) => appendTimeoutError(timeout, cause) });
-    } else if (statements.length === 1 && !indexRun) {
+    } else if (statements.length === 1 && !indexRun && !outboxRun) {
       // A single statement is its own transaction: no BEGIN/COMMIT round trips.
       await run(this.db);
     } else {
@@ -337,8 +354,23 @@ export class PgEventStore implements EventStore {
       const { rows } = await sql.query<{ slice_id: string }>(`SELECT slice_id FROM ${this.slices} WHERE ns_id = $1`, [nsId]);
       for (const row of rows) await sql.query(`DROP TABLE IF EXISTS ${this.db.table(sliceTableName(nsId, Number(row.slice_id)))}`);
       await sql.query(`DELETE FROM ${this.slices} WHERE ns_id = $1`, [nsId]);
+      await sql.query(`DELETE FROM ${this.outbox} WHERE namespace = $1`, [namespace]);
     });
     for (const key of this.known.keys()) if (key.startsWith(`${nsId}/`)) this.known.delete(key);
+  }
+
+  async readIndexOutbox(namespace: string, limit: number): Promise<IndexDoc[]> {
+    const { rows } = await this.db.query<{ doc: string }>(`SELECT doc FROM ${this.outbox} WHERE namespace = $1 ORDER BY seq LIMIT $2`, [namespace, limit]);
+    return rows.map((r) => decodeOutboxDoc(r.doc));
+  }
+
+  async clearIndexOutbox(docs: readonly IndexDoc[]): Promise<void> {
+    if (docs.length === 0) return;
+    await this.db.query(
+      `DELETE FROM ${this.outbox} o USING unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS d(namespace, event_time, time_series_id, event_id)
+         WHERE o.namespace = d.namespace AND o.event_time = d.event_time AND o.time_series_id = d.time_series_id AND o.event_id = d.event_id`,
+      [docs.map((d) => d.namespace), docs.map((d) => d.event.eventTimeMicros), docs.map((d) => d.event.timeSeriesId), docs.map((d) => d.event.eventId)],
+    );
   }
 
   private noSlice(namespace: string, sliceId: number): DgwError {

@@ -82,6 +82,20 @@ const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE {s}.rollups ADD COLUMN IF NOT EXISTS hold_until bigint NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 4,
+    description: 'index_outbox: index documents for an index in another store, committed with their events (storage/index-outbox.ts)',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {s}.index_outbox (
+         seq bigserial PRIMARY KEY,
+         namespace text COLLATE "C" NOT NULL,
+         event_time bigint NOT NULL,
+         time_series_id text COLLATE "C" NOT NULL,
+         event_id text COLLATE "C" NOT NULL,
+         doc text NOT NULL,
+         UNIQUE (namespace, event_time, time_series_id, event_id))`,
+    ],
+  },
 ];
 
 /** The newest schema version this build of dgw knows. */

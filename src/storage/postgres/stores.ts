@@ -91,7 +91,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   const index = new PgIndexStore(db);
   const set = wrapStoreSet({
     name: 'postgres',
-    capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true },
+    capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true },
     translate: pgErrorTranslator({ address, statementTimeoutMs: options.statementTimeoutMs, pool }),
     parts: {
       events: new PgEventStore(db, index),

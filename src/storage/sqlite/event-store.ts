@@ -11,6 +11,7 @@ import type {
   EventRecord,
   EventStore,
   EventWrite,
+  IndexDoc,
   PartitionScan,
   SliceInfo,
   SliceStatus,
@@ -19,6 +20,7 @@ import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteIndexStore } from './index-store.js';
+import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
 
 interface SliceRow {
   namespace_id: number;
@@ -133,8 +135,9 @@ export class SqliteEventStore implements EventStore {
     // time bound only needs checking up front.
     checkAppendTime(options);
     const docs = options?.indexDocs ?? [];
+    const outbox = options?.outboxDocs ?? [];
     if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'sqlite event store: no index to commit indexDocs to');
-    if (writes.length === 0 && docs.length === 0) return;
+    if (writes.length === 0 && docs.length === 0 && outbox.length === 0) return;
     // Validate the whole batch before writing: it commits atomically or not at all. Rows
     // are flattened per table (a batch almost always targets one) into bind parameters.
     const byTable = new Map<string, unknown[]>();
@@ -166,6 +169,23 @@ export class SqliteEventStore implements EventStore {
     this.sql.transaction(() => {
       for (const [table, rows] of byTable) this.insertRows(table, rows);
       if (docs.length > 0) this.index?.indexNow(docs);
+      if (outbox.length > 0) {
+        const insert = this.sql.stmt('INSERT OR IGNORE INTO index_outbox (namespace, event_time, time_series_id, event_id, doc) VALUES (?, ?, ?, ?, ?)');
+        for (const d of outbox) insert.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId, encodeOutboxDoc(d));
+      }
+    });
+  }
+
+  async readIndexOutbox(namespace: string, limit: number): Promise<IndexDoc[]> {
+    const rows = this.sql.stmt('SELECT doc FROM index_outbox WHERE namespace = ? ORDER BY seq LIMIT ?').all(namespace, limit) as { doc: string }[];
+    return rows.map((r) => decodeOutboxDoc(r.doc));
+  }
+
+  async clearIndexOutbox(docs: readonly IndexDoc[]): Promise<void> {
+    if (docs.length === 0) return;
+    const del = this.sql.stmt('DELETE FROM index_outbox WHERE namespace = ? AND event_time = ? AND time_series_id = ? AND event_id = ?');
+    this.sql.transaction(() => {
+      for (const d of docs) del.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId);
     });
   }
 
@@ -243,6 +263,7 @@ export class SqliteEventStore implements EventStore {
     this.sql.transaction(() => {
       for (const sliceId of slices) this.sql.db.exec(`DROP TABLE IF EXISTS "${sliceTableName(id, sliceId)}"`);
       this.sql.stmt('DELETE FROM slices WHERE namespace_id = ?').run(id);
+      this.sql.stmt('DELETE FROM index_outbox WHERE namespace = ?').run(namespace);
     });
     for (const sliceId of slices) this.sql.forgetTable(sliceTableName(id, sliceId));
     this.sliceCache.delete(namespace);

@@ -82,6 +82,19 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `ALTER TABLE rollups ADD COLUMN hold_ts INTEGER NOT NULL DEFAULT 0;
           ALTER TABLE rollups ADD COLUMN hold_until INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 4,
+    description: 'index_outbox: index documents for an index in another store, committed with their events (storage/index-outbox.ts)',
+    sql: `CREATE TABLE index_outbox (
+            seq            INTEGER PRIMARY KEY,
+            namespace      TEXT    NOT NULL,
+            event_time     INTEGER NOT NULL,
+            time_series_id TEXT    NOT NULL,
+            event_id       TEXT    NOT NULL,
+            doc            TEXT    NOT NULL
+          );
+          CREATE UNIQUE INDEX index_outbox_event ON index_outbox (namespace, event_time, time_series_id, event_id);`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -60,7 +60,7 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
   const index = new SqliteIndexStore(sql);
   return wrapStoreSet({
     name: 'sqlite',
-    capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true },
+    capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
     translate: translateSqliteError,
     parts: {
       events: new SqliteEventStore(sql, index),
