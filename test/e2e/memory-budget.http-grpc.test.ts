@@ -1,11 +1,13 @@
 /**
  * Bodies reserve from the server memory budget before they are read (docs/operations.md
  * "Memory budget"): with a 1 MiB budget, an HTTP body or gRPC message of 300 KB (4 × 300
- * KB reserved) is refused with RESOURCE_EXHAUSTED, Retry-After and the MEMORY_BUDGET
- * reason; a small one passes; nothing stays reserved afterwards.
+ * KB) is refused with RESOURCE_EXHAUSTED, Retry-After and the MEMORY_BUDGET reason (a
+ * declared one before it is read, a chunked one while it arrives); a small one passes;
+ * nothing stays reserved afterwards.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { startTestServer, uniqueNamespace, type TestServer } from '../support/http-server.js';
 import { grpcRawClient } from '../support/grpc-raw.js';
@@ -31,7 +33,7 @@ describe('memory budget: HTTP bodies and gRPC messages', () => {
     await t?.stop();
   });
 
-  it('HTTP: a body over the budget is 429 with Retry-After before it is read; a small one passes', async () => {
+  it('HTTP: a body over the budget is 429 with Retry-After; a small one passes, chunked or not', async () => {
     const big = JSON.stringify({ namespace: ns, events: [event('big', 4 * 65_536 - 1000)] });
     const res = await fetch(`${t.url}/v1/timeseries/WriteEventRecordsSync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
     const body = (await res.json()) as { error: { code: string; details: { reason?: string }[] } };
@@ -39,17 +41,41 @@ describe('memory budget: HTTP bodies and gRPC messages', () => {
     assert.equal(res.headers.get('retry-after'), '1');
     assert.equal(body.error.code, 'RESOURCE_EXHAUSTED');
     assert.equal(body.error.details[0]?.reason, 'MEMORY_BUDGET');
-    // A chunked body (no length) reserves as if it were the body limit (8 MiB): refused too.
-    const chunked = await fetch(`${t.url}/v1/timeseries/WriteEventRecordsSync`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: new Blob([JSON.stringify({ namespace: ns, events: [event('c', 10)] })]).stream(),
-      duplex: 'half',
-    } as RequestInit);
-    assert.equal(chunked.status, 429);
+    // A chunked body (no length) reserves as it arrives: a small one passes, a large one is
+    // refused once what arrived no longer fits.
+    const chunked = (body: string) =>
+      fetch(`${t.url}/v1/timeseries/WriteEventRecordsSync`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const smallChunked = await chunked(JSON.stringify({ namespace: ns, events: [event('c', 10)] }));
+    assert.equal(smallChunked.status, 200, await smallChunked.text());
+    const bigChunked = await chunked(big);
+    assert.equal(bigChunked.status, 429);
+    assert.equal(((await bigChunked.json()) as { error: { details: { reason?: string }[] } }).error.details[0]?.reason, 'MEMORY_BUDGET');
     const small = await t.post('/v1/timeseries/WriteEventRecordsSync', { namespace: ns, events: [event('small', 1000)] });
     assert.equal(small.status, 200, JSON.stringify(small.json));
     assert.equal(t.server.memoryBudget.usedBytes, 0);
+  });
+
+  it('HTTP: a stalled body holds only what arrived, not what it declared', async () => {
+    // Declares 200 KB (4 × 200 KB fits in 1 MiB, so it is let in), sends 100 bytes, stalls.
+    const port = Number(new URL(t.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/timeseries/WriteEventRecordsSync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n${'{'.padEnd(100, ' ')}`);
+    try {
+      // Until the server has read the first bytes (they are reserved then).
+      while (t.server.memoryBudget.usedBytes === 0) await new Promise((r) => setImmediate(r));
+      assert.equal(t.server.memoryBudget.usedBytes, 400);
+      // 4 × 80 KB more would not fit beside 4 × 200 KB; it fits beside 4 × 100 bytes.
+      const other = await t.post('/v1/timeseries/WriteEventRecordsSync', { namespace: ns, events: [event('beside', 60_000)] });
+      assert.equal(other.status, 200, JSON.stringify(other.json));
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('gRPC: a message over the budget is RESOURCE_EXHAUSTED; a small one passes', async () => {

@@ -1,17 +1,21 @@
 /**
- * Request bodies reserve from the server memory budget (core/memory-budget.ts) before a
- * byte of them is read: an HTTP `onRequest` hook reserves `BODY_MEMORY_FACTOR` times the
- * declared length (a body without a length: times the body limit) and releases it when
- * the response is closed; gRPC reserves the same for the received message while the call
- * runs. A body that does not fit is refused with RESOURCE_EXHAUSTED (429 + Retry-After).
+ * Request bodies reserve from the server memory budget (core/memory-budget.ts) as they
+ * arrive: `BODY_MEMORY_FACTOR` times each received chunk, held until the response is
+ * closed. A body whose declared length cannot fit now is refused in `onRequest`, before a
+ * byte of it is read; one that runs out of room while arriving (a chunked body, or others
+ * arrived first) is refused then. Either way: RESOURCE_EXHAUSTED (429 + Retry-After).
+ * Reserving what arrived rather than what is declared keeps a client that declares 8 MiB
+ * and stalls from holding budget it never uses. gRPC reserves for the received message
+ * while the call runs (grpc/server.ts).
  */
+import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { MemoryBudget } from '../../core/memory-budget.js';
+import type { MemoryBudget, MemoryReservation } from '../../core/memory-budget.js';
 
 /**
  * Peak bytes held per body byte while a request is served: the received chunks, the body
  * text, the parsed JSON (base64 strings, objects) and the decoded events coexist for a
- * while. Measured on an 8 MiB WriteEventRecords body (docs/operations.md "Memory budget").
+ * while (docs/operations.md "Memory budget").
  */
 export const BODY_MEMORY_FACTOR = 4;
 
@@ -21,26 +25,47 @@ export function bodyReservationBytes(length: number | undefined, limit: number):
   return n * BODY_MEMORY_FACTOR;
 }
 
-/** Adds the hook reserving each request body's memory (requests with no body reserve nothing). */
+/** Adds the hooks reserving each request body's memory (requests with no body reserve nothing). */
 export function installBodyReservations(app: FastifyInstance, budget: MemoryBudget, bodyLimit: number): void {
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const declared = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (!chunked && (declared === undefined || declared === '0')) {
+    if (declared === undefined || declared === '0' || req.headers['transfer-encoding'] !== undefined) {
       done();
       return;
     }
-    const length = chunked ? undefined : Number(declared);
-    let release: () => void;
+    const length = Number(declared);
     try {
-      release = budget.reserve(bodyReservationBytes(length, bodyLimit), `a request body of ${length ?? 'unknown'} bytes`).release;
+      // Refused now when the whole body could not fit; nothing is held yet.
+      budget.reserve(bodyReservationBytes(length, bodyLimit), `a request body of ${length} bytes`).release();
     } catch (err) {
       done(err as Error);
       return;
     }
+    done();
+  });
+
+  app.addHook('preParsing', (_req, reply, payload, done) => {
+    const held: MemoryReservation[] = [];
+    const release = () => {
+      for (const r of held.splice(0)) r.release();
+    };
     // 'close' fires once the response is done or the connection dropped, whichever first.
     if (reply.raw.writableFinished || reply.raw.destroyed) release();
     else reply.raw.once('close', release);
-    done();
+    let received = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+        received += chunk.length;
+        try {
+          held.push(budget.reserve(chunk.length * BODY_MEMORY_FACTOR, `a request body (${received} bytes received so far)`));
+        } catch (err) {
+          callback(err as Error);
+          return;
+        }
+        callback(null, chunk);
+      },
+    });
+    payload.on('error', (err) => counted.destroy(err));
+    done(null, payload.pipe(counted));
   });
 }
