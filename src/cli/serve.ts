@@ -181,6 +181,7 @@ export async function serve(argv: string[]): Promise<void> {
   const skewMargin = skewText === undefined ? undefined : parseDurationMicros(skewText);
   if (skewText !== undefined && (skewMargin === undefined || skewMargin <= 0)) {
     throw new Error(`--clock-skew-margin: "${skewText}" is not a positive duration (e.g. 1s, 500ms)`);
+  }
   let memoryBudgetBytes: number | undefined;
   if (values['memory-budget-mb'] !== undefined) {
     const text = values['memory-budget-mb'];

@@ -88,6 +88,7 @@ export interface ServerOptions {
    * server/clock-offsets.ts): on by default with the system clock, off with an injected one.
    */
   clockOffsets?: ClockOffsetSettings | false;
+  /**
    * Server memory budget in bytes for request bodies in flight and write buffers together
    * (core/memory-budget.ts; docs/operations.md); default: defaultMemoryBudget().
    */
