@@ -155,7 +155,7 @@ describe('DgwClient against a real dgw process', () => {
     assert.ok(pages >= 10, `${pages} pages`);
     const searched: string[] = [];
     for await (const page of client.searchEventPages({ namespace: tsNs, timeInterval: interval, pageSize: 7 })) searched.push(...ids(page.events));
-    assert.deepEqual(searched.filter((id) => id.startsWith('e')), newestFirst);
+    assert.deepEqual(searched.filter((id) => /^e\d+$/.test(id)), newestFirst); // not the generated UUID of 'other' (it may start with e)
   });
 
   it('a walk that reaches its deadline returns what came back, newest first, flagged partial', async () => {
