@@ -8,8 +8,12 @@
  * other load only ever adds).
  *
  *   node --import tsx bench/http-overhead.mts [N=20000] [concurrency=16] [repeat=3] [case-name filter]
+ *
+ * The read cases (ReadEventRecords / SearchEventRecords, page of 100) preload a namespace
+ * shaped as the bench's read namespace first; DGW_OVERHEAD_PROFILE=DIR adds a profiled run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -42,6 +46,37 @@ async function setup(): Promise<void> {
   }
   const t = await call('PUT', '/v1/timeseries/namespaces/bench_ts', JSON.stringify({ persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '3600s' } }] }));
   if (c >= 300 || t >= 300) throw new Error(`namespace setup failed: ${c} ${t}`);
+  if (cases.some((x) => x.name.includes(FILTER) && x.reads)) await preloadReads();
+}
+
+/**
+ * The read cases' namespace, shaped as the bench's (src/bench/dgw-setup.ts): READ_EVENTS
+ * events (env DGW_OVERHEAD_READ_EVENTS, default 50,000), 1000 per series, spread over the
+ * last hour, one indexed KEYWORD item `deviceType` (one of 4 values).
+ */
+const READ_EVENTS = Number(process.env.DGW_OVERHEAD_READ_EVENTS ?? 50_000);
+const READ_SERIES = Math.max(1, Math.round(READ_EVENTS / 1000));
+const DEVICE_B64 = ['ios', 'android', 'web', 'tv'].map((d) => Buffer.from(d).toString('base64'));
+const readStart = new Date(Date.now() - 2 * 3600_000).toISOString();
+const readEnd = new Date(Date.now() + 3600_000).toISOString();
+
+async function preloadReads(): Promise<void> {
+  const config = {
+    persistence_configuration: [
+      { id: 'PRIMARY_STORAGE', config: { acceptLimit: '2h' } },
+      { id: 'INDEX_STORAGE', config: { indexConfig: { fieldMapping: { deviceType: 'KEYWORD' } } } },
+    ],
+  };
+  if ((await call('PUT', '/v1/timeseries/namespaces/bench_reads', JSON.stringify(config))) >= 300) throw new Error('namespace setup failed: bench_reads');
+  const now = Date.now();
+  for (let from = 0; from < READ_EVENTS; from += 1000) {
+    const events: string[] = [];
+    for (let i = from; i < Math.min(READ_EVENTS, from + 1000); i++) {
+      const t = new Date(now - 3600_000 + Math.floor((i / READ_EVENTS) * 3600_000)).toISOString();
+      events.push(`{"timeSeriesId":"s${i % READ_SERIES}","eventTime":"${t}","eventId":"p${i}","eventItems":[{"eventItemKey":"deviceType","eventItemValue":"${DEVICE_B64[i % 4]}"}]}`);
+    }
+    await call('POST', '/v1/timeseries/WriteEventRecordsSync', `{"namespace":"bench_reads","events":[${events.join(',')}]}`, 200);
+  }
 }
 
 /** Runs `n` requests at CONCURRENCY; returns µs of process CPU and of wall time per request. */
@@ -87,7 +122,7 @@ const COUNTERS = Number(process.env.DGW_OVERHEAD_COUNTERS ?? 100);
 const addBody = (ns: string, i: number) =>
   JSON.stringify({ namespace: ns, counter_name: `c${i % COUNTERS}`, delta: 1, idempotency_token: { token: `t${tokenSeq++}-${i}`, generation_time: '@now' } });
 
-const cases: { name: string; n: number; make: (i: number) => { path: string; body: string }; expect: number; per?: number }[] = [
+const cases: { name: string; n: number; make: (i: number) => { path: string; body: string }; expect: number; per?: number; reads?: true }[] = [
   {
     name: 'GetCount (BEST_EFFORT)',
     n: N,
@@ -125,7 +160,51 @@ const cases: { name: string; n: number; make: (i: number) => { path: string; bod
     expect: 200,
     per: 100,
   },
+  {
+    name: 'ReadEventRecords p100',
+    n: Math.max(200, Math.floor(N / 20)),
+    make: (i) => ({
+      path: '/v1/timeseries/ReadEventRecords',
+      body: `{"namespace":"bench_reads","timeSeriesId":"s${i % READ_SERIES}","timeInterval":{"start":"${readStart}","end":"${readEnd}"},"pageSize":100}`,
+    }),
+    expect: 200,
+    reads: true,
+  },
+  {
+    name: 'SearchEventRecords p100',
+    n: Math.max(200, Math.floor(N / 20)),
+    make: (i) => ({
+      path: '/v1/timeseries/SearchEventRecords',
+      body: `{"namespace":"bench_reads","timeInterval":{"start":"${readStart}","end":"${readEnd}"},"searchQuery":{"equals":{"eventItemKey":"deviceType","eventItemValue":"${DEVICE_B64[i % 4]}"}},"pageSize":100}`,
+    }),
+    expect: 200,
+    reads: true,
+  },
 ];
+
+/**
+ * With DGW_OVERHEAD_PROFILE=DIR, one more run of each case under the V8 profiler (after the
+ * measured runs, so it does not change them), written to DIR/<case>.cpuprofile; summarise
+ * with `node bench/profile-summary.mjs FILE`. Only that run is in the profile (no start-up,
+ * no preload).
+ */
+const PROFILE_DIR = process.env.DGW_OVERHEAD_PROFILE;
+async function profiled(name: string, work: () => Promise<unknown>): Promise<void> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  await work();
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  session.disconnect();
+  mkdirSync(PROFILE_DIR!, { recursive: true });
+  const file = join(PROFILE_DIR!, `${name.replace(/[^A-Za-z0-9]+/g, '-')}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`  profile: ${file}`);
+}
 
 try {
   await setup();
@@ -136,6 +215,7 @@ try {
       const again = await run(c.n, c.make, c.expect);
       if (again.cpuUs < r.cpuUs) r = again;
     }
+    if (PROFILE_DIR) await profiled(c.name, () => run(c.n, c.make, c.expect));
     const per = c.per ? `  (${(r.cpuUs / c.per).toFixed(1)} µs/event)` : '';
     console.log(`${c.name.padEnd(28)} ${r.cpuUs.toFixed(1).padStart(8)} µs CPU/request  ${r.wallUs.toFixed(1).padStart(8)} µs wall/request${per}`);
   }

@@ -42,4 +42,4 @@ const show = (title, m, filter = () => true) => {
 console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
 show('self time by file', fileSelf);
 show('self time by function', self);
-show('inclusive time, dgw code (dist/)', incl, (k) => k.includes('dist/'));
+show('inclusive time, dgw code (dist/ or src/)', incl, (k) => k.includes('dist/') || k.includes('/src/'));
