@@ -57,21 +57,30 @@ const intervalSchema = z.strictObject({ start: timestampField, end: timestampFie
 /** proto3 `string page_token`: "" (the gRPC default) is no token. */
 const pageTokenField = z.string().optional();
 
+// The schemas are built once (building one per request costs more than the parse).
+const logSchema = z.strictObject({
+  namespace: namespaceField,
+  counter_name: idField,
+  time_interval: intervalSchema.optional(),
+  page_size: int32Field(1, MAX_LOG_PAGE_SIZE).optional(),
+  page_token: pageTokenField,
+});
+const recountSchema = z.strictObject({ namespace: namespaceField, counter_name: idField, repair: z.boolean().optional() });
+const compareSchema = z.strictObject({
+  namespace: namespaceField,
+  counter_names: z.array(z.string()),
+  assignment_probabilities: z.array(z.number()),
+  concentration: z.number().optional(),
+  time_interval: intervalSchema.optional(),
+  alpha: z.number().optional(),
+});
+
 /** A decoded ReadCounterLog request. */
 export type ReadCounterLogRequest = CounterLogQuery & { namespace: string };
 
 /** Decodes ReadCounterLog. */
 export function decodeReadCounterLog(body: unknown): ReadCounterLogRequest {
-  const r = decode(
-    z.strictObject({
-      namespace: namespaceField,
-      counter_name: idField,
-      time_interval: intervalSchema.optional(),
-      page_size: int32Field(1, MAX_LOG_PAGE_SIZE).optional(),
-      page_token: pageTokenField,
-    }),
-    snakeKeys(body, LOG_KEYS),
-  );
+  const r = decode(logSchema, snakeKeys(body, LOG_KEYS));
   if (r.time_interval && r.time_interval.start >= r.time_interval.end) {
     throw invalidArgument('time_interval', 'start must be before end (the interval is start-inclusive, end-exclusive)');
   }
@@ -106,10 +115,7 @@ export interface RecountCountRequest {
 
 /** Decodes RecountCount. */
 export function decodeRecountCount(body: unknown): RecountCountRequest {
-  const r = decode(
-    z.strictObject({ namespace: namespaceField, counter_name: idField, repair: z.boolean().optional() }),
-    snakeKeys(body, RECOUNT_KEYS),
-  );
+  const r = decode(recountSchema, snakeKeys(body, RECOUNT_KEYS));
   return { namespace: r.namespace, counterName: r.counter_name, repair: r.repair ?? false };
 }
 
@@ -132,17 +138,7 @@ export type CompareCountsRequest = CompareCountsQuery & { namespace: string };
 
 /** Decodes CompareCounts; the arms' names and probabilities are checked by core (validateCompareCounts). */
 export function decodeCompareCounts(body: unknown): CompareCountsRequest {
-  const r = decode(
-    z.strictObject({
-      namespace: namespaceField,
-      counter_names: z.array(z.string()),
-      assignment_probabilities: z.array(z.number()),
-      concentration: z.number().optional(),
-      time_interval: intervalSchema.optional(),
-      alpha: z.number().optional(),
-    }),
-    snakeKeys(body, COMPARE_KEYS),
-  );
+  const r = decode(compareSchema, snakeKeys(body, COMPARE_KEYS));
   if (r.time_interval && r.time_interval.start >= r.time_interval.end) {
     throw invalidArgument('time_interval', 'start must be before end (the interval is start-inclusive, end-exclusive)');
   }
