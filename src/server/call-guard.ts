@@ -7,7 +7,7 @@
  */
 import type { CallContext } from './call-context.js';
 import type { Principal, TokenStore } from './auth/token-store.js';
-import type { Shedder } from './shedding/shedder.js';
+import type { PendingAdmission, Shedder } from './shedding/shedder.js';
 
 /** What {@link CallGuard.begin} learned, handed to {@link CallGuard.finish}. */
 export interface GuardTicket {
@@ -50,10 +50,11 @@ export class CallGuard {
   }
 
   /**
-   * Stage two (namespace known): 429 when shed and not decided yet, 403 without the scope.
-   * Returns the function that marks the call finished (for the in-flight signal).
+   * Stage two (namespace known): 429 when shed and not decided yet, 403 without the scope,
+   * then priority admission. Returns the function that marks the call finished (it frees
+   * the call's admission slot), or a pending admission when the call must wait for one.
    */
-  finish(call: CallContext, ticket: GuardTicket): () => void {
+  finish(call: CallContext, ticket: GuardTicket): (() => void) | PendingAdmission {
     const { tokens, shedder } = this.options;
     if (shedder && ticket.priority === undefined) {
       const priority = shedder.priorityOf(call) ?? 50;
@@ -61,11 +62,11 @@ export class CallGuard {
       ticket.priority = priority;
     }
     if (tokens && ticket.principal) tokens.authorize(ticket.principal, call.access, call.operation, call.namespace);
-    return shedder && call.access !== 'open' && call.access !== 'metrics' ? shedder.enter() : noop;
+    return shedder && call.access !== 'open' && call.access !== 'metrics' ? shedder.enter(call, ticket.priority ?? 50) : noop;
   }
 
   /** Both stages at once, for a call whose namespace is known up front. */
-  admit(call: CallContext): () => void {
+  admit(call: CallContext): (() => void) | PendingAdmission {
     return this.finish(call, this.begin(call));
   }
 }

@@ -431,6 +431,22 @@ function createShedder(signals: OverloadSignals, config: SheddingConfig, metrics
       this.set(shedder.reading().x);
     },
   });
+  new Gauge({
+    name: 'dgw_admission_in_flight',
+    help: 'Calls executing under the priority admission limit (shedding.admission.limit)',
+    registers: [metrics],
+    collect() {
+      this.set(shedder.admission.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'dgw_admission_waiting',
+    help: 'Calls waiting in the priority admission queue for a slot',
+    registers: [metrics],
+    collect() {
+      this.set(shedder.admission.waiting);
+    },
+  });
   return shedder;
 }
 

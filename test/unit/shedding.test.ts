@@ -35,6 +35,13 @@ const LIMITS = {
   bufferBytes: { threshold: 1000, max: 2000 },
 };
 
+/** Enters a call that must be admitted at once (a free slot). */
+function enterNow(shedder: Shedder): () => void {
+  const r = shedder.enter(call('GetCount'), 50);
+  assert.equal(typeof r, 'function', 'admitted without waiting');
+  return r as () => void;
+}
+
 /** Highest priority shed at the delay that gives overload `x`, found by probing 1..100. */
 function highestShed(shedder: Shedder, signals: FakeSignals, x: number): number {
   signals.delay = 100 + 1000 * x;
@@ -122,17 +129,17 @@ describe('Shedder', () => {
     const signals = new FakeSignals();
     const shedder = new Shedder(signals, { ...LIMITS, eventLoopDelayMinInFlight: 3 });
     signals.delay = 1e6;
-    const releases = [shedder.enter(), shedder.enter()];
+    const releases = [enterNow(shedder), enterNow(shedder)];
     assert.deepEqual(shedder.reading(), { x: 0, signal: 'none' });
     shedder.check(call('GetCount'), 1);
-    releases.push(shedder.enter());
+    releases.push(enterNow(shedder));
     assert.deepEqual(shedder.reading(), { x: 1, signal: 'eventLoopDelayMs' });
     for (const r of releases) r();
   });
 
   it('counts calls in flight as a signal, each release counted once', () => {
     const shedder = new Shedder(new FakeSignals(), LIMITS);
-    const releases = Array.from({ length: 60 }, () => shedder.enter());
+    const releases = Array.from({ length: 60 }, () => enterNow(shedder));
     assert.equal(shedder.inFlight, 60);
     assert.deepEqual(shedder.reading(), { x: 0.5, signal: 'inFlight' });
     assert.throws(() => shedder.check(call('GetCount'), 12), /RESOURCE_EXHAUSTED|overloaded/);

@@ -106,13 +106,14 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
           finish(mapped.code);
         };
         let release: () => void = noop;
+        let admission: ReturnType<CallGuard['admit']> | undefined;
         let releaseMemory: () => void = noop;
         let json: ReturnType<typeof messageToJson>;
         try {
           const facts = requestFacts(call.request);
           if (facts?.refusal) throw facts.refusal;
           json = messageToJson(types.request, call.request);
-          if (deps.guard) release = deps.guard.admit(grpcCallContext(name, json, call.metadata));
+          if (deps.guard) admission = deps.guard.admit(grpcCallContext(name, json, call.metadata));
           if (deps.memoryBudget && facts) {
             releaseMemory = deps.memoryBudget.reserve(bodyReservationBytes(facts.bytes, deps.maxMessageBytes), `a request message of ${facts.bytes} bytes`).release;
           }
@@ -121,7 +122,18 @@ export async function startGrpcServer(deps: GrpcServerDeps, options: GrpcServerO
           fail(err);
           return;
         }
-        handler(json, { deadlineMs })
+        // Wait for an admission slot when the priority queue says so; a cancelled call
+        // leaves the queue.
+        let admitted: Promise<void> | undefined;
+        if (typeof admission === 'function') release = admission;
+        else if (admission) {
+          const pending = admission;
+          call.once('cancelled', () => pending.cancel());
+          admitted = pending.admitted.then((r) => {
+            release = r;
+          });
+        }
+        (admitted ? admitted.then(() => handler(json, { deadlineMs })) : handler(json, { deadlineMs }))
           .then((result) => {
             callback(null, jsonToMessage(types.response, result));
             finish('OK');

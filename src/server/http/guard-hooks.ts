@@ -83,14 +83,33 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
       done();
     };
     const preHandler: preHandlerHookHandler = (req, reply, done) => {
+      let admission: ReturnType<CallGuard['finish']>;
       try {
-        const release = guard.finish(context(req, namespaceParam(req) ?? namespaceInBody(req.body)), tickets.get(req) ?? {});
-        releaseOnClose(reply, release);
+        admission = guard.finish(context(req, namespaceParam(req) ?? namespaceInBody(req.body)), tickets.get(req) ?? {});
       } catch (err) {
         done(err as Error);
         return;
       }
-      done();
+      if (typeof admission === 'function') {
+        releaseOnClose(reply, admission);
+        done();
+        return;
+      }
+      // Waiting for an admission slot: a client that goes away leaves the queue.
+      const pending = admission;
+      const leave = () => pending.cancel();
+      reply.raw.once('close', leave);
+      pending.admitted.then(
+        (release) => {
+          reply.raw.off('close', leave);
+          releaseOnClose(reply, release);
+          done();
+        },
+        (err: unknown) => {
+          reply.raw.off('close', leave);
+          done(err as Error);
+        },
+      );
     };
     route.onRequest = prepend(onRequest, route.onRequest);
     route.preHandler = prepend(preHandler, route.preHandler);

@@ -2,15 +2,18 @@
  * Priority load shedding (DESIGN 8). A call's priority (1-100, 100 most important) comes
  * from the `x-dgw-priority` header / gRPC metadata, else the namespace's default, else the
  * operation's default. The overload fraction x is the worst of three signals (event-loop
- * delay, calls in flight, buffered write bytes), each between its threshold and maximum;
- * calls with priority ≤ 100·x³ are refused with RESOURCE_EXHAUSTED (429) carrying
- * `{maxRetries, retryAfterSeconds}`. Probes and /metrics are never shed.
+ * delay, calls in flight, buffered write bytes, the oldest admission wait), each between
+ * its threshold and maximum; calls with priority ≤ 100·x³ are refused with
+ * RESOURCE_EXHAUSTED (429) carrying `{maxRetries, retryAfterSeconds}`. Calls that pass
+ * then go through the priority admission queue (admission-queue.ts), which sheds a
+ * waiting call past its priority's wait budget. Probes and /metrics are never shed.
  */
 import { z } from 'zod';
 import { DgwError, invalidArgument } from '../../kernel/errors.js';
 import type { CallContext } from '../call-context.js';
 import { decode } from '../wire/decode.js';
 import { isShed, retryAdvice, shedCeiling, signalFraction, type SignalLimit } from './curve.js';
+import { AdmissionQueue, AdmissionShed, type AdmissionTimers, type Pending, type Release } from './admission-queue.js';
 
 /** The header (HTTP) and metadata key (gRPC) carrying a call's priority. */
 export const PRIORITY_HEADER = 'x-dgw-priority';
@@ -35,6 +38,19 @@ export const sheddingConfigSchema = z.strictObject({
   inFlight: limit.default({ threshold: 256, max: 2048 }),
   /** Bytes queued in WriteEventRecords buffers. */
   bufferBytes: limit.default({ threshold: 256 * 1024 * 1024, max: 1024 * 1024 * 1024 }),
+  /**
+   * Priority admission: at most `limit` calls execute at once, the rest wait highest
+   * priority first; priority p waits at most `maxWaitMs · p / 100`, then is shed.
+   */
+  admission: z
+    .strictObject({
+      limit: z.number().int().min(1).default(256),
+      maxQueue: z.number().int().min(0).default(2048),
+      maxWaitMs: z.number().positive().default(2000),
+    })
+    .default({ limit: 256, maxQueue: 2048, maxWaitMs: 2000 }),
+  /** Milliseconds the oldest call has waited for admission. */
+  queueWaitMs: limit.default({ threshold: 500, max: 5000 }),
   /** Default priority per operation name (overrides the built-in defaults). */
   operationPriorities: z.record(z.string(), priority).default({}),
   /** Default priority per namespace (over the operation's default, under the header). */
@@ -77,38 +93,57 @@ export interface OverloadSignals {
 /** The overload fraction and the signal that set it. */
 export interface OverloadReading {
   x: number;
-  signal: 'eventLoopDelayMs' | 'inFlight' | 'bufferBytes' | 'none';
+  signal: 'eventLoopDelayMs' | 'inFlight' | 'bufferBytes' | 'queueWaitMs' | 'none';
 }
 
 /** Decides which calls to shed and counts the calls in flight. */
 export class Shedder {
   private readonly config: z.output<typeof sheddingConfigSchema>;
   private readonly hasNamespaceDefaults: boolean;
-  private inFlightCount = 0;
+  /** The priority admission queue; it also counts the calls in flight. */
+  readonly admission: AdmissionQueue;
 
   constructor(
     private readonly signals: OverloadSignals,
     config: unknown = {},
     private readonly onShed?: (operation: string, priority: number) => void,
+    timers?: AdmissionTimers,
   ) {
     this.config = decode(sheddingConfigSchema, config);
     this.hasNamespaceDefaults = Object.keys(this.config.namespacePriorities).length > 0;
+    this.admission = new AdmissionQueue(this.config.admission, timers);
   }
 
   /** Admitted calls being served now. */
   get inFlight(): number {
-    return this.inFlightCount;
+    return this.admission.inFlight;
   }
 
-  /** Marks one admitted call started; call the returned function exactly once when it ends. */
-  enter(): () => void {
-    this.inFlightCount++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.inFlightCount--;
+  /**
+   * Admits a call of `priority` that passed {@link check}: a release (call it once when the
+   * call ends) when a slot is free, else a pending admission that resolves with the release
+   * or rejects with RESOURCE_EXHAUSTED when the call is shed from the queue.
+   */
+  enter(call: CallContext, priority: number): Release | PendingAdmission {
+    let entered: Release | Pending;
+    try {
+      entered = this.admission.enter(priority);
+    } catch (err) {
+      throw this.refusal(call, err);
+    }
+    if (typeof entered === 'function') return entered;
+    return {
+      admitted: entered.admitted.catch((err: unknown) => {
+        throw this.refusal(call, err);
+      }),
+      cancel: entered.cancel,
     };
+  }
+
+  private refusal(call: CallContext, err: unknown): unknown {
+    if (!(err instanceof AdmissionShed)) return err;
+    this.onShed?.(call.operation, err.priority);
+    return overloaded(err.priority, `server overloaded: ${err.message}`);
   }
 
   /** The current overload fraction, the worst signal winning. */
@@ -119,9 +154,11 @@ export class Shedder {
       const x = signalFraction(value, l);
       if (x > best.x) best = { x, signal };
     };
-    consider('inFlight', this.inFlightCount, c.inFlight);
-    if (this.inFlightCount >= c.eventLoopDelayMinInFlight) consider('eventLoopDelayMs', this.signals.eventLoopDelayMs(), c.eventLoopDelayMs);
+    const inFlight = this.admission.inFlight;
+    consider('inFlight', inFlight, c.inFlight);
+    if (inFlight >= c.eventLoopDelayMinInFlight) consider('eventLoopDelayMs', this.signals.eventLoopDelayMs(), c.eventLoopDelayMs);
     consider('bufferBytes', this.signals.bufferBytes(), c.bufferBytes);
+    consider('queueWaitMs', this.admission.oldestWaitMs(), c.queueWaitMs);
     return best;
   }
 
@@ -153,11 +190,21 @@ export class Shedder {
     const { x, signal } = this.reading();
     if (!isShed(priority, x)) return;
     this.onShed?.(call.operation, priority);
-    const advice = retryAdvice(priority);
-    throw new DgwError(
-      'RESOURCE_EXHAUSTED',
-      `server overloaded (${signal} at ${Math.round(x * 100)}% of its range): priority ${priority} shed (priorities up to ${Math.floor(shedCeiling(x))} are); retry after ${advice.retryAfterSeconds} s`,
-      { details: [{ reason: 'OVERLOADED', priority, ...advice }] },
-    );
+    throw overloaded(priority, `server overloaded (${signal} at ${Math.round(x * 100)}% of its range): priority ${priority} shed (priorities up to ${Math.floor(shedCeiling(x))} are)`);
   }
+}
+
+/** A call waiting in the admission queue (see {@link Shedder.enter}). */
+export interface PendingAdmission {
+  admitted: Promise<Release>;
+  /** Withdraws the call (its client went away). */
+  cancel(): void;
+}
+
+/** RESOURCE_EXHAUSTED with the retry advice of `priority`. */
+function overloaded(priority: number, why: string): DgwError {
+  const advice = retryAdvice(priority);
+  return new DgwError('RESOURCE_EXHAUSTED', `${why}; retry after ${advice.retryAfterSeconds} s`, {
+    details: [{ reason: 'OVERLOADED', priority, ...advice }],
+  });
 }
