@@ -129,8 +129,14 @@ export class CassandraDb {
 
   /**
    * Runs `work` (statements on `table`); when it fails in a way that may mean the table is
-   * gone, checks the schema: gone → {@link TableMissingError}; there → one retry (the
-   * driver has re-prepared meanwhile).
+   * gone, checks the schema: gone → {@link TableMissingError}; there → retries until the
+   * statements work, for at most {@link TABLE_SETTLE_MS}. A table another instance has
+   * just created can be in `system_schema` while statements on it still get "table ...
+   * does not exist" (seen on one node: Cassandra 5.0 writes the schema tables before it
+   * merges them into the schema it checks statements against, and a prepare begun earlier
+   * may still be answered): test/integration/cassandra-new-table.cassandra.test.ts, 2-4
+   * tries 20-60 ms apart. Still failing after that: UNAVAILABLE (retryable), never the
+   * driver's raw error (INTERNAL).
    */
   async onTable<T>(table: string, work: () => Promise<T>): Promise<T> {
     try {
@@ -138,7 +144,20 @@ export class CassandraDb {
     } catch (err) {
       if (!maybeMissingTable(err)) throw err;
       if (!(await this.tableExists(table))) throw new TableMissingError(table, err);
-      return work();
+      const started = performance.now();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await work();
+        } catch (again) {
+          if (!maybeMissingTable(again)) throw again;
+          if (performance.now() - started >= TABLE_SETTLE_MS) {
+            throw new DgwError('UNAVAILABLE', `cassandra table ${this.keyspace}.${table} is in the schema but the node still refuses statements on it after ${TABLE_SETTLE_MS} ms; retry`, {
+              cause: again,
+            });
+          }
+          await new Promise((r) => setTimeout(r, Math.min(20 * attempt, 200)));
+        }
+      }
     }
   }
 
@@ -166,6 +185,9 @@ export class TableMissingError extends Error {
 }
 
 const UNPREPARED = 0x2500;
+
+/** How long {@link CassandraDb.onTable} waits for a table in the schema to take statements. */
+export const TABLE_SETTLE_MS = 3000;
 
 /**
  * Whether a driver error may mean that the table is gone: Cassandra's "unconfigured table",
