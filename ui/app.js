@@ -157,7 +157,7 @@
     if (s.rollupBus) {
       if (!busChart) {
         document.getElementById('chart-bus').hidden = false;
-        busChart = chart('chart-bus', ['pending', 'awaiting ack', 'acknowledged / s', 'redelivered / s', 'fallbacks / s']);
+        busChart = chart('chart-bus', ['pending', 'awaiting ack', 'acknowledged / s', 'redelivered / s', 'deferred / s', 'fallbacks / s']);
       }
       const b = s.rollupBus;
       const per = (now, before) => (lastBus && t > lastBus.t ? Math.max(0, now - before) / (t - lastBus.t) : null);
@@ -167,6 +167,7 @@
         b.ackPending,
         lastBus ? per(b.acknowledged, lastBus.acknowledged) : null,
         lastBus ? per(b.redelivered, lastBus.redelivered) : null,
+        lastBus ? per(b.deferred ?? 0, lastBus.deferred ?? 0) : null,
         lastBus ? per(b.fallbacks, lastBus.fallbacks) : null,
       ]);
       lastBus = { ...b, t };

@@ -55,6 +55,9 @@ options:
   --memory-budget-mb N   MiB that request bodies in flight and write buffers may hold together;
                          over it, 429 + Retry-After (default: a quarter of the machine's or
                          cgroup's memory, at most half the V8 heap limit) [DGW_MEMORY_BUDGET_MB]
+  --lifecycle-interval D  time between lifecycle passes: the counter sweeper, then slices
+                         ahead, close, drop, index outbox repair (30s; docs/counters.md
+                         "The sweeper") [DGW_LIFECYCLE_INTERVAL]
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
   --quiet                same as --log-level warn
   -h, --help             this help
@@ -152,6 +155,7 @@ export async function serve(argv: string[]): Promise<void> {
       'max-connections': { type: 'string', default: process.env.DGW_MAX_CONNECTIONS },
       'clock-skew-margin': { type: 'string', default: process.env.DGW_CLOCK_SKEW_MARGIN },
       'memory-budget-mb': { type: 'string', default: process.env.DGW_MEMORY_BUDGET_MB },
+      'lifecycle-interval': { type: 'string', default: process.env.DGW_LIFECYCLE_INTERVAL },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -181,6 +185,12 @@ export async function serve(argv: string[]): Promise<void> {
   const skewMargin = skewText === undefined ? undefined : parseDurationMicros(skewText);
   if (skewText !== undefined && (skewMargin === undefined || skewMargin <= 0)) {
     throw new Error(`--clock-skew-margin: "${skewText}" is not a positive duration (e.g. 1s, 500ms)`);
+  }
+  const lifecycleText = values['lifecycle-interval'];
+  const lifecycleMicros = lifecycleText === undefined ? undefined : parseDurationMicros(lifecycleText);
+  // setInterval takes at most 2^31 - 1 ms (24.8 days); a longer one would fire at once.
+  if (lifecycleText !== undefined && (lifecycleMicros === undefined || lifecycleMicros < 1000 || lifecycleMicros / 1000 > 2 ** 31 - 1)) {
+    throw new Error(`--lifecycle-interval: "${lifecycleText}" is not a duration from 1ms to 24d (e.g. 30s, 10m, 1h)`);
   }
   let memoryBudgetBytes: number | undefined;
   if (values['memory-budget-mb'] !== undefined) {
@@ -227,6 +237,7 @@ export async function serve(argv: string[]): Promise<void> {
     // The system clock: measured against the shared stores' clocks (issue 15).
     clockOffsets: skewMargin === undefined ? {} : { marginMicros: skewMargin },
     ...(memoryBudgetBytes !== undefined ? { memoryBudgetBytes } : {}),
+    ...(lifecycleMicros !== undefined ? { lifecycleIntervalSeconds: lifecycleMicros / 1e6 } : {}),
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
   });
   if (tokens && !tls && !isLoopbackHost(values.host)) {

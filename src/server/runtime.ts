@@ -54,7 +54,7 @@ export interface ServerOptions {
    * clusters (shared stores). Without it rollup events stay in this instance's queues.
    */
   nats?: NatsConfig;
-  /** Seconds between lifecycle passes (slices ahead of need, close, drop). Default 30. */
+  /** Seconds between lifecycle passes (counter sweeper, slices ahead of need, close, drop; `--lifecycle-interval`). Default 30. */
   lifecycleIntervalSeconds?: number;
   /** Where request lines, background failures and internal errors go; default: silent. */
   log?: Logger;

@@ -19,10 +19,11 @@ export interface RollupEvent {
    */
   notBeforeMs?: number;
   /**
-   * A follow-up event: the write mark (lastWriteTs, epoch µs) it waits to roll up. Its
-   * message id differs from the plain events of the same window.
+   * Epoch µs at or before which every write that published this event has its time (the
+   * end of its coalesce window, less 1 µs): a consumer that finds the counter's checkpoint
+   * there already has nothing of this event left to roll up. Absent: unknown.
    */
-  awaitMarkMicros?: number;
+  coversMicros?: number;
 }
 
 /** What the handler of a delivered event reports. */
@@ -34,7 +35,11 @@ export type RollupOutcome =
 
 /** Facts about one delivery, for metrics. */
 export interface RollupDelivery {
-  /** True when the bus delivered this event before (a consumer died or asked for a retry). */
+  /**
+   * True when this event was delivered to a handler's instance before and not handled to
+   * the end (a consumer died holding it, or its handler asked for a retry). An event the
+   * bus gave back because it was not yet due (deferred) is not redelivered on its return.
+   */
   redelivered: boolean;
 }
 
@@ -44,7 +49,10 @@ export interface RollupBusStats {
   /** Publishes the bus refused as duplicates of the same counter in the same window. */
   duplicates: number;
   acknowledged: number;
+  /** Deliveries of events delivered before and not handled to the end (see {@link RollupDelivery.redelivered}). */
   redelivered: number;
+  /** Events this instance gave back to the stream because they were not yet due (a delayed return, not a failure). */
+  deferred: number;
   /** Events on the stream not yet delivered, and delivered but not acknowledged (last poll). */
   pending: number;
   ackPending: number;
@@ -55,7 +63,7 @@ export interface RollupBus {
   /**
    * Publishes a rollup event for the coalesce window `windowIndex`
    * (`floor(now / coalesce)`): a second publish of the same counter in the same window is
-   * dropped by the bus (plain events and follow-ups, `awaitMarkMicros`, apart). Rejects when the bus cannot take it (the caller falls back to the
+   * dropped by the bus. Rejects when the bus cannot take it (the caller falls back to the
    * in-process queue).
    */
   publish(event: RollupEvent, windowIndex: number): Promise<void>;

@@ -3,16 +3,23 @@
  * one PostgreSQL (a private schema) and one NATS JetStream stream (a private stream),
  * selected by the `nats` section of --config.
  *
- * - Shared work: a load of tokened adds spread over the three instances; every counter
- *   converges to the exact oracle, and the rollups the instances ran for bus events
- *   (dgw_counters_bus_rollups_total, summed over the three) stay within the documented
- *   bound: one per counter per coalesce window with writes, plus one follow-up per counter
- *   (docs/counters.md "Durable rollup queue"). Each instance did some of them.
+ * Every instance runs with `--lifecycle-interval 1h`: no sweeper pass happens during the
+ * tests, so every rollup they see is one the bus asked for.
+ *
+ * - Shared work, once per window: a load of tokened adds spread over the three
+ *   instances; every counter converges to the exact oracle, and, summed over the three
+ *   instances' metrics, every (counter, coalesce window) event the stream accepted
+ *   (dgw_rollup_bus_published_total) was handled exactly once: by one rollup
+ *   (dgw_counters_bus_rollups_total) or one skip that wrote nothing because an earlier
+ *   rollup already covered its window (dgw_counters_bus_skipped_total); none redelivered,
+ *   none fell back in process, and no rollup ran outside the bus
+ *   (dgw_counters_rollups_total equals the bus rollups). Each instance did some.
  * - Crash: one instance is killed with SIGKILL while it holds delivered, unacknowledged
  *   rollup events (the load only writes through the others, and stops as it is killed);
  *   the stream redelivers them to the survivors (redelivered > 0 there) and every counter
  *   reaches its oracle count with no further read or write of any counter (the rollup
- *   store is read back through RecountCount, which triggers no rollup).
+ *   store is read back through RecountCount, which triggers no rollup) and without the
+ *   sweeper (dgw_counters_swept_total stays 0).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,9 +38,12 @@ const skip = pgGate.skip || natsGate.skip;
 const COALESCE_MS = 500;
 /**
  * Ack wait of the stream: how long a dead instance's events stay with it. Events are held
- * until due (accept limit 2 s + skew + up to 1 s) within half of it.
+ * until due (at most about 3.4 s after they are published: window end rounded up to the
+ * second, + accept limit 2 s + skew 0.2 s, or + write hold 2 s + 2 × skew), within half of it.
  */
 const ACK_WAIT_MS = 10_000;
+/** No lifecycle pass (so no sweeper) while the tests run. */
+const NO_SWEEPER = ['--lifecycle-interval', '1h'];
 
 /** Every add's outcome is known: stored (in the oracle) or refused as never stored. */
 function assertKnownOutcomes(failures: Map<string, number>): void {
@@ -48,8 +58,8 @@ describe('durable rollup queue: three instances on PostgreSQL + NATS JetStream',
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-bus-'));
     deployment = writeDeployment(dir, pgGate.url, natsGate.url, ACK_WAIT_MS);
-    instances.push(await spawnDgw(join(dir, 'd0'), ['--config', deployment.configPath]));
-    instances.push(...(await Promise.all([1, 2].map((i) => spawnDgw(join(dir, `d${i}`), ['--config', deployment.configPath])))));
+    instances.push(await spawnDgw(join(dir, 'd0'), ['--config', deployment.configPath, ...NO_SWEEPER]));
+    instances.push(...(await Promise.all([1, 2].map((i) => spawnDgw(join(dir, `d${i}`), ['--config', deployment.configPath, ...NO_SWEEPER])))));
   });
 
   after(async () => {
@@ -79,7 +89,7 @@ describe('durable rollup queue: three instances on PostgreSQL + NATS JetStream',
     return ns;
   }
 
-  it('shares the rollups: each counter rolled up about once per window over all instances, counts exact', async () => {
+  it('shares the rollups: each (counter, window) event handled once over all instances, counts exact', async () => {
     const ns = await createNamespace('bus_share');
     const counters = Array.from({ length: 20 }, (_, i) => `s${i}`);
     // A few hundred adds, several windows long (bounded in time on a loaded machine).
@@ -90,21 +100,39 @@ describe('durable rollup queue: three instances on PostgreSQL + NATS JetStream',
     assert.ok(load.acked >= 60, `only ${load.acked} adds`);
     await pollUntil(async () => (await mismatches(instances[0]!.url, ns, counters, load.oracle)).length === 0, 120_000, async () => (await mismatches(instances[0]!.url, ns, counters, load.oracle)).join('; '), 250);
 
+    /** One metric summed over the three instances. */
+    const total = async (name: string, labels: Record<string, string> = {}) => (await Promise.all(instances.map((s) => metricSum(s.url, name, labels)))).reduce((a, b) => a + b, 0);
+    // Counts can be exact before the last events are due (they may find nothing left):
+    // wait until every event the stream accepted is acknowledged.
+    await pollUntil(
+      async () => (await total('dgw_rollup_bus_acknowledged_total')) >= (await total('dgw_rollup_bus_published_total')),
+      60_000,
+      async () => `acknowledged ${await total('dgw_rollup_bus_acknowledged_total')} of ${await total('dgw_rollup_bus_published_total')} published`,
+      250,
+    );
+    const published = await total('dgw_rollup_bus_published_total');
+    const acknowledged = await total('dgw_rollup_bus_acknowledged_total');
     const perInstance = await Promise.all(instances.map((s) => metricSum(s.url, 'dgw_counters_bus_rollups_total', { namespace: ns })));
-    const all = await Promise.all(instances.map((s) => metricSum(s.url, 'dgw_counters_rollups_total', { namespace: ns })));
-    const fallbacks = await Promise.all(instances.map((s) => metricSum(s.url, 'dgw_counters_bus_fallbacks_total', { namespace: ns })));
-    const redelivered = await Promise.all(instances.map((s) => metricSum(s.url, 'dgw_counters_bus_rollups_total', { namespace: ns, delivery: 'redelivered' })));
     const busRollups = perInstance.reduce((a, b) => a + b, 0);
-    const bound = load.windows.size + counters.length;
+    const skipped = await total('dgw_counters_bus_skipped_total', { namespace: ns });
+    const allRollups = await total('dgw_counters_rollups_total', { namespace: ns });
+    const redelivered = await total('dgw_rollup_bus_redelivered_total');
+    const deferred = await total('dgw_rollup_bus_deferred_total');
+    const fallbacks = await total('dgw_counters_bus_fallbacks_total', { namespace: ns });
+    const outcomes = await Promise.all(['applied', 'superseded', 'noop', 'error'].map((outcome) => total('dgw_counters_bus_rollups_total', { namespace: ns, outcome })));
     console.log(
-      `rollup bus, shared: ${load.acked} adds in ${load.windows.size} (counter, window) pairs over ${counters.length} counters; ` +
-        `bus rollups per instance ${perInstance.join('/')} = ${busRollups} (bound ${bound}); all rollups ${all.join('/')}; ` +
-        `redelivered ${redelivered.join('/')}; fallbacks ${fallbacks.join('/')}`,
+      `rollup bus, shared: ${load.acked} adds over ${counters.length} counters; ${published} (counter, window) events published ` +
+        `(the client saw ${load.windows.size} pairs by its own clock); handled: ${busRollups} rollups (per instance ${perInstance.join('/')}; ` +
+        `applied/superseded/noop/error ${outcomes.join('/')}) + ${skipped} skipped = ${busRollups + skipped}; acknowledged ${acknowledged}; ` +
+        `all rollups ${allRollups}; redelivered ${redelivered}; deferred ${deferred}; fallbacks ${fallbacks}`,
     );
     assert.ok(perInstance.every((n) => n > 0), `every instance rolls up some counters: ${perInstance.join('/')}`);
-    assert.deepEqual(fallbacks, [0, 0, 0], 'no event fell back to an in-process queue');
-    // Repeated work bound (docs/counters.md): windows with writes + one follow-up per counter.
-    assert.ok(busRollups <= bound, `${busRollups} bus rollups > bound ${bound}`);
+    assert.equal(fallbacks, 0, 'no event fell back to an in-process queue');
+    assert.equal(redelivered, 0, 'no event was handled twice');
+    // Once per window: every accepted event handled by exactly one rollup or one skip.
+    assert.equal(busRollups + skipped, published, 'events handled (rollups + skips) = events published');
+    assert.equal(acknowledged, published);
+    assert.equal(allRollups, busRollups, 'every rollup was one the bus asked for (no in-process queue, no sweeper)');
   });
 
   it('a SIGKILLed instance holding unacknowledged events: the others get them again, counts exact with no further read or write', async () => {
@@ -133,10 +161,13 @@ describe('durable rollup queue: three instances on PostgreSQL + NATS JetStream',
       250,
     );
     const redelivered = await Promise.all(survivors.map((s) => metricSum(s.url, 'dgw_rollup_bus_redelivered_total')));
+    const swept = await Promise.all(survivors.map((s) => metricSum(s.url, 'dgw_counters_swept_total')));
+    const deferred = await Promise.all(survivors.map((s) => metricSum(s.url, 'dgw_rollup_bus_deferred_total')));
     console.log(
       `rollup bus, crash: ${load.acked} adds over ${counters.length} counters; exact ${Math.round(convergedMs)} ms after the kill; ` +
-        `redelivered to the survivors ${redeliveredBefore.join('/')} before the kill, ${redelivered.join('/')} after`,
+        `redelivered to the survivors ${redeliveredBefore.join('/')} before the kill, ${redelivered.join('/')} after; deferred ${deferred.join('/')}; swept ${swept.join('/')}`,
     );
     assert.ok(redelivered[0]! + redelivered[1]! > redeliveredBefore[0]! + redeliveredBefore[1]!, 'the victim\'s unacknowledged events were delivered again to a survivor');
+    assert.deepEqual(swept, [0, 0], 'no sweeper pass ran: the bus alone finished the victim\'s events');
   });
 });

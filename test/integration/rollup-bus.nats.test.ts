@@ -1,7 +1,9 @@
 /**
  * The JetStream rollup bus against the real NATS server: one delivery per counter per
  * window however often it is published, work shared by consumers of one group, an event
- * held unacknowledged by a consumer that dies goes to another, 'retry' comes back, and a
+ * held unacknowledged by a consumer that dies goes to another (redelivered), one due
+ * later than half the ack wait is given back until due (deferred, not redelivered),
+ * 'retry' comes back, and a
  * bus whose NATS is unreachable refuses publishes at once instead of hanging.
  */
 import assert from 'node:assert/strict';
@@ -103,6 +105,25 @@ describe('JetStream rollup bus', { skip: gate.skip }, () => {
     await pollUntil(async () => redelivered.length > 0, 15_000, () => 'never redelivered');
     assert.deepEqual(redelivered, [true]);
     assert.equal(heir.stats().redelivered, 1);
+  });
+
+  it('gives back an event due later than half the ack wait until it is due: deferred, not redelivered', async () => {
+    const stream = newStream();
+    const bus = open(stream, { ackWaitMs: 2000 });
+    await untilConnected(bus);
+    const dueAt = Date.now() + 1500; // more than ackWait / 2 away
+    await bus.publish({ namespace: 'ns', counter: 'later', notBeforeMs: dueAt }, 1);
+    const calls: { redelivered: boolean; lateMs: number }[] = [];
+    bus.start(async (_e, d) => {
+      calls.push({ redelivered: d.redelivered, lateMs: Date.now() - dueAt });
+      return 'done';
+    });
+    await pollUntil(async () => bus.stats().acknowledged === 1, 15_000, () => JSON.stringify(bus.stats()));
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.redelivered, false, 'the return of a deferral is not a redelivery');
+    assert.ok(calls[0]!.lateMs >= 0, `handled ${-calls[0]!.lateMs} ms before it was due`);
+    assert.equal(bus.stats().deferred, 1);
+    assert.equal(bus.stats().redelivered, 0);
   });
 
   it("delivers a 'retry' again after the retry delay", async () => {

@@ -40,7 +40,7 @@ export function formatStatus(s: StatusReport, base: string): string {
     ...(s.rollupBus
       ? [
           `rollup bus (NATS): ${s.rollupBus.connected ? 'connected' : 'DOWN (rollups in process)'}, ${s.rollupBus.pending} pending, ${s.rollupBus.ackPending} awaiting ack, ` +
-            `${s.rollupBus.acknowledged} acknowledged, ${s.rollupBus.redelivered} redelivered, ${s.rollupBus.fallbacks} fallbacks since start`,
+            `${s.rollupBus.acknowledged} acknowledged, ${s.rollupBus.redelivered} redelivered, ${s.rollupBus.deferred ?? 0} deferred, ${s.rollupBus.fallbacks} fallbacks since start`,
         ]
       : []),
     '',

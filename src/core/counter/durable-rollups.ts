@@ -2,42 +2,47 @@
  * The durable rollup tier (DESIGN 4.5, second bullet; docs/counters.md "Durable rollup
  * queue"): rollup events go to a shared {@link RollupBus} (NATS JetStream in a server
  * deployment) instead of this instance's in-process queue, so the instances of a
- * deployment consume them as one group and a counter is rolled up by one instance per
- * coalesce window instead of by every instance that served its writes.
+ * deployment consume them as one group and each (counter, coalesce window) with a write
+ * or read is handled by one instance, once.
  *
- * - Publish: one event per counter per coalesce window `w = floor(now / coalesce)`, due
- *   when a rollup can first cover every write of the window: its end, rounded up to the
- *   write-mark granularity (1 s), plus `acceptLimit + skewMargin` (a rollup ends there
- *   behind now). Rolled up any earlier, the window's writes would be out of its reach and
- *   the counter would need rolling up again. The bus drops a second publish of the same (counter, window) from any
- *   instance by message id; this instance also remembers what it published this window, so
- *   a hot counter costs one publish per window, not one per add.
- * - Consume: a delivered event is rolled up at or after its `notBefore` and acknowledged
- *   only once the rollup's checkpoint is committed (a rollup that failed is delivered
- *   again). A counter not caught up (writes past the new checkpoint, which the accept limit
- *   keeps out of reach) gets a follow-up event for the window in which it can catch up:
- *   `lastWrite + acceptLimit + skewMargin`, awaiting that write mark. Follow-ups of one
- *   counter for one window are one event (message id); a follow-up whose counter has been
- *   written since (a newer write mark: that write published its own event) or has caught
- *   up meanwhile is acknowledged without a rollup, so while writes go on follow-ups cost a
- *   read of the rollup row, not a rollup.
+ * - Publish: a write at time `t` fires one event for window `w = floor(max(now, t) /
+ *   coalesce)`, so every write of the event is before the window's end (`coversMicros`).
+ *   The bus drops a second publish of the same (counter, window) from any instance by
+ *   message id; this instance also remembers what it published this window, so a hot
+ *   counter costs one publish per window, not one per add.
+ * - Due: when a rollup can first cover the window's writes, i.e. both (a) the window's
+ *   end rounded up to the write-mark granularity (1 s) plus `acceptLimit + skewMargin`
+ *   (rollups end that far behind now), and (b) the window's end plus the write hold
+ *   (WRITE_HOLD_MICROS) plus twice the skew margin: by then the claim of every write that
+ *   published in the window has expired, whatever the two instances' clock offsets
+ *   within the margin, so the rollup is not held back by a claim of its own window.
+ * - Consume: at delivery, one read of the rollup row; when the checkpoint is already at
+ *   or past the window's end (another event's rollup covered it) or the counter is caught
+ *   up, the event is acknowledged without a rollup (`skipped`, nothing written). Else the
+ *   counter is rolled up and the event acknowledged once the checkpoint is committed (a
+ *   rollup that failed is delivered again).
+ * - No follow-ups: a rollup that is not caught up always has a later event still to
+ *   come. Its writes past the rollup's end published events due after them; a claim that
+ *   held it back belongs to a write whose event is due after the claim expires (b), and a
+ *   write that fails after its claim or mark still publishes its event (service.ts). So
+ *   the last event of a counter finds it caught up; the sweeper is left with what a
+ *   crash between a write and its publish leaves behind.
  * - Bus down (not connected, or a publish refused): the event goes to the in-process
  *   queue of this instance, as without a bus; the write mark stays the truth and the
  *   sweeper heals anything both missed.
  *
- * Repeated work (the bound docs/counters.md states): per counter, one bus rollup per
- * coalesce window that had a write or read of it, plus at most one follow-up per counter
- * after its last write (a write claim held a rollup back); more only after redeliveries (a consumer died or a rollup failed), while the bus
- * is down (each instance's own queue), and from the sweeper (one pass per instance per
- * lifecycle interval).
+ * Repeated work: none in the normal case; each (counter, window) event is handled once,
+ * by one rollup or one skip. More only after a redelivery (an instance died or a rollup
+ * failed: its events are handled again), while the bus is down (each instance's own
+ * queue), and from the sweeper (one pass per instance per lifecycle interval).
  */
 import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { RollupBus, RollupDelivery, RollupEvent, RollupOutcome } from '../../storage/contracts.js';
 import type { CounterConfig } from '../control/types.js';
 import type { CounterMetrics } from './metrics.js';
-import type { CounterRollupResult } from './rollup.js';
-import { MARK_GRANULARITY_MICROS } from './write-marks.js';
+import type { CounterRollupResult, RollupSkip } from './rollup.js';
+import { MARK_GRANULARITY_MICROS, WRITE_HOLD_MICROS } from './write-marks.js';
 
 /** What {@link DurableRollups} needs. */
 export interface DurableRollupsOptions {
@@ -46,10 +51,8 @@ export interface DurableRollupsOptions {
   metrics: CounterMetrics;
   /** The namespace's current configuration; undefined once it no longer exists. */
   resolve(namespace: string): Promise<CounterConfig | undefined>;
-  /** The counter's write mark and checkpoint as stored; undefined when it has no rollup row. */
-  readMarks(config: CounterConfig, counter: string): Promise<{ lastWriteMicros: number; checkpointMicros: number } | undefined>;
-  /** Rolls a counter up (the same rollup the in-process pipeline runs). */
-  rollup(config: CounterConfig, counter: string): Promise<CounterRollupResult>;
+  /** Rolls a counter up unless its checkpoint already covers `coversMicros` (rollup.ts). */
+  rollup(config: CounterConfig, counter: string, coversMicros: number | undefined): Promise<CounterRollupResult | RollupSkip>;
   /**
    * Whether a namespace's rollups may go through the bus: only when its rollup store is
    * shared by the instances (a MEMORY namespace's rows exist on one instance only).
@@ -70,11 +73,12 @@ export class DurableRollups {
   constructor(private readonly options: DurableRollupsOptions) {}
 
   /**
-   * Fires a rollup event through the bus. False when the bus is not connected (the caller
-   * uses its in-process queue); true when published or already published this window. A
-   * publish that fails later falls back to the in-process queue.
+   * Fires a rollup event through the bus for a write at `atMicros` (a read: now). False
+   * when the bus is not connected (the caller uses its in-process queue); true when
+   * published or already published this window. A publish that fails later falls back to
+   * the in-process queue.
    */
-  offer(config: CounterConfig, counter: string): boolean {
+  offer(config: CounterConfig, counter: string, atMicros?: number): boolean {
     const { bus, clock } = this.options;
     if (!this.options.eligible(config)) return false;
     if (!bus.connected) {
@@ -83,12 +87,22 @@ export class DurableRollups {
     }
     const coalesceMs = coalesceMsOf(config);
     const nowMs = clock.nowMicros() / MICROS_PER_MS;
-    const window = Math.floor(nowMs / coalesceMs);
+    // A write stamped ahead of now (a client's token) belongs to the window of its time.
+    const window = Math.floor(Math.max(nowMs, (atMicros ?? 0) / MICROS_PER_MS) / coalesceMs);
     const key = `${config.name}\u0000${counter}`;
     const seen = this.windowSet(coalesceMs, window, nowMs);
     if (seen.has(key)) return true;
     seen.add(key);
-    this.publish(config, counter, window, { notBeforeMs: reachableMs(config, (window + 1) * coalesceMs * MICROS_PER_MS) }, () => seen.delete(key));
+    const endMicros = (window + 1) * coalesceMs * MICROS_PER_MS;
+    const event: RollupEvent = { namespace: config.name, counter, notBeforeMs: dueMs(config, endMicros), coversMicros: endMicros - 1 };
+    this.options.bus.publish(event, window).then(
+      () => undefined,
+      () => {
+        seen.delete(key); // a later event of this window may try the bus again
+        this.options.metrics.busFallbacks.inc({ namespace: config.name });
+        this.options.fallback(config, counter);
+      },
+    );
     return true;
   }
 
@@ -99,7 +113,7 @@ export class DurableRollups {
     this.options.bus.start((event, delivery) => this.handle(event, delivery));
   }
 
-  /** Handles one delivered event: roll up, follow up when not caught up, acknowledge. */
+  /** Handles one delivered event: skip when covered, else roll up; acknowledge. */
   private async handle(event: RollupEvent, delivery: RollupDelivery): Promise<RollupOutcome> {
     const { metrics } = this.options;
     let config: CounterConfig | undefined;
@@ -111,54 +125,18 @@ export class DurableRollups {
     }
     // A deleted namespace, or one that became BEST_EFFORT: nothing to roll up.
     if (!config || config.counterType === 'BEST_EFFORT' || !this.options.eligible(config)) return 'done';
-    let result: CounterRollupResult;
+    const labels = { namespace: config.name, delivery: delivery.redelivered ? 'redelivered' : 'first' };
+    let result: CounterRollupResult | RollupSkip;
     try {
-      if (event.awaitMarkMicros !== undefined) {
-        const marks = await this.options.readMarks(config, event.counter);
-        // Written since (that write published its own event), or caught up meanwhile.
-        if (!marks || marks.lastWriteMicros > event.awaitMarkMicros || marks.checkpointMicros >= marks.lastWriteMicros) {
-          metrics.busFollowUps.inc({ namespace: config.name, action: 'skipped' });
-          return 'done';
-        }
-      }
-      result = await this.options.rollup(config, event.counter);
+      result = await this.options.rollup(config, event.counter, event.coversMicros);
     } catch (err) {
-      metrics.busRollups.inc({ namespace: config.name, outcome: 'error', delivery: delivery.redelivered ? 'redelivered' : 'first' });
+      metrics.busRollups.inc({ ...labels, outcome: 'error' });
       this.options.onError?.(config.name, event.counter, err);
       return 'retry';
     }
-    metrics.busRollups.inc({ namespace: config.name, outcome: result.outcome, delivery: delivery.redelivered ? 'redelivered' : 'first' });
-    if (!result.caughtUp) this.followUp(config, event.counter, result.lastWriteMicros);
+    if (typeof result === 'string') metrics.busSkipped.inc({ namespace: config.name, reason: result });
+    else metrics.busRollups.inc({ ...labels, outcome: result.outcome });
     return 'done';
-  }
-
-  /** A follow-up event for the window in which `lastWrite` is past the accept limit. */
-  private followUp(config: CounterConfig, counter: string, lastWriteMicros: number): void {
-    const coalesceMs = coalesceMsOf(config);
-    const nowMs = this.options.clock.nowMicros() / MICROS_PER_MS;
-    const atMs = reachableMs(config, lastWriteMicros);
-    const window = Math.max(Math.floor(nowMs / coalesceMs) + 1, Math.floor(atMs / coalesceMs));
-    if (!this.options.bus.connected) {
-      this.fallback(config, counter);
-      return;
-    }
-    this.options.metrics.busFollowUps.inc({ namespace: config.name, action: 'published' });
-    this.publish(config, counter, window, { notBeforeMs: Math.max(atMs, (window + 1) * coalesceMs), awaitMarkMicros: lastWriteMicros }, () => undefined);
-  }
-
-  private publish(config: CounterConfig, counter: string, window: number, timing: Pick<RollupEvent, 'notBeforeMs' | 'awaitMarkMicros'>, forget: () => void): void {
-    this.options.bus.publish({ namespace: config.name, counter, ...timing }, window).then(
-      () => undefined,
-      () => {
-        forget(); // a later event of this window may try the bus again
-        this.fallback(config, counter);
-      },
-    );
-  }
-
-  private fallback(config: CounterConfig, counter: string): void {
-    this.options.metrics.busFallbacks.inc({ namespace: config.name });
-    this.options.fallback(config, counter);
   }
 
   private windowSet(coalesceMs: number, window: number, nowMs: number): Set<string> {
@@ -175,14 +153,19 @@ export class DurableRollups {
 }
 
 /**
- * When a rollup can first cover a write at `micros` (epoch ms): rollups end at
- * `now − acceptLimit − skewMargin`, and the write mark they compare with is rounded up to
- * MARK_GRANULARITY_MICROS (write-marks.ts), so a rollup run then reaches the mark and is
- * caught up unless newer writes came (which published events of their own).
+ * When (epoch ms) the event of a window ending at `endMicros` is due: (a) a rollup
+ * (ending at `now − acceptLimit − skewMargin`) can reach every write mark of the window,
+ * marks being rounded up to MARK_GRANULARITY_MICROS (write-marks.ts); and (b) the claim
+ * of every write that published in the window has expired: a claim is made before its
+ * write publishes, so before `endMicros`, and holds for WRITE_HOLD_MICROS of the rollup
+ * store's clock; the publisher's and the consumer's clocks each differ from that one by at
+ * most the skew margin (issue 15), hence twice the margin.
  */
-function reachableMs(config: CounterConfig, micros: number): number {
-  const mark = Math.ceil(micros / MARK_GRANULARITY_MICROS) * MARK_GRANULARITY_MICROS;
-  return Math.ceil((mark + config.events.primary.acceptLimitMicros + config.skewMarginMicros) / MICROS_PER_MS) + 1;
+function dueMs(config: CounterConfig, endMicros: number): number {
+  const mark = Math.ceil(endMicros / MARK_GRANULARITY_MICROS) * MARK_GRANULARITY_MICROS;
+  const reachable = mark + config.events.primary.acceptLimitMicros + config.skewMarginMicros;
+  const claimsExpired = endMicros + WRITE_HOLD_MICROS + 2 * config.skewMarginMicros;
+  return Math.ceil(Math.max(reachable, claimsExpired) / MICROS_PER_MS) + 1;
 }
 
 /** The namespace's coalesce window in ms (at least 1). */

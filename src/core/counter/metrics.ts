@@ -35,8 +35,13 @@ export interface CounterMetrics {
   readonly busRollups: Counter<'namespace' | 'outcome' | 'delivery'>;
   /** Rollup events sent to the in-process queue because the bus could not take them. */
   readonly busFallbacks: Counter<'namespace'>;
-  /** Follow-up events of counters not caught up: published, and skipped at delivery (written since or caught up). */
-  readonly busFollowUps: Counter<'namespace' | 'action'>;
+  /**
+   * Events of the durable rollup bus acknowledged without a rollup, by reason: `covered`
+   * (the checkpoint was already at or past every write of the event's window, or the
+   * counter was caught up and a rollup would have changed nothing), `unwritten` (the
+   * counter has no rollup row: never written). One read of the rollup row, nothing written.
+   */
+  readonly busSkipped: Counter<'namespace' | 'reason'>;
 }
 
 /** Creates (or finds) the counter metrics on `registry`; a private registry when none is given. */
@@ -126,11 +131,11 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
         registers,
       }),
     ),
-    busFollowUps: reuse(registry, 'dgw_counters_bus_followups_total', () =>
+    busSkipped: reuse(registry, 'dgw_counters_bus_skipped_total', () =>
       new Counter({
-        name: 'dgw_counters_bus_followups_total',
-        help: 'Follow-up rollup events of counters not caught up: published, or skipped at delivery (written since, or caught up)',
-        labelNames: ['namespace', 'action'],
+        name: 'dgw_counters_bus_skipped_total',
+        help: 'Durable rollup bus events acknowledged without a rollup, after one read of the rollup row and no write: covered (the checkpoint already covered the event\'s window, or nothing was left to roll up), unwritten (no rollup row)',
+        labelNames: ['namespace', 'reason'],
         registers,
       }),
     ),

@@ -30,8 +30,11 @@ interface Entry {
 
 /** A shared rollup queue that may take an event instead of this instance's pipelines. */
 export interface SharedRollupQueue {
-  /** True when it took the event; false when the in-process pipeline must. */
-  offer(config: CounterConfig, counter: string): boolean;
+  /**
+   * True when it took the event; false when the in-process pipeline must. `atMicros` is
+   * the time of the write that fired it (absent: a read, now).
+   */
+  offer(config: CounterConfig, counter: string, atMicros?: number): boolean;
 }
 
 /** Per-namespace rollup pipelines. */
@@ -51,10 +54,11 @@ export class PipelinesByNamespace {
   /**
    * Fires a rollup event `{namespace, counter}`: to the shared queue when one is in use
    * and takes it (durable-rollups.ts), else to this instance's pipeline. False when dropped.
+   * `atMicros`: the time of the write that fires it (absent: a read).
    */
-  trigger(config: CounterConfig, counter: string): boolean {
+  trigger(config: CounterConfig, counter: string, atMicros?: number): boolean {
     if (this.closed) return false;
-    if (this.shared?.offer(config, counter)) return true;
+    if (this.shared?.offer(config, counter, atMicros)) return true;
     return this.pipelineOf(config).enqueue(counter);
   }
 

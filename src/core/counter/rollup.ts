@@ -55,6 +55,13 @@ export interface CounterRollupResult extends RollupResult {
   lastWriteMicros: number;
 }
 
+/**
+ * Why {@link CounterRollups.rollupUnlessCovered} ran no rollup: `covered`, the checkpoint
+ * is already at or past the writes it was asked to cover, or the counter is caught up and
+ * a rollup would change nothing; `unwritten`, the counter has no rollup row.
+ */
+export type RollupSkip = 'covered' | 'unwritten';
+
 /** Dependencies of {@link CounterRollups}. */
 export interface CounterRollupsDeps {
   clock: Clock;
@@ -103,6 +110,23 @@ export class CounterRollups {
    * the rollup cache. `caughtUp` is false while lastWriteTs is past the checkpoint.
    */
   async rollup(config: CounterConfig, counter: string): Promise<CounterRollupResult> {
+    const result = await this.run(config, counter, undefined);
+    if (typeof result === 'string') throw new Error('unreachable: a rollup without a cover was skipped');
+    return result;
+  }
+
+  /**
+   * {@link rollup}, unless the row read first shows there is nothing to do: the
+   * checkpoint is at or past `coversMicros` (every write the caller asks about is in it),
+   * or the counter is caught up and a rollup would neither fold an event nor move the
+   * checkpoint (the idle advance of {@link IDLE_ADVANCE_MICROS} not due). Then it writes
+   * nothing (not the checkpoint, not the cache) and says why.
+   */
+  rollupUnlessCovered(config: CounterConfig, counter: string, coversMicros: number | undefined): Promise<CounterRollupResult | RollupSkip> {
+    return this.run(config, counter, { coversMicros });
+  }
+
+  private async run(config: CounterConfig, counter: string, skip: { coversMicros: number | undefined } | undefined): Promise<CounterRollupResult | RollupSkip> {
     const { clock, catalog, metrics } = this.deps;
     const ns = config.name;
     const store = catalog.rollups(config.rollup.storage.store);
@@ -120,6 +144,11 @@ export class CounterRollups {
     const now = clock.nowMicros();
     const row = await store.readForRollup(ns, counter);
     let end = now - config.events.primary.acceptLimitMicros - config.skewMarginMicros;
+    if (skip) {
+      if (!row) return 'unwritten';
+      const at = row.lastRollupTsMicros;
+      if ((skip.coversMicros !== undefined && at >= skip.coversMicros) || (row.lastWriteTsMicros <= at && end - at <= IDLE_ADVANCE_MICROS)) return 'covered';
+    }
     if (row && row.holdUntilMicros > row.readAtMicros && row.holdTsMicros <= end) {
       // A claimed write at holdTs may still be committing (service.ts): stop just before it.
       end = row.holdTsMicros - 1;

@@ -25,7 +25,7 @@ import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
 import type { AddCountRequest, ClearCountRequest, CounterClockOffsets, CounterService, IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
-import { WriteMarks } from './write-marks.js';
+import { WRITE_HOLD_MICROS, WriteMarks } from './write-marks.js';
 
 /** Options of {@link createCounterService}. */
 export interface CounterServiceOptions {
@@ -81,11 +81,8 @@ export interface SweepResult {
   failed: number;
 }
 
-/**
- * How long a mutation may take to become durable before its acknowledgement needs a
- * confirmation (a claim after the commit), and how long a claim holds rollups back.
- */
-export const WRITE_HOLD_MICROS = 2_000_000;
+/** See write-marks.ts (kept there so that durable-rollups.ts can use it without a cycle). */
+export { WRITE_HOLD_MICROS };
 
 /** Lagging counters read per page by the sweeper. */
 const SWEEP_PAGE = 1000;
@@ -205,7 +202,7 @@ export class CounterServiceEngine implements CounterEngine {
     if (config.counterType !== 'BEST_EFFORT') await this.rollups.rollup(config, counterName);
   }
 
-  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
+  /** Routes rollup events through the durable bus: see {@link CounterEngine.useRollupBus}. */
   useRollupBus(bus: RollupBus, resolve: (namespace: string) => Promise<CounterConfig | undefined>): void {
     const { catalog, pipelines } = this;
     const durable = new DurableRollups({
@@ -214,11 +211,7 @@ export class CounterServiceEngine implements CounterEngine {
       metrics: this.metrics,
       resolve,
       eligible: (config) => catalog.capabilities(config.rollup.storage.store, 'rollups').shared,
-      readMarks: async (config, counter) => {
-        const row = await catalog.rollups(config.rollup.storage.store).get(config.name, counter);
-        return row && { lastWriteMicros: row.lastWriteTsMicros, checkpointMicros: row.lastRollupTsMicros };
-      },
-      rollup: (config, counter) => this.rollups.rollup(config, counter),
+      rollup: (config, counter, coversMicros) => this.rollups.rollupUnlessCovered(config, counter, coversMicros),
       fallback: (config, counter) => void pipelines.triggerLocal(config, counter),
       ...(this.pipelineOptions.onError ? { onError: this.pipelineOptions.onError } : {}),
     });
@@ -226,6 +219,7 @@ export class CounterServiceEngine implements CounterEngine {
     durable.start();
   }
 
+  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
   async sweep(config: CounterConfig): Promise<SweepResult> {
     const result: SweepResult = { swept: 0, failed: 0 };
     if (config.counterType === 'BEST_EFFORT') return result;
@@ -319,7 +313,12 @@ export class CounterServiceEngine implements CounterEngine {
     const inWindow = time >= start - p.acceptLimitMicros && time <= start + p.futureLimitMicros;
     if (inWindow && this.claimNeeded(config, time, start)) {
       if (!(await this.claim(config, counter, time))) {
-        if (token && (await this.isStored(config, counter, time, id))) return; // a retry of a counted write
+        if (token && (await this.isStored(config, counter, time, id))) {
+          // A retry of a stored write: its first attempt may have failed before it fired
+          // its rollup event (the slow-write UNAVAILABLE below).
+          this.pipelines.trigger(config, counter, time);
+          return;
+        }
         throw new DgwError(
           'FAILED_PRECONDITION',
           `idempotency_token.generation_time: counter "${counter}" is already rolled up past ${new Date(time / 1000).toISOString()}; the mutation was not stored (send it again with a new token and time)`,
@@ -329,24 +328,30 @@ export class CounterServiceEngine implements CounterEngine {
     } else if (inWindow) {
       await this.writeMarks.ensure(config, counter, time);
     }
-    // ACCURATE reads remember what they scanned; the event may land in it (live-window.ts).
-    const windows = this.rollups.liveWindows(config);
-    windows?.touch(config.events.name, counter, time);
+    // From here on a mark or claim is recorded: the rollup event fires whatever happens,
+    // so that every write mark past a checkpoint has an event still to come and no claim
+    // outlives the last event of its counter (durable-rollups.ts relies on both).
     try {
-      await this.timeseries.writeSync(config.events, [event]);
-    } catch (err) {
-      throw renameEventErrors(err);
-    } finally {
+      // ACCURATE reads remember what they scanned; the event may land in it (live-window.ts).
+      const windows = this.rollups.liveWindows(config);
       windows?.touch(config.events.name, counter, time);
+      try {
+        await this.timeseries.writeSync(config.events, [event]);
+      } catch (err) {
+        throw renameEventErrors(err);
+      } finally {
+        windows?.touch(config.events.name, counter, time);
+      }
+      if (inWindow && this.clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await this.claim(config, counter, time))) {
+        throw new DgwError(
+          'UNAVAILABLE',
+          `counter "${counter}": the mutation was stored too slowly and a rollup may have passed its time; it may or may not be counted`,
+          { details: [{ reason: 'outcome unknown' }] },
+        );
+      }
+    } finally {
+      this.pipelines.trigger(config, counter, time);
     }
-    if (inWindow && this.clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await this.claim(config, counter, time))) {
-      throw new DgwError(
-        'UNAVAILABLE',
-        `counter "${counter}": the mutation was stored too slowly and a rollup may have passed its time; it may or may not be counted`,
-        { details: [{ reason: 'outcome unknown' }] },
-      );
-    }
-    this.pipelines.trigger(config, counter);
   }
 
   /**

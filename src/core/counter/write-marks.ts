@@ -28,6 +28,13 @@ import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
 /** Granularity of recorded marks (1 s). */
 export const MARK_GRANULARITY_MICROS = 1_000_000;
 
+/**
+ * How long a mutation may take to become durable before its acknowledgement needs a
+ * confirmation (a claim after the commit), and how long a claim holds rollups back
+ * (service.ts `writeMutation`).
+ */
+export const WRITE_HOLD_MICROS = 2_000_000;
+
 interface Span {
   first: number;
   last: number;

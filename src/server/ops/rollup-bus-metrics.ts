@@ -2,7 +2,8 @@
  * Prometheus metrics of the durable rollup queue (docs/counters.md "Durable rollup
  * queue"), read from the bus's own counts at each scrape: events pending on the stream and
  * delivered but unacknowledged, and since start-up the events published, refused as
- * duplicates of the same counter and window, acknowledged and redelivered; and whether
+ * duplicates of the same counter and window, acknowledged, redelivered (a consumer died
+ * holding them, or a rollup failed) and deferred (given back until due); and whether
  * the bus is connected. The status page charts them from GET /v1/status.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -17,6 +18,7 @@ export const ROLLUP_BUS_METRICS = {
   duplicates: 'dgw_rollup_bus_duplicates_total',
   acknowledged: 'dgw_rollup_bus_acknowledged_total',
   redelivered: 'dgw_rollup_bus_redelivered_total',
+  deferred: 'dgw_rollup_bus_deferred_total',
 } as const;
 
 /** Registers the bus metrics on `registry`. */
@@ -55,5 +57,14 @@ export function registerRollupBusMetrics(registry: Registry, bus: RollupBus): vo
   total(ROLLUP_BUS_METRICS.published, 'Rollup events this instance published to the bus', (s) => s.published);
   total(ROLLUP_BUS_METRICS.duplicates, 'Publishes the bus dropped as the same counter and coalesce window as an earlier one', (s) => s.duplicates);
   total(ROLLUP_BUS_METRICS.acknowledged, 'Rollup events this instance acknowledged (their rollup checkpoint committed)', (s) => s.acknowledged);
-  total(ROLLUP_BUS_METRICS.redelivered, 'Rollup events delivered to this instance again (a consumer died or a rollup failed)', (s) => s.redelivered);
+  total(
+    ROLLUP_BUS_METRICS.redelivered,
+    'Rollup events delivered to this instance again after an instance held them without finishing (it died, shut down, or its rollup failed); returns of deferred events are not counted',
+    (s) => s.redelivered,
+  );
+  total(
+    ROLLUP_BUS_METRICS.deferred,
+    'Rollup events this instance gave back to the stream at their first delivery because they were due later than half the ack wait (delivered again when due)',
+    (s) => s.deferred,
+  );
 }

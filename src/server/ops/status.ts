@@ -47,7 +47,10 @@ export interface RollupBusStatus {
   published: number;
   duplicates: number;
   acknowledged: number;
+  /** Delivered again after an instance held them without finishing (died, shut down, rollup failed). */
   redelivered: number;
+  /** Given back at their first delivery until due (not failures). */
+  deferred: number;
   /** Events sent to the in-process queue instead (bus down). */
   fallbacks: number;
 }
@@ -114,9 +117,9 @@ async function busStatus(metrics: Registry): Promise<RollupBusStatus | undefined
   if (!metrics.getSingleMetric(ROLLUP_BUS_METRICS.connected)) return undefined;
   const one = async (name: string) => (await samples(metrics, name)).reduce((n, s) => n + s.value, 0);
   const m = ROLLUP_BUS_METRICS;
-  const names = [m.connected, m.pending, m.ackPending, m.published, m.duplicates, m.acknowledged, m.redelivered, 'dgw_counters_bus_fallbacks_total'];
-  const [connected = 0, pending = 0, ackPending = 0, published = 0, duplicates = 0, acknowledged = 0, redelivered = 0, fallbacks = 0] = await Promise.all(names.map(one));
-  return { connected: connected === 1, pending, ackPending, published, duplicates, acknowledged, redelivered, fallbacks };
+  const names = [m.connected, m.pending, m.ackPending, m.published, m.duplicates, m.acknowledged, m.redelivered, m.deferred, 'dgw_counters_bus_fallbacks_total'];
+  const [connected = 0, pending = 0, ackPending = 0, published = 0, duplicates = 0, acknowledged = 0, redelivered = 0, deferred = 0, fallbacks = 0] = await Promise.all(names.map(one));
+  return { connected: connected === 1, pending, ackPending, published, duplicates, acknowledged, redelivered, deferred, fallbacks };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -10,10 +10,15 @@
  * - Acknowledged only after the handler says the checkpoint is committed; a consumer that
  *   dies holding an event lets it go back to the stream after `ackWait`, and another
  *   instance gets it (redelivered). 'retry' naks with a delay.
- * - Not before: an event carrying `notBeforeMs` (the end of its coalesce window) is held
- *   by the consumer that received it until then, without a handler slot; one due later
- *   than half the ack wait is given back with a delayed nak instead (so it never outlives
- *   its ack wait unacknowledged).
+ * - Not before: an event carrying `notBeforeMs` (when a rollup can cover its window) is
+ *   held by the consumer that received it until then, without a handler slot. An event
+ *   stored further than half the ack wait before it is due is given back once, at its
+ *   first delivery, with a nak delayed until it is due (*deferred*, so it never outlives
+ *   its ack wait unacknowledged). That rule depends only on the message (its stream
+ *   time and notBefore), so every instance knows whether a delivery is the return of a
+ *   deferral or a real redelivery (a consumer died holding it, or a handler asked for a
+ *   retry): `redelivered` counts only the latter. A held event whose wait is still longer
+ *   than a third of the ack wait (clocks that disagree) is kept alive with `working()`.
  * - NATS down: publish rejects at once (the caller falls back to its in-process queue);
  *   the client keeps reconnecting in the background and consuming resumes by itself.
  */
@@ -82,12 +87,13 @@ class JetStreamRollupBus implements RollupBus {
   private messages: ConsumerMessages | undefined;
   private readonly inflight = new Set<Promise<void>>();
   /** Events due now, waiting for a handler slot. */
-  private readonly due: [JsMsg, RollupEvent][] = [];
+  private readonly due: [JsMsg, RollupEvent, RollupDelivery][] = [];
   private readonly concurrency: number;
   /** Events held until their notBefore time: the timer and the message (nak'ed on close). */
   private readonly held = new Map<NodeJS.Timeout, JsMsg>();
   private pollTimer: NodeJS.Timeout | undefined;
-  private readonly counts: RollupBusStats = { published: 0, duplicates: 0, acknowledged: 0, redelivered: 0, pending: 0, ackPending: 0 };
+  private readonly counts: RollupBusStats = { published: 0, duplicates: 0, acknowledged: 0, redelivered: 0, deferred: 0, pending: 0, ackPending: 0 };
+  private readonly ackWaitMs: number;
 
   constructor(private readonly options: JetStreamRollupBusOptions) {
     this.stream = options.stream ?? 'DGW_ROLLUP';
@@ -95,6 +101,7 @@ class JetStreamRollupBus implements RollupBus {
     this.shards = options.shards ?? 16;
     this.consumerName = options.consumer ?? 'dgw-rollup';
     this.concurrency = Math.max(1, options.concurrency ?? 64);
+    this.ackWaitMs = options.ackWaitMs ?? 30_000;
     this.ready = this.connect();
     this.ready.catch((err: unknown) => this.options.onError?.(err));
   }
@@ -112,10 +119,10 @@ class JetStreamRollupBus implements RollupBus {
       n: event.namespace,
       c: event.counter,
       ...(event.notBeforeMs !== undefined ? { t: event.notBeforeMs } : {}),
-      ...(event.awaitMarkMicros !== undefined ? { m: event.awaitMarkMicros } : {}),
+      ...(event.coversMicros !== undefined ? { e: event.coversMicros } : {}),
     };
     const ack = await js.publish(`${this.prefix}.${shard}`, encoder.encode(JSON.stringify(body)), {
-      msgID: `${key.toString('base64url')}.${event.awaitMarkMicros !== undefined ? 'f' : ''}${windowIndex}`,
+      msgID: `${key.toString('base64url')}.${windowIndex}`,
       timeout: this.options.publishTimeoutMs ?? 2000,
     });
     if (ack.duplicate) this.counts.duplicates++;
@@ -196,7 +203,7 @@ class JetStreamRollupBus implements RollupBus {
       durable_name: this.consumerName,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
+      ack_wait: this.ackWaitMs * 1_000_000,
       max_deliver: -1,
       max_ack_pending: 20_000,
     });
@@ -235,11 +242,19 @@ class JetStreamRollupBus implements RollupBus {
           const event = this.decode(msg);
           if (!event) continue;
           const waitMs = event.notBeforeMs === undefined ? 0 : event.notBeforeMs - Date.now();
-          if (waitMs > 0) {
-            this.hold(msg, event, waitMs);
+          const deferral = this.deferredAtFirstDelivery(msg, event);
+          const deliveries = msg.info.deliveryCount;
+          if (deferral && deliveries === 1) {
+            msg.nak(Math.max(0, waitMs));
+            this.counts.deferred++;
             continue;
           }
-          this.due.push([msg, event]);
+          const delivery: RollupDelivery = { redelivered: deliveries > (deferral ? 2 : 1) };
+          if (waitMs > 0) {
+            this.hold(msg, event, delivery, waitMs);
+            continue;
+          }
+          this.due.push([msg, event, delivery]);
           this.pump();
           // Back-pressure: pull no further while a full round of handlers is waiting.
           while (this.due.length >= this.concurrency && this.inflight.size > 0) await Promise.race(this.inflight);
@@ -255,13 +270,13 @@ class JetStreamRollupBus implements RollupBus {
   /** The event of a message; a message that is not one is terminated (never delivered again). */
   private decode(msg: JsMsg): RollupEvent | undefined {
     try {
-      const body = JSON.parse(decoder.decode(msg.data)) as { n?: unknown; c?: unknown; t?: unknown; m?: unknown };
+      const body = JSON.parse(decoder.decode(msg.data)) as { n?: unknown; c?: unknown; t?: unknown; e?: unknown };
       if (typeof body.n !== 'string' || typeof body.c !== 'string') throw new Error('not a rollup event');
       return {
         namespace: body.n,
         counter: body.c,
         ...(typeof body.t === 'number' ? { notBeforeMs: body.t } : {}),
-        ...(typeof body.m === 'number' ? { awaitMarkMicros: body.m } : {}),
+        ...(typeof body.e === 'number' ? { coversMicros: body.e } : {}),
       };
     } catch {
       msg.term();
@@ -269,28 +284,40 @@ class JetStreamRollupBus implements RollupBus {
     }
   }
 
-  /** Keeps an event until its notBefore time (or gives it back when that is too far off). */
-  private hold(msg: JsMsg, event: RollupEvent, waitMs: number): void {
-    const ackWaitMs = this.options.ackWaitMs ?? 30_000;
-    if (waitMs > ackWaitMs / 2) {
-      msg.nak(waitMs);
-      return;
-    }
+  /**
+   * Whether the event is given back at its first delivery (deferred): it was stored
+   * further than half the ack wait before its notBefore time. A function of the message
+   * alone, so that any instance can tell the deferral's return from a redelivery.
+   */
+  private deferredAtFirstDelivery(msg: JsMsg, event: RollupEvent): boolean {
+    if (event.notBeforeMs === undefined) return false;
+    const storedMs = msg.info.timestampNanos / 1_000_000;
+    return event.notBeforeMs - storedMs > this.ackWaitMs / 2;
+  }
+
+  /** Keeps an event until its notBefore time, keeping it alive while the wait is long. */
+  private hold(msg: JsMsg, event: RollupEvent, delivery: RollupDelivery, waitMs: number): void {
+    const step = Math.min(waitMs, this.ackWaitMs / 3);
     const timer = setTimeout(() => {
       this.held.delete(timer);
       if (this.closed) return;
-      msg.working(); // a full ack wait from now for the wait for a handler slot and the rollup
-      this.due.push([msg, event]);
+      msg.working(); // a full ack wait from now: for the rest of the wait, or for a handler slot and the rollup
+      const left = waitMs - step;
+      if (left > 0) {
+        this.hold(msg, event, delivery, left);
+        return;
+      }
+      this.due.push([msg, event, delivery]);
       this.pump();
-    }, waitMs);
+    }, step);
     this.held.set(timer, msg);
   }
 
   /** Starts handlers for ready events, at most `concurrency` at once. */
   private pump(): void {
     while (!this.closed && this.inflight.size < this.concurrency && this.due.length > 0) {
-      const [msg, event] = this.due.shift()!;
-      const done: Promise<void> = this.handle(msg, event).finally(() => {
+      const [msg, event, delivery] = this.due.shift()!;
+      const done: Promise<void> = this.handle(msg, event, delivery).finally(() => {
         this.inflight.delete(done);
         this.pump();
       });
@@ -298,12 +325,11 @@ class JetStreamRollupBus implements RollupBus {
     }
   }
 
-  private async handle(msg: JsMsg, event: RollupEvent): Promise<void> {
-    const redelivered = msg.redelivered;
-    if (redelivered) this.counts.redelivered++;
+  private async handle(msg: JsMsg, event: RollupEvent, delivery: RollupDelivery): Promise<void> {
+    if (delivery.redelivered) this.counts.redelivered++;
     let outcome: RollupOutcome = 'retry';
     try {
-      outcome = await this.handler!(event, { redelivered });
+      outcome = await this.handler!(event, delivery);
     } catch (err) {
       this.options.onError?.(err);
     }
