@@ -58,7 +58,20 @@ describe('dgw CLI against a real server', () => {
     assert.equal(created.code, 0, created.stderr);
     assert.equal(JSON.parse(created.stdout).namespace, ns);
     const file = join(dir, 'counter.json');
-    writeFileSync(file, JSON.stringify({ persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: 'ACCURATE' } }] }));
+    // accept_limit 2 min, not the 5 s default: the counter test stamps a token time, then
+    // starts two CLI processes under tsx before the server sees it. At load average 20-30
+    // one start took over 5 s, so the token was older than the accept limit (or behind a
+    // rollup that had already passed it) and refused. 2 min leaves a 20-fold margin over
+    // the slowest start seen; a retry counted twice, or a wrong count, still fails the test.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        persistence_configuration: [
+          { id: 'COUNTER_ROLLUP', config: { counter_type: 'ACCURATE' } },
+          { id: 'EVENT_STORAGE', config: { accept_limit: '2m' } },
+        ],
+      }),
+    );
     const counter = await dgw(['ns', 'create', 'counter', `${ns}_c`, '--file', file]);
     assert.equal(counter.code, 0, counter.stderr);
     const got = await dgw(['ns', 'get', 'counter', `${ns}_c`]);
