@@ -51,13 +51,18 @@ describe('redis store', { skip: gate.skip }, () => {
   it('sets the TTL with the increment; an expired counter reads 0', async () => {
     const c = (await open()).counterCache!;
     const key = uniqueName('ttl');
-    assert.equal(await c.add(key, 3n, 150_000), 3n);
+    // TTL 3 s (was 150 ms): the next two calls must come before it expires, and at load
+    // average 15-30 a round trip took longer than 150 ms. Expiry is then awaited, not slept.
+    const ttlMs = 3000;
+    assert.equal(await c.add(key, 3n, ttlMs * 1000), 3n);
     const probe = new Redis(gate.url);
     try {
       const pttl = await probe.pttl(`${prefix}counter:${key}`);
-      assert.ok(pttl > 0 && pttl <= 150, `PTTL ${pttl}`);
-      assert.equal(await c.add(key, 2n, 150_000), 5n);
-      await sleep(300); // Redis expiry runs on the server clock: no clock to advance here
+      assert.ok(pttl > 0 && pttl <= ttlMs, `PTTL ${pttl}`);
+      assert.equal(await c.add(key, 2n, ttlMs * 1000), 5n);
+      // Redis expiry runs on the server clock: no clock to advance here.
+      const deadline = Date.now() + ttlMs + 10_000;
+      while ((await probe.exists(`${prefix}counter:${key}`)) === 1 && Date.now() < deadline) await sleep(100);
       assert.equal(await c.get(key), 0n);
       assert.equal(await c.add(key, 1n), 1n);
       assert.equal(await probe.pttl(`${prefix}counter:${key}`), -1, 'no TTL given: none set');
@@ -95,7 +100,9 @@ describe('redis store', { skip: gate.skip }, () => {
       });
       await assert.rejects(s.rollupCache!.get('ns', 'c'), isCode('UNAVAILABLE'));
       await assert.rejects(s.ping(), isCode('UNAVAILABLE'));
-      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      // Refused at once; a client that queued commands until it connects would hang.
+      // 10 s (was 3 s, exceeded at load average 15-30) still tells the two apart.
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     } finally {
       await s.close();
     }
@@ -114,7 +121,8 @@ describe('redis store', { skip: gate.skip }, () => {
       await killer.client('KILL', 'ID', String(id));
       await sleep(20);
       await assert.rejects(c.add(key, 1n), isCode('UNAVAILABLE'));
-      const deadline = Date.now() + 5000;
+      // Reconnects after a backoff; 20 s (was 5 s) for a loaded box. Never reconnecting still fails.
+      const deadline = Date.now() + 20_000;
       let value: bigint | undefined;
       while (value === undefined && Date.now() < deadline) {
         value = await c.get(key).catch(() => undefined);
