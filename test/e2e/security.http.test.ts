@@ -51,7 +51,7 @@ describe('security: bearer tokens, scopes, cross-site (HTTP and gRPC)', () => {
     });
     const text = await res.text();
     const json = text.startsWith('{') ? (JSON.parse(text) as { error?: { code: string; message: string } }) : {};
-    return { status: res.status, code: json.error?.code, message: json.error?.message ?? '', text };
+    return { status: res.status, code: json.error?.code, message: json.error?.message ?? '', text, headers: res.headers };
   };
   const addCount = (ns: string, token?: string) =>
     http('POST', '/v1/counter/AddCount', { ...(token !== undefined ? { token } : {}), body: { namespace: ns, counter_name: 'c', delta: 1 } });
@@ -170,5 +170,25 @@ describe('security: bearer tokens, scopes, cross-site (HTTP and gRPC)', () => {
     assert.match(evil.message, /origin/);
     const ok = await http('POST', '/v1/counter/GetCount', { token: 'admin-token', headers: { origin: 'https://console.example.com' }, body: { namespace: app, counter_name: 'c' } });
     assert.equal(ok.status, 200, ok.text);
+  });
+
+  it('approves CORS preflights of allowed origins only, and exposes the headers a client reads', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${t.url}/v1/counter/AddCount`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-dgw-priority' },
+      });
+    const allowed = await preflight('https://console.example.com');
+    assert.equal(allowed.status, 204);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://console.example.com');
+    assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /authorization.*x-dgw-priority/);
+    assert.match(allowed.headers.get('access-control-allow-methods') ?? '', /POST/);
+    assert.equal(allowed.headers.get('access-control-allow-credentials'), null, 'no cookies: tokens travel in Authorization');
+    const foreign = await preflight('https://evil.example');
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+    const ok = await http('POST', '/v1/counter/GetCount', { token: 'admin-token', headers: { origin: 'https://console.example.com' }, body: { namespace: app, counter_name: 'c' } });
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://console.example.com');
+    assert.match(ok.headers.get('access-control-expose-headers') ?? '', /retry-after/);
+    assert.match(ok.headers.get('vary') ?? '', /origin/i);
   });
 });

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import cors from '@fastify/cors';
 import type { Clock } from '../../kernel/clock.js';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
@@ -20,6 +21,8 @@ import { OPERATIONS } from '../operations/table.js';
 import { registerOperationRoutes } from './operation-routes.js';
 import { CallGuard } from '../call-guard.js';
 import { installGuardHooks } from './guard-hooks.js';
+import { PRIORITY_HEADER } from '../shedding/shedder.js';
+import { REQUEST_ID_HEADER } from '../ops/request-id.js';
 import { genReqId, registerRequestLog, rememberFailure } from '../ops/http-request-log.js';
 import type { Logger } from '../ops/logger.js';
 import type { RequestRates } from '../ops/request-rates.js';
@@ -157,6 +160,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   registerRetryAfter(app);
 
   installGuardHooks(app, { guard: deps.guard ?? new CallGuard({}), allowedOrigins: deps.allowedOrigins ?? [] });
+  if ((deps.allowedOrigins ?? []).length > 0) registerCors(app, deps.allowedOrigins!);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -187,4 +191,24 @@ function retryAfterSeconds(err: unknown): number | undefined {
   if (!(err instanceof DgwError) || err.code !== 'RESOURCE_EXHAUSTED') return undefined;
   const s = err.details[0]?.retryAfterSeconds;
   return typeof s === 'number' ? s : undefined;
+}
+
+/**
+ * CORS for the allowed origins (docs/security.md): a browser page on an allowed origin may
+ * call dgw directly (the SDK in a browser): preflights from it are approved for the
+ * methods and headers dgw reads, and answers carry `Access-Control-Allow-Origin` with the
+ * headers a client needs exposed. Other origins get no approval (and their requests a 403
+ * from the cross-site check). No cookies are involved: tokens travel in `Authorization`.
+ */
+function registerCors(app: FastifyInstance, allowedOrigins: readonly string[]): void {
+  const allowed = new Set(allowedOrigins);
+  void app.register(cors, {
+    origin: (origin, cb) => cb(null, origin !== undefined && (allowed.has('*') || allowed.has(origin))),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['content-type', 'authorization', PRIORITY_HEADER, REQUEST_ID_HEADER],
+    exposedHeaders: ['retry-after', REQUEST_ID_HEADER, 'www-authenticate'],
+    maxAge: 600,
+    credentials: false,
+    strictPreflight: true,
+  });
 }
