@@ -30,9 +30,23 @@ const replicationSchema = z.union([
     .refine((r) => Object.keys(r).length > 1, 'NetworkTopologyStrategy needs at least one data centre with its factor'),
 ]);
 
+const keyspaceName = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and "_", at most 48, starting with a letter');
+
+/** A dataset name as a namespace's `physical_storage.dataset` gives it. */
+const datasetName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-" only, at most 64');
+
+/** One dataset of a Cassandra cluster: its keyspace and that keyspace's replication. */
+const datasetSchema = z.strictObject({
+  /** Default: the dataset's name, when it is a keyspace name. */
+  keyspace: keyspaceName.optional(),
+  /** Replication used when dgw creates the keyspace; default the cluster's. */
+  replication: replicationSchema.optional(),
+});
+
 /**
- * A Cassandra cluster: one keyspace (a dataset) on some contact points. Two entries may
- * name the same nodes with different keyspaces and replication (one per dataset).
+ * A Cassandra cluster: its own keyspace on some contact points, plus a keyspace per
+ * `dataset` it lists (namespaces naming that dataset in `physical_storage` live there).
+ * Two entries may also name the same nodes with different keyspaces and replication.
  */
 const cassandraClusterSchema = z.strictObject({
   name: clusterName,
@@ -42,9 +56,14 @@ const cassandraClusterSchema = z.strictObject({
   /** Data centre whose nodes serve this instance. */
   localDataCenter: z.string().min(1).default('datacenter1'),
   /** Keyspace of this dataset (created when missing); default "dgw". */
-  keyspace: z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and "_", at most 48, starting with a letter').optional(),
+  keyspace: keyspaceName.optional(),
   /** Replication used when dgw creates the keyspace (an existing keyspace is left alone). */
   replication: replicationSchema.optional(),
+  /**
+   * Datasets with a keyspace of their own, by the name namespaces give in
+   * `physical_storage.dataset`; each keyspace is created on first use (docs/cassandra.md).
+   */
+  datasets: z.record(datasetName, datasetSchema).optional(),
   /** Consistency of reads and writes (default LOCAL_QUORUM). */
   consistency: z.enum(CONSISTENCY_NAMES as [string, ...string[]]).optional(),
   /** Serial consistency of lightweight transactions (default LOCAL_SERIAL). */
@@ -55,7 +74,26 @@ const cassandraClusterSchema = z.strictObject({
   speculativeDelayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
-const clusterSchema = z.discriminatedUnion('type', [urlClusterSchema, cassandraClusterSchema]);
+/** The keyspace of each dataset of a Cassandra cluster entry (its own, or its name). */
+export function datasetKeyspaces(c: Pick<CassandraClusterConfig, 'datasets'>): Map<string, string> {
+  return new Map(Object.entries(c.datasets ?? {}).map(([name, d]) => [name, d.keyspace ?? name]));
+}
+
+const cassandraClusterChecked = cassandraClusterSchema.superRefine((c, ctx) => {
+  const used = new Map<string, string>([[c.keyspace ?? 'dgw', 'the cluster']]);
+  for (const [name, d] of Object.entries(c.datasets ?? {})) {
+    const keyspace = d.keyspace ?? name;
+    if (!keyspaceName.safeParse(keyspace).success) {
+      ctx.addIssue({ code: 'custom', path: ['datasets', name, 'keyspace'], message: `required: the dataset name "${name}" is not a keyspace name (lower-case letters, digits and "_", at most 48, starting with a letter)` });
+      continue;
+    }
+    const other = used.get(keyspace);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['datasets', name, 'keyspace'], message: `keyspace ${keyspace} is already ${other}'s` });
+    used.set(keyspace, `dataset "${name}"`);
+  }
+});
+
+const clusterSchema = z.discriminatedUnion('type', [urlClusterSchema, cassandraClusterChecked]);
 
 /**
  * The durable rollup queue (docs/counters.md "Durable rollup queue"): NATS JetStream.
@@ -117,6 +155,11 @@ export function parseCluster(input: unknown): ClusterConfig {
 /** Catalog key of a cluster. */
 export function clusterKey(c: Pick<ClusterConfig, 'type' | 'name'>): string {
   return `${c.type.toLowerCase()}:${c.name}`;
+}
+
+/** Catalog key of a Cassandra cluster's dataset: `cassandra:<cluster>/<dataset>`. */
+export function datasetKey(c: Pick<ClusterConfig, 'type' | 'name'>, dataset: string): string {
+  return `${clusterKey(c)}/${dataset}`;
 }
 
 /** Where a cluster is, for logs: its URL, or its contact points and data centre. */

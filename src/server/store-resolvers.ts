@@ -7,7 +7,7 @@
  */
 import type { StoreResolution, StoreResolver, StoreRole } from '../core/control/store-resolver.js';
 import type { StoreType } from '../core/control/types.js';
-import { clusterKey, type ClusterConfig } from './clusters.js';
+import { clusterKey, datasetKey, datasetKeyspaces, type ClusterConfig } from './clusters.js';
 
 /** Options of {@link createEmbeddedStoreResolver}. */
 export interface EmbeddedStoreResolverOptions {
@@ -87,17 +87,16 @@ export function createServerStoreResolver(clusters: readonly ClusterConfig[], de
   const firstCassandra = clusters.find((c) => c.type === 'CASSANDRA');
   return {
     defaultType: firstCassandra ? 'CASSANDRA' : 'POSTGRES',
-    resolve(type: StoreType, cluster: string, role: StoreRole): StoreResolution {
+    resolve(type: StoreType, cluster: string, role: StoreRole, dataset?: string): StoreResolution {
       const notices: string[] = [];
       const named = cluster ? clusters.find((c) => c.name === cluster) : undefined;
       if (named && ROLE_TYPES[role].includes(named.type)) {
         if (!sameKind(type, named.type, role)) notices.push(`type ${type} differs from cluster "${cluster}" (${named.type}); using the cluster`);
-        return notices.length ? { store: clusterKey(named), notice: notices.join('; ') } : { store: clusterKey(named) };
+        return placed(named, role, dataset, notices);
       }
       if (type === 'CASSANDRA' && firstCassandra) {
         if (cluster) notices.push(`cluster ${JSON.stringify(cluster)} is not configured for ${role}; using CASSANDRA cluster "${firstCassandra.name}"`);
-        const store = clusterKey(firstCassandra);
-        return notices.length ? { store, notice: notices.join('; ') } : { store };
+        return placed(firstCassandra, role, dataset, notices);
       }
       if (cluster) notices.push(`cluster ${JSON.stringify(cluster)} is not configured for ${role}; using the default store`);
       let store = defaultKey;
@@ -116,4 +115,24 @@ export function createServerStoreResolver(clusters: readonly ClusterConfig[], de
       return notices.length ? { store, notice: notices.join('; ') } : { store };
     },
   };
+}
+
+/**
+ * The resolution to cluster `c`: on a CASSANDRA cluster, events and rollups of a document
+ * naming a `dataset` go to that dataset's keyspace (store `cassandra:<cluster>/<dataset>`)
+ * when the cluster lists it, else to the cluster's keyspace with a notice saying so.
+ */
+function placed(c: ClusterConfig, role: StoreRole, dataset: string | undefined, notices: string[]): StoreResolution {
+  let store = clusterKey(c);
+  let datasetHandled = false;
+  if (c.type === 'CASSANDRA' && dataset !== undefined && (role === 'events' || role === 'rollups')) {
+    datasetHandled = true;
+    const keyspaces = datasetKeyspaces(c);
+    if (keyspaces.has(dataset)) store = datasetKey(c, dataset);
+    else {
+      const listed = [...keyspaces.keys()].map((d) => JSON.stringify(d)).join(', ') || 'none';
+      notices.push(`dataset ${JSON.stringify(dataset)} is not configured on CASSANDRA cluster "${c.name}" (its datasets: ${listed}); stored in the cluster's keyspace ${c.keyspace ?? 'dgw'}`);
+    }
+  }
+  return { store, ...(notices.length ? { notice: notices.join('; ') } : {}), ...(datasetHandled ? { datasetHandled } : {}) };
 }

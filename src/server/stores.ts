@@ -13,7 +13,8 @@
  * - Cassandra clusters (issue 8) add stores with events and rollups only: their index
  *   comes from the default PostgreSQL, their caches as above (docs/cassandra.md). One
  *   that does not answer at start-up does not stop the server: it is reported through
- *   `onWarning`, fails /readyz, and connects on a later call.
+ *   `onWarning`, fails /readyz, and connects on a later call. Each of its `datasets` is a
+ *   store of its own, `cassandra:<cluster>/<dataset>` (its keyspace, made on first use).
  */
 import type { Clock } from '../kernel/clock.js';
 import { DgwError } from '../kernel/errors.js';
@@ -25,8 +26,8 @@ import { createMemoryStores } from '../storage/memory/stores.js';
 import { createPostgresStores } from '../storage/postgres/stores.js';
 import { createRedisStores } from '../storage/redis/stores.js';
 import { createSqliteStores } from '../storage/sqlite/stores.js';
-import { createCassandraStores } from '../storage/cassandra/stores.js';
-import { clusterAddress, clusterKey, type CassandraClusterConfig, type ClusterConfig, type UrlClusterConfig } from './clusters.js';
+import { createCassandraCluster } from '../storage/cassandra/stores.js';
+import { clusterAddress, clusterKey, datasetKey, datasetKeyspaces, type CassandraClusterConfig, type ClusterConfig, type UrlClusterConfig } from './clusters.js';
 import { createEmbeddedStoreResolver, createServerStoreResolver } from './store-resolvers.js';
 
 /** What the assembly needs from the server configuration. */
@@ -98,7 +99,7 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
       entries.push([clusterKey(c), set]);
     }
     for (const c of cassandras) {
-      const set = await createCassandraStores({
+      const { main: set, datasets } = await createCassandraCluster({
         contactPoints: c.contactPoints,
         localDataCenter: c.localDataCenter,
         clock: config.clock,
@@ -109,8 +110,16 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
         ...(c.serialConsistency ? { serialConsistency: c.serialConsistency } : {}),
         ...(c.requestTimeoutMs !== undefined ? { requestTimeoutMs: c.requestTimeoutMs } : {}),
         ...(c.speculativeDelayMs !== undefined ? { speculativeDelayMs: c.speculativeDelayMs } : {}),
+        datasets: Object.fromEntries(
+          [...datasetKeyspaces(c)].map(([name, keyspace]) => {
+            const replication = c.datasets?.[name]?.replication;
+            return [name, { keyspace, ...(replication ? { replication } : {}) }];
+          }),
+        ),
       });
       entries.push([clusterKey(c), set]);
+      // A dataset's keyspace is made on its first call (not here, not by /readyz).
+      for (const [name, ds] of datasets) entries.push([datasetKey(c, name), ds]);
       try {
         await set.ping();
       } catch (err) {

@@ -47,8 +47,13 @@ export interface StoreWrapperOptions {
   parts: StoreParts;
   /** The adapter's one translation of native errors (its `errors.ts`). */
   translate: ErrorTranslator;
-  /** Runs once, before the first call of any part (and before ping). */
+  /** Runs once, before the first call of any part (and before ping, unless `initOnPing` is false). */
   init?: () => Promise<void>;
+  /**
+   * False: ping does not run init (a Cassandra dataset's keyspace is made on first use,
+   * not by a readiness probe; its ping asks the cluster). Default true.
+   */
+  initOnPing?: boolean;
   /** Liveness probe; defaults to resolving. */
   ping?: () => Promise<void>;
   /** Releases resources; run at most once however often close() is called. */
@@ -271,7 +276,8 @@ export function wrapStoreSet(options: StoreWrapperOptions): StoreSet {
     ...(parts.namespaces ? { namespaces: new WrappedNamespaceRegistry(parts.namespaces, gate) } : {}),
     ...(parts.clock ? { clock: new WrappedStoreClock(parts.clock, gate) } : {}),
     async ping() {
-      await gate.open('ping');
+      if (options.initOnPing !== false) await gate.open('ping');
+      else if (gate.closed) throw new DgwError('UNAVAILABLE', `${name}.ping: store "${name}" is closed`);
       try {
         await options.ping?.();
       } catch (err) {

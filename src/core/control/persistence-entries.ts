@@ -79,10 +79,12 @@ export function resolveStorage(entry: DocSection | undefined, ctx: ParseContext,
   const ps = entry?.section(['physical_storage', 'physicalStorage']);
   const requestedType = ps?.enumeration(['type'], STORE_TYPES, 'store type') ?? ctx.catalog.defaultType;
   const requestedCluster = ps?.string(['cluster']) ?? '';
-  noEffect(ctx, ps?.find(['dataset']), 'namespaces are kept apart by name inside the store; dataset is stored and returned only');
-  const dataset = ps?.string(['dataset']) ?? ctx.name;
+  const givenDataset = ps?.string(['dataset']);
+  const dataset = givenDataset ?? ctx.name;
+  const resolved = ctx.catalog.resolve(requestedType, requestedCluster, role, givenDataset);
+  // A dataset selects a keyspace on a Cassandra cluster that lists it (docs/cassandra.md); elsewhere it is stored only.
+  if (!resolved.datasetHandled) noEffect(ctx, ps?.find(['dataset']), 'namespaces are kept apart by name inside the store; dataset is stored and returned only');
   ps?.finish();
-  const resolved = ctx.catalog.resolve(requestedType, requestedCluster, role);
   if (resolved.notice !== undefined) {
     const where = ps?.path ?? joinPath(entry?.path ?? '', 'physical_storage');
     ctx.notices.push(`${where}: ${resolved.notice}`);

@@ -27,6 +27,12 @@ export interface StoreResolution {
   store: string;
   /** Set when the request was mapped to something else than asked (human text). */
   notice?: string;
+  /**
+   * True when the resolution acted on the `dataset` it was given (placed the storage in
+   * the dataset's keyspace, or said in `notice` why not); otherwise a given dataset has
+   * no effect and the parser says so.
+   */
+  datasetHandled?: boolean;
 }
 
 /** The server's stores, as the control plane sees them. */
@@ -34,8 +40,9 @@ export interface StoreResolver {
   /** The store type assumed when a document has no `physical_storage.type`. */
   readonly defaultType: StoreType;
   /**
-   * Resolves a requested type and cluster ("" when absent) for a role. Never throws for a
-   * recognised type: what the server lacks maps to its default store, with a notice.
+   * Resolves a requested type and cluster ("" when absent) for a role, and the document's
+   * `dataset` when it gives one. Never throws for a recognised type: what the server lacks
+   * maps to its default store, with a notice.
    */
-  resolve(type: StoreType, cluster: string, role: StoreRole): StoreResolution;
+  resolve(type: StoreType, cluster: string, role: StoreRole, dataset?: string): StoreResolution;
 }

@@ -59,6 +59,15 @@ export function rollupTableDdl(qualified: string): string {
 ) WITH compaction = {'class': 'LeveledCompactionStrategy'} AND ${SPECULATIVE}`;
 }
 
+const BASE_TABLES = [LEASE_TABLE, SLICES_TABLE, NAMESPACES_TABLE];
+
+/** Whether the keyspace and every start-up table exist (one read of the schema tables). */
+export async function baseSchemaPresent(db: CassandraDb): Promise<boolean> {
+  const rs = await db.client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [db.keyspace], { prepare: true, isIdempotent: true });
+  const have = new Set(rs.rows.map((r) => String(r.get('table_name'))));
+  return BASE_TABLES.every((t) => have.has(t));
+}
+
 /**
  * Creates the keyspace (when missing) with `replication`, and the start-up tables. When
  * the keyspace exists its replication is left alone: changing it is an operator's

@@ -19,7 +19,7 @@ import { CassandraEventStore } from './event-store.js';
 import { checkKeyspace } from './names.js';
 import { CassandraNamespaceRegistry } from './namespace-registry.js';
 import { CassandraRollupStore } from './rollup-store.js';
-import { ensureBaseSchema, type Replication } from './schema.js';
+import { baseSchemaPresent, ensureBaseSchema, type Replication } from './schema.js';
 
 /** Options of {@link createCassandraStores}. */
 export interface CassandraStoresOptions {
@@ -47,11 +47,32 @@ export interface CassandraStoresOptions {
    */
   holdClock?: Clock;
   /**
+   * Datasets (`physical_storage.dataset`) with a keyspace of their own on this cluster:
+   * their store sets share this cluster's driver client and schema lease; the keyspace
+   * (with its replication) is made on first use, under the lease. See
+   * {@link createCassandraCluster}.
+   */
+  datasets?: Readonly<Record<string, CassandraDatasetOptions>>;
+  /**
    * Connect (and create the keyspace) before resolving; default true. False: the set is
    * returned unconnected and connects on its first call or ping, retrying on each later
    * one while the cluster is unreachable (the server then starts, not ready; stores.ts).
    */
   connectAtStart?: boolean;
+}
+
+/** One dataset's keyspace on a cluster. */
+export interface CassandraDatasetOptions {
+  keyspace: string;
+  /** Replication of its keyspace when dgw creates it; default the cluster's. */
+  replication?: Replication;
+}
+
+/** A cluster's store sets: its own keyspace's, and one per dataset. */
+export interface CassandraCluster {
+  main: StoreSet;
+  /** By dataset name. */
+  datasets: Map<string, StoreSet>;
 }
 
 /**
@@ -96,19 +117,58 @@ export function cassandraClient(options: CassandraStoresOptions): cassandra.Clie
  * set. Cassandra unreachable: UNAVAILABLE naming the contact points. Capabilities: durable,
  * shared, no native TTL used.
  */
-export async function createCassandraStores(options: CassandraStoresOptions): Promise<StoreSet> {
+export async function createCassandraStores(options: Omit<CassandraStoresOptions, 'datasets'>): Promise<StoreSet> {
+  return (await createCassandraCluster(options)).main;
+}
+
+/**
+ * The cluster's own store set (as {@link createCassandraStores}) and one per dataset of
+ * `options.datasets`. A dataset's set keeps its events, slices and rollups in the
+ * dataset's keyspace; it shares the cluster's driver client, its clock reading and its
+ * schema lease (in the cluster's keyspace: schema is cluster-wide, so one writer per
+ * cluster). Its keyspace and start-up tables are made on its first call (not by ping):
+ * when missing, under the lease, with the dataset's replication (default the cluster's);
+ * an existing keyspace's replication is left alone, as for the cluster's.
+ */
+export async function createCassandraCluster(options: CassandraStoresOptions): Promise<CassandraCluster> {
   const keyspace = options.keyspace ?? 'dgw';
   checkKeyspace(keyspace);
   if (options.contactPoints.length === 0) throw new DgwError('INVALID_ARGUMENT', 'cassandra contactPoints: at least one is needed');
+  const seen = new Map<string, string>([[keyspace, 'the cluster']]);
+  for (const [dataset, d] of Object.entries(options.datasets ?? {})) {
+    checkKeyspace(d.keyspace);
+    const other = seen.get(d.keyspace);
+    if (other !== undefined) throw new DgwError('INVALID_ARGUMENT', `cassandra dataset "${dataset}": keyspace ${d.keyspace} is already ${other}'s`);
+    seen.set(d.keyspace, `dataset "${dataset}"`);
+  }
   const consistency = consistencyCode(options.consistency ?? 'LOCAL_QUORUM', 'cassandra consistency');
   const serial = consistencyCode(options.serialConsistency === 'SERIAL' ? 'SERIAL' : 'LOCAL_SERIAL', 'cassandra serialConsistency');
   const clock = options.clock ?? new SystemClock();
+  const replication = options.replication ?? { class: 'SimpleStrategy', replication_factor: 1 };
   const client = cassandraClient(options);
   const db = new CassandraDb(client, keyspace, consistency, serial);
   const lease = new DdlLease(db);
   const where = `cassandra ${options.contactPoints.join(',')} (dc ${options.localDataCenter}, keyspace ${keyspace})`;
+  // Connect and make the cluster's keyspace: once, for the cluster's set and its datasets'.
+  let opened: Promise<void> | undefined;
+  const openCluster = (): Promise<void> =>
+    (opened ??= (async () => {
+      try {
+        await client.connect();
+      } catch (err) {
+        // The driver's words stay in the cause (logged, never sent to a client).
+        throw new DgwError('UNAVAILABLE', `${where}: not reachable`, { cause: err });
+      }
+      await ensureBaseSchema(db, replication);
+    })().catch((err: unknown) => {
+      opened = undefined; // a failed open may be retried by the next call
+      throw err;
+    }));
+  const ping = async (): Promise<void> => {
+    await client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true });
+  };
 
-  const set = wrapStoreSet({
+  const main = wrapStoreSet({
     name: 'cassandra',
     capabilities: { durable: true, shared: true, ttl: false },
     translate: translateCassandraError,
@@ -118,30 +178,48 @@ export async function createCassandraStores(options: CassandraStoresOptions): Pr
       namespaces: new CassandraNamespaceRegistry(db),
       clock: new CassandraStoreClock(db, options.holdClock),
     },
-    init: async () => {
-      try {
-        await client.connect();
-      } catch (err) {
-        // The driver's words stay in the cause (logged, never sent to a client).
-        throw new DgwError('UNAVAILABLE', `${where}: not reachable`, { cause: err });
-      }
-      await ensureBaseSchema(db, options.replication ?? { class: 'SimpleStrategy', replication_factor: 1 });
-    },
-    ping: async () => {
-      await client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true });
-    },
+    init: openCluster,
+    ping,
     close: async () => {
       await client.shutdown();
     },
   });
-  if (options.connectAtStart === false) return set;
+
+  const datasets = new Map<string, StoreSet>();
+  for (const [dataset, d] of Object.entries(options.datasets ?? {})) {
+    const dsDb = new CassandraDb(client, d.keyspace, consistency, serial);
+    const set = wrapStoreSet({
+      name: 'cassandra',
+      capabilities: { durable: true, shared: true, ttl: false },
+      translate: translateCassandraError,
+      parts: {
+        events: new CassandraEventStore(dsDb, lease, () => clock.nowMicros()),
+        rollups: new CassandraRollupStore(dsDb, lease, options.holdClock),
+      },
+      initOnPing: false,
+      init: async () => {
+        await openCluster(); // connected, and the cluster's keyspace (with the lease table) made
+        if (await baseSchemaPresent(dsDb)) return;
+        await lease.run(`keyspace ${d.keyspace} of dataset ${dataset}`, () => ensureBaseSchema(dsDb, d.replication ?? replication));
+      },
+      ping: async () => {
+        await openCluster();
+        await ping();
+      },
+    });
+    // The cluster's clock, read once for all its keyspaces (and without making this one).
+    datasets.set(dataset, main.clock ? { ...set, clock: main.clock } : set);
+  }
+
+  const cluster = { main, datasets };
+  if (options.connectAtStart === false) return cluster;
   try {
-    await set.ping();
+    await main.ping();
   } catch (err) {
-    await set.close().catch(() => undefined);
+    await main.close().catch(() => undefined);
     throw err;
   }
-  return set;
+  return cluster;
 }
 
 export { CassandraDb } from './database.js';
