@@ -14,7 +14,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { prng } from '../support/dgw-load.js';
+import { fuzzSnapshot, FUZZ_DAY, seedFuzzState, seededDraws } from '../support/fuzz-state.js';
 import { b64, startTestServer, type TestServer } from '../support/http-server.js';
 import { grpcRawClient, patchBytes, protobuf } from '../support/grpc-raw.js';
 
@@ -23,7 +23,8 @@ const CALLS = Number(process.env.DGW_FUZZ_CALLS ?? 10_000);
 const CONCURRENCY = 16;
 const TS = 'gfuzz_ts';
 const CTR = 'gfuzz_ctr';
-const DAY = { start: '2024-10-03T00:00:00Z', end: '2024-10-04T00:00:00Z' };
+const DAY = FUZZ_DAY;
+const NS = { ts: TS, ctr: CTR };
 const TSS = 'dgw.v1.TimeSeriesService';
 const CS = 'dgw.v1.CounterService';
 const NSS = 'dgw.v1.NamespaceService';
@@ -55,46 +56,12 @@ describe('fuzz: hostile gRPC calls over every method', () => {
   let t: TestServer;
   let raw: ReturnType<typeof grpcRawClient>;
 
-  const snapshot = async (): Promise<unknown> => {
-    await t.server.engine.flushBuffers();
-    const lists = await Promise.all(['timeseries', 'counter'].map((k) => t.call('GET', `/v1/${k}/namespaces`)));
-    const names = lists.map((l) => (l.json.namespaces as Json[]).map((n) => `${String(n.namespace)}@${String(n.version)}`).sort());
-    const events: unknown[] = [];
-    for (const s of ['s0', 's1', 's2']) {
-      const r = await t.post('/v1/timeseries/ReadEventRecords', { namespace: TS, timeSeriesId: s, timeInterval: DAY, pageSize: 1000 });
-      events.push((r.json.events as Json[]).map((e) => `${String(e.eventId)}:${JSON.stringify(e.eventItems)}`));
-    }
-    const search = await t.post('/v1/timeseries/AggregateEventRecords', { namespace: TS, timeInterval: DAY, aggregationQuery: { count: {} } });
-    const counts: unknown[] = [];
-    for (const c of ['c0', 'c1', 'c2']) counts.push((await t.post('/v1/counter/GetCount', { namespace: CTR, counter_name: c })).json.count);
-    return { names, events, search: search.json, counts };
-  };
+  const snapshot = () => fuzzSnapshot(t, NS);
 
   before(async () => {
     t = await startTestServer({ grpcPort: 0 });
     raw = grpcRawClient(t.server.grpcPort!);
-    const tsNs = await t.call('PUT', `/v1/timeseries/namespaces/${TS}`, {
-      persistence_configuration: [
-        { id: 'PRIMARY_STORAGE', physical_storage: { type: 'SQLITE' }, config: { acceptLimit: '30d' } },
-        { id: 'INDEX_STORAGE', physical_storage: { type: 'SQLITE' }, config: { indexConfig: { fieldMapping: { k: 'KEYWORD', n: 'LONG' } } } },
-      ],
-    });
-    assert.equal(tsNs.status, 201, JSON.stringify(tsNs.json));
-    const ctr = await t.call('PUT', `/v1/counter/namespaces/${CTR}`, { persistence_configuration: [{ id: 'COUNTER_ROLLUP', config: { counter_type: 'ACCURATE' } }] });
-    assert.equal(ctr.status, 201, JSON.stringify(ctr.json));
-    const events = Array.from({ length: 30 }, (_, i) => ({
-      timeSeriesId: `s${i % 3}`,
-      eventTime: `2024-10-03T10:${String(i).padStart(2, '0')}:00Z`,
-      eventId: `e${i}`,
-      eventItems: [
-        { eventItemKey: 'k', eventItemValue: b64(`v${i % 4}`) },
-        { eventItemKey: 'n', eventItemValue: b64(String(i)) },
-      ],
-    }));
-    assert.equal((await t.post('/v1/timeseries/WriteEventRecordsSync', { namespace: TS, events })).status, 200);
-    for (const [i, c] of ['c0', 'c1', 'c2'].entries()) {
-      assert.equal((await t.post('/v1/counter/AddCount', { namespace: CTR, counter_name: c, delta: 10 + i })).status, 200);
-    }
+    await seedFuzzState(t, NS);
   });
   after(async () => {
     raw?.close();
@@ -103,9 +70,7 @@ describe('fuzz: hostile gRPC calls over every method', () => {
 
   it(`${CALLS} hostile gRPC calls: no INTERNAL/UNKNOWN, no crash, no state change`, { timeout: 600_000 }, async (tc) => {
     const before = await snapshot();
-    const random = prng(SEED);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-    const int = (n: number) => Math.floor(random() * n);
+    const { random, pick, int } = seededDraws(SEED);
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
 
     const event = (id = `gz${int(1e9)}`): Json => ({

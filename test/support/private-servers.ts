@@ -201,94 +201,41 @@ export class PrivatePostgres {
   }
 }
 
-/** A private redis-server child process (no persistence). */
-export class PrivateRedis {
-  readonly url: string;
-  private child: ChildProcess | undefined;
-  private readonly dir: string;
-  private readonly exitHook: () => void;
-
-  private constructor(
-    private readonly bin: string,
-    readonly port: number,
-  ) {
-    this.url = `redis://127.0.0.1:${port}`;
-    this.dir = mkdtempSync(join(tmpdir(), 'dgw-redis-'));
-    this.exitHook = () => {
-      this.child?.kill('SIGKILL');
-      rmSync(this.dir, { recursive: true, force: true });
-    };
-    exitHooks.add(this.exitHook);
-  }
-
-  /** Starts redis-server on a free port. */
-  static async start(): Promise<PrivateRedis> {
-    const bin = findRedisServer();
-    if (!bin) throw new Error('redis-server not found');
-    const r = new PrivateRedis(bin, await freePort());
-    await r.startServer();
-    return r;
-  }
-
-  /** Starts the server; resolves once it is ready for connections. */
-  async startServer(): Promise<void> {
-    if (this.child) throw new Error('redis-server already running');
-    const child = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start in 15s:\n${out}`)), 15_000);
-      const onData = (c: Buffer) => {
-        out += c.toString();
-        if (/Ready to accept connections/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code}):\n${out}`));
-      });
-    });
-  }
-
-  /** Stops the server: SIGKILL (a crash; no persistence either way) or SIGTERM. */
-  async stopServer(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill(signal);
-    });
-  }
-
-  /** Stops the server and removes its dir. */
-  async close(): Promise<void> {
-    exitHooks.delete(this.exitHook);
-    await this.stopServer();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/** What differs between the private servers run as child processes. */
+export interface ChildServerSpec {
+  /** The binary's name (messages). */
+  name: string;
+  /** Where the binary is; undefined when it is not installed. */
+  find(): string | undefined;
+  /** URL scheme of `url`. */
+  scheme: string;
+  /** Arguments of a server on `port` (127.0.0.1) keeping its files in `dir`. */
+  argv(port: number, dir: string): string[];
+  /** Output that says the server accepts clients. */
+  ready: RegExp;
+  startTimeoutMs: number;
+  /** The signal of `stopServer()` without one. */
+  stopSignal: NodeJS.Signals;
 }
 
-/** A private nats-server child process with JetStream; its store dir outlives restarts. */
-export class PrivateNats {
+/**
+ * A private server run as a child process on a free port of 127.0.0.1, with a temp dir
+ * of its own that outlives its restarts. `close()`, or the exit of the test process,
+ * kills it and removes the dir. What differs per server is its {@link ChildServerSpec}.
+ */
+export class PrivateChildServer {
   readonly url: string;
   private child: ChildProcess | undefined;
   private readonly dir: string;
   private readonly exitHook: () => void;
 
   private constructor(
+    private readonly spec: ChildServerSpec,
     private readonly bin: string,
     readonly port: number,
   ) {
-    this.url = `nats://127.0.0.1:${port}`;
-    this.dir = mkdtempSync(join(tmpdir(), 'dgw-nats-'));
+    this.url = `${spec.scheme}://127.0.0.1:${port}`;
+    this.dir = mkdtempSync(join(tmpdir(), `dgw-${spec.scheme}-`));
     this.exitHook = () => {
       this.child?.kill('SIGKILL');
       rmSync(this.dir, { recursive: true, force: true });
@@ -296,13 +243,13 @@ export class PrivateNats {
     exitHooks.add(this.exitHook);
   }
 
-  /** Starts nats-server on a free port. */
-  static async start(): Promise<PrivateNats> {
-    const bin = findNatsServer();
-    if (!bin) throw new Error('nats-server not found');
-    const n = new PrivateNats(bin, await freePort());
-    await n.startServer();
-    return n;
+  /** Finds the binary and starts the server on a free port. */
+  static async start(spec: ChildServerSpec): Promise<PrivateChildServer> {
+    const bin = spec.find();
+    if (!bin) throw new Error(`${spec.name} not found`);
+    const server = new PrivateChildServer(spec, bin, await freePort());
+    await server.startServer();
+    return server;
   }
 
   /** The server's process id while it runs. */
@@ -310,17 +257,18 @@ export class PrivateNats {
     return this.child?.pid;
   }
 
-  /** Starts the server (same port, same store); resolves once it is ready for clients. */
+  /** Starts the server (same port, same dir); resolves once it is ready for clients. */
   async startServer(): Promise<void> {
-    if (this.child) throw new Error('nats-server already running');
-    const child = spawn(this.bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { name, ready, startTimeoutMs } = this.spec;
+    if (this.child) throw new Error(`${name} already running`);
+    const child = spawn(this.bin, this.spec.argv(this.port, this.dir), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not start in 30s:\n${out}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${name} did not start in ${startTimeoutMs / 1000}s:\n${out}`)), startTimeoutMs);
       const onData = (c: Buffer) => {
         out += c.toString();
-        if (/Server is ready/.test(out)) {
+        if (ready.test(out)) {
           clearTimeout(timer);
           resolve();
         }
@@ -329,14 +277,14 @@ export class PrivateNats {
       child.stderr!.on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        this.child = undefined;
-        reject(new Error(`nats-server exited (${code}):\n${out}`));
+        if (this.child === child) this.child = undefined;
+        reject(new Error(`${name} exited (${code}):\n${out}`));
       });
     });
   }
 
-  /** Stops the server by its pid: SIGTERM (clean shutdown) or SIGKILL (a crash). */
-  async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** Stops the server by its pid with `signal` (the server's default when absent). */
+  async stopServer(signal: NodeJS.Signals = this.spec.stopSignal): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
@@ -347,10 +295,42 @@ export class PrivateNats {
     });
   }
 
-  /** Stops the server and removes its store. */
+  /** Kills the server and removes its dir. */
   async close(): Promise<void> {
     exitHooks.delete(this.exitHook);
     await this.stopServer('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+const REDIS: ChildServerSpec = {
+  name: 'redis-server',
+  find: findRedisServer,
+  scheme: 'redis',
+  argv: (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+  ready: /Ready to accept connections/,
+  startTimeoutMs: 15_000,
+  // No persistence either way: a kill is the crash the tests want.
+  stopSignal: 'SIGKILL',
+};
+
+/** A private redis-server child process (no persistence); `stopServer()` kills it. */
+export type PrivateRedis = PrivateChildServer;
+export const PrivateRedis = { start: (): Promise<PrivateRedis> => PrivateChildServer.start(REDIS) };
+
+const NATS: ChildServerSpec = {
+  name: 'nats-server',
+  find: findNatsServer,
+  scheme: 'nats',
+  argv: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+  ready: /Server is ready/,
+  startTimeoutMs: 30_000,
+  stopSignal: 'SIGTERM',
+};
+
+/**
+ * A private nats-server child process with JetStream; its store dir outlives restarts.
+ * `stopServer()` is a clean shutdown (SIGTERM) unless told SIGKILL.
+ */
+export type PrivateNats = PrivateChildServer;
+export const PrivateNats = { start: (): Promise<PrivateNats> => PrivateChildServer.start(NATS) };
