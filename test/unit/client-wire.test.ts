@@ -18,7 +18,7 @@ describe('client wire types', () => {
   it('src/client/wire.gen.ts is generated from the protos and the operation table', () => {
     const source = clientWireSource();
     if (process.env['DGW_UPDATE_CLIENT_WIRE'] === '1') writeFileSync(CHECKED_IN, source);
-    assert.equal(readFileSync(CHECKED_IN, 'utf8'), source, 'src/client/wire.gen.ts is stale: run this test with DGW_UPDATE_CLIENT_WIRE=1');
+    assert.equal(readFileSync(CHECKED_IN, 'utf8'), source, 'src/client/wire.gen.ts is stale: run npm run gen:client-wire');
   });
 
   it('names every operation of the table with its HTTP method and paths', () => {
