@@ -23,7 +23,7 @@ export type BodySpec =
 
 /** One operation of a scenario. */
 export type OpSpec =
-  | { kind: 'http'; origin: string; path: string; body: BodySpec }
+  | { kind: 'http'; origin: string; path: string; body: BodySpec; headers?: Record<string, string> }
   | { kind: 'redis'; url: string; command: 'incrby' | 'get'; keys: number }
   | { kind: 'pg'; url: string; query: 'update' | 'insert' | 'range'; batch: number; series: number }
   | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range' | 'sai'; batch: number; series: number; counters: number };
@@ -93,7 +93,7 @@ export async function createOp(spec: OpSpec, concurrency: number, tag: string): 
 function httpOp(spec: Extract<OpSpec, { kind: 'http' }>, concurrency: number, tag: string): Op {
   const pool = new Pool(spec.origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   const body = makeBody(spec.body, tag);
-  const headers = { 'content-type': 'application/json' };
+  const headers = { 'content-type': 'application/json', ...spec.headers };
   const op: Op = {
     lastError: undefined,
     async run() {

@@ -21,6 +21,7 @@ import { createNamespaces, DgwClient, measureConvergence, measureWide, type Conv
 import { preloadReads, primeNamespaces } from './dgw-setup.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
+import { runFlood } from './flood.js';
 import { pidsByName, rssMiB, startDgw } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
 import { baselineScenarios, cqlScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
@@ -53,7 +54,8 @@ export interface BenchOptions {
 const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
                  [--preload EVENTS] [--cassandra-preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
                  [--redis-url URL] [--postgres-url URL] [--scale [--wide-counters N]] [--cassandra HOST:PORT] [--cassandra-local-dc DC]
-       dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)`;
+       dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)
+       dgw bench --flood SECONDS   (priority shedding under a mixed-priority flood; not for CI)`;
 
 /** Entry point of `dgw bench`; resolves to the process exit code. */
 export async function runBench(argv: string[]): Promise<number> {
@@ -74,6 +76,7 @@ export async function runBench(argv: string[]): Promise<number> {
       out: { type: 'string' },
       profile: { type: 'string' },
       overload: { type: 'string' },
+      flood: { type: 'string' },
       'redis-url': { type: 'string', default: process.env.DGW_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
       'postgres-url': { type: 'string', default: process.env.DGW_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
       cassandra: { type: 'string', default: process.env.DGW_BENCH_CASSANDRA ?? '127.0.0.1:9042' },
@@ -93,6 +96,7 @@ export async function runBench(argv: string[]): Promise<number> {
     return n;
   };
   const quick = values.quick;
+  if (values.flood !== undefined) return runFlood({ seconds: int(values.flood, 'flood', 10) });
   if (values.overload !== undefined) {
     return runOverload({ seconds: int(values.overload, 'overload', 600), concurrency: int(values.concurrency, 'concurrency', 50) });
   }

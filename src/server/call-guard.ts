@@ -14,6 +14,8 @@ export interface GuardTicket {
   principal?: Principal;
   /** Set once the shedding decision is made (the call was admitted). */
   priority?: number;
+  /** Set when {@link CallGuard.admitEarly} took the call's admission slot at stage one. */
+  admitted?: true;
 }
 
 /** The checks in force; each is optional (no tokens = no authentication). */
@@ -50,9 +52,23 @@ export class CallGuard {
   }
 
   /**
+   * Stage one and a half (HTTP, before the body is read): when stage one already knows the
+   * call's priority, takes its admission slot now, so a call that waits or is shed from
+   * the queue costs no body read or decoding. Undefined when admission must wait for
+   * stage two (the priority depends on the namespace) or does not apply.
+   */
+  admitEarly(call: CallContext, ticket: GuardTicket): (() => void) | PendingAdmission | undefined {
+    const { shedder } = this.options;
+    if (!shedder || ticket.priority === undefined || !admits(call)) return undefined;
+    ticket.admitted = true;
+    return shedder.enter(call, ticket.priority);
+  }
+
+  /**
    * Stage two (namespace known): 429 when shed and not decided yet, 403 without the scope,
-   * then priority admission. Returns the function that marks the call finished (it frees
-   * the call's admission slot), or a pending admission when the call must wait for one.
+   * then priority admission unless {@link admitEarly} did it. Returns the function that
+   * marks the call finished (it frees the call's admission slot), or a pending admission
+   * when the call must wait for one.
    */
   finish(call: CallContext, ticket: GuardTicket): (() => void) | PendingAdmission {
     const { tokens, shedder } = this.options;
@@ -62,7 +78,7 @@ export class CallGuard {
       ticket.priority = priority;
     }
     if (tokens && ticket.principal) tokens.authorize(ticket.principal, call.access, call.operation, call.namespace);
-    return shedder && call.access !== 'open' && call.access !== 'metrics' ? shedder.enter(call, ticket.priority ?? 50) : noop;
+    return shedder && !ticket.admitted && admits(call) ? shedder.enter(call, ticket.priority ?? 50) : noop;
   }
 
   /** Both stages at once, for a call whose namespace is known up front. */
@@ -72,3 +88,8 @@ export class CallGuard {
 }
 
 function noop(): void {}
+
+/** Probes and /metrics take no admission slot (they are never shed either). */
+function admits(call: CallContext): boolean {
+  return call.access !== 'open' && call.access !== 'metrics';
+}

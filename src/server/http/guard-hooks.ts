@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { accessOf, type CallContext } from '../call-context.js';
 import type { CallGuard, GuardTicket } from '../call-guard.js';
+import type { PendingAdmission } from '../shedding/shedder.js';
 import { checkCrossSite } from '../auth/cross-site.js';
 import { toHttpError } from './errors.js';
 
@@ -74,13 +75,18 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
         void reply.code(refusal.status).send(toHttpError(refusal.error, 0).body);
         return;
       }
+      let admission: ReturnType<CallGuard['admitEarly']>;
       try {
-        tickets.set(req, guard.begin(context(req, namespaceParam(req))));
+        const call = context(req, namespaceParam(req));
+        const ticket = guard.begin(call);
+        tickets.set(req, ticket);
+        admission = guard.admitEarly(call, ticket);
       } catch (err) {
         done(err as Error);
         return;
       }
-      done();
+      if (admission === undefined) done();
+      else awaitAdmission(reply, admission, done);
     };
     const preHandler: preHandlerHookHandler = (req, reply, done) => {
       let admission: ReturnType<CallGuard['finish']>;
@@ -90,26 +96,7 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
         done(err as Error);
         return;
       }
-      if (typeof admission === 'function') {
-        releaseOnClose(reply, admission);
-        done();
-        return;
-      }
-      // Waiting for an admission slot: a client that goes away leaves the queue.
-      const pending = admission;
-      const leave = () => pending.cancel();
-      reply.raw.once('close', leave);
-      pending.admitted.then(
-        (release) => {
-          reply.raw.off('close', leave);
-          releaseOnClose(reply, release);
-          done();
-        },
-        (err: unknown) => {
-          reply.raw.off('close', leave);
-          done(err as Error);
-        },
-      );
+      awaitAdmission(reply, admission, done);
     };
     route.onRequest = prepend(onRequest, route.onRequest);
     route.preHandler = prepend(preHandler, route.preHandler);
@@ -130,6 +117,32 @@ function namespaceInBody(body: unknown): string | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   const ns = (body as Record<string, unknown>).namespace;
   return typeof ns === 'string' ? ns : undefined;
+}
+
+/**
+ * Continues the request once admitted (at once with a free slot), binding the slot's
+ * release to the response's end; a call shed from the queue fails with its 429. A client
+ * that goes away while waiting leaves the queue.
+ */
+function awaitAdmission(reply: FastifyReply, admission: (() => void) | PendingAdmission, done: (err?: Error) => void): void {
+  if (typeof admission === 'function') {
+    releaseOnClose(reply, admission);
+    done();
+    return;
+  }
+  const leave = () => admission.cancel();
+  reply.raw.once('close', leave);
+  admission.admitted.then(
+    (release) => {
+      reply.raw.off('close', leave);
+      releaseOnClose(reply, release);
+      done();
+    },
+    (err: unknown) => {
+      reply.raw.off('close', leave);
+      done(err as Error);
+    },
+  );
 }
 
 function releaseOnClose(reply: FastifyReply, release: () => void): void {
