@@ -16,6 +16,8 @@ export interface ServerTarget {
   pids(): number[];
   /** The one process whose peak RSS is reported, if meaningful. */
   rssPid?: number;
+  /** The baseline runs inside the client worker (raw SQLite): its CPU is the server's. */
+  clientIsServer?: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurem
     const results = Promise.all(workers.map((w) => ask(w, { type: 'go', warmupMs: o.warmupMs, durationMs: o.durationMs }, 'result', budget)));
     await sleep(o.warmupMs);
     if (o.target.rssPid !== undefined) resetPeakRss(o.target.rssPid);
-    const pids = o.target.pids();
+    const pids = o.target.clientIsServer ? workers.map((w) => w.pid!) : o.target.pids();
     const cpu0 = cpuSnapshot(pids);
     const t0 = performance.now();
     await sleep(o.durationMs);

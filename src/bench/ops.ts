@@ -1,7 +1,7 @@
 /**
  * The operations a client worker drives, described by plain JSON specs so the harness
  * can send them over IPC. `createOp` turns a spec into a function doing one request;
- * every target (dgw over HTTP, Redis, PostgreSQL, Cassandra) goes through the same loop in
+ * every target (dgw over HTTP, Redis, PostgreSQL, Cassandra, raw SQLite) goes through the same loop in
  * worker.ts, so latency and throughput are measured the same way for dgw and for the
  * baselines.
  */
@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import cassandra from 'cassandra-driver';
+import { sqliteOp, type SqliteOpSpec } from './sqlite-baseline.js';
 
 /** How one request ended: 2xx, refused for load (429 RESOURCE_EXHAUSTED), or failed. */
 export type Outcome = 'ok' | 'rejected' | 'error';
@@ -26,7 +27,8 @@ export type OpSpec =
   | { kind: 'http'; origin: string; path: string; body: BodySpec; headers?: Record<string, string> }
   | { kind: 'redis'; url: string; command: 'incrby' | 'get'; keys: number }
   | { kind: 'pg'; url: string; query: 'update' | 'insert' | 'range'; batch: number; series: number }
-  | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range' | 'sai'; batch: number; series: number; counters: number };
+  | { kind: 'cql'; contactPoint: string; localDataCenter: string; keyspace: string; query: 'counter' | 'insert' | 'range' | 'sai'; batch: number; series: number; counters: number }
+  | SqliteOpSpec;
 
 /** A ready operation: call `run` repeatedly from `concurrency` loops, then `close`. */
 export interface Op {
@@ -87,6 +89,8 @@ export async function createOp(spec: OpSpec, concurrency: number, tag: string): 
       return pgOp(spec, concurrency, tag);
     case 'cql':
       return cqlOp(spec, tag);
+    case 'sqlite':
+      return sqliteOp(spec, tag);
   }
 }
 

@@ -338,7 +338,8 @@ function mib(v: number | undefined): string {
 
 async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
-  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series).filter((s) => selected(o, s.id));
+  const sqliteDir = mkdtempSync(join(tmpdir(), 'dgw-bench-sqlite-'));
+  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir).filter((s) => selected(o, s.id));
   const cqlSeries = Math.max(1, Math.round(o.cassandraPreload / EVENTS_PER_SERIES));
   list.push(...cqlScenarios({ ...o.cassandra, keyspace: CQL_KEYSPACE }, cqlSeries).filter((s) => selected(o, s.id)));
   const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
@@ -362,7 +363,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   const runnable: Scenario[] = [];
   for (const s of list) {
-    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : pgDown;
+    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : s.target === 'sqlite_raw' ? undefined : pgDown;
     if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
     else runnable.push(s);
   }
@@ -373,10 +374,12 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   targets.postgres = { pids: () => pidsByName('postgres') };
   const cassPids = cassandraPids();
   targets.cql = { pids: () => cassPids, ...(cassPids.length === 1 ? { rssPid: cassPids[0]! } : {}) };
+  targets.sqlite_raw = { pids: () => [], clientIsServer: true };
   try {
     for (const s of runnable) rows.push(...(await runScenarios([s], targets[s.target]!, o)));
   } finally {
     if (runnable.some((s) => s.target === 'cql')) await dropKeyspace(o.cassandra, CQL_KEYSPACE);
+    rmSync(sqliteDir, { recursive: true, force: true });
   }
   return rows;
 }

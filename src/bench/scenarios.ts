@@ -3,10 +3,11 @@
  * settings, and which baseline it is compared with. Namespaces are created fresh in
  * each run by the harness (`setupDgw` in dgw-setup.ts).
  */
+import { join } from 'node:path';
 import type { OpSpec } from './ops.js';
 
 /** Where a scenario's load goes. */
-export type TargetKind = 'dgw' | 'redis' | 'postgres' | 'cql';
+export type TargetKind = 'dgw' | 'redis' | 'postgres' | 'cql' | 'sqlite_raw';
 
 /** One measured scenario. */
 export interface Scenario {
@@ -135,7 +136,7 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
       title: 'WriteEventRecordsSync, batch 100',
       op: write(100, NS.writes, '/v1/timeseries/WriteEventRecordsSync'),
       eventsPerOp: 100,
-      compareWith: ['postgres.insert.b100'],
+      compareWith: ['postgres.insert.b100', 'sqlite_raw.insert.b100'],
       target5: { metric: 'eventsPerSec', min: 100_000, label: 'WriteEventRecordsSync ≥ 100,000 events/s (batch 100)' },
     }),
     s('write_buffered.b10', {
@@ -163,8 +164,11 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
   ];
 }
 
-/** The baseline scenarios: Redis and a plain PostgreSQL schema, same harness. */
-export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number): Scenario[] {
+/**
+ * The baseline scenarios: Redis, a plain PostgreSQL schema and raw SQLite (a database file
+ * in `sqliteDir`), same harness.
+ */
+export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number, sqliteDir: string): Scenario[] {
   const b = (id: string, target: TargetKind, title: string, op: OpSpec, eventsPerOp?: number): Scenario => ({
     id,
     backend: target,
@@ -181,6 +185,11 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
     b('postgres.insert.b1', 'postgres', 'PostgreSQL INSERT events, batch 1', pgq('insert', 1), 1),
     b('postgres.insert.b100', 'postgres', 'PostgreSQL INSERT events, batch 100', pgq('insert', 100), 100),
     b('postgres.range', 'postgres', 'PostgreSQL range read by key, LIMIT 100', pgq('range')),
+    // One writer, one transaction per batch: what an application using better-sqlite3 directly does.
+    {
+      ...b('sqlite_raw.insert.b100', 'sqlite_raw', 'raw SQLite INSERT events, batch 100, one transaction', { kind: 'sqlite', file: join(sqliteDir, 'baseline.db'), batch: 100, series: WRITE_SERIES }, 100),
+      concurrency: 1,
+    },
   ];
 }
 
