@@ -1,125 +1,27 @@
 /**
- * Issue 15: a re-created counter namespace never inherits an instance's belief about the
- * old one. Two dgw servers (in process, real HTTP, real clocks) share one PostgreSQL and
- * one Redis. Instance B has recorded a write mark for counter `c` (and remembers it);
- * instance A deletes and re-creates the namespace and serves an add of another counter
- * (which makes the events' time slice again). B, whose namespace configuration is still
- * the old one (cached up to 2 s), then serves adds of `c` whose times its remembered mark
- * covers. Every add acknowledged after the re-create must be counted: EVENTUAL converges
- * to it on both instances, ACCURATE reads it at once.
- *
- * Before the fix B skipped the mark (its cache said "marked"), so `c` had no rollup row in
- * the new namespace and its adds were stored and never counted.
+ * Issue 15: a counter namespace deleted and re-created on one instance while another, on
+ * its old configuration, serves adds: every acknowledged add counted. On PostgreSQL +
+ * Redis; the suite is test/support/counter-recreate.ts (also run on Cassandra in
+ * counter-recreate.cassandra.test.ts).
  */
-import { after, before, describe, it } from 'node:test';
-import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer, type RunningServer } from '../../src/server/runtime.js';
 import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { call, errorCode, isoMicros, nowMicros, pollUntil } from '../support/dgw-load.js';
+import { describeRecreateCounters } from '../support/counter-recreate.js';
 
 const pgGate = await backendTest('postgres');
 const redisGate = await backendTest('redis');
-const skip = pgGate.skip || redisGate.skip;
+const schema = uniqueName('dgw_recreate');
+const keyPrefix = `${schema}:`;
 
-/** Default accept_limit (5 s) and skew_margin (1 s): fresh adds go through the write-mark cache, not a claim. */
-const counterDoc = (type: 'EVENTUAL' | 'ACCURATE') => ({
-  persistence_configuration: [
-    {
-      id: 'COUNTER_ROLLUP',
-      config: {
-        counter_type: type,
-        [type === 'EVENTUAL' ? 'eventual_counter_config' : 'accurate_counter_config']: {
-          internal_config: { queue_config: { num_queues: 2, coalesce_ms: 100 } },
-        },
-      },
-    },
+describeRecreateCounters({
+  name: 'PostgreSQL + Redis',
+  skip: pgGate.skip || redisGate.skip,
+  clusters: [
+    { name: 'pg', type: 'POSTGRES', url: pgGate.url, schema, maxConnections: 6 },
+    { name: 'cache', type: 'REDIS', url: redisGate.url, keyPrefix },
   ],
-});
-
-describe('a counter namespace deleted and re-created while another instance serves adds (issue 15)', { skip }, () => {
-  const schema = uniqueName('dgw_recreate');
-  const keyPrefix = `${schema}:`;
-  let dir: string;
-  const servers: RunningServer[] = [];
-  const urls: string[] = [];
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dgw-recreate-'));
-    const clusters = [
-      { name: 'pg', type: 'POSTGRES' as const, url: pgGate.url, schema, maxConnections: 6 },
-      { name: 'cache', type: 'REDIS' as const, url: redisGate.url, keyPrefix },
-    ];
-    for (const i of [0, 1]) {
-      const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, `d${i}`), clusters, lifecycleIntervalSeconds: 3600 });
-      servers.push(server);
-      urls.push(`http://127.0.0.1:${server.port}`);
-    }
-  });
-
-  after(async () => {
-    for (const s of servers) await s.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+  counterStore: 'postgres:pg',
+  cleanup: async () => {
     await dropPostgresSchema(schema, pgGate.url);
     await deleteRedisPrefix(keyPrefix, redisGate.url);
-  });
-
-  for (const type of ['EVENTUAL', 'ACCURATE'] as const) {
-    it(`${type}: every add acknowledged after the re-create is counted`, async () => {
-      const [a, b] = urls as [string, string];
-      const ns = uniqueName(`rc_${type.toLowerCase()}`);
-      const path = `/v1/counter/namespaces/${ns}`;
-      assert.equal((await call(a, 'PUT', path, counterDoc(type))).status, 201);
-      await pollUntil(async () => (await call(b, 'POST', '/v1/counter/GetCount', { namespace: ns, counter_name: 'c' })).status === 200, 8000, () => 'B never saw the namespace', 50);
-      let seq = 0;
-      const add = (url: string, counter: string, time: number) =>
-        call(url, 'POST', '/v1/counter/AddCount', { namespace: ns, counter_name: counter, delta: 1, idempotency_token: { token: `t${seq++}`, generation_time: isoMicros(time) } }, 15_000);
-
-      // B reads the namespace afresh and records (and remembers) a mark for `c`.
-      servers[1]!.namespaces.invalidate();
-      const t0 = nowMicros();
-      assert.equal((await add(b, 'c', t0)).status, 200);
-
-      // A deletes and re-creates the namespace, and writes another counter (its slice is made again).
-      assert.equal((await call(a, 'DELETE', path, undefined)).status, 200);
-      assert.equal((await call(a, 'PUT', path, counterDoc(type))).status, 201);
-      assert.equal((await add(a, 'other', nowMicros())).status, 200);
-
-      // B serves adds of `c` at times its remembered mark covers, with its old configuration.
-      let acked = 0;
-      let unknown = 0;
-      const refused: string[] = [];
-      for (let i = 1; i <= 20; i++) {
-        const r = await add(b, 'c', t0 + i);
-        if (r.status === 200) acked++;
-        else if (errorCode(r) === 'UNAVAILABLE') unknown++;
-        else refused.push(`${r.status} ${errorCode(r)}`);
-      }
-      assert.ok(acked > 0, `no add acknowledged by B (refused: ${refused.join(', ')})`);
-      const inRange = (count: bigint) => count >= BigInt(acked) && count <= BigInt(acked + unknown);
-      const read = async (url: string): Promise<bigint | undefined> => {
-        const r = await call(url, 'POST', '/v1/counter/GetCount', { namespace: ns, counter_name: 'c' });
-        return r.status === 200 ? BigInt(String(r.json['count'])) : undefined;
-      };
-      if (type === 'ACCURATE') {
-        const count = await read(a);
-        assert.ok(count !== undefined && inRange(count), `A reads ${count}; ${acked} acknowledged, ${unknown} unknown`);
-      }
-      // Both instances end at the acknowledged count (EVENTUAL once rolled up: accept_limit + skew_margin).
-      for (const url of [a, b]) {
-        let last: bigint | undefined;
-        await pollUntil(
-          async () => {
-            last = await read(url);
-            return last !== undefined && inRange(last);
-          },
-          20_000,
-          () => `${url === a ? 'A' : 'B'} reads ${last}; ${acked} acknowledged after the re-create, ${unknown} unknown`,
-          250,
-        );
-      }
-    });
-  }
+  },
 });

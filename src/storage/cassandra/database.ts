@@ -192,11 +192,13 @@ export const TABLE_SETTLE_MS = 3000;
 /**
  * Whether a driver error may mean that the table is gone: Cassandra's "unconfigured table",
  * or, for a statement prepared before a DROP TABLE, "prepared query not found" on every
- * host (the driver's re-prepare fails). Callers confirm with the schema before concluding.
+ * host (the driver's re-prepare fails), or "Unknown CF <table id>" (a statement still bound
+ * to the id of a table dropped and made again under the same name; seen as 500 INTERNAL on
+ * rollups of a re-created counter namespace). Callers confirm with the schema before concluding.
  */
 function maybeMissingTable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; innerErrors?: Record<string, unknown> } | null;
-  if (typeof e?.message === 'string' && /unconfigured table|table .* does not exist|unknown table/i.test(e.message)) return true;
+  if (typeof e?.message === 'string' && /unconfigured table|table .* does not exist|unknown table|Unknown CF /i.test(e.message)) return true;
   if (e?.code === UNPREPARED) return true;
   const inner = e?.innerErrors ? Object.values(e.innerErrors) : [];
   return inner.length > 0 && inner.every(maybeMissingTable);
