@@ -17,7 +17,8 @@ import { ManualScheduler } from '../../src/core/counter/scheduler.js';
 import type { PipelineOptions } from '../../src/core/counter/pipelines-by-namespace.js';
 import { createTimeSeriesService, type TimeSeriesEngine } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
-import type { StoreSet } from '../../src/storage/contracts.js';
+import type { StoreClock, StoreSet } from '../../src/storage/contracts.js';
+import type { CounterClockOffsets } from '../../src/core/counter/types.js';
 import { createMemoryStores } from '../../src/storage/memory/stores.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 
@@ -50,6 +51,10 @@ export interface CounterHarness {
 export interface HarnessOptions {
   instances?: number;
   pipeline?: Omit<PipelineOptions, 'scheduler'>;
+  /** A clock of the store's own (as a shared store has): the clock-offset monitor measures it. */
+  storeClock?: StoreClock;
+  /** The clock offsets every instance's CounterService reads, made from the harness's catalog. */
+  clockOffsets?: (catalog: StoreCatalog, clock: ManualClock) => CounterClockOffsets;
 }
 
 /** Builds a harness on `adapter`. */
@@ -64,7 +69,9 @@ export function makeHarness(adapter: AdapterName, options: HarnessOptions = {}):
     dir = mkdtempSync(join(tmpdir(), 'dgw-counter-'));
     stores = createSqliteStores({ dataDir: dir, clock });
   }
+  if (options.storeClock) stores = { ...stores, clock: options.storeClock };
   const catalog = new StoreCatalog(adapter, [[adapter, stores]]);
+  const clockOffsets = options.clockOffsets?.(catalog, clock);
   const view = createEmbeddedStoreResolver(adapter, { stores: [adapter] });
   const instances: Instance[] = [];
   for (let i = 0; i < (options.instances ?? 1); i++) {
@@ -76,6 +83,7 @@ export function makeHarness(adapter: AdapterName, options: HarnessOptions = {}):
       timeseries,
       registry,
       pipeline: { ...options.pipeline, scheduler },
+      ...(clockOffsets ? { clockOffsets } : {}),
     });
     instances.push({ timeseries, counters, registry });
   }
