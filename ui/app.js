@@ -1,6 +1,7 @@
 // dgw status page: polls GET /v1/status (and, for the watched counter, GetCount) once a
 // second, keeps the last 5 minutes in memory and redraws uPlot charts. window.dgwStatus
-// exposes the sample count and chart data (the headless browser test reads it).
+// exposes the sample count and chart data (the headless browser test reads it);
+// window.dgwUi lends the chart and header helpers to compare.js (the CompareCounts panel).
 'use strict';
 (function () {
   const KEEP = 300;
@@ -193,10 +194,13 @@
     document.getElementById('counter-name').value = name || '';
   }
 
+  const interval = Number(params.get('interval')) || 1000;
+  window.dgwUi = { chart, headers, askToken, state, params, interval, PALETTE };
+
   let running = false;
   setInterval(() => {
     if (running) return;
     running = true;
     poll().finally(() => (running = false));
-  }, Number(params.get('interval')) || 1000);
+  }, interval);
 })();

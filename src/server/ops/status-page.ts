@@ -1,6 +1,6 @@
 /**
  * The status page (issue 11) at /ui/ (and / redirects there): static files from ui/
- * (index.html, app.js, style.css) plus uPlot's browser build from node_modules, read
+ * (index.html, app.js, compare.js, style.css) plus uPlot's browser build from node_modules, read
  * once at start-up and served from memory. The page itself polls GET /v1/status.
  */
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ function loadFiles(): Map<string, { body: Buffer; type: string }> {
   const sources: [string, string][] = [
     ['index.html', join(UI_DIR, 'index.html')],
     ['app.js', join(UI_DIR, 'app.js')],
+    ['compare.js', join(UI_DIR, 'compare.js')],
     ['style.css', join(UI_DIR, 'style.css')],
     ['uPlot.iife.min.js', join(uplot, 'uPlot.iife.min.js')],
     ['uPlot.min.css', join(uplot, 'uPlot.min.css')],
