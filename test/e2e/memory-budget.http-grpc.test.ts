@@ -60,6 +60,20 @@ describe('memory budget: HTTP bodies and gRPC messages', () => {
     assert.equal(t.server.memoryBudget.usedBytes, 0);
   });
 
+  it('HTTP: a small body (declared ≤ 64 KiB) holds 4 × its declared length at once, until its response', async () => {
+    const port = Number(new URL(t.url).port);
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/timeseries/WriteEventRecordsSync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    try {
+      while (t.server.memoryBudget.usedBytes === 0) await new Promise((r) => setImmediate(r));
+      assert.equal(t.server.memoryBudget.usedBytes, 4000);
+    } finally {
+      socket.destroy();
+    }
+    while (t.server.memoryBudget.usedBytes !== 0) await new Promise((r) => setImmediate(r));
+  });
+
   it('HTTP: a stalled body holds only what arrived, not what it declared', async () => {
     // Declares 200 KB (4 × 200 KB fits in 1 MiB, so it is let in), sends 100 bytes, stalls.
     const port = Number(new URL(t.url).port);

@@ -5,8 +5,11 @@
  * byte of it is read; one that runs out of room while arriving (a chunked body, or others
  * arrived first) is refused then. Either way: RESOURCE_EXHAUSTED (429 + Retry-After).
  * Reserving what arrived rather than what is declared keeps a client that declares 8 MiB
- * and stalls from holding budget it never uses. gRPC reserves for the received message
- * while the call runs (grpc/server.ts).
+ * and stalls from holding budget it never uses. Small bodies (a declared length up to
+ * {@link SMALL_BODY_BYTES}, most data calls) reserve their declared length at once in
+ * `onRequest` instead, and skip the per-request counting stream: a stalled client can hold
+ * at most that little, and the stream cost more than the body. gRPC reserves for the
+ * received message while the call runs (grpc/server.ts).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +22,9 @@ import type { MemoryBudget, MemoryReservation } from '../../core/memory-budget.j
  */
 export const BODY_MEMORY_FACTOR = 4;
 
+/** Bodies up to this declared length reserve it at once (see the module comment). */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
 /** Bytes a body of `length` bytes (undefined: unknown, up to `limit`) reserves. */
 export function bodyReservationBytes(length: number | undefined, limit: number): number {
   const n = length === undefined || !Number.isFinite(length) || length < 0 ? limit : Math.min(length, limit);
@@ -27,7 +33,8 @@ export function bodyReservationBytes(length: number | undefined, limit: number):
 
 /** Adds the hooks reserving each request body's memory (requests with no body reserve nothing). */
 export function installBodyReservations(app: FastifyInstance, budget: MemoryBudget, bodyLimit: number): void {
-  app.addHook('onRequest', (req, _reply, done) => {
+  const reservedUpFront = new WeakSet<object>();
+  app.addHook('onRequest', (req, reply, done) => {
     const declared = req.headers['content-length'];
     if (declared === undefined || declared === '0' || req.headers['transfer-encoding'] !== undefined) {
       done();
@@ -35,8 +42,16 @@ export function installBodyReservations(app: FastifyInstance, budget: MemoryBudg
     }
     const length = Number(declared);
     try {
-      // Refused now when the whole body could not fit; nothing is held yet.
-      budget.reserve(bodyReservationBytes(length, bodyLimit), `a request body of ${length} bytes`).release();
+      const reservation = budget.reserve(bodyReservationBytes(length, bodyLimit), `a request body of ${length} bytes`);
+      if (length <= SMALL_BODY_BYTES) {
+        // Held until the response is closed; the body is not counted again as it arrives.
+        reservedUpFront.add(req);
+        if (reply.raw.writableFinished || reply.raw.destroyed) reservation.release();
+        else reply.raw.once('close', () => reservation.release());
+      } else {
+        // Refused now when the whole body could not fit; nothing is held yet.
+        reservation.release();
+      }
     } catch (err) {
       done(err as Error);
       return;
@@ -44,7 +59,11 @@ export function installBodyReservations(app: FastifyInstance, budget: MemoryBudg
     done();
   });
 
-  app.addHook('preParsing', (_req, reply, payload, done) => {
+  app.addHook('preParsing', (req, reply, payload, done) => {
+    if (reservedUpFront.has(req)) {
+      done(null, payload);
+      return;
+    }
     const held: MemoryReservation[] = [];
     const release = () => {
       for (const r of held.splice(0)) r.release();
