@@ -1,7 +1,8 @@
 // dgw status page, CompareCounts panel (DESIGN 4.6, docs/counters.md): the running
 // anytime-valid p-value that the arms' rates are in the proportions of their assignment
 // probabilities, over the event time of the compared interval, on a log scale with the
-// alpha line, the counts per arm and the first time the p-value fell below alpha.
+// alpha line, the counts per arm and the first time the p-value fell below alpha (printed,
+// and a vertical line on the chart).
 //
 // A comparison is one CompareCounts call per point: the p-value at time T is the answer
 // over [since, T), the running minimum over the path up to T. On submit the panel draws
@@ -95,6 +96,29 @@
     el('compare-error').textContent = c.error || '';
   }
 
+  // A vertical line at the first time the p-value fell below alpha (when in the chart's range).
+  function markFirstBelow(u) {
+    const c = ui.state.compare;
+    if (!c || !c.firstBelowAlpha) return;
+    const t = Date.parse(c.firstBelowAlpha) / 1000;
+    if (t < u.scales.x.min || t > u.scales.x.max) return;
+    const x = Math.round(u.valToPos(t, 'x', true));
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = ui.PALETTE[2];
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.fillStyle = ui.PALETTE[2];
+    ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText(' first below α', x, u.bbox.top + 4 * devicePixelRatio);
+    ctx.restore();
+  }
+
   function draw(state) {
     const data = [state.times, state.pValues.map((p) => Math.max(p, FLOOR)), state.times.map(() => state.query.alpha)];
     if (!plot) {
@@ -112,6 +136,7 @@
           ],
           axes: [{}, { size: 60 }],
           legend: { live: false },
+          hooks: { draw: [markFirstBelow] },
         },
         data,
         box,
