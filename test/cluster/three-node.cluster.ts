@@ -2,8 +2,8 @@
  * Three-node Cassandra test (issue 8), run by `npm run test:cluster`: a real cluster of
  * three Cassandra 5.0 processes on 127.0.0.1-3 (scripts/cassandra.sh start --nodes 3),
  * keyspace replication factor 3, LOCAL_QUORUM, dgw's engines in process on the Cassandra
- * stores. Not part of `npm test` (it needs ~4 GB and minutes); its last output is kept in
- * docs/cassandra-cluster-run.txt.
+ * stores. Not part of `npm test` (it needs ~4 GB and minutes; `.ci/run` runs it after
+ * `npm test`); its last output is kept in docs/cassandra-cluster-run.txt.
  *
  * 1. kill -9 one node under WriteEventRecordsSync + AddCount load with tokens: every request
  *    is acknowledged (retried with its token/event on failure, as a client does), every
