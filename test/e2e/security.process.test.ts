@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:https';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
@@ -57,6 +57,29 @@ function serve(args: string[]) {
   };
 }
 
+/**
+ * The local addresses of the TCP sockets listening on `port`, read from /proc/net/tcp and
+ * /proc/net/tcp6 (Linux): what the process bound, whatever it logged.
+ */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local?.endsWith(`:${hexPort}`)) continue; // 0A: LISTEN
+      const hex = local.slice(0, local.indexOf(':'));
+      // IPv4: one little-endian word; IPv6: four (only the loopback and unspecified forms matter here).
+      found.push(
+        hex.length === 8
+          ? (hex.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)).join('.')
+          : hex === '00000000000000000000000001000000' ? '::1' : hex === '0'.repeat(32) ? '::' : `v6:${hex}`,
+      );
+    }
+  }
+  return found;
+}
+
 /** An HTTPS request trusting `ca`. */
 function httpsJson(url: string, ca: Buffer, path: string, token: string, body: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -71,20 +94,33 @@ function httpsJson(url: string, ca: Buffer, path: string, token: string, body: u
 }
 
 describe('security: dgw serve process', () => {
-  it('binds 127.0.0.1 by default', async () => {
-    const p = serve([]);
+  it('binds 127.0.0.1 by default, HTTP and gRPC (the sockets the kernel lists, not the log)', async (t) => {
+    if (process.platform !== 'linux') return t.skip('reads /proc/net/tcp');
+    const p = serve(['--grpc-port', '0']);
     try {
-      const { url } = await p.started;
+      const { url, grpcPort } = await p.started;
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(grpcPort !== undefined, 'gRPC port reported');
+      assert.deepEqual(listeningAddresses(Number(new URL(url).port)), ['127.0.0.1'], 'HTTP listens on 127.0.0.1 only');
+      assert.deepEqual(listeningAddresses(grpcPort), ['127.0.0.1'], 'gRPC listens on 127.0.0.1 only');
     } finally {
       await p.stop();
     }
   });
 
-  it('refuses to serve 0.0.0.0 without tokens (--allow-unauthenticated: unit-tested, not bound here)', async () => {
-    const refused = serve(['--host', '0.0.0.0']);
-    assert.equal(await refused.exited, 1);
-    assert.match(refused.output(), /refusing to serve 0\.0\.0\.0 without authentication/);
+  it('refuses to serve 0.0.0.0 without tokens, with or without gRPC (--allow-unauthenticated: unit-tested, not bound here)', async () => {
+    for (const args of [['--host', '0.0.0.0'], ['--host', '0.0.0.0', '--grpc-port', '0'], ['--host', '::', '--grpc-port', '0']]) {
+      const refused = serve(args);
+      // `started` resolves if it serves, rejects once it exits.
+      if (await refused.started.then(() => true, () => false)) {
+        await refused.stop();
+        assert.fail(`${args.join(' ')}: served without tokens:\n${refused.output()}`);
+      }
+      assert.equal(await refused.exited, 1, args.join(' '));
+      const host = args[1]!.replace(/\./g, '\\.');
+      assert.match(refused.output(), new RegExp(`refusing to serve ${host} without authentication`), args.join(' '));
+      assert.doesNotMatch(refused.output(), /serving gRPC on/, `${args.join(' ')}: no gRPC port served`);
+    }
   });
 
   describe('with tokens and TLS on both ports', () => {
