@@ -7,14 +7,19 @@
  * in a string field (at any depth), huge fields (long strings, too many events, deep
  * nesting, a message over the size limit), values the server must refuse (unknown
  * namespaces, out-of-range timestamps, bad page sizes and tokens), or bad metadata
- * (priorities, binary and long values). Asserted: no INTERNAL, UNKNOWN, UNAVAILABLE or
+ * (priorities, binary and long values). The counter audit rpcs are included:
+ * ReadCounterLog (bad page sizes, forged tokens), CompareCounts (bad probabilities, too
+ * many arms, bad alpha or concentration), and RecountCount always with `repair` set on the
+ * counter whose rollup is wrong on purpose (fuzz-state.ts), so it counts as mutating: any
+ * OK is a failure, and the snapshot shows a repair that got through.
+ * Asserted: no INTERNAL, UNKNOWN, UNAVAILABLE or
  * DATA_LOSS (no crash, no deserializer failure leaking out); no mutating call succeeds
  * (every one is built to be refused); afterwards the state reads back exactly as before.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { fuzzSnapshot, FUZZ_DAY, seedFuzzState, seededDraws } from '../support/fuzz-state.js';
+import { fuzzSnapshot, FUZZ_DAY, FUZZ_WRONG_COUNTER, seedFuzzState, seededDraws } from '../support/fuzz-state.js';
 import { b64, startTestServer, type TestServer } from '../support/http-server.js';
 import { grpcRawClient, patchBytes, protobuf } from '../support/grpc-raw.js';
 
@@ -41,6 +46,10 @@ const METHODS: readonly (readonly [string, string, boolean])[] = [
   [CS, 'AddAndGetCount', true],
   [CS, 'GetCount', false],
   [CS, 'ClearCount', true],
+  [CS, 'ReadCounterLog', false],
+  // Every RecountCount sent asks for a repair of c3 and must be refused.
+  [CS, 'RecountCount', true],
+  [CS, 'CompareCounts', false],
   [NSS, 'PutNamespace', true],
   [NSS, 'GetNamespace', false],
   [NSS, 'ListNamespaces', false],
@@ -107,6 +116,13 @@ describe('fuzz: hostile gRPC calls over every method', () => {
         case 'GetCount':
         case 'ClearCount':
           return { message: { namespace: CTR, counterName: `c${mark}` }, markable: true };
+        case 'ReadCounterLog':
+          return { message: { namespace: CTR, counterName: where === 0 ? `c${mark}` : 'c0', pageSize: 1 + int(100), ...(where === 1 ? { pageToken: `t${mark}` } : {}) }, markable: where < 2 };
+        case 'RecountCount':
+          // The mark sits in the namespace or the counter: valid, this would repair c3.
+          return { message: where === 0 ? { namespace: `${CTR}${mark}`, counterName: FUZZ_WRONG_COUNTER, repair: true } : { namespace: CTR, counterName: `${FUZZ_WRONG_COUNTER}${mark}`, repair: true }, markable: true };
+        case 'CompareCounts':
+          return { message: { namespace: CTR, counterNames: ['c0', where === 0 ? `c${mark}` : 'c1'], assignmentProbabilities: [0.5, 0.5] }, markable: where === 0 };
         case 'PutNamespace':
           return {
             message: { kind: 'timeseries', namespace: `gfuzz_new${int(1000)}`, document: { fields: { [`persistence_configuration${mark}`]: { listValue: { values: [] } } } } },
@@ -158,6 +174,37 @@ describe('fuzz: hostile gRPC calls over every method', () => {
           ]);
         case 'ClearCount':
           return pick([{ namespace: 'gfuzz_no_such', counterName: 'c0' }, { namespace: CTR, counterName: '' }, { namespace: '', counterName: 'c0' }]);
+        case 'ReadCounterLog':
+          return pick([
+            { namespace: CTR, counterName: 'c0', pageSize: pick([0, -1, -2147483648, 1001, 2147483647]) },
+            { namespace: CTR, counterName: 'c0', pageToken: pick(['!!', 'abc', 'x'.repeat(5000), Buffer.from('{"q":1}').toString('base64url'), `${int(1e9).toString(36)}.${Buffer.from('{"t":1}').toString('base64url')}`]) },
+            { namespace: CTR, counterName: 'c0', timeInterval: { start: interval.end, end: interval.start } },
+            { namespace: CTR, counterName: 'c0', timeInterval: { start: badTime, end: interval.end } },
+            { namespace: CTR, counterName: pick(['', 'a\u0000', 'x'.repeat(257)]) },
+            { namespace: pick(['gfuzz_no_such', '', TS]), counterName: 'c0' },
+          ]);
+        case 'RecountCount':
+          return pick([
+            { namespace: 'gfuzz_no_such', counterName: FUZZ_WRONG_COUNTER, repair: true },
+            { namespace: TS, counterName: FUZZ_WRONG_COUNTER, repair: true },
+            { namespace: '', counterName: FUZZ_WRONG_COUNTER, repair: true },
+            { namespace: CTR, counterName: '', repair: true },
+            { namespace: CTR, counterName: `${FUZZ_WRONG_COUNTER}\u0000`, repair: true },
+            { namespace: CTR, counterName: 'x'.repeat(257), repair: true },
+          ]);
+        case 'CompareCounts': {
+          const arms = pick([0, 1, 17, 100]);
+          return pick([
+            { namespace: CTR, counterNames: Array.from({ length: arms }, (_, i) => `c${i}`), assignmentProbabilities: Array.from({ length: arms }, () => 1 / Math.max(1, arms)) },
+            { namespace: CTR, counterNames: ['c0', 'c0'], assignmentProbabilities: [0.5, 0.5] },
+            { namespace: CTR, counterNames: ['c0', ''], assignmentProbabilities: [0.5, 0.5] },
+            { namespace: CTR, counterNames: ['c0', 'c1'], assignmentProbabilities: pick([[0.5], [0.5, 0.6], [1, 0], [-0.5, 1.5], [NaN, 0.5], [Infinity, 0.5], [1e-320, 1], [0.25, 0.25, 0.5]]) },
+            { namespace: CTR, counterNames: ['c0', 'c1'], assignmentProbabilities: [0.5, 0.5], alpha: pick([0, 1, 1.5, -0.1, NaN, Infinity]) },
+            { namespace: CTR, counterNames: ['c0', 'c1'], assignmentProbabilities: [0.5, 0.5], concentration: pick([0, -1, NaN, Infinity, -Infinity]) },
+            { namespace: CTR, counterNames: ['c0', 'c1'], assignmentProbabilities: [0.5, 0.5], timeInterval: { start: interval.end, end: interval.start } },
+            { namespace: pick(['gfuzz_no_such', '', TS]), counterNames: ['c0', 'c1'], assignmentProbabilities: [0.5, 0.5] },
+          ]);
+        }
         case 'PutNamespace':
           return pick([
             { kind: 'timeseries', namespace: 'bad name!', document: { fields: {} } },

@@ -6,11 +6,16 @@
  * versions, every event, search results and counter values. Each request is a valid
  * request broken in one way that must be refused (malformed or truncated JSON, wrong
  * types, ill-formed text, bad base64 or timestamps, deep nesting, forged page tokens,
- * unknown namespaces or routes, oversize bodies...), or a read, which may succeed.
+ * unknown namespaces or routes, oversize bodies...), or a read, which may succeed. The
+ * counter audit calls are included: ReadCounterLog (bad page sizes, forged tokens),
+ * CompareCounts (bad probabilities, too many arms, bad alpha or concentration) and
+ * RecountCount always with `repair` set on the counter whose rollup is wrong on purpose,
+ * each broken so that it must be refused: the snapshot shows any repair that got through.
+ * GET /v1/status, /openapi.json and the status page are read too.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzzSnapshot, FUZZ_DAY, seedFuzzState, seededDraws } from '../support/fuzz-state.js';
+import { fuzzSnapshot, FUZZ_DAY, FUZZ_WRONG_COUNTER, seedFuzzState, seededDraws } from '../support/fuzz-state.js';
 import { b64, startTestServer, type TestServer } from '../support/http-server.js';
 
 const SEED = Number(process.env.DGW_FUZZ_SEED ?? 20261201);
@@ -125,6 +130,90 @@ describe('fuzz: hostile requests over every endpoint', () => {
       }
       return body;
     };
+    /** A ReadCounterLog request with one thing wrong (or a plain read, which may succeed). */
+    const counterLog = (): Json => {
+      const body: Json = { namespace: CTR, counter_name: pick(['c0', FUZZ_WRONG_COUNTER]) };
+      switch (int(7)) {
+        case 0:
+          body.page_size = pick([0, -1, -2147483649, 1001, 1e9, 1e300, 1.5, 'x', '10', null, [], {}]);
+          break;
+        case 1:
+          body.page_token = pick([token(), 5, [], { t: 1 }, '\uD800', 'a\u0000']);
+          break;
+        case 2:
+          body.time_interval = pick([{ start: pick(badTimes), end: DAY.end }, { start: DAY.end, end: DAY.start }, { start: DAY.start }, 'x', 5, []]);
+          break;
+        case 3:
+          body.counter_name = pick([5, null, '', 'a\u0000', '\uD800', 'x\uDC00', [], {}, 'x'.repeat(300 + int(5000)), deep(10 + int(900), 'c0')]);
+          break;
+        case 4:
+          body.namespace = pick([5, null, '', 'no_such_ns', TS, 'a\u0000', '\uDBFF']);
+          break;
+        case 5:
+          body[pick(['colour', 'pageSize', 'page_size\u0000'])] = pick([1, 'red', deep(int(600), 1)]);
+          break;
+        default:
+          body.page_size = 1 + int(1000);
+      }
+      return body;
+    };
+    /** A RecountCount request asking for a repair of the wrong counter, broken so that it must be refused. */
+    const recount = (): Json => {
+      const body: Json = { namespace: CTR, counter_name: FUZZ_WRONG_COUNTER, repair: true };
+      switch (int(6)) {
+        case 0:
+          body.namespace = pick([5, null, '', 'no_such_ns', TS, 'a\u0000', '\uD800', [], deep(10 + int(900), CTR)]);
+          break;
+        case 1:
+          body.counter_name = pick([5, null, '', `${FUZZ_WRONG_COUNTER}\u0000`, `${FUZZ_WRONG_COUNTER}\uD800`, '\uDC00', [], {}, [FUZZ_WRONG_COUNTER], 'x'.repeat(300 + int(5000))]);
+          break;
+        case 2:
+          body.repair = pick(['yes', 'true', 1, 0, null, [], {}, [true], deep(10 + int(900), true)]);
+          break;
+        case 3:
+          delete body[pick(['namespace', 'counter_name'])];
+          break;
+        case 4:
+          body[pick(['colour', 'repaired', 'counter_names'])] = pick([true, 'x', [FUZZ_WRONG_COUNTER]]);
+          break;
+        default:
+          body.counter_name = deep(1 + int(900), FUZZ_WRONG_COUNTER);
+      }
+      return body;
+    };
+    /** A CompareCounts request with one thing wrong (bad arms, probabilities, alpha, concentration, interval). */
+    const compare = (): Json => {
+      const body: Json = { namespace: CTR, counter_names: ['c0', 'c1'], assignment_probabilities: [0.5, 0.5] };
+      switch (int(8)) {
+        case 0: {
+          const arms = pick([0, 1, 17, 18, 100, 5000]);
+          body.counter_names = Array.from({ length: arms }, (_, i) => `c${i}`);
+          body.assignment_probabilities = Array.from({ length: arms }, () => 1 / arms);
+          break;
+        }
+        case 1:
+          body.counter_names = pick([['c0', 'c0'], ['c0', ''], ['c0', 5], ['c0', null], ['c0', 'a\u0000'], ['c0', '\uD800'], 'c0', 5, null, {}, [['c0'], ['c1']]]);
+          break;
+        case 2:
+          body.assignment_probabilities = pick([[0.5], [0.5, 0.6], [1, 0], [-0.5, 1.5], [0.5, 'half'], [0.5, null], ['0.5', '0.5'], [1e300, 1e300], [1e-320, 1], 0.5, null, [], [0.25, 0.25, 0.5]]);
+          break;
+        case 3:
+          body.alpha = pick([0, 1, 1.5, -0.1, 'x', null, [], 1e-400, 1e300]);
+          break;
+        case 4:
+          body.concentration = pick([0, -1, 'x', null, [], 1e309, -1e300]);
+          break;
+        case 5:
+          body.time_interval = pick([{ start: pick(badTimes), end: DAY.end }, { start: DAY.end, end: DAY.start }, 'x', []]);
+          break;
+        case 6:
+          body.namespace = pick([5, null, '', 'no_such_ns', TS, 'a\u0000', deep(10 + int(900), CTR)]);
+          break;
+        default:
+          body.counter_names = deep(1 + int(900), 'c0');
+      }
+      return body;
+    };
     const searchQuery = (): unknown =>
       pick([
         deep(1 + int(900), { equals: { eventItemKey: 'k', eventItemValue: 'eA==' } }),
@@ -163,7 +252,7 @@ describe('fuzz: hostile requests over every endpoint', () => {
         if (form === 2) return { method: 'POST', path, body: truncate(text), contentType: pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) };
         return { method: 'POST', path, body: text, contentType: 'application/json' };
       };
-      switch (int(16)) {
+      switch (int(21)) {
         case 0:
         case 1:
           return json('/v1/timeseries/WriteEventRecordsSync', badWrite());
@@ -202,8 +291,17 @@ describe('fuzz: hostile requests over every endpoint', () => {
           return { method: pick(['GET', 'DELETE', 'PATCH', 'POST', 'PUT']), path: pick(['/v1/counter/AddCount', '/v1/timeseries/Nope', '/v1/../etc/passwd', '/%zz', '/v1/timeseries/namespaces/', '/v2/x', `/${'a'.repeat(int(9000))}`]), ...(random() < 0.5 ? { body: '{}', contentType: 'application/json' } : {}) };
         case 13:
           return { method: 'GET', path: pick(['/healthz', '/readyz', '/metrics', `/v1/timeseries/namespaces/${TS}`, `/v1/counter/namespaces/${CTR}`, '/v1/timeseries/namespaces', '/v1/counter/namespaces']) };
+        case 15:
+          return json('/v1/counter/ReadCounterLog', counterLog());
+        case 16:
+        case 17:
+          return json('/v1/counter/RecountCount', recount());
+        case 18:
+          return json('/v1/counter/CompareCounts', compare());
+        case 19:
+          return { method: pick(['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE']), path: pick(['/v1/status', '/openapi.json', '/v1/status?x=%00', '/openapi.json?%zz', '/ui/', '/ui/%2e%2e/package.json', '/ui/../../etc/passwd']), ...(random() < 0.3 ? { body: pick(['{}', '[', 'x'.repeat(int(5000))]), contentType: 'application/json' } : {}) };
         case 14:
-          return { method: 'POST', path: pick(['/v1/counter/AddCount', '/v1/timeseries/WriteEventRecordsSync']), body: Buffer.from(Array.from({ length: 1 + int(2000) }, () => int(256))).toString('latin1'), contentType: 'application/json' };
+          return { method: 'POST', path: pick(['/v1/counter/AddCount', '/v1/timeseries/WriteEventRecordsSync', '/v1/counter/RecountCount', '/v1/counter/CompareCounts']), body: Buffer.from(Array.from({ length: 1 + int(2000) }, () => int(256))).toString('latin1'), contentType: 'application/json' };
         default:
           // Deep nesting inside otherwise valid-looking mutations.
           return json(pick(['/v1/counter/AddCount', '/v1/timeseries/WriteEventRecordsSync', '/v1/counter/ClearCount']), { namespace: pick([TS, CTR]), counter_name: deep(10 + int(900), 'c0'), delta: deep(10 + int(900), 1), events: deep(10 + int(900), []) });
@@ -215,12 +313,23 @@ describe('fuzz: hostile requests over every endpoint', () => {
     // A few oversize bodies (over the 8 MiB limit), spread through the run.
     const oversize = new Set([1000, 5000, 9000]);
     let next = 0;
+    // Diagnostics for a failure by timeout: this process (client and server share its event
+    // loop) stopped for seconds, and which requests were in flight when it did.
+    const inflight = new Map<number, string>();
+    const stalls: string[] = [];
+    let last = performance.now();
+    const drift = setInterval(() => {
+      const now = performance.now();
+      if (now - last > 2000 && stalls.length < 5) stalls.push(`event loop stopped ${(now - last).toFixed(0)} ms; in flight: ${[...inflight].map(([k, v]) => `#${k} ${v}`).join(' | ')}`);
+      last = now;
+    }, 100);
     const worker = async () => {
       while (next < REQUESTS) {
         const i = next++;
         const h: Hostile = oversize.has(i)
           ? { method: 'POST', path: '/v1/timeseries/WriteEventRecordsSync', body: `{"namespace":"${TS}","events":[${'1,'.repeat(4_500_000)}1]}`, contentType: 'application/json' }
           : generate();
+        inflight.set(i, `${h.method} ${h.path.slice(0, 60)} ${(h.body ?? '').slice(0, 100)}`);
         try {
           const res = await fetch(t.url + h.path, {
             method: h.method,
@@ -229,6 +338,8 @@ describe('fuzz: hostile requests over every endpoint', () => {
           });
           const text = await res.text();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          // Every RecountCount sent asks for a repair and is built to be refused.
+          if (h.path === '/v1/counter/RecountCount' && res.status < 400) failures.push(`#${i} RecountCount answered ${res.status}: ${text.slice(0, 200)} body: ${(h.body ?? '').slice(0, 200)}`);
           if (res.status >= 500) failures.push(`#${i} ${h.method} ${h.path.slice(0, 80)} -> ${res.status} ${text.slice(0, 200)} body: ${(h.body ?? '').slice(0, 200)}`);
           if (res.status >= 400 && h.method !== 'HEAD') {
             const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
@@ -236,11 +347,15 @@ describe('fuzz: hostile requests over every endpoint', () => {
           }
         } catch (err) {
           failures.push(`#${i} ${h.method} ${h.path.slice(0, 80)}: ${(err as Error).message}`);
+        } finally {
+          inflight.delete(i);
         }
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    clearInterval(drift);
     console.log(`fuzz seed ${SEED}: ${REQUESTS} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
+    for (const s of stalls) console.log(s);
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} failures`);
     assert.equal((await t.call('GET', '/healthz')).status, 200);
     assert.deepEqual(await snapshot(), before);

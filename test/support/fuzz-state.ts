@@ -1,9 +1,12 @@
 /**
  * What the HTTP and gRPC fuzz tests (test/e2e/fuzz.*.test.ts) share: the known state they
  * put on a test server (a TimeSeries namespace of 30 events over three series with a
- * KEYWORD and a LONG index field, an ACCURATE counter namespace with three counters), a
- * snapshot of that state read back over HTTP (namespaces and versions, every event, an
- * aggregate, the counts), and the seeded random helpers their generators draw from.
+ * KEYWORD and a LONG index field, an ACCURATE counter namespace with three counters and a
+ * fourth whose rollup is wrong on purpose, so that a RecountCount repair that should have
+ * been refused changes its count), a snapshot of that state read back over HTTP
+ * (namespaces and versions, every event, an aggregate, the counts, every counter's log,
+ * the recount of the wrong one and a CompareCounts), and the seeded random helpers their
+ * generators draw from.
  */
 import assert from 'node:assert/strict';
 import { prng } from './dgw-load.js';
@@ -14,11 +17,18 @@ export const FUZZ_DAY = { start: '2024-10-03T00:00:00Z', end: '2024-10-04T00:00:
 
 type Json = Record<string, unknown>;
 
+/** The counter whose stored rollup is wrong on purpose: rollup 7, recount 15. */
+export const FUZZ_WRONG_COUNTER = 'c3';
+const COUNTERS = ['c0', 'c1', 'c2', FUZZ_WRONG_COUNTER];
+
 /** The namespaces of one fuzz test. */
 export interface FuzzNamespaces {
   /** TimeSeries namespace: events e0..e29 on series s0..s2. */
   ts: string;
-  /** ACCURATE counter namespace: c0 = 10, c1 = 11, c2 = 12. */
+  /**
+   * ACCURATE counter namespace: c0 = 10, c1 = 11, c2 = 12, and `c3` (FUZZ_WRONG_COUNTER):
+   * three adds of 5 whose stored rollup says 7 (a RecountCount with `repair` would make it 15).
+   */
   ctr: string;
 }
 
@@ -46,6 +56,22 @@ export async function seedFuzzState(t: TestServer, ns: FuzzNamespaces): Promise<
   for (const [i, c] of ['c0', 'c1', 'c2'].entries()) {
     assert.equal((await t.post('/v1/counter/AddCount', { namespace: ns.ctr, counter_name: c, delta: 10 + i })).status, 200);
   }
+  // c3: 3 adds of 5, rolled up, then the rollup replaced by a wrong one just past its
+  // checkpoint (as counter-audit.http-grpc.test.ts does).
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await t.post('/v1/counter/AddCount', { namespace: ns.ctr, counter_name: FUZZ_WRONG_COUNTER, delta: 5 })).status, 200);
+  }
+  t.clock.advance(10_000_000);
+  const config = await t.server.namespaces.getCounter(ns.ctr);
+  await t.server.counters.rollupNow(config, FUZZ_WRONG_COUNTER);
+  const rollups = t.server.catalog.rollups(config.rollup.storage.store);
+  const row = await rollups.get(ns.ctr, FUZZ_WRONG_COUNTER);
+  assert.ok(row, 'c3 rolled up');
+  const wrong = { count: 7n, rollupTsMicros: row.lastRollupTsMicros + 1 };
+  assert.ok(await rollups.advance(ns.ctr, FUZZ_WRONG_COUNTER, wrong));
+  await t.server.catalog.rollupCache(config.cache.storage.store).put(ns.ctr, FUZZ_WRONG_COUNTER, wrong);
+  const recount = await t.post('/v1/counter/RecountCount', { namespace: ns.ctr, counter_name: FUZZ_WRONG_COUNTER });
+  assert.deepEqual([recount.json.rollupCount, recount.json.recount], ['7', '15'], JSON.stringify(recount.json));
 }
 
 /** The state as read back over HTTP (after flushing buffered writes): equal before and after a fuzz run. */
@@ -60,8 +86,16 @@ export async function fuzzSnapshot(t: TestServer, ns: FuzzNamespaces): Promise<u
   }
   const search = await t.post('/v1/timeseries/AggregateEventRecords', { namespace: ns.ts, timeInterval: FUZZ_DAY, aggregationQuery: { count: {} } });
   const counts: unknown[] = [];
-  for (const c of ['c0', 'c1', 'c2']) counts.push((await t.post('/v1/counter/GetCount', { namespace: ns.ctr, counter_name: c })).json.count);
-  return { names, events, search: search.json, counts };
+  const logs: unknown[] = [];
+  for (const c of COUNTERS) {
+    // Not c3's count: GetCount may answer from what the service computed itself before the
+    // rollup was forged (7 or 15); the recount below reads the stored rollup.
+    if (c !== FUZZ_WRONG_COUNTER) counts.push((await t.post('/v1/counter/GetCount', { namespace: ns.ctr, counter_name: c })).json.count);
+    logs.push((await t.post('/v1/counter/ReadCounterLog', { namespace: ns.ctr, counter_name: c, page_size: 1000 })).json);
+  }
+  const recount = (await t.post('/v1/counter/RecountCount', { namespace: ns.ctr, counter_name: FUZZ_WRONG_COUNTER })).json;
+  const compare = (await t.post('/v1/counter/CompareCounts', { namespace: ns.ctr, counter_names: ['c0', 'c1'], assignment_probabilities: [0.5, 0.5] })).json;
+  return { names, events, search: search.json, counts, logs, recount, compare };
 }
 
 /** Seeded draws: `random()` in [0, 1), `pick` one of, `int(n)` in [0, n). */
