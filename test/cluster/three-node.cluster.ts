@@ -11,7 +11,9 @@
  *    acknowledged adds.
  * 2. SIGSTOP one node: reads keep answering within their deadline.
  * 3. Two of three down: UNAVAILABLE within the deadline; recovery by itself when they return.
- * 4. Three dgw instances create the same new slices at once: one table each, schema agrees.
+ * 4. A node that cannot take a schema change (SIGSTOP): UNAVAILABLE with SCHEMA_DISAGREEMENT,
+ *    then the same call succeeds once it is back.
+ * 5. Three dgw instances create the same new slices at once: one table each, schema agrees.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, it, before, after } from 'node:test';
@@ -250,6 +252,43 @@ describe('Cassandra three-node cluster (RF 3, LOCAL_QUORUM)', () => {
       }
     }
     log(`the same client writes again ${Date.now() - t0} ms after the restarts`);
+  });
+
+  it('a schema change a node cannot take (SIGSTOP) is reported as UNAVAILABLE SCHEMA_DISAGREEMENT, then agrees', async () => {
+    const pid = nodePid(3);
+    process.kill(pid, 'SIGSTOP');
+    log(`SIGSTOP node 3 (pid ${pid}), then create a slice table`);
+    const ns = uniqueName('disagree');
+    const start = Date.UTC(2031, 0, 1) * 1000;
+    const slice = { sliceId: start / 1e6, startMicros: start, endMicros: start + 3600e6, status: 'ACTIVE' as const, secondsPerTimeBucket: 60, eventBuckets: 4 };
+    const t0 = Date.now();
+    let outcome: unknown;
+    try {
+      await dgw.stores.events!.createSlice(ns, slice);
+      outcome = 'created';
+    } catch (err) {
+      outcome = err;
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const ms = Date.now() - t0;
+    log(`createSlice with node 3 stopped: ${isDgwError(outcome) ? `${outcome.code} ${outcome.message}` : String(outcome)} after ${ms} ms`);
+    assert.ok(isDgwError(outcome), `the schema change was reported, not ${String(outcome)}`);
+    assert.equal(outcome.code, 'UNAVAILABLE');
+    assert.deepEqual(outcome.details[0], { reason: 'SCHEMA_DISAGREEMENT' });
+    assert.match(outcome.message, /schema disagreement/);
+    // Node 3 back: the same call succeeds once the schema agrees (idempotent DDL).
+    const t1 = Date.now();
+    for (;;) {
+      try {
+        await dgw.stores.events!.createSlice(ns, slice);
+        break;
+      } catch (err) {
+        if (Date.now() - t1 > 120_000) throw err;
+        await sleep(1000);
+      }
+    }
+    log(`node 3 resumed; createSlice succeeded ${Date.now() - t1} ms later`);
   });
 
   it('three dgw instances creating the same new slices at once: no schema disagreement', async () => {
