@@ -34,7 +34,10 @@ export class ClientPool {
     for (let i = 0; i < n; i++) {
       const w = this.workers[i];
       if (!w || w.exitCode !== null || !w.connected) {
-        this.workers[i] = fork(WORKER, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(WORKER, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        // IPC errors (a dead worker's channel) surface through the send callbacks above.
+        child.on('error', () => undefined);
+        this.workers[i] = child;
       }
     }
     return this.workers.slice(0, n);
@@ -52,7 +55,13 @@ export class ClientPool {
               clearTimeout(t);
               r();
             });
-            w.send({ type: 'exit' } satisfies ToWorker);
+            // A worker that died meanwhile: the send fails (no EPIPE thrown at the pool).
+            w.send({ type: 'exit' } satisfies ToWorker, (err) => {
+              if (err) {
+                clearTimeout(t);
+                r();
+              }
+            });
           }),
       ),
     );
@@ -165,7 +174,9 @@ function ask(w: ChildProcess, msg: ToWorker, want: FromWorker['type'], timeoutMs
     const fail = (err: Error) => done(() => reject(err));
     w.on('message', onMessage);
     w.once('exit', onExit);
-    w.send(msg);
+    w.send(msg, (err) => {
+      if (err) fail(new Error(`client worker cannot be reached: ${err.message}`));
+    });
   });
 }
 

@@ -28,6 +28,12 @@ export const DEFAULT_OFFSET_INTERVAL_MS = 10_000;
 /** Reads of the store's clock per measurement; the one with the shortest round trip counts. */
 const SAMPLES = 3;
 
+/**
+ * The coarsest store clock read: Cassandra's `currentTimestamp()` has milliseconds
+ * (PostgreSQL's `clock_timestamp()` and Redis `TIME` have microseconds).
+ */
+export const STORE_CLOCK_RESOLUTION_MICROS = 1000;
+
 /** One store's last measurement. */
 export interface ClockOffsetReading {
   /** Store clock − this instance's clock, µs. */
@@ -114,6 +120,15 @@ export class ClockOffsetMonitor implements CounterClockOffsets {
   /** Offset of the store holding `key`'s rollups; 0 for a store without a clock or not measured yet. */
   offsetMicros(rollupStoreKey: string): number {
     return this.readings.get(this.options.catalog.providerKey(rollupStoreKey, 'rollups'))?.offsetMicros ?? 0;
+  }
+
+  /**
+   * How far the offset of `key`'s rollup store may be off: half the round trip of its
+   * read, plus {@link STORE_CLOCK_RESOLUTION_MICROS}; 0 when not measured.
+   */
+  uncertaintyMicros(rollupStoreKey: string): number {
+    const r = this.readings.get(this.options.catalog.providerKey(rollupStoreKey, 'rollups'));
+    return r ? r.rttMicros / 2 + STORE_CLOCK_RESOLUTION_MICROS : 0;
   }
 
   /** Why this instance is not ready (an offset beyond the margin), or undefined. */

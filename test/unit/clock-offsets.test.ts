@@ -116,4 +116,42 @@ describe('ClockOffsetMonitor', () => {
       await h.close();
     }
   });
+
+  it('skew_margin 0: an offset within the measurement\'s uncertainty neither pauses rollups nor refuses tokenless adds; a larger one does', async () => {
+    // Seen with the bench's fast-convergence namespace on PostgreSQL (skew_margin 0s): a
+    // measured -0.001 s (same machine, same clock) paused its rollups for good and its
+    // EVENTUAL counters read 0 forever. The offset is good to half the read's round trip
+    // plus the store clock's resolution (1 ms); only what exceeds that counts.
+    let storeAheadMicros = 600; // within 1 ms of resolution (the manual clock's round trip is 0)
+    let monitor: ClockOffsetMonitor | undefined;
+    const h = makeHarness('memory', {
+      storeClock: { nowMicros: async () => h.clock.nowMicros() + storeAheadMicros },
+      clockOffsets: (catalog, clock) => (monitor = new ClockOffsetMonitor({ catalog, clock, marginMicros: MARGIN, log: () => undefined })),
+    });
+    try {
+      assert.ok(monitor);
+      const counters = h.instances[0]!.counters;
+      const config = h.config(uniqueNamespace('zero'), 'EVENTUAL', { skew_margin: '0s' });
+      await monitor.measure();
+      assert.equal(monitor.offsetMicros(config.rollup.storage.store), 600);
+      assert.equal(monitor.uncertaintyMicros(config.rollup.storage.store), 1000);
+      await counters.addCount(config, { counterName: 'a', delta: 5n, token: { token: 't1', generationTimeMicros: h.clock.nowMicros() } });
+      await counters.addCount(config, { counterName: 'a', delta: 2n }); // tokenless: stamped now + offset
+      h.clock.advance(60_000_000);
+      await counters.rollupNow(config, 'a');
+      assert.equal(await counters.getCount(config, 'a'), 7n);
+
+      storeAheadMicros = 5000; // 5 ms: beyond 0 s by more than the measurement can tell
+      await monitor.measure();
+      await counters.addCount(config, { counterName: 'b', delta: 1n, token: { token: 't2', generationTimeMicros: h.clock.nowMicros() } });
+      h.clock.advance(60_000_000);
+      const paused = await rejection(counters.rollupNow(config, 'b'));
+      assert.match(paused.message, /paused on this instance/);
+      const refused = await rejection(counters.addCount(config, { counterName: 'b', delta: 1n }));
+      assert.equal(refused.code, 'UNAVAILABLE');
+    } finally {
+      await monitor?.stop();
+      await h.close();
+    }
+  });
 });

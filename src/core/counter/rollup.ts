@@ -16,7 +16,7 @@ import { LiveWindows } from './live-window.js';
 import { isInt64 } from './int64.js';
 import type { CounterMetrics, RollupOutcome } from './metrics.js';
 import type { RollupResult } from './rollup-pipeline.js';
-import type { CounterClockOffsets } from './types.js';
+import { offsetBeyondMargin, type CounterClockOffsets } from './types.js';
 
 /** Live windows per event store object (see {@link CounterRollups.liveWindows}). */
 const LIVE_WINDOWS = new WeakMap<object, LiveWindows>();
@@ -131,8 +131,8 @@ export class CounterRollups {
     const ns = config.name;
     const store = catalog.rollups(config.rollup.storage.store);
     const cache = catalog.rollupCache(config.cache.storage.store);
-    const offset = this.deps.offsets?.offsetMicros(config.rollup.storage.store) ?? 0;
-    if (Math.abs(offset) > config.skewMarginMicros) {
+    const offset = offsetBeyondMargin(this.deps.offsets, config.rollup.storage.store, config.skewMarginMicros);
+    if (offset !== undefined) {
       // This instance's `now − acceptLimit − skewMargin` could pass writes other instances
       // still accept: leave the counter to instances whose clocks agree with the store's.
       // An error, so the pipeline retries it and a sweep keeps the slices (service.ts).

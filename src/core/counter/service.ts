@@ -23,7 +23,7 @@ import { createCounterMetrics, type CounterMetrics, type CounterOperation } from
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
 import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
-import type { AddCountRequest, ClearCountRequest, CounterClockOffsets, CounterService, IdempotencyToken } from './types.js';
+import { offsetBeyondMargin, type AddCountRequest, type ClearCountRequest, type CounterClockOffsets, type CounterService, type IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
 import { WRITE_HOLD_MICROS, WriteMarks } from './write-marks.js';
 
@@ -363,7 +363,7 @@ export class CounterServiceEngine implements CounterEngine {
    */
   private storeNow(config: CounterConfig, start: number): number {
     const offset = this.clockOffsets?.offsetMicros(config.rollup.storage.store) ?? 0;
-    if (Math.abs(offset) > config.skewMarginMicros) {
+    if (offsetBeyondMargin(this.clockOffsets, config.rollup.storage.store, config.skewMarginMicros) !== undefined) {
       throw new DgwError(
         'UNAVAILABLE',
         `this instance's clock is ${(-offset / 1e6).toFixed(3)} s off the counter store's, beyond skew_margin (${config.skewMarginMicros / 1e6} s): a mutation without idempotency_token cannot be ordered here; send it to another instance or with a token`,

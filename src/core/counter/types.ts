@@ -80,4 +80,22 @@ export interface CounterClockOffsets {
    * clock, in µs, as last measured; 0 for a store without a clock of its own.
    */
   offsetMicros(rollupStoreKey: string): number;
+  /**
+   * How far the measured offset may be from the true one, µs: half the round trip of the
+   * read it came from plus the store clock's resolution. A namespace's skew margin is
+   * exceeded only by an offset larger than the margin plus this: with `skew_margin: 0s`,
+   * measurement noise alone would otherwise pause its rollups for good. 0 when absent.
+   */
+  uncertaintyMicros?(rollupStoreKey: string): number;
+}
+
+/**
+ * The measured offset of the store holding `rollupStoreKey`'s rollups when it is beyond
+ * `marginMicros` by more than the measurement can tell; undefined when within.
+ */
+export function offsetBeyondMargin(offsets: CounterClockOffsets | undefined, rollupStoreKey: string, marginMicros: number): number | undefined {
+  if (!offsets) return undefined;
+  const offset = offsets.offsetMicros(rollupStoreKey);
+  const uncertainty = offsets.uncertaintyMicros?.(rollupStoreKey) ?? 0;
+  return Math.abs(offset) - uncertainty > marginMicros ? offset : undefined;
 }
