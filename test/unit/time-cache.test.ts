@@ -6,19 +6,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { prng } from '../support/dgw-load.js';
 import { formatTimestampMicros, formatTimestampUncached, parseTimestampMicros, parseTimestampSlow } from '../../src/kernel/time.js';
 
 /** Seeded generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
