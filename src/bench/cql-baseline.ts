@@ -15,9 +15,9 @@
  * Also: the reachability check that makes the Cassandra rows skip, and the processes of the
  * local node (server CPU of the baseline).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import { DEVICE_TYPES } from './ops.js';
+import { pidsWhere } from './procs.js';
 
 /** Keyspace of the baseline tables (dropped and re-created by each run). */
 export const CQL_KEYSPACE = 'dgwbench_cql';
@@ -125,20 +125,5 @@ export async function setupCqlBaseline(t: CqlTarget, events: number, series: num
 
 /** Pids of the local Cassandra node(s): java processes running CassandraDaemon. */
 export function cassandraPids(): number[] {
-  const out: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'latin1').includes('org.apache.cassandra.service.CassandraDaemon')) out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return pidsWhere('cmdline', (text) => text.includes('org.apache.cassandra.service.CassandraDaemon'));
 }

@@ -78,8 +78,8 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** Pids of running processes whose command name is `comm` (e.g. postgres, redis-server). */
-export function pidsByName(comm: string): number[] {
+/** Pids of running processes whose `/proc/<pid>/<file>` text passes `match`. */
+export function pidsWhere(file: 'comm' | 'cmdline', match: (text: string) => boolean): number[] {
   const out: number[] = [];
   let entries: string[] = [];
   try {
@@ -90,12 +90,17 @@ export function pidsByName(comm: string): number[] {
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === comm) out.push(Number(e));
+      if (match(readFileSync(`/proc/${e}/${file}`, 'latin1'))) out.push(Number(e));
     } catch {
       // gone meanwhile
     }
   }
   return out;
+}
+
+/** Pids of running processes whose command name is `comm` (e.g. postgres, redis-server). */
+export function pidsByName(comm: string): number[] {
+  return pidsWhere('comm', (text) => text.trim() === comm);
 }
 
 /** A free TCP port on 127.0.0.1. */
