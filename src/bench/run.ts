@@ -19,6 +19,7 @@ import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './
 import { cassandraPids, cassandraUnreachable, CQL_KEYSPACE, dropKeyspace, setupCqlBaseline, type CqlTarget } from './cql-baseline.js';
 import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
 import { preloadReads, primeNamespaces } from './dgw-setup.js';
+import { startFloorServer } from './floor-server.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { runFlood } from './flood.js';
@@ -342,7 +343,8 @@ function mib(v: number | undefined): string {
 async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
   const sqliteDir = mkdtempSync(join(tmpdir(), 'dgw-bench-sqlite-'));
-  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir).filter((s) => selected(o, s.id));
+  const floor = selected(o, 'floor.node_http') ? await startFloorServer() : undefined;
+  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir, floor?.origin ?? '').filter((s) => selected(o, s.id));
   const cqlSeries = Math.max(1, Math.round(o.cassandraPreload / EVENTS_PER_SERIES));
   list.push(...cqlScenarios({ ...o.cassandra, keyspace: CQL_KEYSPACE }, cqlSeries).filter((s) => selected(o, s.id)));
   const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
@@ -366,7 +368,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   const runnable: Scenario[] = [];
   for (const s of list) {
-    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : s.target === 'sqlite_raw' ? undefined : pgDown;
+    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : s.target === 'postgres' ? pgDown : undefined;
     if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
     else runnable.push(s);
   }
@@ -378,6 +380,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const cassPids = cassandraPids();
   targets.cql = { pids: () => cassPids, ...(cassPids.length === 1 ? { rssPid: cassPids[0]! } : {}) };
   targets.sqlite_raw = { pids: () => [], clientIsServer: true };
+  if (floor) targets.floor = { pids: () => [floor.pid], rssPid: floor.pid };
   try {
     for (const s of runnable) {
       try {
@@ -394,6 +397,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   } finally {
     if (runnable.some((s) => s.target === 'cql')) await dropKeyspace(o.cassandra, CQL_KEYSPACE);
     rmSync(sqliteDir, { recursive: true, force: true });
+    await floor?.stop();
   }
   return rows;
 }
@@ -443,7 +447,7 @@ function machine(): { nproc: number; cpuModel: string; memGiB: number } {
 }
 
 /** The backends of the baseline rows (other systems measured for comparison, not dgw). */
-const BASELINE_BACKENDS = new Set(['redis', 'postgres', 'sqlite_raw', 'cql']);
+const BASELINE_BACKENDS = new Set(['redis', 'postgres', 'sqlite_raw', 'cql', 'floor']);
 
 /** Whether a result row is a baseline's rather than dgw's. */
 function isBaselineRow(r: ScenarioResult): boolean {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { OpSpec } from './ops.js';
 
 /** Where a scenario's load goes. */
-export type TargetKind = 'dgw' | 'redis' | 'postgres' | 'cql' | 'sqlite_raw';
+export type TargetKind = 'dgw' | 'redis' | 'postgres' | 'cql' | 'sqlite_raw' | 'floor';
 
 /** One measured scenario. */
 export interface Scenario {
@@ -106,13 +106,13 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
     s('addcount.eventual', {
       title: 'AddCount EVENTUAL, idempotency tokens',
       op: http('/v1/counter/AddCount', { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true }),
-      compareWith: ['redis.incrby', 'postgres.update'],
+      compareWith: ['redis.incrby', 'postgres.update', 'floor.node_http'],
       target5: { metric: 'opsPerSec', min: 20_000, p99MaxMs: 10, label: 'AddCount ≥ 20,000/s at p99 ≤ 10 ms' },
     }),
     s('getcount.eventual', {
       title: 'GetCount EVENTUAL',
       op: http('/v1/counter/GetCount', { gen: 'getCount', namespace: NS.eventual, counters: COUNTERS }),
-      compareWith: ['redis.get'],
+      compareWith: ['redis.get', 'floor.node_http'],
       target5: { metric: 'opsPerSec', min: 25_000, label: 'GetCount ≥ 25,000/s' },
     }),
     s('addandget.accurate', {
@@ -165,10 +165,11 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
 }
 
 /**
- * The baseline scenarios: Redis, a plain PostgreSQL schema and raw SQLite (a database file
- * in `sqliteDir`), same harness.
+ * The baseline scenarios: Redis, a plain PostgreSQL schema, raw SQLite (a database file
+ * in `sqliteDir`) and the HTTP floor (a bare node:http server at `floorOrigin`,
+ * src/bench/floor-server.ts), same harness.
  */
-export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number, sqliteDir: string): Scenario[] {
+export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number, sqliteDir: string, floorOrigin: string): Scenario[] {
   const b = (id: string, target: TargetKind, title: string, op: OpSpec, eventsPerOp?: number): Scenario => ({
     id,
     backend: target,
@@ -189,6 +190,17 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
     {
       ...b('sqlite_raw.insert.b100', 'sqlite_raw', 'raw SQLite INSERT events, batch 100, one transaction', { kind: 'sqlite', file: join(sqliteDir, 'baseline.db'), batch: 100, series: WRITE_SERIES }, 100),
       concurrency: 1,
+    },
+    // The same AddCount body dgw gets, answered by a bare node:http server: the per-request
+    // cost of any Node HTTP service here, and how it compares with Redis.
+    {
+      ...b('floor.node_http', 'floor', 'bare node:http server, AddCount-shaped POST (no dgw)', {
+        kind: 'http',
+        origin: floorOrigin,
+        path: '/v1/counter/AddCount',
+        body: { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true },
+      }),
+      compareWith: ['redis.incrby', 'redis.get'],
     },
   ];
 }
