@@ -70,6 +70,8 @@ export interface ServerOptions {
   allowedOrigins?: readonly string[];
   /** TLS certificate and key (PEM) for both HTTP and gRPC. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve the hot counter calls through the node:http fast path (http/fast-routes.ts); default true. */
+  httpFastPath?: boolean;
   /** Serve a non-loopback host without tokens (otherwise refused, DESIGN 7). */
   allowUnauthenticated?: boolean;
   /** Load shedding settings (server config `shedding`, docs/overload.md); false turns it off. */
@@ -289,6 +291,7 @@ export class DgwServer implements RunningServer {
       rates: this.rates,
       ...(options.log ? { log: options.log } : {}),
       memoryBudget,
+      ...(options.httpFastPath === false ? { fastPath: false } : {}),
     });
 
     this.interval = setInterval(() => this.tickLifecycle(), (options.lifecycleIntervalSeconds ?? 30) * 1000);

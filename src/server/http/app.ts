@@ -11,7 +11,7 @@ import type { NamespaceManager } from '../../core/control/namespace-manager.js';
 import type { TimeSeriesEngine } from '../../core/timeseries/service.js';
 import type { CounterEngine } from '../../core/counter/service.js';
 import type { NamespaceRegistry } from '../../storage/contracts.js';
-import { answerClientError, toHttpError } from './errors.js';
+import { answerClientError, errorAnswer, toHttpError } from './errors.js';
 import { DgwError } from '../../kernel/errors.js';
 import { connectionLimits, fastifyServerOptions, type HttpConnectionLimits } from './connection-limits.js';
 import { parseBody } from './json-body.js';
@@ -29,6 +29,8 @@ import type { RequestRates } from '../ops/request-rates.js';
 import { allowedMethods, registerRetryAfter } from '../ops/http-conventions.js';
 import type { MemoryBudget } from '../../core/memory-budget.js';
 import { installBodyReservations } from '../memory/body-reservations.js';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { FastRoutes, setFastRoutes } from './fast-routes.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -58,6 +60,12 @@ export interface HttpAppDeps {
   rates?: RequestRates;
   /** Server memory budget request bodies reserve from before they are read; none: unbounded. */
   memoryBudget?: MemoryBudget;
+  /**
+   * Serve the hot counter calls through the node:http fast path (fast-routes.ts); default
+   * true. Off with TLS or allowed origins (CORS headers are Fastify's), and in tests that
+   * compare both paths.
+   */
+  fastPath?: boolean;
 }
 
 /** Longest path parameter the router accepts (namespace names: up to 128 characters). */
@@ -69,6 +77,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const onInternalError = deps.onInternalError ?? (() => {});
   const connection = connectionLimits(deps.connectionLimits);
   const server = fastifyServerOptions(connection);
+  // Set once the metrics exist (below); no request arrives before listen().
+  let fast: FastRoutes | undefined;
+  const useFastPath = deps.fastPath !== false && !deps.tls && (deps.allowedOrigins ?? []).length === 0;
   const app = Fastify({
     bodyLimit,
     genReqId,
@@ -85,7 +96,22 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     connectionTimeout: server.connectionTimeout,
     keepAliveTimeout: server.keepAliveTimeout,
     requestTimeout: server.requestTimeout,
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...server.serverOptions } } : { http: server.serverOptions }),
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...server.serverOptions } } : useFastPath ? {} : { http: server.serverOptions }),
+    // The fast path sees each request first; the server is set up as Fastify's own would be
+    // (fastify/lib/server.js getServerInstance).
+    ...(useFastPath
+      ? {
+          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+            const s = createServer(server.serverOptions, (req, res) => {
+              if (fast === undefined || !fast.take(req, res)) handler(req, res);
+            });
+            s.keepAliveTimeout = server.keepAliveTimeout;
+            s.requestTimeout = server.requestTimeout;
+            s.setTimeout(server.connectionTimeout);
+            return s;
+          },
+        }
+      : {}),
   }) as unknown as FastifyInstance;
   app.server.maxConnections = connection.maxConnections;
   registerRequestLog(app, deps.log, deps.rates);
@@ -139,13 +165,10 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     rememberFailure(req, err); // logged with the request's line, causes and stack included
-    const mapped = toHttpError(err, bodyLimit);
-    if (mapped.internal) onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
-    const retryAfter = retryAfterSeconds(err);
-    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
-    // RFC 6750: a 401 names the scheme the client must use.
-    if (err instanceof DgwError && err.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="dgw"');
-    void reply.code(mapped.status).send(mapped.body);
+    const answer = errorAnswer(err, bodyLimit);
+    if (answer.internal) onInternalError(err, `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`);
+    for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
+    void reply.code(answer.status).send(answer.body);
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -159,7 +182,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   });
   registerRetryAfter(app);
 
-  installGuardHooks(app, { guard: deps.guard ?? new CallGuard({}), allowedOrigins: deps.allowedOrigins ?? [] });
+  const guard = deps.guard ?? new CallGuard({});
+  installGuardHooks(app, { guard, allowedOrigins: deps.allowedOrigins ?? [] });
   if ((deps.allowedOrigins ?? []).length > 0) registerCors(app, deps.allowedOrigins!);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -183,14 +207,26 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json').send(openapi));
 
   registerOperationRoutes(app, OPERATIONS, deps.chain);
+  if (useFastPath) {
+    fast = new FastRoutes({
+      chain: deps.chain,
+      guard,
+      operations: OPERATIONS,
+      bodyLimit,
+      memoryBudget: deps.memoryBudget,
+      log: deps.log,
+      rates: deps.rates,
+      observe,
+      onInternalError,
+    });
+    setFastRoutes(app, fast);
+    // Closing: Fastify answers new requests 503 (and drains); let it see them all.
+    app.addHook('preClose', (done) => {
+      fast?.close();
+      done();
+    });
+  }
   return app;
-}
-
-/** The `retryAfterSeconds` of a shed call's error details (sent as `Retry-After`). */
-function retryAfterSeconds(err: unknown): number | undefined {
-  if (!(err instanceof DgwError) || err.code !== 'RESOURCE_EXHAUSTED') return undefined;
-  const s = err.details[0]?.retryAfterSeconds;
-  return typeof s === 'number' ? s : undefined;
 }
 
 /**

@@ -79,6 +79,34 @@ export function toHttpError(err: unknown, bodyLimit: number): HttpError & { inte
   return { status: 500, body: wire('INTERNAL', 'internal error; see the server log'), internal: true };
 }
 
+/** The answer to a failed request: status, the headers it adds, the envelope. */
+export interface ErrorAnswer extends HttpError {
+  /** `retry-after` (a shed call's advice) and `www-authenticate` (a 401), when they apply. */
+  headers: Record<string, string>;
+  internal: boolean;
+}
+
+/**
+ * {@link toHttpError} plus the headers the error calls for: `Retry-After` from a shed
+ * call's details, `WWW-Authenticate` on a 401 (RFC 6750: it names the scheme to use).
+ * Used by the Fastify error handler (app.ts) and the counter fast path (fast-routes.ts).
+ */
+export function errorAnswer(err: unknown, bodyLimit: number): ErrorAnswer {
+  const mapped = toHttpError(err, bodyLimit);
+  const headers: Record<string, string> = {};
+  const retryAfter = retryAfterSeconds(err);
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  if (err instanceof DgwError && err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="dgw"';
+  return { ...mapped, headers };
+}
+
+/** The `retryAfterSeconds` of a shed call's error details (sent as `Retry-After`). */
+function retryAfterSeconds(err: unknown): number | undefined {
+  if (!(err instanceof DgwError) || err.code !== 'RESOURCE_EXHAUSTED') return undefined;
+  const s = err.details[0]?.retryAfterSeconds;
+  return typeof s === 'number' ? s : undefined;
+}
+
 function wire(code: ErrorCode, message: string, details: unknown[] = []): HttpError['body'] {
   return { error: { code, message, details } };
 }

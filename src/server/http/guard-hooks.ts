@@ -4,8 +4,9 @@
  * sheds before any body is read; `preHandler` (body parsed, namespace known) authorizes
  * and counts the call in flight until its response is closed.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import { accessOf, type CallContext } from '../call-context.js';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest, RouteOptions, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import { accessOf, type Access, type CallContext } from '../call-context.js';
 import type { CallGuard, GuardTicket } from '../call-guard.js';
 import type { PendingAdmission } from '../shedding/shedder.js';
 import { checkCrossSite } from '../auth/cross-site.js';
@@ -58,15 +59,7 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
     const operation = operationOfRoute(method === 'HEAD' ? 'GET' : method, route.url);
     if (operation === undefined) return;
     const access = accessOf(operation);
-    const context = (req: FastifyRequest, namespace: string | undefined): CallContext => ({
-      operation,
-      access,
-      namespace,
-      header: (name) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v[0] : v;
-      },
-    });
+    const context = (req: FastifyRequest, namespace: string | undefined): CallContext => callContext(operation, access, req.headers, namespace);
 
     const onRequest: onRequestHookHandler = (req, reply, done) => {
       const origin = isOwnLiteralOrigin(req) ? undefined : req.headers.origin;
@@ -86,7 +79,7 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
         return;
       }
       if (admission === undefined) done();
-      else awaitAdmission(reply, admission, done);
+      else awaitAdmission(reply.raw, admission, done);
     };
     const preHandler: preHandlerHookHandler = (req, reply, done) => {
       let admission: ReturnType<CallGuard['finish']>;
@@ -96,7 +89,7 @@ export function installGuardHooks(app: FastifyInstance, options: GuardHookOption
         done(err as Error);
         return;
       }
-      awaitAdmission(reply, admission, done);
+      awaitAdmission(reply.raw, admission, done);
     };
     route.onRequest = prepend(onRequest, route.onRequest);
     route.preHandler = prepend(preHandler, route.preHandler);
@@ -113,7 +106,21 @@ function namespaceParam(req: FastifyRequest): string | undefined {
   return typeof ns === 'string' ? ns : undefined;
 }
 
-function namespaceInBody(body: unknown): string | undefined {
+/** What the guard sees of an HTTP call: its operation and access, the namespace once known, its headers. */
+export function callContext(operation: string, access: Access, headers: IncomingHttpHeaders, namespace: string | undefined): CallContext {
+  return {
+    operation,
+    access,
+    namespace,
+    header: (name) => {
+      const v = headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    },
+  };
+}
+
+/** The `namespace` field of a parsed body, if it is a string. */
+export function namespaceInBody(body: unknown): string | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   const ns = (body as Record<string, unknown>).namespace;
   return typeof ns === 'string' ? ns : undefined;
@@ -124,29 +131,30 @@ function namespaceInBody(body: unknown): string | undefined {
  * release to the response's end; a call shed from the queue fails with its 429. A client
  * that goes away while waiting leaves the queue.
  */
-function awaitAdmission(reply: FastifyReply, admission: (() => void) | PendingAdmission, done: (err?: Error) => void): void {
+export function awaitAdmission(res: ServerResponse, admission: (() => void) | PendingAdmission, done: (err?: Error) => void): void {
   if (typeof admission === 'function') {
-    releaseOnClose(reply, admission);
+    releaseOnClose(res, admission);
     done();
     return;
   }
   const leave = () => admission.cancel();
-  reply.raw.once('close', leave);
+  res.once('close', leave);
   admission.admitted.then(
     (release) => {
-      reply.raw.off('close', leave);
-      releaseOnClose(reply, release);
+      res.off('close', leave);
+      releaseOnClose(res, release);
       done();
     },
     (err: unknown) => {
-      reply.raw.off('close', leave);
+      res.off('close', leave);
       done(err as Error);
     },
   );
 }
 
-function releaseOnClose(reply: FastifyReply, release: () => void): void {
+/** Calls `release` once the response is closed (done, or the connection dropped). */
+export function releaseOnClose(res: ServerResponse, release: () => void): void {
   // 'close' fires once the response is done or the connection dropped, whichever first.
-  if (reply.raw.writableFinished || reply.raw.destroyed) release();
-  else reply.raw.once('close', release);
+  if (res.writableFinished || res.destroyed) release();
+  else res.once('close', release);
 }

@@ -9,7 +9,7 @@ import type { OperationChain } from '../operations/chain.js';
 import type { CallInfo, HttpRoute, JsonObject, Operation } from '../operations/operation.js';
 
 /** HTTP calls carry no deadline of their own; the chain applies the request deadline. */
-const NO_DEADLINE: CallInfo = { deadlineMs: Number.POSITIVE_INFINITY };
+export const NO_DEADLINE: CallInfo = { deadlineMs: Number.POSITIVE_INFINITY };
 
 function inputOf(op: Operation, route: HttpRoute, req: FastifyRequest): JsonObject {
   if (op.http.input === 'body') return req.body as JsonObject;

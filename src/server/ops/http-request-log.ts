@@ -19,8 +19,51 @@ export function genReqId(req: { headers: Record<string, string | string[] | unde
 function namespaceOf(req: FastifyRequest): string | undefined {
   const params = req.params as { ns?: unknown } | undefined;
   if (typeof params?.ns === 'string') return params.ns;
-  const body = req.body as { namespace?: unknown } | null | undefined;
-  return body && typeof body === 'object' && typeof body.namespace === 'string' ? body.namespace.slice(0, 256) : undefined;
+  return namespaceOfBody(req.body);
+}
+
+/** The `namespace` of a parsed request body, as the log line shows it (at most 256 characters). */
+export function namespaceOfBody(body: unknown): string | undefined {
+  const ns = body && typeof body === 'object' ? (body as { namespace?: unknown }).namespace : undefined;
+  return typeof ns === 'string' ? ns.slice(0, 256) : undefined;
+}
+
+/** One finished HTTP request, as its log line and the request rates see it. */
+export interface FinishedRequest {
+  id: string;
+  method: string;
+  /** The route pattern, or `unmatched`. */
+  route: string | undefined;
+  status: number;
+  elapsedMs: number;
+  /** The namespace (asked only when a line is written). */
+  namespace(): string | undefined;
+  /** The failure of a 5xx, if one was remembered. */
+  failure(): unknown;
+}
+
+/**
+ * Counts a finished request in `rates` and writes its line to `log`: the one place both the
+ * Fastify hook below and the counter fast path (http/fast-routes.ts) report a request.
+ */
+export function reportFinished(log: Logger | undefined, rates: RequestRates | undefined, r: FinishedRequest): void {
+  const { status } = r;
+  rates?.record(`${r.method} ${r.route}`, r.elapsedMs, status >= 500);
+  if (!log) return;
+  const line: Record<string, unknown> = {
+    reqId: r.id,
+    method: r.method,
+    route: r.route,
+    status,
+    latencyMs: Math.round(r.elapsedMs * 1000) / 1000,
+  };
+  const ns = r.namespace();
+  if (ns !== undefined) line.namespace = ns;
+  if (status >= 500) {
+    const err = r.failure();
+    if (err !== undefined) line.err = err;
+    log.error(line, 'request failed');
+  } else log.info(line, 'request');
 }
 
 const failures = new WeakMap<FastifyRequest, unknown>();
@@ -40,24 +83,15 @@ export function registerRequestLog(app: FastifyInstance, log: Logger | undefined
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    const status = reply.statusCode;
-    const route = req.is404 ? 'unmatched' : req.routeOptions.url;
-    rates?.record(`${req.method} ${route}`, reply.elapsedTime, status >= 500);
-    if (!log) return done();
-    const line: Record<string, unknown> = {
-      reqId: req.id,
+    reportFinished(log, rates, {
+      id: req.id,
       method: req.method,
-      route,
-      status,
-      latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
-    };
-    const ns = namespaceOf(req);
-    if (ns !== undefined) line.namespace = ns;
-    if (status >= 500) {
-      const err = failures.get(req);
-      if (err !== undefined) line.err = err;
-      log.error(line, 'request failed');
-    } else log.info(line, 'request');
+      route: req.is404 ? 'unmatched' : req.routeOptions.url,
+      status: reply.statusCode,
+      elapsedMs: reply.elapsedTime,
+      namespace: () => namespaceOf(req),
+      failure: () => failures.get(req),
+    });
     done();
   });
 }

@@ -1,0 +1,280 @@
+/**
+ * The hot counter calls (AddCount, AddAndGetCount, GetCount) served by node:http directly,
+ * ahead of Fastify (issue 9): Fastify's routing, hook runner, content-type machinery and
+ * reply object cost about as much server CPU per call as the counter itself. Only a
+ * request of the common shape takes this path: `POST` to the exact route URL (no query
+ * string), `content-type: application/json`, a declared length up to SMALL_BODY_BYTES, no
+ * `transfer-encoding`, no `Origin`. Anything else (and everything once the server is
+ * closing) goes to Fastify as before, so odd shapes keep Fastify's exact answers.
+ *
+ * A call here passes the same steps, in the same order, as through Fastify's hooks, using
+ * the same functions: the request id header (ops/http-request-log.ts), the body's memory
+ * reservation (memory/body-reservations.ts), the call guard's two stages with admission
+ * (guard-hooks.ts, call-guard.ts), the body parser (json-body.ts), the operation chain,
+ * the one error envelope and its headers (errors.ts, `Retry-After` default of
+ * ops/http-conventions.ts), the request log line and rates, and the per-route HTTP
+ * metrics. test/e2e/fast-routes.http.test.ts sends the same requests down both paths and
+ * compares status, headers and body.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorCodes } from 'fastify';
+import type { OperationChain } from '../operations/chain.js';
+import type { JsonObject, Operation } from '../operations/operation.js';
+import { accessOf, type Access } from '../call-context.js';
+import type { CallGuard, GuardTicket } from '../call-guard.js';
+import type { MemoryBudget } from '../../core/memory-budget.js';
+import { bodyReservationBytes, SMALL_BODY_BYTES } from '../memory/body-reservations.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../ops/request-id.js';
+import { namespaceOfBody, reportFinished } from '../ops/http-request-log.js';
+import type { RequestRates } from '../ops/request-rates.js';
+import type { Logger } from '../ops/logger.js';
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../ops/http-conventions.js';
+import { awaitAdmission, callContext, namespaceInBody, releaseOnClose } from './guard-hooks.js';
+import { errorAnswer } from './errors.js';
+import { parseBody } from './json-body.js';
+import { NO_DEADLINE } from './operation-routes.js';
+
+/** The operations served by the fast path. */
+export const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount']);
+
+/** Content types taken here; others (parameters, other spellings) keep Fastify's parsing. */
+const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** Labels of the per-route HTTP metrics. */
+export interface RouteLabels {
+  method: string;
+  route: string;
+}
+
+/** What the fast path needs: the same objects the Fastify app uses. */
+export interface FastRoutesOptions {
+  chain: OperationChain;
+  guard: CallGuard;
+  operations: readonly Operation[];
+  bodyLimit: number;
+  memoryBudget?: MemoryBudget | undefined;
+  log?: Logger | undefined;
+  rates?: RequestRates | undefined;
+  /** Records a finished request in the per-route HTTP metrics (app.ts). */
+  observe(labels: RouteLabels, status: number, elapsedMs: number): void;
+  /** Called with the cause of every 500. */
+  onInternalError(err: unknown, where: string): void;
+}
+
+interface FastRoute {
+  operation: Operation;
+  url: string;
+  access: Access;
+  labels: RouteLabels;
+  /** `POST <url>`, where a 500 happened. */
+  where: string;
+}
+
+/** Routes the hot counter calls of the common shape; see the file header. */
+export class FastRoutes {
+  private readonly routes = new Map<string, FastRoute>();
+  private open = true;
+  private taken = 0;
+
+  constructor(private readonly options: FastRoutesOptions) {
+    for (const operation of options.operations) {
+      if (!FAST_OPERATIONS.has(operation.name) || operation.http.method !== 'POST' || operation.http.input !== 'body') continue;
+      for (const { url } of operation.http.routes) {
+        this.routes.set(url, { operation, url, access: accessOf(operation.name), labels: { method: 'POST', route: url }, where: `POST ${url}` });
+      }
+    }
+  }
+
+  /** Requests served here so far (tests check that the fast path was taken). */
+  get served(): number {
+    return this.taken;
+  }
+
+  /** From now on every request goes to Fastify (which answers 503 while closing). */
+  close(): void {
+    this.open = false;
+  }
+
+  /** Serves the request and returns true when it has the fast path's shape; false: Fastify's. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.open || req.method !== 'POST') return false;
+    const route = this.routes.get(req.url ?? '');
+    if (route === undefined) return false;
+    const h = req.headers;
+    const declared = h['content-length'];
+    if (declared === undefined || h['transfer-encoding'] !== undefined || h.origin !== undefined || !JSON_TYPES.has(h['content-type'] ?? '')) return false;
+    const length = Number(declared);
+    if (!(length > 0 && length <= SMALL_BODY_BYTES && length <= this.options.bodyLimit)) return false;
+    this.taken++;
+    new FastCall(this.options, route, req, res, length).start();
+    return true;
+  }
+}
+
+const BY_APP = new WeakMap<object, FastRoutes>();
+
+/** The fast path of an HTTP app built by app.ts, if it has one. */
+export function fastRoutesOf(app: object): FastRoutes | undefined {
+  return BY_APP.get(app);
+}
+
+/** Records the fast path of `app` (app.ts). */
+export function setFastRoutes(app: object, routes: FastRoutes): void {
+  BY_APP.set(app, routes);
+}
+
+/** One request on the fast path: the steps of Fastify's hooks, in their order. */
+class FastCall {
+  private readonly started = performance.now();
+  private readonly id: string;
+  private ticket: GuardTicket = {};
+  /** The parsed body, once parsed (the log line's namespace). */
+  private body: unknown;
+  /** What the error handler got (the log line of a 5xx). */
+  private failure: unknown;
+  private answered = false;
+
+  constructor(
+    private readonly options: FastRoutesOptions,
+    private readonly route: FastRoute,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly length: number,
+  ) {
+    this.id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+  }
+
+  start(): void {
+    const { res } = this;
+    const finished = () => {
+      res.off('finish', finished);
+      res.off('error', finished);
+      this.finished();
+    };
+    res.on('finish', finished);
+    res.on('error', finished);
+    // onRequest: the body's reservation, then the guard's first stage (the cross-site
+    // check passes by the shape: no Origin, a JSON content type).
+    try {
+      const budget = this.options.memoryBudget;
+      if (budget) {
+        const reservation = budget.reserve(bodyReservationBytes(this.length, this.options.bodyLimit), `a request body of ${this.length} bytes`);
+        releaseOnClose(res, () => reservation.release());
+      }
+      const call = callContext(this.route.operation.name, this.route.access, this.req.headers, undefined);
+      this.ticket = this.options.guard.begin(call);
+      const admission = this.options.guard.admitEarly(call, this.ticket);
+      if (admission === undefined) this.readBody();
+      else awaitAdmission(res, admission, (err) => (err ? this.fail(err) : this.readBody()));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Reads the body as Fastify's string parser does (byte limit, declared length), then parses it. */
+  private readBody(): void {
+    const { req } = this;
+    const limit = this.options.bodyLimit;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onEnd);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) {
+        cleanup();
+        this.fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (err?: Error & { statusCode?: number }) => {
+      cleanup();
+      if (err != null) {
+        if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+        this.fail(err);
+        return;
+      }
+      if (received !== this.length) {
+        this.fail(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+        return;
+      }
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
+      let body: unknown;
+      try {
+        body = parseBody(this.route.url, text);
+      } catch (parseErr) {
+        this.fail(parseErr);
+        return;
+      }
+      this.body = body;
+      this.authorize();
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onEnd);
+    req.resume();
+  }
+
+  /** preHandler: the guard's second stage (namespace known), then the handler. */
+  private authorize(): void {
+    try {
+      const call = callContext(this.route.operation.name, this.route.access, this.req.headers, namespaceInBody(this.body));
+      const admission = this.options.guard.finish(call, this.ticket);
+      awaitAdmission(this.res, admission, (err) => (err ? this.fail(err) : this.handle()));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private handle(): void {
+    const operation = this.route.operation;
+    this.options.chain.run({ operation, input: this.body as JsonObject, info: NO_DEADLINE, transport: 'http' }).then(
+      (result) => this.send(result.created ? 201 : operation.http.status, result.body, undefined),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** The error handler of app.ts: remembered for the log line, mapped to the envelope. */
+  private fail(err: unknown): void {
+    this.failure = err;
+    const answer = errorAnswer(err, this.options.bodyLimit);
+    if (answer.internal) this.options.onInternalError(err, this.route.where);
+    this.send(answer.status, answer.body, answer.headers);
+  }
+
+  private send(status: number, body: unknown, extra: Record<string, string> | undefined): void {
+    // Fastify's reply is sent once; a late answer (a client gone while admitted) is dropped.
+    if (this.answered) return;
+    this.answered = true;
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = { [REQUEST_ID_HEADER]: this.id, ...extra };
+    // ops/http-conventions.ts: every 429 and 503 says when to retry.
+    if ((status === 429 || status === 503) && headers['retry-after'] === undefined) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
+    headers['content-type'] = JSON_CONTENT_TYPE;
+    headers['content-length'] = String(Buffer.byteLength(text));
+    this.res.writeHead(status, headers);
+    this.res.end(text);
+  }
+
+  /** onResponse: the request's log line and rates, and the per-route metrics. */
+  private finished(): void {
+    const status = this.res.statusCode;
+    const elapsedMs = performance.now() - this.started;
+    reportFinished(this.options.log, this.options.rates, {
+      id: this.id,
+      method: 'POST',
+      route: this.route.url,
+      status,
+      elapsedMs,
+      namespace: () => namespaceOfBody(this.body),
+      failure: () => this.failure,
+    });
+    this.options.observe(this.route.labels, status, elapsedMs);
+  }
+}
