@@ -104,6 +104,25 @@ export interface PartitionScan {
   limit: number;
 }
 
+/**
+ * Scan every event bucket `0 .. eventBuckets - 1` of one time bucket newest-first within
+ * `[fromMicros, toMicros)`, merged into one stream ({@link EventStore.scanTimeBucket}).
+ */
+export interface TimeBucketScan {
+  namespace: string;
+  sliceId: number;
+  timeSeriesId: string;
+  timeBucket: number;
+  /** The slice's event buckets (its `eventBuckets`). */
+  eventBuckets: number;
+  fromMicros: number;
+  toMicros: number;
+  /** Resume strictly after this position (exclusive cursor). */
+  after?: EventPosition;
+  /** Maximum number of whole events to return (>= 1). */
+  limit: number;
+}
+
 /** The primary event store: a table per time slice plus a metadata table per namespace. */
 export interface EventStore {
   /** Slice metadata rows of a namespace, ordered by start ascending (DROPPED ones included). */
@@ -128,6 +147,14 @@ export interface EventStore {
   findEvents(locators: readonly EventLocator[]): Promise<boolean[]>;
   /** Whole events of one partition, newest first, at most `limit`. Missing or dropped slice: []. */
   scanPartition(scan: PartitionScan): Promise<EventRecord[]>;
+  /**
+   * Optional (issue 9): whole events of every event bucket of one time bucket, newest first,
+   * at most `limit`: exactly the first `limit` events of the newest-first merge of
+   * `scanPartition` over each event bucket with the same bounds and cursor. A store that
+   * can merge in its own query implements it; the read path merges partitions itself
+   * otherwise. Missing or dropped slice: [].
+   */
+  scanTimeBucket?(scan: TimeBucketScan): Promise<EventRecord[]>;
   /** Drops every slice table, the metadata and the index outbox entries of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
   /** Up to `limit` index outbox entries of a namespace, oldest commit first where known (capability `indexOutbox`). */

@@ -206,8 +206,9 @@ interface PartitionStream {
 
 /**
  * Up to `limit` matching events of one time bucket, merged newest first across its event
- * buckets. Each partition is read lazily in chunks of about `limit / eventBuckets`, so a
- * page reads little more than it returns instead of `limit` rows from every partition.
+ * buckets: by the store in one query when it has `scanTimeBucket`; otherwise here, each
+ * partition read lazily in chunks of about `limit / eventBuckets`, so a page reads little
+ * more than it returns instead of `limit` rows from every partition.
  */
 async function scanGroup(
   store: EventStore,
@@ -218,9 +219,10 @@ async function scanGroup(
   limit: number,
   matches: ((e: EventRecord) => boolean) | undefined,
 ): Promise<EventRecord[]> {
+  const start = after && after.eventTimeMicros < g.to ? after : undefined;
+  if (store.scanTimeBucket) return scanMerged(store.scanTimeBucket.bind(store), namespace, timeSeriesId, g, start, limit, matches);
   const buckets = g.slice.eventBuckets;
   const chunk = buckets === 1 ? limit : Math.max(4, Math.ceil((limit * 1.25) / buckets) + 1);
-  const start = after && after.eventTimeMicros < g.to ? after : undefined;
   const streams: PartitionStream[] = [];
   for (let eb = 0; eb < buckets; eb++) {
     streams.push({ partition: { timeSeriesId, timeBucket: g.timeBucket, eventBucket: eb }, buffer: [], next: 0, cursor: start, done: false });
@@ -257,6 +259,37 @@ async function scanGroup(
     out.push(best.buffer[best.next++]!);
   }
   return out;
+}
+
+/**
+ * {@link scanGroup} on a store that merges the event buckets of a time bucket itself (one
+ * query per time bucket instead of one per partition, issue 9). With filters, reads on in
+ * pages of `limit` until enough events match.
+ */
+async function scanMerged(
+  scanTimeBucket: NonNullable<EventStore['scanTimeBucket']>,
+  namespace: string,
+  timeSeriesId: string,
+  g: Group,
+  start: EventPosition | undefined,
+  limit: number,
+  matches: ((e: EventRecord) => boolean) | undefined,
+): Promise<EventRecord[]> {
+  const scan = { namespace, sliceId: g.slice.sliceId, timeSeriesId, timeBucket: g.timeBucket, eventBuckets: g.slice.eventBuckets, fromMicros: g.from, toMicros: g.to };
+  if (!matches) return scanTimeBucket({ ...scan, ...(start ? { after: start } : {}), limit });
+  const out: EventRecord[] = [];
+  let cursor = start;
+  for (;;) {
+    const rows = await scanTimeBucket({ ...scan, ...(cursor ? { after: cursor } : {}), limit });
+    for (const e of rows) {
+      if (!matches(e)) continue;
+      out.push(e);
+      if (out.length === limit) return out;
+    }
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < limit) return out;
+    cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+  }
 }
 
 function filterOf(filters: ReadQuery['eventFilters']): ((e: EventRecord) => boolean) | undefined {

@@ -1,7 +1,7 @@
 /** Conformance of EventStore (DESIGN 3.2): slices, idempotent appends, newest-first scans. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EventRecord, EventStore, IndexDoc, PartitionScan } from '../contracts.js';
+import type { EventPosition, EventRecord, EventStore, IndexDoc, PartitionScan, SliceInfo, TimeBucketScan } from '../contracts.js';
 import {
   event,
   freshNamespace,
@@ -28,6 +28,42 @@ async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): 
     if (!last || page.length < scan.limit) return all;
     after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
   }
+}
+
+/** A seeded generator in [0, 1) (mulberry32): the same data on every adapter and run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Newest-first order (time descending, then eventId ascending). */
+function newestFirst(a: EventPosition, b: EventPosition): number {
+  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/** What scanTimeBucket must return: the first `limit` of the merged partition scans. */
+async function mergedByPartitions(events: EventStore, scan: TimeBucketScan): Promise<EventRecord[]> {
+  const all: EventRecord[] = [];
+  for (let eb = 0; eb < scan.eventBuckets; eb++) {
+    const part: PartitionScan = {
+      namespace: scan.namespace,
+      sliceId: scan.sliceId,
+      partition: { timeSeriesId: scan.timeSeriesId, timeBucket: scan.timeBucket, eventBucket: eb },
+      fromMicros: scan.fromMicros,
+      toMicros: scan.toMicros,
+      limit: scan.limit,
+      ...(scan.after ? { after: scan.after } : {}),
+    };
+    all.push(...(await events.scanPartition(part)));
+  }
+  return all.sort(newestFirst).slice(0, scan.limit);
 }
 
 /** Registers the EventStore tests. */
@@ -241,6 +277,71 @@ export function registerEventTests(ctx: ConformanceContext): void {
       assert.deepEqual(flat(await events.readIndexOutbox(ns, 10)), flat([doc(e2)]));
       await events.dropNamespace(ns);
       assert.deepEqual(await events.readIndexOutbox(ns, 10), []);
+    });
+
+    it('scanTimeBucket returns exactly the merged partition scans, cursors and multi-item events included', async (t) => {
+      const events = store(t);
+      if (!events) return;
+      const scanTimeBucket = events.scanTimeBucket?.bind(events);
+      if (!scanTimeBucket) {
+        t.skip(`store "${ctx.stores().name}" has no scanTimeBucket (the read path merges partitions itself)`);
+        return;
+      }
+      const ns = freshNamespace();
+      const rand = seeded(9);
+      const pick = (n: number) => Math.floor(rand() * n);
+      // Two slices: the usual 4 event buckets, and more than one statement merges.
+      const slices: SliceInfo[] = [s0, slice(3600, 3600, { eventBuckets: 70 })];
+      const writes = [];
+      for (const sl of slices) {
+        await events.createSlice(ns, sl);
+        for (let i = 0; i < 160; i++) {
+          // Few distinct times and ids: many ties broken by eventId; the event bucket is a
+          // function of the id, as partitioning makes it (an event lives in one bucket).
+          const idNo = pick(60);
+          const items: Record<string, string> = {};
+          for (let k = 1 + pick(3); k > 0; k--) items[`k${pick(4)}`] = `v${pick(1000)}`;
+          const e = event(pick(5) === 0 ? 'other' : 'a', sl.startMicros + pick(2) * 60 * SEC + pick(25) * 1000, `e${idNo}`, items);
+          writes.push(write(ns, sl, e, Math.floor((e.eventTimeMicros - sl.startMicros) / (60 * SEC)), idNo % sl.eventBuckets));
+        }
+      }
+      await events.appendEvents(writes);
+      for (const sl of slices) {
+        for (const timeBucket of [0, 1]) {
+          const bucketStart = sl.startMicros + timeBucket * 60 * SEC;
+          const base = { namespace: ns, sliceId: sl.sliceId, timeSeriesId: 'a', timeBucket, eventBuckets: sl.eventBuckets };
+          const whole = await mergedByPartitions(events, { ...base, fromMicros: bucketStart, toMicros: bucketStart + 60 * SEC, limit: 1000 });
+          assert.ok(whole.length > 20, 'the random data fills the bucket');
+          for (let trial = 0; trial < 40; trial++) {
+            const from = bucketStart + (pick(3) === 0 ? pick(25) * 1000 : 0);
+            const to = pick(3) === 0 ? bucketStart + pick(26) * 1000 + pick(2) : bucketStart + 60 * SEC;
+            const limit = [1, 2, 3, 5, 8, 50, 1000][pick(7)]!;
+            // Cursors at stored events and between them (a time or id that is not stored).
+            const at = whole[pick(whole.length)]!;
+            const after = [undefined, { eventTimeMicros: at.eventTimeMicros, eventId: at.eventId }, { eventTimeMicros: at.eventTimeMicros + pick(2), eventId: `e${pick(60)}x` }][pick(3)];
+            const scan: TimeBucketScan = { ...base, fromMicros: from, toMicros: to, limit, ...(after ? { after } : {}) };
+            const got = await scanTimeBucket(scan);
+            assert.deepEqual(plain(got), plain(await mergedByPartitions(events, scan)), JSON.stringify({ ...scan, namespace: undefined }));
+          }
+          // Paging with the cursor of each page's last event walks the whole bucket once.
+          for (const limit of [1, 3, 7]) {
+            const walked: EventRecord[] = [];
+            let after: EventPosition | undefined;
+            for (;;) {
+              const page = await scanTimeBucket({ ...base, fromMicros: bucketStart, toMicros: bucketStart + 60 * SEC, limit, ...(after ? { after } : {}) });
+              assert.ok(page.length <= limit, 'page longer than limit');
+              walked.push(...page);
+              const last = page[page.length - 1];
+              if (!last || page.length < limit) break;
+              after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+            }
+            assert.deepEqual(plain(walked), plain(whole));
+          }
+        }
+      }
+      assert.deepEqual(await scanTimeBucket({ namespace: ns, sliceId: 999, timeSeriesId: 'a', timeBucket: 0, eventBuckets: 4, fromMicros: T0, toMicros: T0 + SEC, limit: 5 }), []);
+      await events.setSliceStatus(ns, s0.sliceId, 'DROPPED');
+      assert.deepEqual(await scanTimeBucket({ namespace: ns, sliceId: s0.sliceId, timeSeriesId: 'a', timeBucket: 0, eventBuckets: 4, fromMicros: T0, toMicros: T0 + 60 * SEC, limit: 5 }), []);
     });
 
     it('dropNamespace removes slices and events', async (t) => {

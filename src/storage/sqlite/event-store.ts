@@ -15,12 +15,14 @@ import type {
   PartitionScan,
   SliceInfo,
   SliceStatus,
+  TimeBucketScan,
 } from '../contracts.js';
 import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteIndexStore } from './index-store.js';
 import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
+import { bytesOf, shortHexSql } from './hex-bytes.js';
 
 interface SliceRow {
   namespace_id: number;
@@ -44,6 +46,8 @@ function toInfo(r: SliceRow): SliceInfo {
 }
 
 type ScanRow = [number, string, string, Buffer];
+/** A row of {@link mergedScanSql}: the value as hex text when short (hex-bytes.ts). */
+type MergedRow = [number, string, string, string | Buffer];
 
 /** Bound parameters per stored row (value_metadata is NULL). */
 const COLUMNS = 7;
@@ -55,12 +59,63 @@ function insertSql(table: string, rows: number): string {
   return `INSERT OR IGNORE INTO "${table}" VALUES ${'(?, ?, ?, ?, ?, ?, ?, NULL), '.repeat(rows - 1)}(?, ?, ?, ?, ?, ?, ?, NULL)`;
 }
 
+/**
+ * Most event buckets merged by one statement (a compound SELECT of one arm per bucket;
+ * SQLite refuses more than 500 arms). A slice with more is merged from partition scans.
+ */
+const MAX_MERGED_BUCKETS = 64;
+
+/** Parameters of {@link mergedScanSql}; the cursor as in scanPartition. */
+interface MergedScanParams {
+  series: string;
+  timeBucket: number;
+  from: number;
+  hi: number;
+  cursorTime: number;
+  cursorId: string;
+}
+
+/** Merged-scan texts kept before the cache starts over. */
+const MAX_CACHED_STATEMENTS_TEXTS = 512;
+
+/** Row limits of merged scans are rounded up to a multiple of this: few statement texts. */
+const ROW_LIMIT_STEP = 8;
+
+/**
+ * The newest-first merge of event buckets `0 .. buckets - 1` of one time bucket: one arm per
+ * bucket, each walking the primary key in order, and the ORDER BY of the compound makes
+ * SQLite merge the arms as co-routines (EXPLAIN QUERY PLAN: MERGE (UNION ALL), no temp
+ * B-tree), so the LIMIT stops every arm after the rows it needs. The LIMIT is written into
+ * the text: with a bound LIMIT the same page cost ~50 % more in SQLite (measured: 121 vs
+ * 80 µs for 101 rows). Short values come back as hex (hex-bytes.ts). Named parameters
+ * (bound once, used by every arm; see {@link MergedScanParams}).
+ */
+function mergedScanSql(table: string, buckets: number, rows: number): string {
+  const arms: string[] = [];
+  for (let eb = 0; eb < buckets; eb++) {
+    arms.push(
+      `SELECT event_time, event_id, event_item_key, ${shortHexSql('event_item_value')} AS v FROM "${table}" ` +
+        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
+        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
+    );
+  }
+  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+}
+
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+/** Newest-first order of events (time descending, then id ascending). */
+function newestFirst(a: EventRecord, b: EventRecord): number {
+  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
 /** An EventStore on a SqliteDatabase. */
 export class SqliteEventStore implements EventStore {
+  /** Texts of merged scans by table, buckets and row limit ({@link mergedScan}). */
+  private readonly mergedSqlTexts = new Map<string, string>();
   /** namespace -> sliceId -> slice, loaded lazily from `slices`. */
   private readonly sliceCache = new Map<string, Map<number, SliceInfo>>();
 
@@ -254,6 +309,89 @@ export class SqliteEventStore implements EventStore {
       items.push({ key, value: view(value) });
     }
     return out;
+  }
+
+  /**
+   * One statement per time bucket (issue 9): the event buckets are merged by SQLite, not by
+   * the read path over one query per partition. Rows are fetched with `all` and a row
+   * LIMIT (one native call instead of one per row): `limit + 1` rows (rounded up to
+   * {@link ROW_LIMIT_STEP}) hold `limit` whole events when events have one item; otherwise
+   * the last, possibly cut, event is read again from a cursor with a doubled row limit.
+   */
+  async scanTimeBucket(scan: TimeBucketScan): Promise<EventRecord[]> {
+    const table = this.liveTable(scan.namespace, scan.sliceId);
+    if (!table || scan.limit < 1 || scan.eventBuckets < 1) return [];
+    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return this.scanBucketsApart(scan);
+    const base = scan.toMicros - 1;
+    if (base < scan.fromMicros) return [];
+    const out: EventRecord[] = [];
+    let after = scan.after;
+    let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+    for (;;) {
+      const hi = after ? Math.min(base, after.eventTimeMicros) : base;
+      if (hi < scan.fromMicros) return out;
+      const params: MergedScanParams = {
+        series: scan.timeSeriesId,
+        timeBucket: scan.timeBucket,
+        from: scan.fromMicros,
+        hi,
+        cursorTime: after ? after.eventTimeMicros : hi + 1,
+        cursorId: after ? after.eventId : '',
+      };
+      const rows = this.mergedScan(table, scan.eventBuckets, rowLimit).all(params) as MergedRow[];
+      const cut = rows.length === rowLimit; // the last event may miss items past the limit
+      let current: EventRecord | undefined;
+      let items: EventItem[] = [];
+      let complete = out.length;
+      for (const [time, id, key, value] of rows) {
+        if (!current || current.eventTimeMicros !== time || current.eventId !== id) {
+          if (current) complete = out.length;
+          if (complete === scan.limit) return out;
+          items = [];
+          current = { timeSeriesId: scan.timeSeriesId, eventTimeMicros: time, eventId: id, items };
+          out.push(current);
+        }
+        items.push({ key, value: bytesOf(value) });
+      }
+      if (!cut) return out;
+      // Drop the event that may be cut and read on from the last whole one.
+      out.length = complete;
+      const last = out[complete - 1];
+      if (last) after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+      rowLimit *= 2;
+    }
+  }
+
+  /** The statement of {@link mergedScanSql}, its text built once (a reused string is hashed once). */
+  private mergedScan(table: string, buckets: number, rows: number) {
+    const key = `${table}/${buckets}/${rows}`;
+    let text = this.mergedSqlTexts.get(key);
+    if (text === undefined) {
+      if (this.mergedSqlTexts.size >= MAX_CACHED_STATEMENTS_TEXTS) this.mergedSqlTexts.clear();
+      text = mergedScanSql(table, buckets, rows);
+      this.mergedSqlTexts.set(key, text);
+    }
+    return this.sql.stmt(text).raw(true);
+  }
+
+  /** {@link scanTimeBucket} for slices with too many event buckets for one statement. */
+  private async scanBucketsApart(scan: TimeBucketScan): Promise<EventRecord[]> {
+    const all: EventRecord[] = [];
+    for (let eb = 0; eb < scan.eventBuckets; eb++) {
+      const part = await this.scanPartition({
+        namespace: scan.namespace,
+        sliceId: scan.sliceId,
+        partition: { timeSeriesId: scan.timeSeriesId, timeBucket: scan.timeBucket, eventBucket: eb },
+        fromMicros: scan.fromMicros,
+        toMicros: scan.toMicros,
+        ...(scan.after ? { after: scan.after } : {}),
+        limit: scan.limit,
+      });
+      for (const e of part) all.push(e);
+    }
+    all.sort(newestFirst);
+    if (all.length > scan.limit) all.length = scan.limit;
+    return all;
   }
 
   async dropNamespace(namespace: string): Promise<void> {

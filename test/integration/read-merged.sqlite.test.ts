@@ -1,0 +1,96 @@
+/**
+ * ReadEventRecords on SQLite merges the event buckets of a time bucket in one query
+ * (EventStore.scanTimeBucket, issue 9). The pages must be exactly those of the read path's
+ * own merge of partition scans: seeded random events over several slices, time buckets
+ * and event buckets (ties on time, multi-item events), random intervals, page sizes,
+ * totalRecordLimit and filters, every page followed to the end through its token.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
+import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
+import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
+import type { ReadQuery } from '../../src/core/timeseries/api.js';
+import { StoreCatalog } from '../../src/storage/catalog.js';
+import type { EventRecord, EventStore, StoreSet } from '../../src/storage/contracts.js';
+import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
+import { prng } from '../support/dgw-load.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const S = MICROS_PER_SECOND;
+
+/** The same store set without scanTimeBucket: the read path merges partition scans itself. */
+function withoutMergedScan(set: StoreSet): StoreSet {
+  const e = set.events!;
+  const events: EventStore = {
+    listSlices: (ns) => e.listSlices(ns),
+    createSlice: (ns, s) => e.createSlice(ns, s),
+    setSliceStatus: (ns, id, st) => e.setSliceStatus(ns, id, st),
+    findEvents: (l) => e.findEvents(l),
+    dropNamespace: (ns) => e.dropNamespace(ns),
+    appendEvents: (w, o) => e.appendEvents(w, o),
+    scanPartition: (s) => e.scanPartition(s),
+  };
+  return { ...set, name: set.name, capabilities: set.capabilities, events, ping: () => set.ping(), close: () => set.close() };
+}
+
+const plain = (events: readonly EventRecord[]) =>
+  events.map((e) => `${e.timeSeriesId}@${e.eventTimeMicros}/${e.eventId}{${e.items.map((i) => `${i.key}=${Buffer.from(i.value).toString('hex')}`).join(',')}}`);
+
+describe('ReadEventRecords on SQLite: merged time-bucket scans', () => {
+  it('returns exactly the pages of the partition merge, tokens followed to the end', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 9, 3, 12, 0, 0) * 1000);
+    const set = createSqliteStores({ dataDir: tempDir(), clock });
+    assert.ok(set.events!.scanTimeBucket, 'the SQLite store merges time buckets');
+    const view = createEmbeddedStoreResolver('sqlite', { stores: ['sqlite'] });
+    const merged = createTimeSeriesService({ clock, catalog: new StoreCatalog('sqlite', [['sqlite', set]]) });
+    const apart = createTimeSeriesService({ clock, catalog: new StoreCatalog('sqlite', [['sqlite', withoutMergedScan(set)]]) });
+    try {
+      // 2 h slices of 10 min buckets and 4 event buckets: a 5 h interval spans 3 slices and 30 buckets.
+      const timePartition = { secondsPerTimeSlice: 7200, secondsPerTimeBucket: 600, eventBuckets: 4 };
+      const cfg = parseTimeSeriesNamespace('merged_reads', { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1d', timePartition } }] }, view).config;
+      const rand = prng(21);
+      const pick = (n: number) => Math.floor(rand() * n);
+      const now = clock.nowMicros();
+      const span = 5 * 3600 * S;
+      const events: EventRecord[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const items = Array.from({ length: 1 + pick(3) }, (_, k) => ({ key: `k${k}`, value: new Uint8Array(k === 0 ? [pick(3)] : [pick(3), pick(256)]) }));
+        // Times on a coarse grid: many events share a time and are ordered by id.
+        events.push({ timeSeriesId: pick(4) === 0 ? 'other' : 's', eventTimeMicros: now - pick(span / (20 * S)) * 20 * S, eventId: `e${pick(5000)}`, items });
+      }
+      for (let i = 0; i < events.length; i += 250) await merged.writeSync(cfg, events.slice(i, i + 250));
+
+      for (let trial = 0; trial < 30; trial++) {
+        const start = now - span - pick(2) * 3600 * S + (pick(2) === 0 ? pick(span) : 0);
+        const end = Math.min(now + 1, start + 1 + pick(span + 3600 * S));
+        const q: ReadQuery = {
+          timeSeriesId: 's',
+          startMicros: start,
+          endMicros: end,
+          eventFilters: pick(3) === 0 ? [{ key: 'k0', value: new Uint8Array([pick(3)]) }] : [],
+          pageSize: [1, 7, 50, 100, 1000][pick(5)]!,
+          totalRecordLimit: pick(3) === 0 ? 1 + pick(300) : 0,
+          allowPartial: false,
+        };
+        let tokenA: string | undefined;
+        let tokenB: string | undefined;
+        let pages = 0;
+        for (;;) {
+          const a = await merged.read(cfg, { ...q, ...(tokenA ? { pageToken: tokenA } : {}) });
+          const b = await apart.read(cfg, { ...q, ...(tokenB ? { pageToken: tokenB } : {}) });
+          assert.deepEqual(plain(a.events), plain(b.events), `trial ${trial} page ${pages}`);
+          assert.equal(a.nextPageToken === undefined, b.nextPageToken === undefined, `trial ${trial} page ${pages}: tokens`);
+          assert.equal(a.partial, b.partial);
+          tokenA = a.nextPageToken;
+          tokenB = b.nextPageToken;
+          pages++;
+          if (!tokenA) break;
+        }
+      }
+    } finally {
+      await set.close();
+    }
+  });
+});
