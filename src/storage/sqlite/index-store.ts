@@ -12,12 +12,16 @@ import type {
   IndexStore,
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
-import { decodeItems, encodeItems } from '../item-codec.js';
+import { encodeItems } from '../item-codec.js';
+import { itemsOf, shortHexSql } from './hex-bytes.js';
 import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
 import { compileSearch } from './search-sql.js';
 import type { SqliteDatabase } from './database.js';
 
-type SearchRow = [string, number, string, Buffer];
+type SearchRow = [string, number, string, string | Buffer];
+
+/** Encoded items up to this size come back as hex (hex-bytes.ts: no Buffer per found event). */
+const ITEMS_HEX_MAX_BYTES = 256;
 
 /** Namespace, interval and cursor conditions on `d`, with their parameters. */
 function scope(nsId: number, s: Omit<IndexSearch, 'limit'>): { sql: string; params: unknown[] } {
@@ -79,7 +83,7 @@ export class SqliteIndexStore implements IndexStore {
     const expr = compileSearch(search.query);
     const rows = this.sql
       .stmt(
-        `SELECT d.time_series_id, d.event_time, d.event_id, d.items FROM index_docs d WHERE ${where.sql} ` +
+        `SELECT d.time_series_id, d.event_time, d.event_id, ${shortHexSql('d.items', ITEMS_HEX_MAX_BYTES)} FROM index_docs d WHERE ${where.sql} ` +
           `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ?`,
       )
       .raw(true)
@@ -88,7 +92,7 @@ export class SqliteIndexStore implements IndexStore {
       timeSeriesId,
       eventTimeMicros,
       eventId,
-      items: decodeItems(items),
+      items: itemsOf(items),
     }));
   }
 
