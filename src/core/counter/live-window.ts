@@ -7,9 +7,14 @@
  * through {@link LiveWindows.touch} before it starts and after it ends** (service.ts
  * `writeMutation`, the only writer of counter events). A touch at time T drops every
  * segment that could hold T, so the next read scans that part again from the store (the
- * truth: idempotent retries, failed or in-doubt writes need no special case). A read saves
- * what it scanned only if no touch happened meanwhile (a version number), so a scan that
- * raced with a commit is used once, for its own answer, never cached.
+ * truth: idempotent retries, failed or in-doubt writes need no special case). A read that
+ * raced with writes (touches while it scanned) saves what it found only after applying
+ * those touches to it, as if they came after its save: what could hold a touched time is
+ * dropped, what lies before it stays (a write at T stores one event, at T). So under
+ * concurrent adds a read still keeps the older part of its scan, and the next read scans
+ * from the first touched time, not from where the last undisturbed read ended. Touches
+ * are remembered per counter by version ({@link TOUCH_LOG}); a read older than that log
+ * saves nothing.
  *
  * That is only true when every writer shares this object, i.e. every writer is in this
  * process: one LiveWindows per event store object (in-process instances sharing a store
@@ -18,8 +23,9 @@
  * the whole live window as before (docs/counters.md, "ACCURATE reads").
  *
  * Everything else only discards: a newer checkpoint drops the segments it covers, a slice
- * drop or a namespace drop forgets the namespace, an older checkpoint (a stale cache read)
- * falls back to a full scan.
+ * drop or a namespace drop forgets the namespace. An older checkpoint (a stale cache read,
+ * or a first rollup that ended before the counter's first write) scans the gap between
+ * the two from the store.
  */
 import type { RollupCheckpoint } from '../../domain/counters.js';
 import { foldEvents, type CounterMutation } from './counter-events.js';
@@ -29,6 +35,9 @@ export const CELL_MICROS = 100_000;
 
 /** Most counters remembered per event store (least recently used first out). */
 export const MAX_LIVE_COUNTERS = 10_000;
+
+/** Touches remembered per counter for the reads running across them. */
+export const TOUCH_LOG = 64;
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
@@ -51,8 +60,11 @@ interface Entry {
   /** The checkpoint the segments start after: they cover (checkpoint, last.to], contiguous. */
   checkpoint: number;
   segments: readonly Segment[];
-  /** Bumped by every touch: a read saves its scan only if unchanged. */
+  /** Bumped by every touch. */
   version: number;
+  /** The last touches, oldest first: `times[i]` is the time of the touch that made version `firstVersion + i`. */
+  times: number[];
+  firstVersion: number;
 }
 
 /** Reads a counter's mutations with time in [from, to] (inclusive). */
@@ -78,16 +90,12 @@ export class LiveWindows {
     const entry = this.entries.get(k);
     if (!entry) return;
     entry.version++;
-    const kept: Segment[] = [];
-    for (const s of entry.segments) {
-      if (s.to < timeMicros) kept.push(s);
-      else {
-        // An empty segment reaching T stays empty up to T − 1.
-        if (s.fold === undefined && s.from < timeMicros) kept.push({ from: s.from, to: timeMicros - 1, fold: undefined });
-        break;
-      }
+    if (entry.times.length === TOUCH_LOG) {
+      entry.times.shift();
+      entry.firstVersion++;
     }
-    entry.segments = kept;
+    entry.times.push(timeMicros);
+    entry.segments = truncate(entry.segments, timeMicros);
   }
 
   /** Forgets a namespace (dropped, re-created, or slices dropped by the lifecycle). */
@@ -105,12 +113,8 @@ export class LiveWindows {
   async count(namespace: string, counter: string, base: RollupCheckpoint, toMicros: number, oldBefore: number, scan: MutationScan): Promise<bigint> {
     const k = key(namespace, counter);
     let entry = this.entries.get(k);
-    if (entry && entry.checkpoint > base.rollupTsMicros) {
-      // A stale checkpoint (cache read racing a rollup): answer from the store, keep the entry.
-      return fullFold(base, await scan(base.rollupTsMicros + 1, toMicros));
-    }
     if (!entry) {
-      entry = { checkpoint: base.rollupTsMicros, segments: [], version: 0 };
+      entry = { checkpoint: base.rollupTsMicros, segments: [], version: 0, times: [], firstVersion: 1 };
       this.entries.set(k, entry);
       this.evict();
     } else {
@@ -118,10 +122,19 @@ export class LiveWindows {
       this.entries.delete(k);
       this.entries.set(k, entry);
     }
+    // What the entry holds now (touches and other reads replace the array, never change it).
     const version = entry.version;
+    const checkpoint = entry.checkpoint;
+    const remembered = entry.segments;
     const segments: Segment[] = [];
+    if (checkpoint > base.rollupTsMicros) {
+      // A checkpoint older than the entry's: a cache read racing a rollup, or a counter's
+      // first rollup ending before its first write, where a never-rolled-up read started
+      // (rollup.ts scanStart). The events between the two are read in front.
+      segments.push(...cut(base.rollupTsMicros + 1, checkpoint, await scan(base.rollupTsMicros + 1, checkpoint)));
+    }
     let hole: Segment | undefined;
-    for (const s of entry.segments) {
+    for (const s of remembered) {
       if (s.to <= base.rollupTsMicros) continue;
       if (s.from <= base.rollupTsMicros) {
         if (s.fold === undefined) segments.push({ from: base.rollupTsMicros + 1, to: s.to, fold: undefined });
@@ -135,9 +148,12 @@ export class LiveWindows {
     if (known < toMicros) segments.push(...cut(known + 1, toMicros, await scan(known + 1, toMicros)));
 
     const merged = mergeOld(segments, oldBefore);
-    if (this.entries.get(k) === entry && entry.version === version) {
-      entry.checkpoint = base.rollupTsMicros;
-      entry.segments = merged;
+    if (this.entries.get(k) === entry) {
+      const saved = touchedSince(entry, version, merged);
+      if (saved !== undefined) {
+        entry.checkpoint = base.rollupTsMicros;
+        entry.segments = saved;
+      }
     }
     const count = combine(base.count, merged);
     if (count !== undefined) return count;
@@ -152,6 +168,31 @@ export class LiveWindows {
       this.entries.delete(oldest.value);
     }
   }
+}
+
+/** Drops the segments that could hold `timeMicros` (and every later one). */
+function truncate(segments: readonly Segment[], timeMicros: number): Segment[] {
+  // Writes are mostly recent: look for the first segment reaching T from the end.
+  let i = segments.length;
+  while (i > 0 && segments[i - 1]!.to >= timeMicros) i--;
+  const kept = segments.slice(0, i);
+  const s = segments[i];
+  // An empty segment reaching T stays empty up to T − 1.
+  if (s !== undefined && s.fold === undefined && s.from < timeMicros) kept.push({ from: s.from, to: timeMicros - 1, fold: undefined });
+  return kept;
+}
+
+/**
+ * What a read that started at `version` may save of its `segments`: all of them when no
+ * touch happened since, else them with every touch since applied; undefined when the log
+ * no longer holds every touch since.
+ */
+function touchedSince(entry: Entry, version: number, segments: Segment[]): Segment[] | undefined {
+  if (entry.version === version) return segments;
+  if (version + 1 < entry.firstVersion) return undefined;
+  let saved = segments;
+  for (let v = version + 1; v <= entry.version; v++) saved = truncate(saved, entry.times[v - entry.firstVersion]!);
+  return saved;
 }
 
 function key(namespace: string, counter: string): string {
