@@ -81,13 +81,15 @@ export class SqliteIndexStore implements IndexStore {
     if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return [];
     const where = scope(nsId, search);
     const expr = compileSearch(search.query);
+    // The LIMIT is written into the text (one statement per page size in use): bound, the
+    // same search cost ~12 % more (micro, 100,000 documents, page of 101: 250-264 vs 218-230 µs).
     const rows = this.sql
       .stmt(
         `SELECT d.time_series_id, d.event_time, d.event_id, ${shortHexSql('d.items', ITEMS_HEX_MAX_BYTES)} FROM index_docs d WHERE ${where.sql} ` +
-          `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ?`,
+          `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ${Math.floor(search.limit)}`,
       )
       .raw(true)
-      .all(...where.params, ...expr.params, search.limit) as SearchRow[];
+      .all(...where.params, ...expr.params) as SearchRow[];
     return rows.map(([timeSeriesId, eventTimeMicros, eventId, items]) => ({
       timeSeriesId,
       eventTimeMicros,

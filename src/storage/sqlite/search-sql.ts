@@ -32,18 +32,18 @@ function equalsSql(key: string, value: string | number | boolean, params: unknow
     params.push(key, bind(value));
     return FIELD(`f.kind = ${FIELD_VALUE} AND f.type IN ${TYPES_OF_CLASS[cls]} AND f.num = ?`);
   }
-  // KEYWORD: the whole value; TEXT: every query token among the field's tokens.
-  params.push(key, value, key);
-  const parts = [
-    FIELD(`f.kind = ${FIELD_VALUE} AND f.type = 'KEYWORD' AND f.txt = ?`),
-  ];
-  const text = [FIELD(`f.kind = ${FIELD_VALUE} AND f.type = 'TEXT'`)];
+  // KEYWORD: the whole value; TEXT: every query token among the field's tokens. One lookup
+  // of the field's value row decides which applies (a field has one value row per
+  // document): a document without a match costs one primary-key seek, not one per branch
+  // (issue 9: most documents a search walks do not match).
+  params.push(key, value);
+  const tokens: string[] = [];
   for (const token of textTokens(String(value))) {
     params.push(key, token);
-    text.push(FIELD(`f.kind = ${FIELD_TOKEN} AND f.txt = ?`));
+    tokens.push(`EXISTS (SELECT 1 FROM index_fields t WHERE t.doc_id = d.doc_id AND t.key = ? AND t.kind = ${FIELD_TOKEN} AND t.txt = ?)`);
   }
-  parts.push(`(${text.join(' AND ')})`);
-  return `(${parts.join(' OR ')})`;
+  const text = tokens.length > 0 ? `(f.type = 'TEXT' AND ${tokens.join(' AND ')})` : "f.type = 'TEXT'";
+  return FIELD(`f.kind = ${FIELD_VALUE} AND ((f.type = 'KEYWORD' AND f.txt = ?) OR ${text})`);
 }
 
 function rangeSql(key: string, lower: RangeBound | undefined, upper: RangeBound | undefined, params: unknown[]): string {
