@@ -29,6 +29,8 @@ options:
   --host H               address to bind (127.0.0.1; another needs tokens, docs/security.md) [DGW_HOST]
   --grpc-port N          also serve gRPC on this port [DGW_GRPC_PORT]
   --data-dir DIR         SQLite data folder (./data) [DGW_DATA_DIR]
+  --sqlite-writer-thread  commit SQLite event appends in a writer thread (off; docs/storage.md)
+                         [DGW_SQLITE_WRITER_THREAD=1]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
@@ -133,6 +135,7 @@ export async function serve(argv: string[]): Promise<void> {
       port: { type: 'string', default: process.env.DGW_PORT ?? '8080' },
       host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
+      'sqlite-writer-thread': { type: 'boolean', default: process.env.DGW_SQLITE_WRITER_THREAD === '1' },
       quiet: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
@@ -223,6 +226,7 @@ export async function serve(argv: string[]): Promise<void> {
     port: httpPort,
     host: values.host,
     dataDir,
+    sqliteWriterThread: values['sqlite-writer-thread'],
     clock,
     log,
     clusters,

@@ -45,6 +45,8 @@ export interface ServerOptions {
   port: number;
   host: string;
   dataDir: string;
+  /** Embedded SQLite: commit event appends in a writer thread (`--sqlite-writer-thread`, docs/storage.md). Default false. */
+  sqliteWriterThread?: boolean;
   /** Configured clusters (PostgreSQL, Redis); none means embedded SQLite in `dataDir` (stores.ts). */
   clusters?: readonly ClusterConfig[];
   clock?: Clock;
@@ -132,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clock = options.clock ?? new SystemClock();
   const stores = await assembleStores({
     dataDir: options.dataDir,
+    ...(options.sqliteWriterThread ? { sqliteWriterThread: true } : {}),
     clock,
     ...(options.clusters ? { clusters: options.clusters } : {}),
     // A store not reachable at start-up (Cassandra): the server starts, /readyz says why.

@@ -34,6 +34,8 @@ import { createEmbeddedStoreResolver, createServerStoreResolver } from './store-
 export interface StoreConfig {
   /** Directory of the embedded SQLite database (embedded mode). */
   dataDir: string;
+  /** Embedded SQLite: commit event appends in a writer thread (docs/storage.md). */
+  sqliteWriterThread?: boolean;
   /** Configured clusters; none means embedded mode. */
   clusters?: readonly ClusterConfig[];
   clock: Clock;
@@ -56,7 +58,7 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
   const clusters = config.clusters ?? [];
   const memory = createMemoryStores({ clock: config.clock });
   if (clusters.length === 0) {
-    const sqlite = createSqliteStores({ dataDir: config.dataDir, clock: config.clock });
+    const sqlite = createSqliteStores({ dataDir: config.dataDir, clock: config.clock, writerThread: config.sqliteWriterThread === true });
     return {
       catalog: new StoreCatalog('sqlite', [
         ['sqlite', sqlite],

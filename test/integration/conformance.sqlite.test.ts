@@ -5,3 +5,4 @@ import { tempDir } from '../support/temp-dir.js';
 
 const clock = new ManualClock();
 runConformance('sqlite', async () => createSqliteStores({ dataDir: tempDir(), clock }), { clock });
+runConformance('sqlite (writer thread)', async () => createSqliteStores({ dataDir: tempDir(), clock, writerThread: true }), { clock });

@@ -7,6 +7,12 @@ import { migrate } from './schema.js';
 
 const MAX_CACHED_STATEMENTS = 2000;
 
+/** Options of a {@link SqliteDatabase}. */
+export interface SqliteDatabaseOptions {
+  /** Bring the schema to this build's version (default true; the writer thread's second connection skips it). */
+  migrate?: boolean;
+}
+
 /** The connection and helpers every SQLite part shares. */
 export class SqliteDatabase {
   readonly db: Database.Database;
@@ -14,7 +20,7 @@ export class SqliteDatabase {
   private readonly namespaceIds = new Map<string, number>();
 
   /** Opens (creating if needed) and migrates `file`; `:memory:` for throwaway databases. */
-  constructor(readonly file: string) {
+  constructor(readonly file: string, options: SqliteDatabaseOptions = {}) {
     this.db = new Database(file);
     try {
       if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
@@ -27,7 +33,7 @@ export class SqliteDatabase {
       this.db.pragma('wal_autocheckpoint = 10000');
       this.db.pragma('journal_size_limit = 67108864');
       this.db.pragma('foreign_keys = OFF');
-      migrate(this.db, file);
+      if (options.migrate !== false) migrate(this.db, file);
     } catch (err) {
       this.db.close();
       throw err;
@@ -57,9 +63,15 @@ export class SqliteDatabase {
     for (const sql of this.statements.keys()) if (sql.includes(quoted)) this.statements.delete(sql);
   }
 
-  /** Runs `fn` in one transaction (one commit, one fsync); nested calls join the outer one. */
+  /**
+   * Runs `fn` in one transaction (one commit, one fsync); a nested call is a savepoint of
+   * the outer one. BEGIN IMMEDIATE: the write lock is taken up front, waiting out the
+   * other connection (the writer thread) under busy_timeout. A deferred transaction that
+   * read first could not wait: SQLite refuses its upgrade at once (SQLITE_BUSY_SNAPSHOT)
+   * when the other connection committed since the read.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   /** The numeric id of a namespace, allocating one when `create` is set. */

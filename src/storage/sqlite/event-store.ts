@@ -1,7 +1,9 @@
 /**
  * The SQLite EventStore (DESIGN 3.2): one WITHOUT ROWID table per time slice named from the
  * namespace's numeric id, clustered newest first; slice metadata in `slices`. Slice rows are
- * cached in process (the store is not shared between processes).
+ * cached in process (the store is not shared between processes). Appends are checked here
+ * and committed by the writer thread when there is one (file databases, append-writer.ts),
+ * else inline; everything else runs on the main connection.
  */
 import { DgwError } from '../../kernel/errors.js';
 import type {
@@ -21,8 +23,10 @@ import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteIndexStore } from './index-store.js';
-import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
+import { decodeOutboxDoc } from '../index-outbox.js';
 import { bytesOf, shortHexSql } from './hex-bytes.js';
+import { writeAppendRows, type AppendRows } from './append-rows.js';
+import type { SqliteAppendWriter } from './append-writer.js';
 
 interface SliceRow {
   namespace_id: number;
@@ -48,16 +52,6 @@ function toInfo(r: SliceRow): SliceInfo {
 type ScanRow = [number, string, string, Buffer];
 /** A row of {@link mergedScanSql}: the value as hex text when short (hex-bytes.ts). */
 type MergedRow = [number, string, string, string | Buffer];
-
-/** Bound parameters per stored row (value_metadata is NULL). */
-const COLUMNS = 7;
-/** Rows per multi-row INSERT (COLUMNS * CHUNK = 448 parameters, far below SQLite's limit). */
-const CHUNK = 64;
-
-/** `INSERT OR IGNORE` of `rows` rows into a slice table. */
-function insertSql(table: string, rows: number): string {
-  return `INSERT OR IGNORE INTO "${table}" VALUES ${'(?, ?, ?, ?, ?, ?, ?, NULL), '.repeat(rows - 1)}(?, ?, ?, ?, ?, ?, ?, NULL)`;
-}
 
 /**
  * Most event buckets merged by one statement (a compound SELECT of one arm per bucket;
@@ -119,10 +113,14 @@ export class SqliteEventStore implements EventStore {
   /** namespace -> sliceId -> slice, loaded lazily from `slices`. */
   private readonly sliceCache = new Map<string, Map<number, SliceInfo>>();
 
-  /** @param index the index of the same database: `indexDocs` of an append commit with the events. */
+  /**
+   * @param index the index of the same database: `indexDocs` of an append commit with the events.
+   * @param writer the writer thread that commits appends; without one they commit inline.
+   */
   constructor(
     private readonly sql: SqliteDatabase,
     private readonly index?: SqliteIndexStore,
+    private readonly writer?: SqliteAppendWriter,
   ) {}
 
   private slices(namespace: string): Map<number, SliceInfo> {
@@ -186,15 +184,31 @@ export class SqliteEventStore implements EventStore {
   }
 
   async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
-    // Synchronous from here: once started, the commit ends before this call returns, so a
-    // time bound only needs checking up front.
     checkAppendTime(options);
     const docs = options?.indexDocs ?? [];
     const outbox = options?.outboxDocs ?? [];
     if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'sqlite event store: no index to commit indexDocs to');
     if (writes.length === 0 && docs.length === 0 && outbox.length === 0) return;
-    // Validate the whole batch before writing: it commits atomically or not at all. Rows
-    // are flattened per table (a batch almost always targets one) into bind parameters.
+    const rows: AppendRows = { tables: this.flatten(writes), docs, outbox };
+    if (this.writer) {
+      // Namespace ids are allocated on this connection only, never by the writer's.
+      for (const d of docs) this.sql.namespaceId(d.namespace, true);
+      await this.writer.append(rows, options?.timeoutMicros);
+      return;
+    }
+    // Inline, synchronous from here: once started, the commit ends before this call
+    // returns, so the time bound only needed checking up front. One transaction for the
+    // whole array, index documents included (events and index always agree after a
+    // crash): group commit makes one call one fsync.
+    this.sql.transaction(() => writeAppendRows(this.sql, this.index, rows));
+  }
+
+  /**
+   * Validates the whole batch before anything is written (it commits atomically or not at
+   * all) and flattens its rows per table (a batch almost always targets one) into bind
+   * parameters.
+   */
+  private flatten(writes: readonly EventWrite[]): AppendRows['tables'] {
     const byTable = new Map<string, unknown[]>();
     let lastKey = '';
     let lastSliceId = NaN;
@@ -219,16 +233,7 @@ export class SqliteEventStore implements EventStore {
         params.push(p.timeSeriesId, p.timeBucket, p.eventBucket, e.eventTimeMicros, e.eventId, item.key, item.value);
       }
     }
-    // One transaction for the whole array, index documents included (events and index
-    // always agree after a crash): group commit makes one call one fsync.
-    this.sql.transaction(() => {
-      for (const [table, rows] of byTable) this.insertRows(table, rows);
-      if (docs.length > 0) this.index?.indexNow(docs);
-      if (outbox.length > 0) {
-        const insert = this.sql.stmt('INSERT OR IGNORE INTO index_outbox (namespace, event_time, time_series_id, event_id, doc) VALUES (?, ?, ?, ?, ?)');
-        for (const d of outbox) insert.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId, encodeOutboxDoc(d));
-      }
-    });
+    return [...byTable];
   }
 
   async readIndexOutbox(namespace: string, limit: number): Promise<IndexDoc[]> {
@@ -242,20 +247,6 @@ export class SqliteEventStore implements EventStore {
     this.sql.transaction(() => {
       for (const d of docs) del.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId);
     });
-  }
-
-  /**
-   * INSERT OR IGNOREs flattened rows into `table`: CHUNK rows per statement, then the tail
-   * in power-of-two pieces, so each table needs at most log2(CHUNK) + 1 cached statements.
-   */
-  private insertRows(table: string, params: unknown[]): void {
-    const rows = params.length / COLUMNS;
-    let row = 0;
-    for (let size = CHUNK; size >= 1; size >>= 1) {
-      if (rows - row < size) continue;
-      const insert = this.sql.stmt(insertSql(table, size));
-      for (; row + size <= rows; row += size) insert.run(params.slice(row * COLUMNS, (row + size) * COLUMNS));
-    }
   }
 
   async findEvents(locators: readonly EventLocator[]): Promise<boolean[]> {

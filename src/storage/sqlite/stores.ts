@@ -11,6 +11,7 @@ import { wrapStoreSet } from '../store-wrapper.js';
 import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
 import { TtlCounterCache } from '../in-process/ttl-counter-cache.js';
 import { translateSqliteError } from './errors.js';
+import { SqliteAppendWriter } from './append-writer.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteIndexStore } from './index-store.js';
@@ -35,6 +36,13 @@ export interface SqliteStoresOptions {
   readonly?: false;
   /** Bound of the in-process rollup cache LRU; default 100,000 entries. */
   rollupCacheEntries?: number;
+  /**
+   * Commit event appends on a second connection in a writer thread (docs/storage.md,
+   * "Writes in a writer thread"). Default false: measured on the 2-core bench machine it
+   * costs more CPU per event than it saves there. A `:memory:` database cannot be shared
+   * with a thread and always commits inline.
+   */
+  writerThread?: boolean;
 }
 
 /**
@@ -58,12 +66,13 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     throw translateSqliteError(err, `sqlite.open ${file}`);
   }
   const index = new SqliteIndexStore(sql);
+  const writer = filename !== ':memory:' && options.writerThread === true ? new SqliteAppendWriter(file) : undefined;
   return wrapStoreSet({
     name: 'sqlite',
     capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
     translate: translateSqliteError,
     parts: {
-      events: new SqliteEventStore(sql, index),
+      events: new SqliteEventStore(sql, index, writer),
       index,
       rollups: new SqliteRollupStore(sql, options.clock),
       rollupCache: new LruRollupCache(
@@ -79,7 +88,11 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
       sql.stmt(READY_PROBE).run(Date.now());
     },
     async close() {
-      sql.close();
+      try {
+        await writer?.close();
+      } finally {
+        sql.close();
+      }
     },
   });
 }

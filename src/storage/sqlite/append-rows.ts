@@ -1,0 +1,60 @@
+/**
+ * The rows of one `appendEvents` call, checked and flattened, and the one function that
+ * writes them: used inline by the event store (`:memory:` databases) and by the writer
+ * thread (append-writer-thread.ts) on its own connection, so both paths run the same SQL.
+ * The caller owns the transaction: events, index documents and outbox rows of a call
+ * always commit together (events and index agree after a crash).
+ */
+import type { IndexDoc } from '../contracts.js';
+import { encodeOutboxDoc } from '../index-outbox.js';
+import type { SqliteDatabase } from './database.js';
+import type { SqliteIndexStore } from './index-store.js';
+
+/** Bound parameters per stored row (value_metadata is NULL). */
+export const COLUMNS = 7;
+/** Rows per multi-row INSERT (COLUMNS * CHUNK = 448 parameters, far below SQLite's limit). */
+const CHUNK = 64;
+
+/**
+ * What one append writes, plain data (it crosses to the writer thread by structured clone):
+ * per slice table the flattened bind parameters of its rows, COLUMNS per row in table
+ * order; the index documents for this database's index; the outbox documents.
+ */
+export interface AppendRows {
+  tables: [table: string, params: unknown[]][];
+  docs: readonly IndexDoc[];
+  outbox: readonly IndexDoc[];
+}
+
+/** `INSERT OR IGNORE` of `rows` rows into a slice table. */
+function insertSql(table: string, rows: number): string {
+  return `INSERT OR IGNORE INTO "${table}" VALUES ${'(?, ?, ?, ?, ?, ?, ?, NULL), '.repeat(rows - 1)}(?, ?, ?, ?, ?, ?, ?, NULL)`;
+}
+
+/**
+ * INSERT OR IGNOREs flattened rows into `table`: CHUNK rows per statement, then the tail
+ * in power-of-two pieces, so each table needs at most log2(CHUNK) + 1 cached statements.
+ */
+function insertRows(sql: SqliteDatabase, table: string, params: unknown[]): void {
+  const rows = params.length / COLUMNS;
+  let row = 0;
+  for (let size = CHUNK; size >= 1; size >>= 1) {
+    if (rows - row < size) continue;
+    const insert = sql.stmt(insertSql(table, size));
+    for (; row + size <= rows; row += size) insert.run(params.slice(row * COLUMNS, (row + size) * COLUMNS));
+  }
+}
+
+/**
+ * Writes `rows` on `sql` inside the caller's transaction (first write of an item wins;
+ * an outbox entry already there is kept). `index` must be the index store of the same
+ * connection when `rows.docs` is not empty.
+ */
+export function writeAppendRows(sql: SqliteDatabase, index: SqliteIndexStore | undefined, rows: AppendRows): void {
+  for (const [table, params] of rows.tables) insertRows(sql, table, params);
+  if (rows.docs.length > 0) index?.indexNow(rows.docs);
+  if (rows.outbox.length > 0) {
+    const insert = sql.stmt('INSERT OR IGNORE INTO index_outbox (namespace, event_time, time_series_id, event_id, doc) VALUES (?, ?, ?, ?, ?)');
+    for (const d of rows.outbox) insert.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId, encodeOutboxDoc(d));
+  }
+}
