@@ -336,7 +336,8 @@ export class CounterServiceEngine implements CounterEngine {
       const windows = this.rollups.liveWindows(config);
       windows?.touch(config.events.name, counter, time);
       try {
-        await this.timeseries.writeSync(config.events, [event]);
+        // Built and checked here (names and tokens in validate.ts): no generic batch checks.
+        await this.timeseries.writeOwnEventSync(config.events, event);
       } catch (err) {
         throw renameEventErrors(err);
       } finally {

@@ -21,7 +21,7 @@ import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
 import type { MemoryBudget } from '../memory-budget.js';
 import { IndexRepair } from './index-repair.js';
-import { InFlightWrites, prepareBatch, validateEventShapes } from './write-path.js';
+import { InFlightWrites, prepareBatch, prepareOwnEvent, validateEventShapes } from './write-path.js';
 import { withReadSlo, withSloDeadline } from './slo-deadlines.js';
 
 /** Options of {@link createTimeSeriesService}. */
@@ -52,6 +52,12 @@ export interface TimeSeriesEngine extends TimeSeriesService {
    * events (index-repair.ts); returns how many documents. Also part of every lifecycle pass.
    */
   repairIndex(config: TimeSeriesConfig): Promise<number>;
+  /**
+   * {@link TimeSeriesService.writeSync} of one event dgw built and checked itself (its ids
+   * storable text): the counter write path. Same outcome, without the generic batch checks
+   * (write-path.ts `prepareOwnEvent`); anything unusual takes the generic path.
+   */
+  writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<void>;
   /** Commits everything buffered now. */
   flushBuffers(): Promise<void>;
   /** Bytes and events queued in the WriteEventRecords buffers (an overload signal). */
@@ -127,6 +133,19 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       await this.commit(config, batch.writes, batch.docs);
       this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, batch.writes.length);
     });
+  }
+
+  writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<void> {
+    // An SLO deadline (withSloDeadline) stays the generic path's.
+    return config.slos?.write === undefined ? this.writeOwn(config, event) : this.writeSync(config, [event]);
+  }
+
+  private async writeOwn(config: TimeSeriesConfig, event: EventRecord): Promise<void> {
+    const store = this.catalog.events(config.primary.storage.store);
+    const write = await prepareOwnEvent(store, this.slices, config, event, this.now(), this.limits);
+    if (write === undefined) return this.writeSync(config, [event]);
+    await this.commit(config, [write], []);
+    this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, 1);
   }
 
   writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {

@@ -145,6 +145,48 @@ export async function prepareBatch(
   return { writes, docs, bytes };
 }
 
+/**
+ * The write of one event dgw built and checked itself (a counter mutation, issue 9): what
+ * {@link validateEventShapes} and {@link prepareBatch} do for a one-event batch, reduced to
+ * what such an event can fail. The caller has checked its ids and item key as storable text
+ * (core/text.ts); the lengths, the time and the item are checked here. Undefined when the
+ * event needs the generic path (not exactly one item, an index, a limit exceeded, outside
+ * the accept window: a retry check or the future-limit refusal), which the caller then takes.
+ */
+export async function prepareOwnEvent(
+  store: EventStore,
+  slices: SliceManager,
+  config: TimeSeriesConfig,
+  event: EventRecord,
+  nowMicros: number,
+  limits: TimeSeriesLimits,
+): Promise<EventWrite | undefined> {
+  const p = config.primary;
+  const t = event.eventTimeMicros;
+  const item = event.items.length === 1 ? event.items[0]! : undefined;
+  if (
+    item === undefined ||
+    config.index !== undefined ||
+    !Number.isSafeInteger(t) ||
+    t < nowMicros - p.acceptLimitMicros ||
+    t > nowMicros + p.futureLimitMicros ||
+    !ownId(event.timeSeriesId, limits) ||
+    !ownId(event.eventId, limits) ||
+    !ownId(item.key, limits) ||
+    item.value.byteLength > limits.maxValueBytes ||
+    limits.maxItemsPerEvent < 1
+  ) {
+    return undefined;
+  }
+  const [slice] = await slices.ensure(store, config, [t]);
+  if (slice!.status !== 'ACTIVE') throw new DgwError('FAILED_PRECONDITION', `events[0].eventTime: its time slice is ${slice!.status}`);
+  return { namespace: config.name, sliceId: slice!.sliceId, partition: partitionOf(slice!, event.timeSeriesId, t, event.eventId), event };
+}
+
+function ownId(value: string, limits: TimeSeriesLimits): boolean {
+  return value.length > 0 && value.length <= limits.maxIdLength;
+}
+
 function partitionKeyOf(w: EventWrite): string {
   return `${w.sliceId}\u0000${w.partition.timeSeriesId}\u0000${w.partition.timeBucket}\u0000${w.partition.eventBucket}`;
 }

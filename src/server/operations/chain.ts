@@ -55,36 +55,124 @@ export class OperationChain {
 /**
  * Data-plane calls answer within `ms` (DEADLINE_EXCEEDED past it), so a stalled store
  * never hangs a client or a graceful shutdown; control-plane calls are exempt (deleting a
- * namespace drops all its data, which may rightly take longer). One promise and one timer
- * per call; the message is built only on expiry; a late answer is dropped.
+ * namespace drops all its data, which may rightly take longer). One promise per call and
+ * one timer for all of them ({@link DeadlineQueue}); the message is built only on expiry;
+ * a late answer is dropped.
  */
 export function deadlineInterceptor(ms: number): Interceptor {
+  const deadlines = new DeadlineQueue(ms);
   return (call, next) => {
     if (call.operation.plane !== 'data') return next();
     return new Promise((resolve, reject) => {
       // The work goes on: a mutation may still be applied, so the answer says "unknown", not
       // "not done" (issue 14 item 2); a retry with the same token / event ids is safe.
-      const timer = setTimeout(
-        () =>
-          reject(
-            new DgwError(
-              'DEADLINE_EXCEEDED',
-              `${call.operation.name}: no answer within ${ms} ms; the outcome is unknown (a write may still be applied): ` +
-                'retry with the same idempotency token or event ids',
-            ),
+      const pending = deadlines.add(() =>
+        reject(
+          new DgwError(
+            'DEADLINE_EXCEEDED',
+            `${call.operation.name}: no answer within ${ms} ms; the outcome is unknown (a write may still be applied): ` +
+              'retry with the same idempotency token or event ids',
           ),
-        ms,
+        ),
       );
       next().then(
         (value) => {
-          clearTimeout(timer);
+          deadlines.settle(pending);
           resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          deadlines.settle(pending);
           reject(err);
         },
       );
     });
   };
+}
+
+/** The clock and timer of a {@link DeadlineQueue} (injected in tests). */
+export interface DeadlineTimers {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: DeadlineTimers = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** One call's deadline in a {@link DeadlineQueue}. */
+export interface PendingDeadline {
+  /** performance.now() at which it expires. */
+  at: number;
+  /** Undefined once the call answered (or expired). */
+  expire: (() => void) | undefined;
+}
+
+/**
+ * The deadlines of one duration, in the order they were set (so in expiry order): one
+ * timer, armed for the oldest unanswered call, instead of a setTimeout and clearTimeout
+ * per call (issue 9). Answers mostly come in order, so answered calls are dropped from the
+ * front as they answer; the timer is cleared once none is left, as the per-call timers
+ * were, so an idle server holds no timer.
+ */
+export class DeadlineQueue {
+  private queue: PendingDeadline[] = [];
+  private head = 0;
+  private timer: unknown;
+
+  constructor(
+    private readonly ms: number,
+    private readonly timers: DeadlineTimers = REAL_TIMERS,
+  ) {}
+
+  /** Calls `expire` once `ms` have passed, unless {@link settle}d before. */
+  add(expire: () => void): PendingDeadline {
+    const pending: PendingDeadline = { at: this.timers.now() + this.ms, expire };
+    this.queue.push(pending);
+    if (this.timer === undefined) this.arm(this.ms);
+    return pending;
+  }
+
+  /** The call answered: its deadline no longer applies. */
+  settle(pending: PendingDeadline): void {
+    pending.expire = undefined;
+    this.dropAnswered();
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = this.timers.setTimeout(() => this.fire(), Math.max(0, delayMs));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = this.timers.now();
+    while (this.head < this.queue.length) {
+      const pending = this.queue[this.head]!;
+      if (pending.expire !== undefined && pending.at > now) break;
+      this.head++;
+      const expire = pending.expire;
+      pending.expire = undefined;
+      expire?.();
+    }
+    this.dropAnswered();
+    if (this.head < this.queue.length && this.timer === undefined) this.arm(this.queue[this.head]!.at - now);
+  }
+
+  private dropAnswered(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.expire === undefined) this.head++;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      if (this.timer !== undefined) {
+        this.timers.clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
