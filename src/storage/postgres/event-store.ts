@@ -17,12 +17,14 @@ import type {
   PartitionScan,
   SliceInfo,
   SliceStatus,
+  TimeBucketScan,
 } from '../../storage/contracts.js';
 import { appendTimeoutError, checkAppendTime, checkWrite, overlapError, validateSlice, validateStatus } from '../slice-rules.js';
 import type { PgIndexStore } from './index-store.js';
 import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
 import type { PgDb, Sql } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
+import { scanTimeBucket as scanMergedBuckets } from './merged-scan.js';
 
 /** Physical name of a slice table (ids only: never the raw namespace string). */
 export function sliceTableName(nsId: number, sliceId: number): string {
@@ -344,6 +346,14 @@ export class PgEventStore implements EventStore {
       if (hasSqlState(err, UNDEFINED_TABLE)) return [];
       throw err;
     }
+  }
+
+  /** The event buckets of a time bucket merged with one round trip per refill (merged-scan.ts). */
+  async scanTimeBucket(scan: TimeBucketScan): Promise<EventRecord[]> {
+    if (scan.limit < 1 || scan.eventBuckets < 1) return [];
+    const nsId = await this.db.namespaceId(scan.namespace, false);
+    if (nsId === undefined) return [];
+    return scanMergedBuckets(this.db, this.db.table(sliceTableName(nsId, scan.sliceId)), scan);
   }
 
   async dropNamespace(namespace: string): Promise<void> {
