@@ -1,5 +1,6 @@
 /**
- * The hot counter calls (AddCount, AddAndGetCount, GetCount) served by node:http directly,
+ * The hot calls (AddCount, AddAndGetCount, GetCount, ReadEventRecords, SearchEventRecords)
+ * served by node:http directly,
  * ahead of Fastify (issue 9): Fastify's routing, hook runner, content-type machinery and
  * reply object cost about as much server CPU per call as the counter itself. Only a
  * request of the common shape takes this path: `POST` to the exact route URL (no query
