@@ -79,7 +79,7 @@ export function resetPeakRss(pid: number): boolean {
 }
 
 /** Pids of running processes whose `/proc/<pid>/<file>` text passes `match`. */
-export function pidsWhere(file: 'comm' | 'cmdline', match: (text: string) => boolean): number[] {
+export function pidsWhere(file: 'comm' | 'cmdline' | 'stat', match: (text: string) => boolean): number[] {
   const out: number[] = [];
   let entries: string[] = [];
   try {
@@ -96,6 +96,11 @@ export function pidsWhere(file: 'comm' | 'cmdline', match: (text: string) => boo
     }
   }
   return out;
+}
+
+/** Pids of the running children of `pid` (the workers of `dgw serve --workers N`). */
+export function childPids(pid: number): number[] {
+  return pidsWhere('stat', (text) => Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]) === pid);
 }
 
 /** Pids of running processes whose command name is `comm` (e.g. postgres, redis-server). */

@@ -23,7 +23,7 @@ import { startFloorServer } from './floor-server.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { runFlood } from './flood.js';
-import { pidsByName, rssMiB, startDgw } from './procs.js';
+import { childPids, pidsByName, rssMiB, startDgw } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
 import { baselineScenarios, cqlScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
 import { progress, progressDone } from './progress.js';
@@ -48,13 +48,18 @@ export interface BenchOptions {
   profileDir?: string;
   /** "How cost grows" (issue 9): AddCount over 100 … 1,000,000 counters, 100,000 counters in one minute. */
   scale: boolean;
+  /**
+   * `dgw serve --workers N` for the backends with shared stores (postgres+redis, cassandra);
+   * server CPU then counts the primary and every worker. Default: one process.
+   */
+  serverWorkers?: number;
   /** Counters of the `wide` measurement (default 100,000; `--quick` 2,000). */
   wideCounters?: number;
 }
 
 const USAGE = `usage: dgw bench [--quick] [--warmup S] [--duration S] [--concurrency N] [--clients N]
                  [--preload EVENTS] [--cassandra-preload EVENTS] [--only REGEX] [--no-baselines] [--out FILE] [--profile DIR]
-                 [--redis-url URL] [--postgres-url URL] [--scale [--wide-counters N]] [--cassandra HOST:PORT] [--cassandra-local-dc DC]
+                 [--redis-url URL] [--postgres-url URL] [--server-workers N] [--scale [--wide-counters N]] [--cassandra HOST:PORT] [--cassandra-local-dc DC]
        dgw bench --overload SECONDS [--concurrency N]   (memory under overload; not for CI)
        dgw bench --flood SECONDS   (priority shedding under a mixed-priority flood; not for CI)`;
 
@@ -82,6 +87,7 @@ export async function runBench(argv: string[]): Promise<number> {
       'postgres-url': { type: 'string', default: process.env.DGW_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
       cassandra: { type: 'string', default: process.env.DGW_BENCH_CASSANDRA ?? '127.0.0.1:9042' },
       'cassandra-local-dc': { type: 'string', default: process.env.DGW_BENCH_CASSANDRA_LOCAL_DC ?? 'datacenter1' },
+      'server-workers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -119,6 +125,7 @@ export async function runBench(argv: string[]): Promise<number> {
     ...(values.out ? { out: values.out } : {}),
     ...(values.profile ? { profileDir: resolve(values.profile) } : {}),
     scale: values.scale,
+    ...(values['server-workers'] ? { serverWorkers: Math.round(int(values['server-workers'], 'server-workers', 1)) } : {}),
     ...(values['wide-counters'] ? { wideCounters: Math.round(int(values['wide-counters'], 'wide-counters', 100_000)) } : {}),
   };
   return runAll(o);
@@ -156,13 +163,15 @@ async function runWith(o: RunContext): Promise<number> {
 
   const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string; cleanup?: () => Promise<void> }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
   const serverFlags = serveFlags();
+  const workersArgs = o.serverWorkers !== undefined && o.serverWorkers > 1 ? ['--workers', String(o.serverWorkers)] : [];
+  if (workersArgs.length > 0) console.log(`server: dgw serve --workers ${o.serverWorkers} on the shared-store backends (server CPU counts the primary and its workers)`);
   if (!serverFlags.includes('--postgres-url') || !serverFlags.includes('--redis-url')) {
     backends.push({ name: 'postgres+redis', serveArgs: [], hint: {}, skip: 'server flags not available' });
   } else {
     const why = (await postgresUnreachable(o.postgresUrl)) ?? (await redisUnreachable(o.redisUrl));
     backends.push({
       name: 'postgres+redis',
-      serveArgs: ['--postgres-url', o.postgresUrl, '--redis-url', o.redisUrl],
+      serveArgs: ['--postgres-url', o.postgresUrl, '--redis-url', o.redisUrl, ...workersArgs],
       // Explicit, so the namespaces land on PostgreSQL and Redis whatever the server's default.
       hint: { primary: { type: 'POSTGRES' }, rollup: { type: 'POSTGRES' }, cache: { type: 'REDIS' } },
       ...(why ? { skip: why } : {}),
@@ -185,6 +194,7 @@ async function runWith(o: RunContext): Promise<number> {
         '--cassandra-contact-points', o.cassandra.contactPoint,
         '--cassandra-local-dc', o.cassandra.localDataCenter,
         '--cassandra-keyspace', keyspace,
+        ...workersArgs,
       ],
       hint: { primary: { type: 'CASSANDRA' }, rollup: { type: 'CASSANDRA' }, cache: { type: 'REDIS' } },
       ...(why ? { skip: why } : {}),
@@ -283,7 +293,8 @@ async function runDgwBackend(
     const c = new DgwClient(server.origin);
     await createNamespaces(c, hint, o.quick);
     await c.close();
-    const target: ServerTarget = { pids: () => [server.pid], rssPid: server.pid };
+    // With --workers the requests are served by the primary's children: count them all.
+    const target: ServerTarget = { pids: () => [server.pid, ...childPids(server.pid)], rssPid: server.pid };
     const wantRead = ['read.page100', 'read.page100.c4', 'search.page100'].some((id) => selected(o, `${backend}.${id}`));
     const preloadEvents = backend === 'cassandra' ? o.cassandraPreload : o.preload;
     // The first write of a namespace creates its tables (on Cassandra: seconds of schema

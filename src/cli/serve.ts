@@ -4,6 +4,7 @@
  * on: stores, clusters, ports, data folder. SIGTERM/SIGINT drain and stop.
  */
 import { parseArgs } from 'node:util';
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
@@ -17,6 +18,8 @@ import { checkUrlScheme, redactUrl } from '../server/ops/url-scheme.js';
 import { DEFAULT_HOST, isLoopbackHost } from '../server/auth/bind-policy.js';
 import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-file.js';
 import { TokenStore } from '../server/auth/token-store.js';
+import { runPrimary, workerLink } from '../server/workers.js';
+import { defaultMemoryBudget } from '../server/memory/budget-size.js';
 
 /** --help of `dgw serve`. */
 export const SERVE_USAGE = `usage: dgw serve [options]
@@ -56,10 +59,14 @@ options:
                          from a shared store's (1s; docs/counters.md "Clock offset") [DGW_CLOCK_SKEW_MARGIN]
   --memory-budget-mb N   MiB that request bodies in flight and write buffers may hold together;
                          over it, 429 + Retry-After (default: a quarter of the machine's or
-                         cgroup's memory, at most half the V8 heap limit) [DGW_MEMORY_BUDGET_MB]
+                         cgroup's memory, at most half the V8 heap limit, split among
+                         --workers; a given N is each worker's) [DGW_MEMORY_BUDGET_MB]
   --lifecycle-interval D  time between lifecycle passes: the counter sweeper, then slices
                          ahead, close, drop, index outbox repair (30s; docs/counters.md
                          "The sweeper") [DGW_LIFECYCLE_INTERVAL]
+  --workers N            N server processes on the same ports (node:cluster), one per core
+                         to use; needs shared stores (--postgres-url, --redis-url): refused
+                         on embedded SQLite (1; docs/operations.md "Several workers") [DGW_WORKERS]
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (info) [DGW_LOG_LEVEL]
   --quiet                same as --log-level warn
   -h, --help             this help
@@ -159,6 +166,7 @@ export async function serve(argv: string[]): Promise<void> {
       'clock-skew-margin': { type: 'string', default: process.env.DGW_CLOCK_SKEW_MARGIN },
       'memory-budget-mb': { type: 'string', default: process.env.DGW_MEMORY_BUDGET_MB },
       'lifecycle-interval': { type: 'string', default: process.env.DGW_LIFECYCLE_INTERVAL },
+      workers: { type: 'string', default: process.env.DGW_WORKERS ?? '1' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -202,6 +210,10 @@ export async function serve(argv: string[]): Promise<void> {
     if (text.trim() === '' || !Number.isInteger(mb) || mb < 1 || mb > 1024 * 1024) throw new Error(`--memory-budget-mb: "${text}" is not a whole number of MiB from 1 to 1048576`);
     memoryBudgetBytes = mb * 1024 * 1024;
   }
+  const workers = Number(values.workers);
+  if (values.workers.trim() === '' || !Number.isInteger(workers) || workers < 1 || workers > 1024) {
+    throw new Error(`--workers: "${values.workers}" is not a whole number of processes from 1 to 1024`);
+  }
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
   const clusters: ClusterConfig[] = deployment.clusters;
@@ -215,12 +227,24 @@ export async function serve(argv: string[]): Promise<void> {
   if (cassandra) clusters.push(cassandra);
   for (const c of clusters) if (c.type !== 'CASSANDRA') checkUrlScheme(`cluster "${c.name}" url`, c.url, c.type);
 
-  const log = createLogger(level);
+  if (workers > 1 && clusters.length === 0) {
+    throw new Error(
+      `--workers ${workers}: embedded SQLite serves from one process only (its stores are not shared: write holds, ` +
+        'live windows and best-effort counters live in that process); several workers need shared stores ' +
+        '(--postgres-url with --redis-url, docs/operations.md "Several workers")',
+    );
+  }
+  const worker = workers > 1 ? workerLink() : undefined;
+  const log = worker ? createLogger(level).child({ worker: worker.id }) : createLogger(level);
   const clock = new SystemClock();
   const security = values.config ? readSecuritySections(values.config) : { allowedOrigins: [] };
   const tokens = security.auth !== undefined ? new TokenStore(clock, security.auth) : undefined;
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
+  if (workers > 1 && cluster.isPrimary) {
+    runPrimary({ workers, log, scheme: tls ? 'https' : 'http', host: values.host });
+    return;
+  }
   const pageTokenSecret = process.env['DGW_PAGE_TOKEN_SECRET'];
   const server = await startServer({
     port: httpPort,
@@ -240,10 +264,17 @@ export async function serve(argv: string[]): Promise<void> {
     connectionLimits,
     // The system clock: measured against the shared stores' clocks (issue 15).
     clockOffsets: skewMargin === undefined ? {} : { marginMicros: skewMargin },
-    ...(memoryBudgetBytes !== undefined ? { memoryBudgetBytes } : {}),
+    // The default budget is the machine's share for the whole server: N workers split it.
+    ...(memoryBudgetBytes !== undefined ? { memoryBudgetBytes } : worker ? { memoryBudgetBytes: Math.floor(defaultMemoryBudget().bytes / workers) } : {}),
     ...(lifecycleMicros !== undefined ? { lifecycleIntervalSeconds: lifecycleMicros / 1e6 } : {}),
     ...(security.shedding !== undefined ? { shedding: security.shedding } : {}),
+    ...(worker ? { worker } : {}),
   });
+  const defaultStore = server.catalog.defaultKey;
+  if (worker && !server.catalog.capabilities(defaultStore, 'events').shared) {
+    await server.close();
+    throw new Error(`--workers ${workers}: store "${defaultStore}" is not shared by several processes`);
+  }
   if (tokens && !tls && !isLoopbackHost(values.host)) {
     log.warn({ host: values.host }, `serving ${values.host} with bearer tokens but without TLS: tokens cross the network in clear (--tls-cert/--tls-key)`);
   }
@@ -271,10 +302,12 @@ export async function serve(argv: string[]): Promise<void> {
   );
   if (server.grpcPort !== undefined) log.info({ grpcPort: server.grpcPort }, `dgw serving gRPC on ${values.host}:${server.grpcPort}`);
   const scheme = tls ? 'https' : 'http';
+  // A worker's own line does not say "serving on": the primary says it once every worker serves.
   log.info(
     { httpPort: server.port, host: values.host, tls: tls !== undefined, tokens: tokens !== undefined },
-    `dgw serving on ${scheme}://${values.host}:${server.port}${tokens ? ' (bearer tokens required)' : ''}`,
+    `${worker ? `worker ${worker.id} (pid ${process.pid}) listening` : 'dgw serving'} on ${scheme}://${values.host}:${server.port}${tokens ? ' (bearer tokens required)' : ''}`,
   );
+  worker?.ready(server.port, server.grpcPort);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -39,6 +39,7 @@ import { grpcRequestLog } from './ops/grpc-request-log.js';
 import { MemoryBudget } from '../core/memory-budget.js';
 import { defaultMemoryBudget } from './memory/budget-size.js';
 import { registerMemoryBudgetMetrics } from './memory/budget-metrics.js';
+import { shareWorkerMetrics, type WorkerLink } from './workers.js';
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -97,6 +98,11 @@ export interface ServerOptions {
    * (core/memory-budget.ts; docs/operations.md); default: defaultMemoryBudget().
    */
   memoryBudgetBytes?: number;
+  /**
+   * This process is worker `id` of `dgw serve --workers N` (server/workers.ts): its metrics
+   * carry a `worker` label and GET /metrics answers every worker's.
+   */
+  worker?: WorkerLink;
 }
 
 /** Registry setting holding the generated page-token secret. */
@@ -205,6 +211,8 @@ export class DgwServer implements RunningServer {
     this.storesDescription = stores.description;
     this.httpPort = options.port;
     const metrics = (this.metrics = createServerRegistry());
+    const worker = options.worker;
+    if (worker) shareWorkerMetrics(metrics, worker);
     catalog.setCacheFailureCounter(
       new PromCounter({
         name: 'dgw_rollup_cache_failures_total',
@@ -287,6 +295,7 @@ export class DgwServer implements RunningServer {
       namespaces,
       registry: catalog.namespaces(),
       metrics,
+      ...(worker ? { metricsText: () => worker.clusterMetrics() } : {}),
       ready: this.ready,
       // With a logger, a 500's cause goes on its request line (ops/http-request-log.ts).
       ...(options.log ? {} : { onInternalError: (err: unknown, where: string) => log(err, where) }),

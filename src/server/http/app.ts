@@ -40,6 +40,8 @@ export interface HttpAppDeps {
   namespaces: NamespaceManager;
   registry: NamespaceRegistry;
   metrics: Registry;
+  /** The text GET /metrics answers; default `metrics.metrics()` (a `--workers` worker: every worker's, server/workers.ts). */
+  metricsText?: () => Promise<string>;
   /** Rejects when the server cannot serve (a store is down); used by /readyz. */
   ready(): Promise<void>;
   /** The operation chain every data and control call runs through (shared with gRPC). */
@@ -198,7 +200,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
   });
   app.get('/metrics', async (_req, reply) => {
-    const text = await deps.metrics.metrics();
+    const text = await (deps.metricsText ? deps.metricsText() : deps.metrics.metrics());
     return reply.type(deps.metrics.contentType).send(text);
   });
 
