@@ -164,7 +164,7 @@ async function runWith(o: RunContext): Promise<number> {
   const backends: { name: string; serveArgs: string[]; hint: StorageHint; skip?: string; cleanup?: () => Promise<void> }[] = [{ name: 'sqlite', serveArgs: [], hint: {} }];
   const serverFlags = serveFlags();
   const workersArgs = o.serverWorkers !== undefined && o.serverWorkers > 1 ? ['--workers', String(o.serverWorkers)] : [];
-  if (workersArgs.length > 0) console.log(`server: dgw serve --workers ${o.serverWorkers} on the shared-store backends (server CPU counts the primary and its workers)`);
+  if (workersArgs.length > 0) console.log(`server: dgw serve --workers ${o.serverWorkers} on the shared-store backends (server CPU counts the primary and its workers; no peak RSS)`);
   if (!serverFlags.includes('--postgres-url') || !serverFlags.includes('--redis-url')) {
     backends.push({ name: 'postgres+redis', serveArgs: [], hint: {}, skip: 'server flags not available' });
   } else {
@@ -293,8 +293,10 @@ async function runDgwBackend(
     const c = new DgwClient(server.origin);
     await createNamespaces(c, hint, o.quick);
     await c.close();
-    // With --workers the requests are served by the primary's children: count them all.
-    const target: ServerTarget = { pids: () => [server.pid, ...childPids(server.pid)], rssPid: server.pid };
+    // With --workers the requests are served by the primary's children: count all their
+    // CPU; peak RSS is one process's figure, so it is left out rather than the primary's.
+    const workers = serveArgs.includes('--workers');
+    const target: ServerTarget = { pids: () => [server.pid, ...childPids(server.pid)], ...(workers ? {} : { rssPid: server.pid }) };
     const wantRead = ['read.page100', 'read.page100.c4', 'search.page100'].some((id) => selected(o, `${backend}.${id}`));
     const preloadEvents = backend === 'cassandra' ? o.cassandraPreload : o.preload;
     // The first write of a namespace creates its tables (on Cassandra: seconds of schema
