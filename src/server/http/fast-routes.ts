@@ -136,6 +136,8 @@ class FastCall {
   /** What the error handler got (the log line of a 5xx). */
   private failure: unknown;
   private answered = false;
+  /** Set when reading or parsing the body failed: Fastify then closes the connection. */
+  private closeConnection = false;
 
   constructor(
     private readonly options: FastRoutesOptions,
@@ -189,7 +191,7 @@ class FastCall {
       received += chunk.length;
       if (received > limit) {
         cleanup();
-        this.fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+        this.failBody(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
         return;
       }
       chunks.push(chunk);
@@ -198,11 +200,11 @@ class FastCall {
       cleanup();
       if (err != null) {
         if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
-        this.fail(err);
+        this.failBody(err);
         return;
       }
       if (received !== this.length) {
-        this.fail(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+        this.failBody(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
         return;
       }
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
@@ -210,7 +212,7 @@ class FastCall {
       try {
         body = parseBody(this.route.url, text);
       } catch (parseErr) {
-        this.fail(parseErr);
+        this.failBody(parseErr);
         return;
       }
       this.body = body;
@@ -241,6 +243,12 @@ class FastCall {
     );
   }
 
+  /** A failure reading or parsing the body: Fastify answers it with `connection: close`. */
+  private failBody(err: unknown): void {
+    this.closeConnection = true;
+    this.fail(err);
+  }
+
   /** The error handler of app.ts: remembered for the log line, mapped to the envelope. */
   private fail(err: unknown): void {
     this.failure = err;
@@ -255,6 +263,7 @@ class FastCall {
     this.answered = true;
     const text = JSON.stringify(body);
     const headers: Record<string, string> = { [REQUEST_ID_HEADER]: this.id, ...extra };
+    if (this.closeConnection) headers.connection = 'close';
     // ops/http-conventions.ts: every 429 and 503 says when to retry.
     if ((status === 429 || status === 503) && headers['retry-after'] === undefined) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
     headers['content-type'] = JSON_CONTENT_TYPE;
