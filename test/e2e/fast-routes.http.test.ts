@@ -4,12 +4,17 @@
  * fields, unknown namespace, unauthenticated, forbidden, shed, bad priority, over the
  * memory budget, too large, odd shapes that stay on Fastify) go to a server with the fast
  * path and to one without, and status, the relevant headers, body, the request log lines,
- * the request rates and the HTTP metrics must match.
+ * the request rates and the HTTP metrics must match. Raw bytes on one connection (pipelined
+ * requests after a malformed body, a body shorter or longer than its content-length,
+ * `expect: 100-continue`, odd header spellings) get the same bytes back on both, and leave
+ * no body reservation or admission slot held once the connection is gone.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { TokenStore, hashToken } from '../../src/server/auth/token-store.js';
 import { createLogger } from '../../src/server/ops/logger.js';
@@ -82,6 +87,32 @@ function send(url: string, method: string, path: string, headers: Record<string,
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+/**
+ * Writes `bytes` on a new connection (then ends it with `end`) and returns everything read
+ * until the server closes it (or `<idle>` appended after 10 s without a byte, so a server
+ * that keeps the connection fails the comparison instead of hanging the test).
+ */
+function sendRaw(port: number, bytes: string, end = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => (end ? socket.end(bytes) : socket.write(bytes)));
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => {
+      chunks.push(Buffer.from('<idle>'));
+      socket.destroy();
+    });
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+/** Polls (the server releases on its sockets' close events) until `cond` holds. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), what);
 }
 
 const json = (token: string | undefined, extra: Record<string, string> = {}) => ({
@@ -213,6 +244,39 @@ describe('fast path of the counter calls: the same answers as through Fastify', 
     const counterLines = (side: Side) => side.lines.filter((l) => typeof l.route === 'string' && (l.route as string).startsWith('/v1/counter/') && !(l.route as string).includes('namespaces')).map(strip);
     assert.deepEqual(counterLines(fast), counterLines(slow));
     assert.ok(counterLines(fast).length >= cases.length - 2);
+  });
+
+  it('answers raw bytes on one connection as Fastify does, and holds nothing once it is closed', async () => {
+    const head = (path: string, length: number | string, extra = '') =>
+      `POST ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer writer-token\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n${extra}\r\n`;
+    const full = (path: string, body: string, extra = '') => head(path, Buffer.byteLength(body), extra) + body;
+    const get = JSON.stringify({ namespace: ns, counter_name: 'c1' });
+    // The last request of each case closes the connection.
+    const last = full('/v1/counter/GetCount', get, 'connection: close\r\n');
+    const raw: { name: string; bytes: string; end?: true }[] = [
+      // After the malformed body's 400 (connection: close) the connection drops with two
+      // requests already parsed and queued: before, Fastify held their body reservation
+      // and admission slot forever (no 'close' for a response that never had the socket).
+      { name: 'pipelined after a malformed body', bytes: full('/v1/counter/AddCount', add({ idempotency_token: { token: 'tok-raw', generation_time: time } })) + full('/v1/counter/GetCount', '{"namespace":') + full('/v1/counter/GetCount', get) + last },
+      { name: 'pipelined', bytes: full('/v1/counter/GetCount', get) + full('/v1/counter/GetCount', get, 'x-request-id: r-p\r\n') + last },
+      { name: 'body shorter than content-length, then the client ends', bytes: head('/v1/counter/GetCount', 100) + get, end: true },
+      { name: 'body longer than content-length', bytes: head('/v1/counter/GetCount', 10) + get },
+      { name: 'expect: 100-continue', bytes: full('/v1/counter/GetCount', get, 'expect: 100-continue\r\n') + last },
+      { name: 'content-length with spaces and zeros', bytes: head('/v1/counter/GetCount', `  00${get.length} `) + get + last },
+      { name: 'two content types', bytes: full('/v1/counter/GetCount', get, 'content-type: text/plain\r\n') + last },
+      { name: 'absolute URL', bytes: `POST http://x/v1/counter/GetCount HTTP/1.1\r\nhost: x\r\nauthorization: Bearer reader-token\r\ncontent-type: application/json\r\ncontent-length: ${get.length}\r\n\r\n${get}` + last },
+    ];
+    const held = (side: Side) => ({ bytes: side.t.server.memoryBudget.usedBytes, inFlight: side.t.server.shedder!.inFlight });
+    const base = [held(fast), held(slow)];
+    for (const c of raw) {
+      const answers: string[] = [];
+      for (const [i, side] of [fast, slow].entries()) {
+        const text = await sendRaw(side.t.server.port, c.bytes, c.end);
+        answers.push(text.replace(/^date: .*$/gim, 'date: -').replace(/^x-request-id: [0-9a-f-]{36}$/gim, 'x-request-id: fresh'));
+        await until(() => isDeepStrictEqual(held(side), base[i]), `${c.name}: nothing held after the connection closed (${JSON.stringify(held(side))})`);
+      }
+      assert.equal(answers[0], answers[1], `${c.name}: fast path vs Fastify`);
+    }
   });
 
   it('counts the same requests in the rates and the HTTP metrics', async () => {

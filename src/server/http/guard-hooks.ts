@@ -137,16 +137,15 @@ export function awaitAdmission(res: ServerResponse, admission: (() => void) | Pe
     done();
     return;
   }
-  const leave = () => admission.cancel();
-  res.once('close', leave);
+  const stay = onceClosed(res, () => admission.cancel());
   admission.admitted.then(
     (release) => {
-      res.off('close', leave);
+      stay();
       releaseOnClose(res, release);
       done();
     },
     (err: unknown) => {
-      res.off('close', leave);
+      stay();
       done(err as Error);
     },
   );
@@ -154,7 +153,40 @@ export function awaitAdmission(res: ServerResponse, admission: (() => void) | Pe
 
 /** Calls `release` once the response is closed (done, or the connection dropped). */
 export function releaseOnClose(res: ServerResponse, release: () => void): void {
-  // 'close' fires once the response is done or the connection dropped, whichever first.
-  if (res.writableFinished || res.destroyed) release();
-  else res.once('close', release);
+  onceClosed(res, release);
+}
+
+/**
+ * Calls `fn` once the response is closed: done, or its connection dropped, whichever
+ * first (now if it already is). Returns what cancels the call. A response queued behind
+ * an earlier one on its connection (HTTP pipelining) has no socket yet, and Node emits no
+ * 'close' for it when the connection drops before its turn: the socket's 'close' stands
+ * in, else whatever it holds (body reservation, admission slot) would never be released.
+ */
+export function onceClosed(res: ServerResponse, fn: () => void): () => void {
+  if (res.writableFinished || res.destroyed) {
+    fn();
+    return () => {};
+  }
+  // 'close' fires once the response is done or its connection dropped.
+  if (res.socket !== null) {
+    res.once('close', fn);
+    return () => res.off('close', fn);
+  }
+  const socket = res.req.socket;
+  if (socket.destroyed) {
+    fn();
+    return () => {};
+  }
+  const once = () => {
+    cancel();
+    fn();
+  };
+  const cancel = () => {
+    res.off('close', once);
+    socket.off('close', once);
+  };
+  res.once('close', once);
+  socket.once('close', once);
+  return cancel;
 }

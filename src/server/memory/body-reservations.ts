@@ -14,6 +14,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { MemoryBudget, MemoryReservation } from '../../core/memory-budget.js';
+import { releaseOnClose } from '../http/guard-hooks.js';
 
 /**
  * Peak bytes held per body byte while a request is served: the received chunks, the body
@@ -46,8 +47,7 @@ export function installBodyReservations(app: FastifyInstance, budget: MemoryBudg
       if (length <= SMALL_BODY_BYTES) {
         // Held until the response is closed; the body is not counted again as it arrives.
         reservedUpFront.add(req);
-        if (reply.raw.writableFinished || reply.raw.destroyed) reservation.release();
-        else reply.raw.once('close', () => reservation.release());
+        releaseOnClose(reply.raw, () => reservation.release());
       } else {
         // Refused now when the whole body could not fit; nothing is held yet.
         reservation.release();
@@ -68,9 +68,7 @@ export function installBodyReservations(app: FastifyInstance, budget: MemoryBudg
     const release = () => {
       for (const r of held.splice(0)) r.release();
     };
-    // 'close' fires once the response is done or the connection dropped, whichever first.
-    if (reply.raw.writableFinished || reply.raw.destroyed) release();
-    else reply.raw.once('close', release);
+    releaseOnClose(reply.raw, release);
     let received = 0;
     const counted = new Transform({
       transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
