@@ -7,7 +7,9 @@
  * the request rates and the HTTP metrics must match. Raw bytes on one connection (pipelined
  * requests after a malformed body, a body shorter or longer than its content-length,
  * `expect: 100-continue`, odd header spellings) get the same bytes back on both, and leave
- * no body reservation or admission slot held once the connection is gone.
+ * no body reservation or admission slot held once the connection is gone. On graceful
+ * shutdown a call in flight still answers and a request pipelined after close began gets
+ * the closing 503, the same bytes on both.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -297,5 +299,39 @@ describe('fast path of the counter calls: the same answers as through Fastify', 
     const m = await metrics(fast);
     assert.ok(m.length > 0, 'route metrics present');
     assert.deepEqual(m, await metrics(slow));
+  });
+});
+
+describe('fast path on graceful shutdown: the same as through Fastify', () => {
+  it('close lets a call in flight answer; a request after it gets the closing 503', async () => {
+    const ns = 'fast_close';
+    const get = JSON.stringify({ namespace: ns, counter_name: 'c' });
+    const call = (extra: string) => `POST /v1/counter/GetCount HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${get.length}\r\n${extra}\r\n${get}`;
+    const answers: string[] = [];
+    for (const fastPath of [true, false]) {
+      const t = await startTestServer({ httpFastPath: fastPath, shedding: { admission: { limit: 1, maxQueue: 8, maxWaitMs: 60_000 } } });
+      assert.equal((await t.call('PUT', `/v1/counter/namespaces/${ns}`, {})).status, 201);
+      const shedder = t.server.shedder!;
+      // The test holds the only admission slot: the call waits in the queue, in flight.
+      const release = shedder.enter({ operation: 'GetCount', access: 'read', namespace: ns, header: () => undefined }, 100);
+      assert.equal(typeof release, 'function');
+      const socket = connect(t.server.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      const socketClosed = new Promise((resolve) => socket.on('close', resolve));
+      socket.write(call('x-dgw-priority: 90\r\nx-request-id: in-flight\r\n'));
+      await until(() => shedder.admission.waiting === 1, 'the call waits for admission');
+      const closing = t.server.close();
+      // Pipelined behind the waiting call, after close began.
+      socket.write(call('x-request-id: late\r\n'));
+      await until(() => !t.server.app.server.listening, 'close began');
+      (release as () => void)();
+      await closing;
+      await socketClosed;
+      answers.push(Buffer.concat(chunks).toString('utf8').replace(/^date: .*$/gim, 'date: -'));
+      await t.stop();
+    }
+    assert.equal(answers[0], answers[1], 'fast path vs Fastify');
+    assert.match(answers[0]!, /^HTTP\/1\.1 200 OK\r\nx-request-id: in-flight\r\n[^]*HTTP\/1\.1 503 /);
   });
 });
