@@ -49,17 +49,8 @@ export function errorCode(r: CallResult): string {
   return err?.code ?? `HTTP_${r.status}`;
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, seeded, reproducible (the conformance suites' generator). */
+export { seeded as prng } from '../../src/storage/conformance/seeded.js';
 
 let lastMicros = 0;
 /** Now in epoch microseconds, strictly increasing within this process. */

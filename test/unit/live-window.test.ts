@@ -8,21 +8,11 @@ import assert from 'node:assert/strict';
 import { LiveWindows, CELL_MICROS } from '../../src/core/counter/live-window.js';
 import { foldEvents, type CounterMutation } from '../../src/core/counter/counter-events.js';
 import type { RollupCheckpoint } from '../../src/domain/counters.js';
+import { prng } from '../support/dgw-load.js';
 
 const NS = 'counter:n';
 const C = 'c';
 
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Store {
   events: CounterMutation[] = [];
@@ -53,7 +43,7 @@ function write(w: LiveWindows, store: Store, m: CounterMutation): void {
 
 for (const seed of [1, 2, 3, 4, 5]) {
   test(`counts equal a full fold at every read (seed ${seed})`, async () => {
-    const r = rng(seed);
+    const r = prng(seed);
     const store = new Store();
     const w = new LiveWindows();
     let now = 10_000_000;
@@ -134,7 +124,7 @@ test('saturation near the int64 limits is the ordered fold', async () => {
 
 for (const seed of [11, 12, 13, 14]) {
   test(`reads racing several writes, concurrently, stay exact afterwards (seed ${seed})`, async () => {
-    const r = rng(seed);
+    const r = prng(seed);
     const store = new Store();
     const w = new LiveWindows();
     let now = 10_000_000;

@@ -15,6 +15,7 @@ import {
   type ConformanceContext,
   type SkipContext,
 } from './support.js';
+import { seeded } from './seeded.js';
 
 /** Pages through a whole partition with `after`, `limit` events at a time. */
 async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): Promise<EventRecord[]> {
@@ -30,17 +31,6 @@ async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): 
   }
 }
 
-/** A seeded generator in [0, 1) (mulberry32): the same data on every adapter and run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Newest-first order (time descending, then eventId ascending). */
 function newestFirst(a: EventPosition, b: EventPosition): number {

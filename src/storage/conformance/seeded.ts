@@ -1,0 +1,14 @@
+/**
+ * A seeded generator in [0, 1) (mulberry32): small and reproducible, so the conformance
+ * suites and the tests build the same data on every adapter and run.
+ */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
