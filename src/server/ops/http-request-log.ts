@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import type { RequestRates } from './request-rates.js';
+import { namespaceInBody } from '../http/guard-hooks.js';
 
 /** Fastify's `genReqId`: the caller's acceptable `x-request-id`, else a UUID. */
 export function genReqId(req: { headers: Record<string, string | string[] | undefined> }): string {
@@ -24,8 +25,7 @@ function namespaceOf(req: FastifyRequest): string | undefined {
 
 /** The `namespace` of a parsed request body, as the log line shows it (at most 256 characters). */
 export function namespaceOfBody(body: unknown): string | undefined {
-  const ns = body && typeof body === 'object' ? (body as { namespace?: unknown }).namespace : undefined;
-  return typeof ns === 'string' ? ns.slice(0, 256) : undefined;
+  return namespaceInBody(body)?.slice(0, 256);
 }
 
 /** One finished HTTP request, as its log line and the request rates see it. */
