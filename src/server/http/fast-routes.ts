@@ -36,7 +36,7 @@ import { parseBody } from './json-body.js';
 import { NO_DEADLINE } from './operation-routes.js';
 
 /** The operations served by the fast path. */
-export const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount', 'ReadEventRecords', 'SearchEventRecords']);
+const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount', 'ReadEventRecords', 'SearchEventRecords']);
 
 /** Content types taken here; others (parameters, other spellings) keep Fastify's parsing. */
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);

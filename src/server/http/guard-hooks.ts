@@ -163,7 +163,7 @@ export function releaseOnClose(res: ServerResponse, release: () => void): void {
  * 'close' for it when the connection drops before its turn: the socket's 'close' stands
  * in, else whatever it holds (body reservation, admission slot) would never be released.
  */
-export function onceClosed(res: ServerResponse, fn: () => void): () => void {
+function onceClosed(res: ServerResponse, fn: () => void): () => void {
   if (res.writableFinished || res.destroyed) {
     fn();
     return () => {};
