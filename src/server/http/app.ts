@@ -81,7 +81,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const server = fastifyServerOptions(connection);
   // Set once the metrics exist (below); no request arrives before listen().
   let fast: FastRoutes | undefined;
-  const useFastPath = deps.fastPath !== false && !deps.tls && (deps.allowedOrigins ?? []).length === 0;
+  const allowedOrigins = deps.allowedOrigins ?? [];
+  const useFastPath = deps.fastPath !== false && !deps.tls && allowedOrigins.length === 0;
   const app = Fastify({
     bodyLimit,
     genReqId,
@@ -185,8 +186,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   registerRetryAfter(app);
 
   const guard = deps.guard ?? new CallGuard({});
-  installGuardHooks(app, { guard, allowedOrigins: deps.allowedOrigins ?? [] });
-  if ((deps.allowedOrigins ?? []).length > 0) registerCors(app, deps.allowedOrigins!);
+  installGuardHooks(app, { guard, allowedOrigins });
+  if (allowedOrigins.length > 0) registerCors(app, allowedOrigins);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
