@@ -16,6 +16,7 @@ import {
   type SkipContext,
 } from './support.js';
 import { seeded } from './seeded.js';
+import { compareNewestFirst } from '../slice-rules.js';
 
 /** Pages through a whole partition with `after`, `limit` events at a time. */
 async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): Promise<EventRecord[]> {
@@ -29,13 +30,6 @@ async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): 
     if (!last || page.length < scan.limit) return all;
     after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
   }
-}
-
-
-/** Newest-first order (time descending, then eventId ascending). */
-function newestFirst(a: EventPosition, b: EventPosition): number {
-  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 }
 
 /** What scanTimeBucket must return: the first `limit` of the merged partition scans. */
@@ -53,7 +47,7 @@ async function mergedByPartitions(events: EventStore, scan: TimeBucketScan): Pro
     };
     all.push(...(await events.scanPartition(part)));
   }
-  return all.sort(newestFirst).slice(0, scan.limit);
+  return all.sort(compareNewestFirst).slice(0, scan.limit);
 }
 
 /** Registers the EventStore tests. */

@@ -11,6 +11,7 @@
 import type { EventItem, EventPosition, EventRecord, TimeBucketScan } from '../contracts.js';
 import type { PgDb } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
+import { compareNewestFirst } from '../slice-rules.js';
 
 /** Most arms in one statement; a slice with more event buckets refills in several. */
 const MAX_ARMS = 64;
@@ -31,12 +32,6 @@ interface Stream {
   done: boolean;
 }
 
-/** Newest-first order (time descending, then id ascending). */
-function newestFirst(a: EventPosition, b: EventPosition): number {
-  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
-}
-
 /** The merged scan of `scan` over the slice table `table` (quoted, schema-qualified). */
 export async function scanTimeBucket(db: PgDb, table: string, scan: TimeBucketScan): Promise<EventRecord[]> {
   const buckets = scan.eventBuckets;
@@ -54,7 +49,7 @@ export async function scanTimeBucket(db: PgDb, table: string, scan: TimeBucketSc
       let best: Stream | undefined;
       for (const st of streams) {
         const head = st.buffer[st.next];
-        if (head && (!best || newestFirst(head, best.buffer[best.next]!) < 0)) best = st;
+        if (head && (!best || compareNewestFirst(head, best.buffer[best.next]!) < 0)) best = st;
       }
       if (!best) break;
       out.push(best.buffer[best.next++]!);

@@ -19,7 +19,7 @@ import type {
   SliceStatus,
   TimeBucketScan,
 } from '../contracts.js';
-import { checkAppendTime, checkWrite, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
+import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteIndexStore } from './index-store.js';
@@ -98,12 +98,6 @@ function mergedScanSql(table: string, buckets: number, rows: number): string {
 
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
-/** Newest-first order of events (time descending, then id ascending). */
-function newestFirst(a: EventRecord, b: EventRecord): number {
-  if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 }
 
 /** An EventStore on a SqliteDatabase. */
@@ -380,7 +374,7 @@ export class SqliteEventStore implements EventStore {
       });
       for (const e of part) all.push(e);
     }
-    all.sort(newestFirst);
+    all.sort(compareNewestFirst);
     if (all.length > scan.limit) all.length = scan.limit;
     return all;
   }
