@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { ServerProcess } from './procs.js';
+import { trackChild, type ServerProcess } from './procs.js';
 
 /** Serves the floor on a free port of 127.0.0.1 and writes the port to stdout. */
 function serve(): void {
@@ -43,33 +43,17 @@ function serve(): void {
 /** Starts the floor server as a child process. */
 export async function startFloorServer(): Promise<ServerProcess> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const tracked = trackChild(child, 5000);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`floor server did not start: ${tail}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`floor server did not start: ${tracked.stderrTail()}`)), 10_000);
     child.stdout?.once('data', (d: Buffer) => {
       clearTimeout(timer);
       resolve(Number(d.toString().trim()));
     });
-    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}: ${tail}`)));
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}: ${tracked.stderrTail()}`)));
   });
   if (child.pid === undefined) throw new Error('floor server: no pid');
-  return {
-    pid: child.pid,
-    origin: `http://127.0.0.1:${port}`,
-    stderrTail: () => tail,
-    stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return { pid: child.pid, origin: `http://127.0.0.1:${port}`, ...tracked };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--serve') serve();

@@ -147,11 +147,7 @@ export async function startDgw(options: StartDgwOptions): Promise<ServerProcess>
   const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const args = [...(options.nodeArgs ?? []), main, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', options.dataDir, '--quiet', ...(options.serveArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let tail = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const tracked = trackChild(child, 15_000);
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let up = false;
@@ -169,14 +165,24 @@ export async function startDgw(options: StartDgwOptions): Promise<ServerProcess>
   }
   if (!up || child.pid === undefined) {
     child.kill('SIGKILL');
-    throw new Error(`dgw server did not start (exit ${child.exitCode}): ${tail.trim().slice(-1000)}`);
+    throw new Error(`dgw server did not start (exit ${child.exitCode}): ${tracked.stderrTail().trim().slice(-1000)}`);
   }
-  const pid = child.pid;
+  return { pid: child.pid, origin, ...tracked };
+}
+
+/**
+ * The stderr tail and the graceful stop of a server child (see {@link ServerProcess});
+ * call right after spawning it. `defaultGraceMs`: SIGKILL after this when stop() gets none.
+ */
+export function trackChild(child: ChildProcess, defaultGraceMs: number): Pick<ServerProcess, 'stderrTail' | 'stop'> {
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
-    pid,
-    origin,
     stderrTail: () => tail,
-    stop: async (graceMs = 15_000) => {
+    stop: async (graceMs = defaultGraceMs) => {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
