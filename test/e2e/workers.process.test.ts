@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
 import { CounterOracle, isoMicros, nowMicros, spawnDgw } from '../support/dgw-load.js';
 import { childPids } from '../../src/bench/procs.js';
+
+/** Whether process `pid` runs dgw's CLI (a worker forked by the primary). */
+function runsServeScript(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cli/main');
+  } catch {
+    return false; // gone meanwhile
+  }
+}
 
 const pgGate = await backendTest('postgres');
 const redisGate = await backendTest('redis');
@@ -89,7 +98,9 @@ describe('dgw serve --workers 2 on PostgreSQL + Redis', { skip }, () => {
   it('counts exactly across both workers, reports both in /metrics, and stops on SIGTERM with exit 0', async () => {
     const s = server!;
     const primary = s.child.pid!;
-    const workers = childPids(primary);
+    // Only the forked workers (they run the serve script); tsx's esbuild service, a child
+    // of the primary while it compiles, is not one of them.
+    const workers = childPids(primary).filter((pid) => runsServeScript(pid));
     assert.equal(workers.length, 2, `two worker processes under the primary: ${s.output()}`);
 
     const ns = uniqueName('wk_acc');
