@@ -53,6 +53,39 @@ function log(line: string): void {
   console.log(`[cluster] ${new Date().toISOString()} ${line}`);
 }
 
+/**
+ * Waits until every node, as coordinator, sees the whole cluster up: a read at consistency
+ * ALL coordinated by each node in turn succeeds only when that node's gossip holds the other
+ * two alive. A node restarted by `cassandra.sh start` answers CQL before its peers mark it up
+ * again; a scenario that stops another node in that gap would lose its quorum (reads fail
+ * NoHostAvailable) or its schema agreement check would skip the restarted node.
+ */
+async function untilWhole(keyspace: string): Promise<void> {
+  const { default: cassandra } = await import('cassandra-driver');
+  const t0 = Date.now();
+  for (const contact of CONTACTS) {
+    const client = new cassandra.Client({
+      contactPoints: [contact],
+      localDataCenter: 'datacenter1',
+      policies: { loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.RoundRobinPolicy(), [contact]) },
+    });
+    try {
+      for (;;) {
+        try {
+          await client.execute(`SELECT kind FROM ${keyspace}.dgw_namespaces LIMIT 1`, [], { consistency: cassandra.types.consistencies.all });
+          break;
+        } catch (err) {
+          if (Date.now() - t0 > 120_000) throw new Error(`the cluster did not become whole from ${contact} within 120 s: ${String(err)}`);
+          await sleep(500);
+        }
+      }
+    } finally {
+      await client.shutdown().catch(() => undefined);
+    }
+  }
+  log(`every node sees the whole cluster (${Date.now() - t0} ms)`);
+}
+
 interface Dgw {
   stores: StoreSet;
   timeseries: TimeSeriesEngine;
@@ -195,6 +228,7 @@ describe('Cassandra three-node cluster (RF 3, LOCAL_QUORUM)', () => {
       items: [{ key: 'k', value: new Uint8Array([i]) }],
     }));
     await dgw.timeseries.writeSync(ts, events);
+    await untilWhole(keyspace);
     const pid = nodePid(2);
     process.kill(pid, 'SIGSTOP');
     log(`SIGSTOP node 2 (pid ${pid})`);
@@ -255,6 +289,7 @@ describe('Cassandra three-node cluster (RF 3, LOCAL_QUORUM)', () => {
   });
 
   it('a schema change a node cannot take (SIGSTOP) is reported as UNAVAILABLE SCHEMA_DISAGREEMENT, then agrees', async () => {
+    await untilWhole(keyspace);
     const pid = nodePid(3);
     process.kill(pid, 'SIGSTOP');
     log(`SIGSTOP node 3 (pid ${pid}), then create a slice table`);
@@ -292,6 +327,7 @@ describe('Cassandra three-node cluster (RF 3, LOCAL_QUORUM)', () => {
   });
 
   it('three dgw instances creating the same new slices at once: no schema disagreement', async () => {
+    await untilWhole(keyspace);
     const others = await Promise.all(CONTACTS.map((c) => openDgw(keyspace, [c])));
     try {
       const ns = uniqueName('race');
