@@ -39,6 +39,8 @@ const SCRIPT = new URL('../../scripts/cassandra.sh', import.meta.url).pathname;
 const CONTACTS = ['127.0.0.1:9042', '127.0.0.2:9042', '127.0.0.3:9042'];
 /** The request deadline the scenarios hold reads and failures to. */
 const DEADLINE_MS = 5000;
+/** The longest pause of the Cassandra driver's reconnection policy (src/storage/cassandra/stores.ts). */
+const RECONNECT_CEILING_MS = 5000;
 const LOAD_REQUESTS = Number(process.env.DGW_CLUSTER_REQUESTS ?? 300);
 
 function script(...args: string[]): string {
@@ -56,9 +58,11 @@ function log(line: string): void {
 /**
  * Waits until every node, as coordinator, sees the whole cluster up: a read at consistency
  * ALL coordinated by each node in turn succeeds only when that node's gossip holds the other
- * two alive. A node restarted by `cassandra.sh start` answers CQL before its peers mark it up
- * again; a scenario that stops another node in that gap would lose its quorum (reads fail
- * NoHostAvailable) or its schema agreement check would skip the restarted node.
+ * two alive, then until the client's driver has had time to reconnect too. A node restarted
+ * by `cassandra.sh start` answers CQL before its peers (and dgw's driver) mark it up again;
+ * a scenario that stops another node in that gap loses its quorum or its second coordinator
+ * (reads and schema changes fail NoHostAvailable), or its schema agreement check skips the
+ * restarted node.
  */
 async function untilWhole(keyspace: string): Promise<void> {
   const { default: cassandra } = await import('cassandra-driver');
@@ -83,7 +87,12 @@ async function untilWhole(keyspace: string): Promise<void> {
       await client.shutdown().catch(() => undefined);
     }
   }
-  log(`every node sees the whole cluster (${Date.now() - t0} ms)`);
+  // The scenarios' own dgw client marks a restarted node up only when its reconnection
+  // policy next tries it (every 5 s at most: ExponentialReconnectionPolicy(200, 5000)); a
+  // client that still holds a peer down plans a request on one node only, and a stopped
+  // replica behind that node times it out with no other node to try (NoHostAvailable).
+  await sleep(RECONNECT_CEILING_MS + 1000);
+  log(`every node sees the whole cluster (${Date.now() - t0} ms, the client's reconnection ceiling included)`);
 }
 
 interface Dgw {
