@@ -3,7 +3,8 @@
  * on several coordinators gives it different ids and corrupts the schema, so every slice
  * and rollup table change runs under a lease: a row taken with a lightweight transaction
  * (`INSERT ... IF NOT EXISTS USING TTL`) at SERIAL consistency (schema is cluster-wide,
- * so the lease is too), released with `DELETE ... IF owner = ?`. The TTL frees the lease
+ * so the lease is too), released with `DELETE ... IF owner = ?` (retried: a release lost to
+ * Paxos contention would hold every other instance for the TTL). The TTL frees the lease
  * of a dgw instance that died holding it.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,9 @@ import type { CassandraDb } from './database.js';
 
 /** Base table holding the lease row. */
 export const LEASE_TABLE = 'dgw_ddl_lease';
+
+/** Attempts to release a lease before leaving it to its TTL. */
+const RELEASE_TRIES = 8;
 
 /** Options of {@link DdlLease}. */
 export interface DdlLeaseOptions {
@@ -86,7 +90,24 @@ export class DdlLease {
     }
   }
 
+  /**
+   * Deletes the lease row if it is still ours. Its Paxos round competes with the other
+   * instances' acquire rounds and can time out under that contention; a release given up
+   * would leave every other instance waiting out the TTL (as long as their whole wait), so
+   * it is retried (`DELETE ... IF owner = ?` is idempotent) for up to {@link RELEASE_TRIES}
+   * attempts before the TTL is left to free it.
+   */
   private async release(owner: string): Promise<void> {
-    await this.db.execute(`DELETE FROM ${this.db.table(LEASE_TABLE)} WHERE name = 'ddl' IF owner = ?`, [owner], { serial: 'SERIAL' });
+    let pause = 20;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.execute(`DELETE FROM ${this.db.table(LEASE_TABLE)} WHERE name = 'ddl' IF owner = ?`, [owner], { serial: 'SERIAL' });
+        return;
+      } catch (err) {
+        if (attempt >= RELEASE_TRIES) throw err;
+        await sleep(pause + Math.floor(Math.random() * pause));
+        pause = Math.min(pause * 2, 500);
+      }
+    }
   }
 }
