@@ -16,10 +16,12 @@
 // The domain's own types live in src/domain/ (shared by core and storage); they are
 // re-exported here so an adapter finds its whole vocabulary in this one module.
 import type { EventRecord, PartitionKey, SliceInfo, SliceStatus, EventWrite } from '../domain/events.js';
+import type { PackedEvents } from '../domain/packed-events.js';
 import type { IndexDoc, IndexedValue, SearchExpr } from '../domain/search.js';
 import type { CounterWriteMark, RollupCheckpoint } from '../domain/counters.js';
 import type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
 export type { EventItem, EventRecord, PartitionKey, SliceStatus, SliceInfo, EventWrite } from '../domain/events.js';
+export type { PackedEvents } from '../domain/packed-events.js';
 export type { FieldType, IndexedValue, IndexField, IndexDoc, RangeBound, SearchExpr } from '../domain/search.js';
 export type { RollupCheckpoint, CounterWriteMark } from '../domain/counters.js';
 export type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
@@ -155,6 +157,12 @@ export interface EventStore {
    * otherwise. Missing or dropped slice: [].
    */
   scanTimeBucket?(scan: TimeBucketScan): Promise<EventRecord[]>;
+  /**
+   * Optional (issue 9): exactly the events of {@link scanTimeBucket} in packed form
+   * (domain/packed-events.ts), for a ReadEventRecords page written without per-event
+   * objects. A store that has it has scanTimeBucket too.
+   */
+  scanTimeBucketPacked?(scan: TimeBucketScan): Promise<PackedEvents>;
   /** Drops every slice table, the metadata and the index outbox entries of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
   /** Up to `limit` index outbox entries of a namespace, oldest commit first where known (capability `indexOutbox`). */

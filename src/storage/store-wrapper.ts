@@ -119,10 +119,13 @@ class StoreGate {
 class WrappedEventStore implements EventStore {
   /** Present exactly when the adapter has it: the read path falls back to partition scans otherwise. */
   readonly scanTimeBucket?: EventStore['scanTimeBucket'];
+  readonly scanTimeBucketPacked?: EventStore['scanTimeBucketPacked'];
 
   constructor(private readonly inner: EventStore, private readonly gate: StoreGate) {
     const scan = inner.scanTimeBucket?.bind(inner);
     if (scan) this.scanTimeBucket = (...args) => this.gate.call('events.scanTimeBucket', () => scan(...args));
+    const packed = inner.scanTimeBucketPacked?.bind(inner);
+    if (packed) this.scanTimeBucketPacked = (...args) => this.gate.call('events.scanTimeBucketPacked', () => packed(...args));
   }
   listSlices(...args: Parameters<EventStore['listSlices']>): ReturnType<EventStore['listSlices']> {
     return this.gate.call('events.listSlices', () => this.inner.listSlices(...args));

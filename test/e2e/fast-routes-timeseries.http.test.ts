@@ -21,6 +21,7 @@ interface Answer {
 const COMPARED = ['content-type', 'content-length', 'retry-after', 'x-request-id'];
 const SECRET = 'fast-routes-timeseries-page-token-secret';
 const CLOCK = '2026-06-01T12:00:00.000Z';
+const ODD_SERIES = 'série "ü" \\ 😀\t';
 
 function post(url: string, path: string, body: string, requestId: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -64,9 +65,21 @@ describe('fast path of ReadEventRecords and SearchEventRecords: the same answers
         ...(i % 4 === 0 ? [{ eventItemKey: 'extra', eventItemValue: Buffer.from([i, 0, 255]).toString('base64') }] : []),
       ],
     }));
+    // Events the fast path writes from packed rows (issue 9): escaped and unicode series,
+    // ids and keys, empty and long values, many items, microsecond times.
+    const odd = Array.from({ length: 12 }, (_, i) => ({
+      timeSeriesId: ODD_SERIES,
+      eventTime: new Date(base - 2000 - i * 61_000).toISOString().replace('Z', `${String(i * 37).padStart(3, '0')}Z`),
+      eventId: ['"q"', 'back\\slash', 'line\nbreak', 'ctl\u0001\u001f', 'é字😀', '\u2028'][i % 6]! + i,
+      eventItems: Array.from({ length: 1 + (i % 4) * 3 }, (_, k) => ({
+        eventItemKey: ['k', 'ключ', '"', '\\', '\u001e', '😀'][k % 6]! + k,
+        eventItemValue: Buffer.from(Array.from({ length: [0, 1, 2, 48, 49, 65, 300][(i + k) % 7]! }, (_, b) => (b * 31 + i) % 256)).toString('base64'),
+      })),
+    }));
     for (const side of [fast, slow]) {
       assert.equal((await side.call('PUT', `/v1/timeseries/namespaces/${ns}`, doc)).status, 201);
       assert.equal((await side.post('/v1/timeseries/WriteEventRecordsSync', { namespace: ns, events })).status, 200);
+      assert.equal((await side.post('/v1/timeseries/WriteEventRecordsSync', { namespace: ns, events: odd })).status, 200);
       side.clock.advanceMs(5000); // index refresh
     }
     assert.ok(fastRoutesOf(fast.server.app));
@@ -116,6 +129,8 @@ describe('fast path of ReadEventRecords and SearchEventRecords: the same answers
     assert.ok((await walk('/v1/timeseries/ReadEventRecords', read(), 'read')) > 2);
     assert.ok((await walk('/v1/timeseries/ReadEventRecords', read({ eventFilters: [{ matchEventItemKey: 'deviceType', matchEventItemValue: Buffer.from('tv').toString('base64') }], timeout: '5s' }), 'read, filter')) > 1);
     await walk('/v1/timeseries/ReadEventRecords', read({ totalRecordLimit: 10, allowPartial: true }), 'read, total limit');
+    assert.ok((await walk('/v1/timeseries/ReadEventRecords', read({ timeSeriesId: ODD_SERIES, pageSize: 5 }), 'read, odd events')) > 2);
+    await walk('/v1/timeseries/ReadEventRecords', read({ timeSeriesId: ODD_SERIES, pageSize: 100 }), 'read, odd events in one page');
     assert.ok((await walk('/v1/timeseries/SearchEventRecords', search(), 'search')) > 2);
     const refusals: [string, unknown][] = [
       ['/v1/timeseries/ReadEventRecords', read({ timeInterval: { start: interval.end, end: interval.start } })],

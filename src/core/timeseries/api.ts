@@ -4,6 +4,7 @@
  */
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord } from '../../domain/events.js';
+import type { PackedEvents } from '../../domain/packed-events.js';
 import type { SearchExpr } from '../../domain/search.js';
 
 /** A read of one series over `[startMicros, endMicros)`, newest first. */
@@ -27,6 +28,15 @@ export interface ReadQuery {
 /** One page of results, newest first. */
 export interface EventPage {
   events: EventRecord[];
+  /** Present when more results may follow. */
+  nextPageToken?: string;
+  /** True when a deadline cut the page short (allowPartial). */
+  partial: boolean;
+}
+
+/** A page of ReadEventRecords in packed form (domain/packed-events.ts; issue 9). */
+export interface PackedPage {
+  events: PackedEvents;
   /** Present when more results may follow. */
   nextPageToken?: string;
   /** True when a deadline cut the page short (allowPartial). */
@@ -64,6 +74,11 @@ export interface TimeSeriesService {
   /** Validates, then enqueues in the namespace's bounded buffer; RESOURCE_EXHAUSTED when full. */
   writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void>;
   read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage>;
+  /**
+   * Optional (issue 9): the page {@link read} returns, in packed form (no object per event);
+   * undefined when this store or query has no packed read (then call {@link read}).
+   */
+  readPacked?(config: TimeSeriesConfig, query: ReadQuery): Promise<PackedPage | undefined>;
   /** Every event of a series in `[startMicros, endMicros)`, newest first (used by counter rollups). */
   scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord>;
   search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage>;

@@ -7,9 +7,10 @@
  */
 import { DgwError } from '../../kernel/errors.js';
 import type { EventRecord, SliceInfo } from '../../domain/events.js';
-import type { EventPosition, EventStore } from '../../storage/contracts.js';
+import type { EventPosition, EventStore, TimeBucketScan } from '../../storage/contracts.js';
+import { appendPacked, emptyPacked, packedPosition, truncatePacked, type PackedEvents } from '../../domain/packed-events.js';
 import type { TimeSeriesConfig } from '../control/types.js';
-import type { EventPage, ReadQuery } from './api.js';
+import type { EventPage, PackedPage, ReadQuery } from './api.js';
 import { fingerprintOf, type PageState, type PageTokens } from './page-token.js';
 import { overlappingTimeBuckets } from './partitioning.js';
 import type { SliceManager } from './slices.js';
@@ -71,8 +72,61 @@ export interface ReadDeps {
   now(): number;
 }
 
+/**
+ * How a page is collected: as records, or packed (issue 9). The read path below is the same
+ * for both; only the scan of a time bucket and the list operations differ.
+ */
+interface PageForm<P> {
+  empty(): P;
+  scan(g: Group, after: EventPosition | undefined, limit: number): Promise<P>;
+  size(p: P): number;
+  append(into: P, from: P): void;
+  truncate(p: P, n: number): void;
+  position(p: P, i: number): EventPosition;
+}
+
 /** One page of ReadEventRecords. */
 export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: ReadQuery): Promise<EventPage> {
+  const matches = filterOf(q.eventFilters);
+  const form: PageForm<EventRecord[]> = {
+    empty: () => [],
+    scan: (g, after, limit) => scanGroup(deps.store, config.name, q.timeSeriesId, g, after, limit, matches),
+    size: (p) => p.length,
+    append: (into, from) => {
+      for (const e of from) into.push(e);
+    },
+    truncate: (p, n) => {
+      p.length = n;
+    },
+    position: (p, i) => ({ eventTimeMicros: p[i]!.eventTimeMicros, eventId: p[i]!.eventId }),
+  };
+  const page = await readPage(deps, config, q, form);
+  return { events: page.events, partial: page.partial, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+}
+
+/**
+ * {@link readEvents} in packed form: the same page, token and errors, without an object per
+ * event (issue 9). Undefined when the store has no packed scan or the query has filters
+ * (they match on decoded items): then {@link readEvents} answers.
+ */
+export async function readEventsPacked(deps: ReadDeps, config: TimeSeriesConfig, q: ReadQuery): Promise<PackedPage | undefined> {
+  const scanPacked = deps.store.scanTimeBucketPacked?.bind(deps.store);
+  if (!scanPacked || q.eventFilters.length > 0) return undefined;
+  const form: PageForm<PackedEvents> = {
+    empty: emptyPacked,
+    scan: (g, after, limit) => {
+      const start = after && after.eventTimeMicros < g.to ? after : undefined;
+      return scanPacked({ ...scanOf(config.name, q.timeSeriesId, g), ...(start ? { after: start } : {}), limit });
+    },
+    size: (p) => p.times.length,
+    append: appendPacked,
+    truncate: truncatePacked,
+    position: packedPosition,
+  };
+  return readPage(deps, config, q, form);
+}
+
+async function readPage<P>(deps: ReadDeps, config: TimeSeriesConfig, q: ReadQuery, form: PageForm<P>): Promise<{ events: P; partial: boolean; nextPageToken?: string }> {
   const fingerprint = fingerprintOf([
     'read',
     config.name,
@@ -84,19 +138,18 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
   const state: PageState = q.pageToken ? deps.tokens.decode(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   const remaining = q.totalRecordLimit > 0 ? q.totalRecordLimit - state.returned : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, remaining);
-  if (need <= 0) return { events: [], partial: false };
+  const out = form.empty();
+  if (need <= 0) return { events: out, partial: false };
 
   // Resume bound: events strictly after position p, or strictly older than b.
   const upper = state.after ? state.after.eventTimeMicros + 1 : (state.below ?? q.endMicros);
   const groups = await groupsOf(deps, config, q.startMicros, Math.min(q.endMicros, upper), READ_SLICE_STALENESS_MICROS);
   const after = state.after ? { eventTimeMicros: state.after.eventTimeMicros, eventId: state.after.eventId } : undefined;
-  const matches = filterOf(q.eventFilters);
 
-  const out: EventRecord[] = [];
   let more = false;
   let gi = 0;
   let partial = false;
-  while (gi < groups.length && out.length <= need) {
+  while (gi < groups.length && form.size(out) <= need) {
     if (q.deadlineMicros !== undefined && deps.now() >= q.deadlineMicros) {
       if (!q.allowPartial) throw new DgwError('DEADLINE_EXCEEDED', 'ReadEventRecords: deadline exceeded before the read completed');
       partial = true;
@@ -105,28 +158,28 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
     const perGroup = Math.max(1, config.primary.eventBuckets);
     const width = Math.max(1, Math.floor(deps.fanout.get(config.name) / perGroup));
     const wave = groups.slice(gi, gi + width);
-    const left = need + 1 - out.length;
-    const results = await Promise.all(wave.map((g) => scanGroup(deps.store, config.name, q.timeSeriesId, g, after, left, matches)));
+    const left = need + 1 - form.size(out);
+    const results = await Promise.all(wave.map((g) => form.scan(g, after, left)));
     let found = 0;
     for (const events of results) {
-      found += events.length;
-      for (const e of events) out.push(e);
+      found += form.size(events);
+      form.append(out, events);
     }
     gi += wave.length;
-    deps.fanout.observe(config.name, wave.length * perGroup, found, out.length > need);
+    deps.fanout.observe(config.name, wave.length * perGroup, found, form.size(out) > need);
   }
-  if (out.length > need) {
-    out.length = need;
+  if (form.size(out) > need) {
+    form.truncate(out, need);
     more = true;
   } else if (gi < groups.length) {
     more = true;
   }
-  const emitted = state.returned + out.length;
+  const count = form.size(out);
+  const emitted = state.returned + count;
   let nextPageToken: string | undefined;
   if (more && emitted < (q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER)) {
-    const last = out[out.length - 1];
     const next: PageState = { query: fingerprint, returned: emitted };
-    if (last) next.after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+    if (count > 0) next.after = form.position(out, count - 1);
     else if (state.after) next.after = state.after;
     else next.below = groups[gi]?.to ?? upper;
     nextPageToken = deps.tokens.encode(next);
@@ -275,7 +328,7 @@ async function scanMerged(
   limit: number,
   matches: ((e: EventRecord) => boolean) | undefined,
 ): Promise<EventRecord[]> {
-  const scan = { namespace, sliceId: g.slice.sliceId, timeSeriesId, timeBucket: g.timeBucket, eventBuckets: g.slice.eventBuckets, fromMicros: g.from, toMicros: g.to };
+  const scan = scanOf(namespace, timeSeriesId, g);
   if (!matches) return scanTimeBucket({ ...scan, ...(start ? { after: start } : {}), limit });
   const out: EventRecord[] = [];
   let cursor = start;
@@ -290,6 +343,11 @@ async function scanMerged(
     if (!last || rows.length < limit) return out;
     cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
   }
+}
+
+/** The time-bucket scan of group `g`, without cursor and limit. */
+function scanOf(namespace: string, timeSeriesId: string, g: Group): Omit<TimeBucketScan, 'limit'> {
+  return { namespace, sliceId: g.slice.sliceId, timeSeriesId, timeBucket: g.timeBucket, eventBuckets: g.slice.eventBuckets, fromMicros: g.from, toMicros: g.to };
 }
 
 function filterOf(filters: ReadQuery['eventFilters']): ((e: EventRecord) => boolean) | undefined {

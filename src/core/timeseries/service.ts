@@ -11,10 +11,10 @@ import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
 import type { EventStore, StoresByKey } from '../../storage/contracts.js';
 import type { IndexDoc } from '../../domain/search.js';
-import type { AggregateQuery, AggregateResult, EventPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
+import type { AggregateQuery, AggregateResult, EventPage, PackedPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
 import { createTimeSeriesMetrics, type TimeSeriesMetrics } from './metrics.js';
-import { FanoutTuner, readEvents, scanSeriesEvents, type ReadDeps } from './read-path.js';
+import { FanoutTuner, readEvents, readEventsPacked, scanSeriesEvents, type ReadDeps } from './read-path.js';
 import { PageTokens } from './page-token.js';
 import { aggregateEvents, searchEvents } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
@@ -162,6 +162,11 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   read(config: TimeSeriesConfig, query: ReadQuery): Promise<EventPage> {
     const q = withReadSlo(config, query, this.now());
     return withSloDeadline(config, 'read', 'ReadEventRecords', () => readEvents(this.readDeps(config), config, q));
+  }
+
+  readPacked(config: TimeSeriesConfig, query: ReadQuery): Promise<PackedPage | undefined> {
+    const q = withReadSlo(config, query, this.now());
+    return withSloDeadline(config, 'read', 'ReadEventRecords', () => readEventsPacked(this.readDeps(config), config, q));
   }
 
   scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord> {

@@ -33,7 +33,7 @@ import { DEFAULT_RETRY_AFTER_SECONDS } from '../ops/http-conventions.js';
 import { awaitAdmission, callContext, namespaceInBody, releaseOnClose } from './guard-hooks.js';
 import { errorAnswer } from './errors.js';
 import { parseBody } from './json-body.js';
-import { NO_DEADLINE } from './operation-routes.js';
+import { NO_DEADLINE_JSON_TEXT } from './operation-routes.js';
 
 /** The operations served by the fast path. */
 const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount', 'ReadEventRecords', 'SearchEventRecords']);
@@ -237,8 +237,8 @@ class FastCall {
 
   private handle(): void {
     const operation = this.route.operation;
-    this.options.chain.run({ operation, input: this.body as JsonObject, info: NO_DEADLINE, transport: 'http' }).then(
-      (result) => this.send(result.created ? 201 : operation.http.status, result.body, undefined),
+    this.options.chain.run({ operation, input: this.body as JsonObject, info: NO_DEADLINE_JSON_TEXT, transport: 'http' }).then(
+      (result) => this.send(result.created ? 201 : operation.http.status, result.json ?? JSON.stringify(result.body), undefined),
       (err: unknown) => this.fail(err),
     );
   }
@@ -254,14 +254,14 @@ class FastCall {
     this.failure = err;
     const answer = errorAnswer(err, this.options.bodyLimit);
     if (answer.internal) this.options.onInternalError(err, this.route.where);
-    this.send(answer.status, answer.body, answer.headers);
+    this.send(answer.status, JSON.stringify(answer.body), answer.headers);
   }
 
-  private send(status: number, body: unknown, extra: Record<string, string> | undefined): void {
+  /** Answers with `text`, the JSON of the answer's body. */
+  private send(status: number, text: string, extra: Record<string, string> | undefined): void {
     // Fastify's reply is sent once; a late answer (a client gone while admitted) is dropped.
     if (this.answered) return;
     this.answered = true;
-    const text = JSON.stringify(body);
     const headers: Record<string, string> = { [REQUEST_ID_HEADER]: this.id, ...extra };
     if (this.closeConnection) headers.connection = 'close';
     // ops/http-conventions.ts: every 429 and 503 says when to retry.

@@ -11,6 +11,9 @@ import type { CallInfo, HttpRoute, JsonObject, Operation } from '../operations/o
 /** HTTP calls carry no deadline of their own; the chain applies the request deadline. */
 export const NO_DEADLINE: CallInfo = { deadlineMs: Number.POSITIVE_INFINITY };
 
+/** {@link NO_DEADLINE} on the fast path, which sends an answer's JSON text as it is. */
+export const NO_DEADLINE_JSON_TEXT: CallInfo = { deadlineMs: Number.POSITIVE_INFINITY, jsonText: true };
+
 function inputOf(op: Operation, route: HttpRoute, req: FastifyRequest): JsonObject {
   if (op.http.input === 'body') return req.body as JsonObject;
   const ns = (req.params as { ns?: string } | undefined)?.ns;

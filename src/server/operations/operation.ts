@@ -33,11 +33,21 @@ export interface OperationDeps {
 export interface CallInfo {
   /** The transport's deadline of the call in epoch milliseconds (gRPC); Infinity when none. */
   deadlineMs: number;
+  /**
+   * The transport sends an answer's {@link OperationResult.json} text as it is (the HTTP
+   * fast path, issue 9): an operation may then build its answer as JSON text directly.
+   */
+  jsonText?: boolean;
 }
 
 /** An operation's answer: the proto3 JSON body, and whether it created something (HTTP 201). */
 export interface OperationResult {
   body: JsonObject;
+  /**
+   * `JSON.stringify(body)`, when the operation wrote the answer as text itself (only for a
+   * call with {@link CallInfo.jsonText}); `body` is then parsed from it when read.
+   */
+  json?: string;
   created?: boolean;
 }
 

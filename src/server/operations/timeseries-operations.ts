@@ -9,9 +9,10 @@ import {
   decodeSearch,
   decodeWrite,
   encodeAggregate,
+  encodePackedPageJson,
   encodePage,
 } from '../wire/timeseries-wire.js';
-import type { JsonObject, Operation } from './operation.js';
+import type { JsonObject, Operation, OperationResult } from './operation.js';
 
 /** Full name of the TimeSeries gRPC service. */
 export const TIMESERIES_SERVICE = 'dgw.v1.TimeSeriesService';
@@ -32,6 +33,18 @@ function deadlineMargin(remainingMs: number): number {
 }
 
 const EMPTY: JsonObject = {};
+
+/** A result answered as JSON text; its body, if anything reads it, parsed from the text. */
+function jsonResult(json: string): OperationResult {
+  let body: JsonObject | undefined;
+  return {
+    json,
+    get body(): JsonObject {
+      body ??= JSON.parse(json) as JsonObject;
+      return body;
+    },
+  };
+}
 
 /** WriteEventRecordsSync, WriteEventRecords, ReadEventRecords, SearchEventRecords, AggregateEventRecords. */
 export const TIMESERIES_OPERATIONS: readonly Operation[] = [
@@ -76,7 +89,11 @@ export const TIMESERIES_OPERATIONS: readonly Operation[] = [
         const fromCall = now + Math.floor((remainingMs - deadlineMargin(remainingMs)) * 1000);
         q.deadlineMicros = Math.min(q.deadlineMicros ?? Number.POSITIVE_INFINITY, fromCall);
       }
-      return { body: encodePage(await deps.engine.read(await deps.namespaces.getTimeSeries(q.namespace), q)) as JsonObject };
+      const config = await deps.namespaces.getTimeSeries(q.namespace);
+      // On the HTTP fast path the page is written as JSON text from packed events (issue 9).
+      const packed = call.jsonText ? await deps.engine.readPacked?.(config, q) : undefined;
+      if (packed) return jsonResult(encodePackedPageJson(packed, q.timeSeriesId));
+      return { body: encodePage(await deps.engine.read(config, q)) as JsonObject };
     },
   },
   {

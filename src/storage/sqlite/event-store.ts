@@ -17,8 +17,10 @@ import type {
   PartitionScan,
   SliceInfo,
   SliceStatus,
+  PackedEvents,
   TimeBucketScan,
 } from '../contracts.js';
+import { emptyPacked, ITEM_SEPARATOR, packEvents } from '../../domain/packed-events.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
@@ -89,6 +91,28 @@ function mergedScanSql(table: string, buckets: number, rows: number): string {
   for (let eb = 0; eb < buckets; eb++) {
     arms.push(
       `SELECT event_time, event_id, event_item_key, ${shortHexSql('event_item_value')} AS v FROM "${table}" ` +
+        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
+        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
+    );
+  }
+  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+}
+
+/**
+ * {@link mergedScanSql} with each row as one text (issue 9): `time U+001F id U+001F key
+ * U+001F value`, the id and key as JSON string literals (`json_quote`, which writes exactly
+ * what `JSON.stringify` does: checked over every code point up to U+07FF and astral ones in
+ * test/unit/packed-events.test.ts) and the value as upper-case hex. One JS string per row
+ * instead of four values and a byte array: better-sqlite3 makes each value of a row in C++,
+ * the most expensive part of a read (BENCHMARKS.md, issue 9). The text is the first result
+ * column (read with `pluck`); the others are there for the compound's ORDER BY.
+ */
+function packedScanSql(table: string, buckets: number, rows: number): string {
+  const arms: string[] = [];
+  for (let eb = 0; eb < buckets; eb++) {
+    arms.push(
+      "SELECT event_time || char(31) || json_quote(event_id) || char(31) || json_quote(event_item_key) || char(31) || hex(event_item_value) AS r, " +
+        `event_time, event_id, event_item_key FROM "${table}" ` +
         `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
         'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
     );
@@ -347,16 +371,81 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * {@link scanTimeBucket} in packed form (domain/packed-events.ts): the same statement
+   * shape, limits and cut-event rule, each row one text ({@link packedScanSql}).
+   */
+  async scanTimeBucketPacked(scan: TimeBucketScan): Promise<PackedEvents> {
+    const table = this.liveTable(scan.namespace, scan.sliceId);
+    const out = emptyPacked();
+    if (!table || scan.limit < 1 || scan.eventBuckets < 1) return out;
+    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return packEvents(await this.scanBucketsApart(scan));
+    const base = scan.toMicros - 1;
+    if (base < scan.fromMicros) return out;
+    const { times, ids, items } = out;
+    let after = scan.after;
+    let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+    for (;;) {
+      const hi = after ? Math.min(base, after.eventTimeMicros) : base;
+      if (hi < scan.fromMicros) return out;
+      const params: MergedScanParams = {
+        series: scan.timeSeriesId,
+        timeBucket: scan.timeBucket,
+        from: scan.fromMicros,
+        hi,
+        cursorTime: after ? after.eventTimeMicros : hi + 1,
+        cursorId: after ? after.eventId : '',
+      };
+      const rows = this.packedScan(table, scan.eventBuckets, rowLimit).all(params) as string[];
+      const cut = rows.length === rowLimit; // the last event may miss items past the limit
+      let complete = times.length;
+      let time = NaN;
+      let id = '';
+      for (const row of rows) {
+        const a = row.indexOf('\u001f');
+        const b = row.indexOf('\u001f', a + 1);
+        const t = Number(row.slice(0, a));
+        const i = row.slice(a + 1, b);
+        const item = row.slice(b + 1);
+        if (t === time && i === id) {
+          items[items.length - 1] += ITEM_SEPARATOR + item;
+          continue;
+        }
+        complete = times.length;
+        if (complete === scan.limit) return out;
+        time = t;
+        id = i;
+        times.push(t);
+        ids.push(i);
+        items.push(item);
+      }
+      if (!cut) return out;
+      // Drop the event that may be cut and read on from the last whole one.
+      times.length = ids.length = items.length = complete;
+      if (complete > 0) after = { eventTimeMicros: times[complete - 1]!, eventId: JSON.parse(ids[complete - 1]!) as string };
+      rowLimit *= 2;
+    }
+  }
+
   /** The statement of {@link mergedScanSql}, its text built once (a reused string is hashed once). */
   private mergedScan(table: string, buckets: number, rows: number) {
-    const key = `${table}/${buckets}/${rows}`;
+    return this.sql.stmt(this.scanText('m', table, buckets, rows)).raw(true);
+  }
+
+  /** The statement of {@link packedScanSql}: the row's text only. */
+  private packedScan(table: string, buckets: number, rows: number) {
+    return this.sql.stmt(this.scanText('p', table, buckets, rows)).pluck(true);
+  }
+
+  private scanText(kind: 'm' | 'p', table: string, buckets: number, rows: number): string {
+    const key = `${kind}/${table}/${buckets}/${rows}`;
     let text = this.mergedSqlTexts.get(key);
     if (text === undefined) {
       if (this.mergedSqlTexts.size >= MAX_CACHED_STATEMENTS_TEXTS) this.mergedSqlTexts.clear();
-      text = mergedScanSql(table, buckets, rows);
+      text = kind === 'm' ? mergedScanSql(table, buckets, rows) : packedScanSql(table, buckets, rows);
       this.mergedSqlTexts.set(key, text);
     }
-    return this.sql.stmt(text).raw(true);
+    return text;
   }
 
   /** {@link scanTimeBucket} for slices with too many event buckets for one statement. */

@@ -1,0 +1,77 @@
+/**
+ * Packed events and the JSON text written from them (issue 9, domain/packed-events.ts,
+ * `encodePackedPageJson` in server/wire/timeseries-wire.ts): on seeded pages (unicode,
+ * quotes, backslashes and control characters in series ids, event ids and keys; empty,
+ * short, threshold-sized and long values; multi-item events; token and partial flags) the
+ * text must be exactly `JSON.stringify(encodePage(page))`, and SQLite's `json_quote`, which
+ * the SQLite store uses for ids and keys, must write exactly what `JSON.stringify` writes.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents } from '../../src/domain/packed-events.js';
+import type { EventRecord } from '../../src/domain/events.js';
+import { encodePackedPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
+import { prng } from '../support/dgw-load.js';
+
+const CHARS = ['a', 'Z', '0', '_', '-', '"', '\\', '/', '\n', '\t', '\u0001', '\u001e', '\u001f', '\u007f', 'é', 'ß', '字', '\u2028', '😀', '\ufffd', ' '];
+
+function seededEvents(seed: number, count: number, timeSeriesId: string): EventRecord[] {
+  const rand = prng(seed);
+  const pick = (n: number) => Math.floor(rand() * n);
+  const text = (max: number) => Array.from({ length: 1 + pick(max) }, () => CHARS[pick(rand() < 0.6 ? 5 : CHARS.length)]!).join('');
+  const sizes = [0, 1, 2, 3, 4, 5, 47, 48, 49, 50, 63, 64, 65, 100, 3000];
+  const events: EventRecord[] = [];
+  let time = 1_780_000_000_000_000;
+  for (let i = 0; i < count; i++) {
+    time -= pick(3) === 0 ? 0 : 1 + pick(2_000_000);
+    const keys = new Set<string>();
+    for (let k = 1 + pick(4); k > 0; k--) keys.add(text(6));
+    events.push({
+      timeSeriesId,
+      eventTimeMicros: time,
+      eventId: text(10),
+      items: [...keys].sort().map((key) => ({ key, value: new Uint8Array(Array.from({ length: sizes[pick(sizes.length)]! }, () => pick(256))) })),
+    });
+  }
+  return events;
+}
+
+describe('packed events', () => {
+  it('encodePackedPageJson writes exactly JSON.stringify(encodePage(page)), seeded pages', () => {
+    for (const [seed, series] of [[1, 's0'], [2, 'ключ "x" \\ \n 😀'], [3, '\u0001'], [4, '']] as const) {
+      for (const count of [0, 1, 2, 7, 100]) {
+        const events = seededEvents(seed * 100 + count, count, series);
+        for (const [nextPageToken, partial] of [[undefined, false], ['eyJx.AAAA-_', false], [undefined, true], ['t', true]] as const) {
+          const page = { events, partial, ...(nextPageToken ? { nextPageToken } : {}) };
+          const expected = JSON.stringify(encodePage(page));
+          const packed = { events: packEvents(events), partial, ...(nextPageToken ? { nextPageToken } : {}) };
+          assert.equal(encodePackedPageJson(packed, series), expected, `seed ${seed}, ${count} events`);
+        }
+      }
+    }
+  });
+
+  it('unpackEvents inverts packEvents; positions, append and truncate', () => {
+    const events = seededEvents(7, 50, 'x');
+    const packed = packEvents(events);
+    assert.deepEqual(unpackEvents(packed, 'x'), events);
+    assert.deepEqual(packedPosition(packed, 10), { eventTimeMicros: events[10]!.eventTimeMicros, eventId: events[10]!.eventId });
+    const joined = emptyPacked();
+    appendPacked(joined, packEvents(events.slice(0, 20)));
+    appendPacked(joined, packEvents(events.slice(20)));
+    assert.deepEqual(joined, packed);
+    truncatePacked(joined, 5);
+    assert.deepEqual(unpackEvents(joined, 'x'), events.slice(0, 5));
+  });
+
+  it("SQLite's json_quote writes what JSON.stringify writes (every code point to U+07FF, and beyond)", () => {
+    const db = new Database(':memory:');
+    const quote = db.prepare('SELECT json_quote(?)').pluck(true);
+    const cases: string[] = [];
+    for (let c = 1; c < 0x800; c++) cases.push(String.fromCharCode(c));
+    cases.push('', '\u2028\u2029', '\ufeff', '\ufffd', '\uffff', '😀', '\u{10ffff}', 'a"b\\c/d', 'é✓字', ...seededEvents(9, 100, 'x').map((e) => e.eventId));
+    for (const text of cases) assert.equal(quote.get(text), JSON.stringify(text), JSON.stringify(text));
+    db.close();
+  });
+});
