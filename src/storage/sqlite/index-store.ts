@@ -1,7 +1,9 @@
 /**
  * The SQLite IndexStore (DESIGN 3.4): `index_docs` holds each indexed event with its items
  * (binary, see item-codec.ts) in search order; `index_fields` holds one value row per field
- * (canonical text and number) plus one token row per distinct token of TEXT fields.
+ * (canonical text and number) plus one token row per distinct token of TEXT fields, each
+ * with its document's namespace, time and ids, which `index_fields_posting` orders for a
+ * string equals to walk (schema v5, issue 9).
  */
 import type {
   DistinctValue,
@@ -15,7 +17,7 @@ import { canonicalIndexText, textTokens } from '../index-text.js';
 import { encodeItems } from '../item-codec.js';
 import { itemsOf, shortHexSql } from './hex-bytes.js';
 import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
-import { compileSearch } from './search-sql.js';
+import { compilePostings, compileSearch, type CompiledSql } from './search-sql.js';
 import type { SqliteDatabase } from './database.js';
 
 type SearchRow = [string, number, string, string | Buffer];
@@ -23,21 +25,60 @@ type SearchRow = [string, number, string, string | Buffer];
 /** Encoded items up to this size come back as hex (hex-bytes.ts: no Buffer per found event). */
 const ITEMS_HEX_MAX_BYTES = 256;
 
-/** Namespace, interval and cursor conditions on `d`, with their parameters. */
-function scope(nsId: number, s: Omit<IndexSearch, 'limit'>): { sql: string; params: unknown[] } {
+/**
+ * Namespace, interval and cursor conditions on the row aliased `t` (`d`, a document, or
+ * `f`, a posting row: both carry the document's namespace, time and ids), with their parameters.
+ */
+function scope(nsId: number, s: Omit<IndexSearch, 'limit'>, t = 'd'): { sql: string; params: unknown[] } {
   let hi = s.toMicros - 1;
   const params: unknown[] = [nsId, s.fromMicros];
-  let sql = 'd.namespace_id = ? AND d.event_time >= ? AND d.event_time <= ?';
+  let sql = `${t}.namespace_id = ? AND ${t}.event_time >= ? AND ${t}.event_time <= ?`;
   if (s.after) {
     const a = s.after;
     hi = Math.min(hi, a.eventTimeMicros);
     sql +=
-      ' AND (d.event_time < ? OR d.time_series_id > ? OR (d.time_series_id = ? AND d.event_id > ?))';
+      ` AND (${t}.event_time < ? OR ${t}.time_series_id > ? OR (${t}.time_series_id = ? AND ${t}.event_id > ?))`;
     params.push(hi, a.eventTimeMicros, a.timeSeriesId, a.timeSeriesId, a.eventId);
   } else {
     params.push(hi);
   }
   return { sql, params };
+}
+
+/**
+ * The statement of a search in namespace `nsId`: rows (time_series_id, event_time,
+ * event_id, items as {@link shortHexSql}) in search order, at most `limit`.
+ */
+export function searchSql(nsId: number, search: IndexSearch): CompiledSql {
+  // The LIMIT is written into the text (one statement per page size in use): bound, the
+  // same search cost ~12 % more (micro, 100,000 documents, page of 101: 250-264 vs 218-230 µs).
+  const limit = Math.floor(search.limit);
+  const items = shortHexSql('d.items', ITEMS_HEX_MAX_BYTES);
+  const walks = compilePostings(search.query);
+  if (walks) {
+    // A string equals: each walk reads its posting rows in search order from
+    // index_fields_posting and their documents by rowid; the walks (KEYWORD, TEXT) are
+    // merged by SQLite without a sort (EXPLAIN QUERY PLAN: MERGE (UNION ALL), no temp
+    // B-tree). A page reads about `limit` rows, not every document up to the limit-th match.
+    const where = scope(nsId, search, 'f');
+    const arms = walks.map(
+      (w) =>
+        `SELECT f.time_series_id, f.event_time, f.event_id, ${items} FROM index_fields f CROSS JOIN index_docs d ` +
+        `ON d.doc_id = f.doc_id WHERE ${where.sql} AND f.key = ? AND f.kind = ${w.kind} AND f.txt = ? AND ${w.sql}`,
+    );
+    return {
+      sql: `${arms.join(' UNION ALL ')} ORDER BY 2 DESC, 1, 3 LIMIT ${limit}`,
+      params: walks.flatMap((w) => [...where.params, w.key, w.txt, ...w.params]),
+    };
+  }
+  const where = scope(nsId, search);
+  const expr = compileSearch(search.query);
+  return {
+    sql:
+      `SELECT d.time_series_id, d.event_time, d.event_id, ${items} FROM index_docs d WHERE ${where.sql} ` +
+      `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ${limit}`,
+    params: [...where.params, ...expr.params],
+  };
 }
 
 /** An IndexStore on a SqliteDatabase. */
@@ -55,21 +96,28 @@ export class SqliteIndexStore implements IndexStore {
     const insertDoc = this.sql.stmt(
       'INSERT OR IGNORE INTO index_docs (namespace_id, event_time, time_series_id, event_id, items) VALUES (?, ?, ?, ?, ?)',
     );
-    const insertField = this.sql.stmt('INSERT OR IGNORE INTO index_fields VALUES (?, ?, ?, ?, ?, ?)');
+    const insertField = this.sql.stmt(
+      'INSERT OR IGNORE INTO index_fields (doc_id, key, kind, type, num, txt, namespace_id, event_time, time_series_id, event_id) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.sql.transaction(() => {
       docs.forEach((d, n) => {
         const e = d.event;
         const result = insertDoc.run(ids[n], e.eventTimeMicros, e.timeSeriesId, e.eventId, encodeItems(e.items));
         if (result.changes === 0) return; // already indexed: first write wins
         const docId = result.lastInsertRowid;
+        const ns = ids[n];
         const seen = new Set<string>();
         for (const f of d.fields) {
           if (seen.has(f.key)) continue;
           seen.add(f.key);
           const num = typeof f.value === 'boolean' ? (f.value ? 1 : 0) : typeof f.value === 'number' ? f.value : null;
-          insertField.run(docId, f.key, FIELD_VALUE, f.type, num, canonicalIndexText(f.type, f.value));
+          const text = canonicalIndexText(f.type, f.value);
+          insertField.run(docId, f.key, FIELD_VALUE, f.type, num, text, ns, e.eventTimeMicros, e.timeSeriesId, e.eventId);
           if (f.type === 'TEXT') {
-            for (const token of textTokens(String(f.value))) insertField.run(docId, f.key, FIELD_TOKEN, f.type, null, token);
+            for (const token of textTokens(String(f.value))) {
+              insertField.run(docId, f.key, FIELD_TOKEN, f.type, null, token, ns, e.eventTimeMicros, e.timeSeriesId, e.eventId);
+            }
           }
         }
       });
@@ -79,17 +127,8 @@ export class SqliteIndexStore implements IndexStore {
   async search(search: IndexSearch): Promise<EventRecord[]> {
     const nsId = this.sql.namespaceId(search.namespace, false);
     if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return [];
-    const where = scope(nsId, search);
-    const expr = compileSearch(search.query);
-    // The LIMIT is written into the text (one statement per page size in use): bound, the
-    // same search cost ~12 % more (micro, 100,000 documents, page of 101: 250-264 vs 218-230 µs).
-    const rows = this.sql
-      .stmt(
-        `SELECT d.time_series_id, d.event_time, d.event_id, ${shortHexSql('d.items', ITEMS_HEX_MAX_BYTES)} FROM index_docs d WHERE ${where.sql} ` +
-          `AND ${expr.sql} ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ${Math.floor(search.limit)}`,
-      )
-      .raw(true)
-      .all(...where.params, ...expr.params) as SearchRow[];
+    const { sql, params } = searchSql(nsId, search);
+    const rows = this.sql.stmt(sql).raw(true).all(...params) as SearchRow[];
     return rows.map(([timeSeriesId, eventTimeMicros, eventId, items]) => ({
       timeSeriesId,
       eventTimeMicros,

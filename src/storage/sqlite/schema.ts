@@ -95,6 +95,23 @@ export const MIGRATIONS: readonly Migration[] = [
           );
           CREATE UNIQUE INDEX index_outbox_event ON index_outbox (namespace, event_time, time_series_id, event_id);`,
   },
+  {
+    version: 5,
+    description:
+      'index_fields carries its document\'s namespace, time and ids, with index_fields_posting in search order per ' +
+      '(key, kind, txt): a string equals walks only its matches, newest first (issue 9)',
+    // UPDATE ... FROM sets the rows of existing documents (a field row without its document,
+    // which no write leaves, keeps namespace 0: no namespace has id 0).
+    sql: `ALTER TABLE index_fields ADD COLUMN namespace_id INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE index_fields ADD COLUMN event_time INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE index_fields ADD COLUMN time_series_id TEXT NOT NULL DEFAULT '';
+          ALTER TABLE index_fields ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
+          UPDATE index_fields
+             SET namespace_id = d.namespace_id, event_time = d.event_time, time_series_id = d.time_series_id, event_id = d.event_id
+            FROM index_docs d WHERE d.doc_id = index_fields.doc_id;
+          CREATE INDEX index_fields_posting
+            ON index_fields (namespace_id, key, kind, txt, event_time DESC, time_series_id, event_id, type);`,
+  },
 ];
 
 /** The schema version this build writes and understands. */

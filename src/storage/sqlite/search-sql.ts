@@ -1,7 +1,8 @@
 /**
  * Compiles a SearchExpr to an SQL boolean expression over `index_docs d`: one EXISTS
  * subquery per leaf into `index_fields` (a primary-key lookup by doc_id and key), composed
- * with AND/OR/NOT. Mirrors memory/search-eval.ts; the conformance suite keeps them equal.
+ * with AND/OR/NOT; and a string `equals` (alone or in an AND) to walks of its posting rows
+ * (compilePostings). Mirrors memory/search-eval.ts; the conformance suite keeps them equal.
  */
 import type { RangeBound, SearchExpr } from '../contracts.js';
 import { classOfValue, textTokens, type ValueClass } from '../index-text.js';
@@ -87,4 +88,56 @@ export function compileSearch(expr: SearchExpr): CompiledSql {
   const params: unknown[] = [];
   const sql = compileInto(expr, params);
   return { sql, params };
+}
+
+/**
+ * One walk of `index_fields_posting`: the field rows `(key, kind, txt)` of a namespace in
+ * search order, kept when `sql` holds (a condition on the row `f` and its document `d`).
+ */
+export interface PostingWalk {
+  key: string;
+  kind: number;
+  txt: string;
+  sql: string;
+  params: unknown[];
+}
+
+/** The walks whose rows are exactly the documents matching a string `equals` (see equalsSql). */
+function equalsWalks(key: string, value: string): PostingWalk[] | undefined {
+  const tokens = textTokens(value);
+  // A query without tokens matches every TEXT value of the key: no txt to walk by.
+  if (tokens.length === 0) return undefined;
+  const keyword: PostingWalk = { key, kind: FIELD_VALUE, txt: value, sql: "f.type = 'KEYWORD'", params: [] };
+  // TEXT: walk the first token's rows (token rows exist only for TEXT fields), the others by primary key.
+  const params: unknown[] = [];
+  const others = tokens.slice(1).map((token) => {
+    params.push(key, token);
+    return ` AND EXISTS (SELECT 1 FROM index_fields t WHERE t.doc_id = f.doc_id AND t.key = ? AND t.kind = ${FIELD_TOKEN} AND t.txt = ?)`;
+  });
+  const text: PostingWalk = { key, kind: FIELD_TOKEN, txt: tokens[0]!, sql: `f.type = 'TEXT'${others.join('')}`, params };
+  // A document has one value row per key, KEYWORD or TEXT: the two walks never meet.
+  return [keyword, text];
+}
+
+/**
+ * The posting walks whose union is exactly the documents matching `expr`, when `expr` is a
+ * string `equals` or an `and` holding one (the other conjuncts become conditions on `d`):
+ * such a search reads only its matches, newest first, instead of every document of the
+ * interval (issue 9). Undefined for any other query (the caller walks the documents).
+ */
+export function compilePostings(expr: SearchExpr): PostingWalk[] | undefined {
+  const isStringEquals = (e: SearchExpr): e is Extract<SearchExpr, { equals: unknown }> =>
+    'equals' in e && typeof e.equals.value === 'string' && textTokens(e.equals.value).length > 0;
+  if (isStringEquals(expr)) return equalsWalks(expr.equals.key, expr.equals.value as string);
+  if (!('and' in expr)) return undefined;
+  const at = expr.and.findIndex(isStringEquals);
+  if (at < 0) return undefined;
+  const lead = expr.and[at] as Extract<SearchExpr, { equals: unknown }>;
+  const rest = expr.and.filter((_, n) => n !== at);
+  return equalsWalks(lead.equals.key, lead.equals.value as string)?.map((walk) => {
+    if (rest.length === 0) return walk;
+    const params = [...walk.params];
+    const sql = `${walk.sql} AND ${compileInto({ and: rest }, params)}`;
+    return { ...walk, sql, params };
+  });
 }
