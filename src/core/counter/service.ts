@@ -10,6 +10,7 @@ import { ResultGroupCommitter } from '../group-committer.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import { DgwError, isDgwError } from '../../kernel/errors.js';
+import { CounterCell, HistogramCell } from '../../kernel/metric-cells.js';
 import type { TimeSeriesEngine } from '../timeseries/service.js';
 import type { CounterWriteMark } from '../../domain/counters.js';
 import type { RollupBus, StoresByKey } from '../../storage/contracts.js';
@@ -84,6 +85,13 @@ export interface SweepResult {
 /** See write-marks.ts (kept there so that durable-rollups.ts can use it without a cycle). */
 export { WRITE_HOLD_MICROS };
 
+/** The operation metrics' series of one counter type and operation. */
+interface OperationSeries {
+  base: { counter_type: string; operation: string };
+  ok: CounterCell<'counter_type' | 'operation' | 'outcome'>;
+  seconds: HistogramCell<'counter_type' | 'operation'>;
+}
+
 /** Lagging counters read per page by the sweeper. */
 const SWEEP_PAGE = 1000;
 
@@ -107,8 +115,8 @@ export class CounterServiceEngine implements CounterEngine {
   /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
   private readonly writeMarks: WriteMarks;
   private readonly pipelineOptions: PipelineOptions;
-  /** Metric labels per counter type and operation, built once (not per call). */
-  private readonly operationLabels = new Map<string, { base: { counter_type: string; operation: string }; ok: { counter_type: string; operation: string; outcome: string } }>();
+  /** Metric series per counter type and operation, built once (not per call; kernel/metric-cells.ts). */
+  private readonly operationSeries = new Map<string, OperationSeries>();
   private readonly clockOffsets: CounterClockOffsets | undefined;
   /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
   private readonly claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
@@ -407,20 +415,20 @@ export class CounterServiceEngine implements CounterEngine {
   private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const key = `${config.counterType}/${op}`;
-    let labels = this.operationLabels.get(key);
-    if (labels === undefined) {
+    let series = this.operationSeries.get(key);
+    if (series === undefined) {
       const base = { counter_type: config.counterType, operation: op };
-      this.operationLabels.set(key, (labels = { base, ok: { ...base, outcome: 'ok' } }));
+      this.operationSeries.set(key, (series = { base, ok: new CounterCell(this.metrics.operations, { ...base, outcome: 'ok' }), seconds: new HistogramCell(this.metrics.operationSeconds, base) }));
     }
     try {
       const result = await work();
-      this.metrics.operations.inc(labels.ok);
+      series.ok.inc();
       return result;
     } catch (err) {
-      this.metrics.operations.inc({ ...labels.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      this.metrics.operations.inc({ ...series.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
       throw err;
     } finally {
-      this.metrics.operationSeconds.observe(labels.base, (performance.now() - started) / 1000);
+      series.seconds.observe((performance.now() - started) / 1000);
     }
   }
 }

@@ -4,7 +4,7 @@
  * (operation-routes.ts), each a thin handler over the shared operation chain.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import cors from '@fastify/cors';
 import type { Clock } from '../../kernel/clock.js';
 import type { NamespaceManager } from '../../core/control/namespace-manager.js';
@@ -31,6 +31,7 @@ import type { MemoryBudget } from '../../core/memory-budget.js';
 import { installBodyReservations } from '../memory/body-reservations.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { FastRoutes, setFastRoutes } from './fast-routes.js';
+import { HttpRouteMetrics, type RouteLabels } from './route-metrics.js';
 
 /** What the HTTP app serves. */
 export interface HttpAppDeps {
@@ -129,33 +130,18 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     }
   });
 
-  const requests = new Counter({
-    name: 'dgw_http_requests_total',
-    help: 'HTTP requests by method, route pattern and status code',
-    labelNames: ['method', 'route', 'code'],
-    registers: [deps.metrics],
-  });
-  const latency = new Histogram({
-    name: 'dgw_http_request_seconds',
-    help: 'HTTP request latency by method and route pattern',
-    labelNames: ['method', 'route'],
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    registers: [deps.metrics],
-  });
   // Route patterns, not raw URLs, so label cardinality stays bounded. Each route records
   // its own requests with its labels built once (a route-level hook, registered below);
   // the global hook only records what no route matched.
-  const observe = (labels: { method: string; route: string }, statusCode: number, elapsedMs: number) => {
-    requests.inc({ ...labels, code: String(statusCode) });
-    latency.observe(labels, elapsedMs / 1000);
-  };
+  const routeMetrics = new HttpRouteMetrics(deps.metrics);
+  const observe = (labels: RouteLabels, statusCode: number, elapsedMs: number) => routeMetrics.observe(labels, statusCode, elapsedMs);
   app.addHook('onResponse', (req, reply, done) => {
-    if (req.is404) observe({ method: req.method.length <= 8 ? req.method : 'OTHER', route: 'unmatched' }, reply.statusCode, reply.elapsedTime);
+    if (req.is404) routeMetrics.observeOnce({ method: req.method.length <= 8 ? req.method : 'OTHER', route: 'unmatched' }, reply.statusCode, reply.elapsedTime);
     done();
   });
 
   app.addHook('onRoute', (route) => {
-    const labels = new Map<string, { method: string; route: string }>();
+    const labels = new Map<string, RouteLabels>();
     const onResponse: onResponseHookHandler = (req, reply, done) => {
       let l = labels.get(req.method);
       if (l === undefined) labels.set(req.method, (l = { method: req.method, route: route.url }));

@@ -34,6 +34,7 @@ import { awaitAdmission, callContext, namespaceInBody, releaseOnClose } from './
 import { errorAnswer } from './errors.js';
 import { parseBody } from './json-body.js';
 import { NO_DEADLINE_JSON_TEXT } from './operation-routes.js';
+import type { RouteLabels } from './route-metrics.js';
 
 /** The operations served by the fast path. */
 const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount', 'ReadEventRecords', 'SearchEventRecords']);
@@ -42,12 +43,6 @@ const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCoun
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
-/** Labels of the per-route HTTP metrics. */
-export interface RouteLabels {
-  method: string;
-  route: string;
-}
 
 /** What the fast path needs: the same objects the Fastify app uses. */
 export interface FastRoutesOptions {
