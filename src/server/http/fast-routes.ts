@@ -44,6 +44,7 @@ const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'applicatio
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+
 /** What the fast path needs: the same objects the Fastify app uses. */
 export interface FastRoutesOptions {
   chain: OperationChain;
@@ -64,7 +65,7 @@ interface FastRoute {
   url: string;
   access: Access;
   labels: RouteLabels;
-  /** `POST <url>`, where a 500 happened. */
+  /** `POST <url>`: where a 500 happened, and the request rates' operation. */
   where: string;
 }
 
@@ -279,6 +280,7 @@ class FastCall {
       elapsedMs,
       namespace: () => namespaceOfBody(this.body),
       failure: () => this.failure,
+      rateKey: this.route.where,
     });
     this.options.observe(this.route.labels, status, elapsedMs);
   }

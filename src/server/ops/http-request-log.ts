@@ -40,6 +40,8 @@ export interface FinishedRequest {
   namespace(): string | undefined;
   /** The failure of a 5xx, if one was remembered. */
   failure(): unknown;
+  /** `${method} ${route}`, when the caller keeps it (the fast path, per route). */
+  rateKey?: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface FinishedRequest {
  */
 export function reportFinished(log: Logger | undefined, rates: RequestRates | undefined, r: FinishedRequest): void {
   const { status } = r;
-  rates?.record(`${r.method} ${r.route}`, r.elapsedMs, status >= 500);
+  rates?.record(r.rateKey ?? `${r.method} ${r.route}`, r.elapsedMs, status >= 500);
   if (!log) return;
   const line: Record<string, unknown> = {
     reqId: r.id,

@@ -30,21 +30,33 @@ interface Bucket {
   errors: number;
 }
 
+/** One operation's buckets and its total since start. */
+interface OperationRecord {
+  buckets: Bucket[];
+  total: number;
+}
+
 /** Sliding per-operation request statistics. */
 export class RequestRates {
+  /** Operations with requests in the window. */
   private readonly ops = new Map<string, Bucket[]>();
-  private readonly totals = new Map<string, number>();
+  /** Every operation seen since start (its total survives the window). */
+  private readonly records = new Map<string, OperationRecord>();
 
   constructor(private readonly nowMs: () => number = Date.now) {}
 
   /** Records one finished request. */
   record(operation: string, latencyMs: number, failed: boolean): void {
     const second = Math.floor(this.nowMs() / 1000);
-    this.totals.set(operation, (this.totals.get(operation) ?? 0) + 1);
-    let buckets = this.ops.get(operation);
-    if (!buckets) this.ops.set(operation, (buckets = []));
+    // One map read per request (issue 9); `ops` is written only when the operation had
+    // left the window (snapshot() removes it) or is new.
+    let rec = this.records.get(operation);
+    if (rec === undefined) this.records.set(operation, (rec = { buckets: [], total: 0 }));
+    rec.total++;
+    const buckets = rec.buckets;
     let last = buckets[buckets.length - 1];
     if (!last || last.second !== second) {
+      if (buckets.length === 0) this.ops.set(operation, buckets);
       buckets.push((last = { second, latencies: [], errors: 0 }));
       while (buckets.length > 0 && buckets[0]!.second <= second - WINDOW_SECONDS) buckets.shift();
     }
@@ -61,12 +73,13 @@ export class RequestRates {
       const live = buckets.filter((b) => b.second > now - WINDOW_SECONDS);
       if (live.length === 0) {
         this.ops.delete(operation);
+        buckets.length = 0; // its next request starts afresh (and puts it back in `ops`)
         continue;
       }
       const all = live.flatMap((b) => b.latencies).sort((a, b) => a - b);
       const pct = (p: number) => (all.length === 0 ? 0 : all[Math.min(all.length - 1, Math.floor(p * all.length))]!);
       const count = all.length;
-      out.push({ operation, rate: count / WINDOW_SECONDS, count, total: this.totals.get(operation) ?? count, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), errors: live.reduce((n, b) => n + b.errors, 0) });
+      out.push({ operation, rate: count / WINDOW_SECONDS, count, total: this.records.get(operation)?.total ?? count, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), errors: live.reduce((n, b) => n + b.errors, 0) });
     }
     return out.sort((a, b) => b.count - a.count);
   }
