@@ -31,6 +31,26 @@ function insertSql(table: string, rows: number): string {
   return `INSERT OR IGNORE INTO "${table}" VALUES ${'(?, ?, ?, ?, ?, ?, ?, NULL), '.repeat(rows - 1)}(?, ?, ?, ?, ?, ?, ?, NULL)`;
 }
 
+/** Tables whose statement texts are kept; past it the memo starts over (slices roll over). */
+const MEMO_TABLES = 64;
+/** Per table, its INSERT texts by log2 of the row count. */
+const insertTexts = new Map<string, string[]>();
+
+/**
+ * The statement text for `size` (a power of two up to CHUNK) rows, the same string object
+ * each time: the statement cache then finds it without building and hashing a text of up
+ * to ~2 KB per commit (issue 9).
+ */
+function insertText(table: string, size: number): string {
+  let texts = insertTexts.get(table);
+  if (texts === undefined) {
+    if (insertTexts.size >= MEMO_TABLES) insertTexts.clear();
+    insertTexts.set(table, (texts = []));
+  }
+  const i = Math.log2(size);
+  return (texts[i] ??= insertSql(table, size));
+}
+
 /**
  * INSERT OR IGNOREs flattened rows into `table`: CHUNK rows per statement, then the tail
  * in power-of-two pieces, so each table needs at most log2(CHUNK) + 1 cached statements.
@@ -40,8 +60,8 @@ function insertRows(sql: SqliteDatabase, table: string, params: unknown[]): void
   let row = 0;
   for (let size = CHUNK; size >= 1; size >>= 1) {
     if (rows - row < size) continue;
-    const insert = sql.stmt(insertSql(table, size));
-    for (; row + size <= rows; row += size) insert.run(params.slice(row * COLUMNS, (row + size) * COLUMNS));
+    const insert = sql.stmt(insertText(table, size));
+    for (; row + size <= rows; row += size) insert.run(row === 0 && size === rows ? params : params.slice(row * COLUMNS, (row + size) * COLUMNS));
   }
 }
 

@@ -34,11 +34,18 @@ export class SqliteDatabase {
       this.db.pragma('journal_size_limit = 67108864');
       this.db.pragma('foreign_keys = OFF');
       if (options.migrate !== false) migrate(this.db, file);
+      this.immediate = this.db.transaction((fn: () => unknown) => fn()).immediate;
     } catch (err) {
       this.db.close();
       throw err;
     }
   }
+
+  /**
+   * better-sqlite3's BEGIN IMMEDIATE wrapper, built once: `db.transaction(fn)` builds four
+   * wrappers and their properties on every call (issue 9); this one runs any `fn`.
+   */
+  private readonly immediate: (fn: () => unknown) => unknown;
 
   /** The prepared statement for `sql`, prepared once and reused (bounded, LRU). */
   stmt(sql: string): Database.Statement {
@@ -71,7 +78,7 @@ export class SqliteDatabase {
    * when the other connection committed since the read.
    */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.immediate(fn) as T;
   }
 
   /** The numeric id of a namespace, allocating one when `create` is set. */
