@@ -9,7 +9,8 @@
  *
  * What the offset drives (docs/counters.md "Clock offset"):
  * - `/readyz` fails (503, the reason in the body) while any |offset| exceeds the server's
- *   skew margin, and the crossing is logged (both ways);
+ *   skew margin by more than the measurement's uncertainty, and the crossing is logged
+ *   (both ways);
  * - the counter service stops rolling up (rollups and sweeps) a namespace whose rollup
  *   store's |offset| exceeds the namespace's `skew_margin`, and stamps tokenless mutations
  *   with `now + offset`, its estimate of the store's clock (core/counter/service.ts).
@@ -134,9 +135,19 @@ export class ClockOffsetMonitor implements CounterClockOffsets {
   /** Why this instance is not ready (an offset beyond the margin), or undefined. */
   readinessProblem(): string | undefined {
     const beyond = [...this.readings]
-      .filter(([, r]) => Math.abs(r.offsetMicros) > this.options.marginMicros)
+      .filter(([, r]) => this.beyond(r))
       .map(([key, r]) => describe(key, r, this.options.marginMicros));
     return beyond.length > 0 ? beyond.join('; ') : undefined;
+  }
+
+  /**
+   * Whether a reading is beyond the server's margin by more than the measurement can tell
+   * (half its round trip plus the store clock's resolution), the rule the counter service
+   * applies to a namespace's `skew_margin` (core/counter/types.ts offsetBeyondMargin): with
+   * a margin of 0, noise alone would otherwise keep the instance not ready.
+   */
+  private beyond(r: ClockOffsetReading): boolean {
+    return Math.abs(r.offsetMicros) - (r.rttMicros / 2 + STORE_CLOCK_RESOLUTION_MICROS) > this.options.marginMicros;
   }
 
   private async measureAll(): Promise<void> {
@@ -166,7 +177,7 @@ export class ClockOffsetMonitor implements CounterClockOffsets {
 
   private record(key: string, reading: ClockOffsetReading): void {
     this.readings.set(key, reading);
-    const beyond = Math.abs(reading.offsetMicros) > this.options.marginMicros;
+    const beyond = this.beyond(reading);
     if (beyond && !this.outside.has(key)) {
       this.outside.add(key);
       this.options.log('warn', `${describe(key, reading, this.options.marginMicros)}: not ready; rollups of its namespaces paused on this instance`);
