@@ -34,16 +34,21 @@ function deadlineMargin(remainingMs: number): number {
 
 const EMPTY: JsonObject = {};
 
-/** A result answered as JSON text; its body, if anything reads it, parsed from the text. */
-function jsonResult(json: string): OperationResult {
-  let body: JsonObject | undefined;
-  return {
-    json,
-    get body(): JsonObject {
-      body ??= JSON.parse(json) as JsonObject;
-      return body;
-    },
-  };
+/**
+ * A result answered as JSON text; its body, if anything reads it, parsed from the text. A
+ * class with the getter on its prototype: an object literal with a getter closure per call
+ * made V8 promote ~16 KB per read to the old generation (trace-gc-nvp: 18.5 vs 3.9 KB per
+ * call), which cost more in collections than the text saved.
+ */
+class JsonResult implements OperationResult {
+  private parsed: JsonObject | undefined;
+
+  constructor(readonly json: string) {}
+
+  get body(): JsonObject {
+    this.parsed ??= JSON.parse(this.json) as JsonObject;
+    return this.parsed;
+  }
 }
 
 /** WriteEventRecordsSync, WriteEventRecords, ReadEventRecords, SearchEventRecords, AggregateEventRecords. */
@@ -92,7 +97,7 @@ export const TIMESERIES_OPERATIONS: readonly Operation[] = [
       const config = await deps.namespaces.getTimeSeries(q.namespace);
       // On the HTTP fast path the page is written as JSON text from packed events (issue 9).
       const packed = call.jsonText ? await deps.engine.readPacked?.(config, q) : undefined;
-      if (packed) return jsonResult(encodePackedPageJson(packed, q.timeSeriesId));
+      if (packed) return new JsonResult(encodePackedPageJson(packed, q.timeSeriesId));
       return { body: encodePage(await deps.engine.read(config, q)) as JsonObject };
     },
   },

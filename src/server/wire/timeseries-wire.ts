@@ -384,26 +384,26 @@ export function base64(value: Uint8Array): string {
 export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): string {
   const { times, ids, items } = page.events;
   const head = `{"timeSeriesId":${JSON.stringify(timeSeriesId)},"eventTime":"`;
-  let out = '{"events":[';
+  // One piece per event, joined once: a flat string, not a rope of every piece.
+  const parts: string[] = new Array<string>(times.length);
   for (let i = 0; i < times.length; i++) {
-    if (i > 0) out += ',';
-    out += `${head}${formatTimestampMicros(times[i]!)}","eventId":${ids[i]!},"eventItems":[`;
+    let event = `${head}${formatTimestampMicros(times[i]!)}","eventId":${ids[i]!},"eventItems":[`;
     const text = items[i]!;
     let at = 0;
     while (at < text.length) {
       const key = text.indexOf(KEY_SEPARATOR, at);
       let end = text.indexOf(ITEM_SEPARATOR, key + 1);
       if (end < 0) end = text.length;
-      if (at > 0) out += ',';
-      out += `{"eventItemKey":${text.slice(at, key)},"eventItemValue":"${hexToBase64(text, key + 1, end)}"}`;
+      if (at > 0) event += ',';
+      event += `{"eventItemKey":${text.slice(at, key)},"eventItemValue":"${hexToBase64(text, key + 1, end)}"}`;
       at = end + 1;
     }
-    out += ']}';
+    parts[i] = `${event}]}`;
   }
-  out += ']';
-  if (page.nextPageToken) out += `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
-  if (page.partial) out += ',"partial":true';
-  return `${out}}`;
+  let tail = ']';
+  if (page.nextPageToken) tail += `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
+  if (page.partial) tail += ',"partial":true';
+  return `{"events":[${parts.join(',')}${tail}}`;
 }
 
 /** Nibble of each upper-case hex digit. */
