@@ -124,8 +124,10 @@ class WrappedEventStore implements EventStore {
   constructor(private readonly inner: EventStore, private readonly gate: StoreGate) {
     const scan = inner.scanTimeBucket?.bind(inner);
     if (scan) this.scanTimeBucket = (...args) => this.gate.call('events.scanTimeBucket', () => scan(...args));
+    // The same store call as scanTimeBucket in error messages and metrics: the same query,
+    // whichever form the rows come back in (the fast path and Fastify answer alike).
     const packed = inner.scanTimeBucketPacked?.bind(inner);
-    if (packed) this.scanTimeBucketPacked = (...args) => this.gate.call('events.scanTimeBucketPacked', () => packed(...args));
+    if (packed) this.scanTimeBucketPacked = (...args) => this.gate.call('events.scanTimeBucket', () => packed(...args));
   }
   listSlices(...args: Parameters<EventStore['listSlices']>): ReturnType<EventStore['listSlices']> {
     return this.gate.call('events.listSlices', () => this.inner.listSlices(...args));

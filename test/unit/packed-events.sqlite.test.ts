@@ -13,6 +13,9 @@ import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, 
 import type { EventRecord } from '../../src/domain/events.js';
 import { encodePackedPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
 import { prng } from '../support/dgw-load.js';
+import type { EventStore, TimeBucketScan } from '../../src/storage/contracts.js';
+import { errorTranslator } from '../../src/storage/native-errors.js';
+import { wrapStoreSet } from '../../src/storage/store-wrapper.js';
 
 const CHARS = ['a', 'Z', '0', '_', '-', '"', '\\', '/', '\n', '\t', '\u0001', '\u001e', '\u001f', '\u007f', 'é', 'ß', '字', '\u2028', '😀', '\ufffd', ' '];
 
@@ -63,6 +66,19 @@ describe('packed events', () => {
     assert.deepEqual(joined, packed);
     truncatePacked(joined, 5);
     assert.deepEqual(unpackEvents(joined, 'x'), events.slice(0, 5));
+  });
+
+  it('a failing packed scan fails as scanTimeBucket does (same store call in the message: the fast path answers as Fastify)', async () => {
+    const busy = () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+    const events = { scanTimeBucket: busy, scanTimeBucketPacked: busy } as unknown as EventStore;
+    const translate = errorTranslator((err) => ((err as { code?: string }).code === 'SQLITE_BUSY' ? { code: 'UNAVAILABLE', reason: 'the database is busy' } : undefined));
+    const set = wrapStoreSet({ name: 'sqlite', capabilities: { durable: true, shared: false, ttl: false }, translate, parts: { events } });
+    const scan: TimeBucketScan = { namespace: 'n', sliceId: 0, timeSeriesId: 's', timeBucket: 0, eventBuckets: 4, fromMicros: 0, toMicros: 1, limit: 1 };
+    const records = await set.events!.scanTimeBucket!(scan).then(() => assert.fail('no error'), (err: Error) => err);
+    const packed = await set.events!.scanTimeBucketPacked!(scan).then(() => assert.fail('no error'), (err: Error) => err);
+    assert.equal(packed.message, records.message);
+    assert.equal((packed as { code?: string }).code, (records as { code?: string }).code);
+    assert.match(records.message, /^sqlite\.events\.scanTimeBucket: the database is busy$/);
   });
 
   it("SQLite's json_quote writes what JSON.stringify writes (every code point to U+07FF, and beyond)", () => {
