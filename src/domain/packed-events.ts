@@ -83,3 +83,31 @@ export function unpackEvents(p: PackedEvents, timeSeriesId: string): EventRecord
           }),
   }));
 }
+
+/**
+ * Events of several series in search order (SearchEventRecords, issue 9): {@link PackedEvents}
+ * plus each event's series id as a JSON string literal.
+ */
+export interface PackedSeriesEvents extends PackedEvents {
+  series: string[];
+}
+
+/** No events of any series. */
+export function emptyPackedSeries(): PackedSeriesEvents {
+  return { series: [], times: [], ids: [], items: [] };
+}
+
+/** The search position of event `i` (series and id parsed back from JSON: a page's last event only). */
+export function packedSeriesPosition(p: PackedSeriesEvents, i: number): { eventTimeMicros: number; timeSeriesId: string; eventId: string } {
+  return { eventTimeMicros: p.times[i]!, timeSeriesId: JSON.parse(p.series[i]!) as string, eventId: JSON.parse(p.ids[i]!) as string };
+}
+
+/** The packed form of records of any series. */
+export function packSeriesEvents(records: readonly EventRecord[]): PackedSeriesEvents {
+  return { series: records.map((e) => JSON.stringify(e.timeSeriesId)), ...packEvents(records) };
+}
+
+/** The records of packed events of several series. */
+export function unpackSeriesEvents(p: PackedSeriesEvents): EventRecord[] {
+  return p.series.map((series, i) => unpackEvents({ times: [p.times[i]!], ids: [p.ids[i]!], items: [p.items[i]!] }, JSON.parse(series) as string)[0]!);
+}

@@ -16,12 +16,12 @@
 // The domain's own types live in src/domain/ (shared by core and storage); they are
 // re-exported here so an adapter finds its whole vocabulary in this one module.
 import type { EventRecord, PartitionKey, SliceInfo, SliceStatus, EventWrite } from '../domain/events.js';
-import type { PackedEvents } from '../domain/packed-events.js';
+import type { PackedEvents, PackedSeriesEvents } from '../domain/packed-events.js';
 import type { IndexDoc, IndexedValue, SearchExpr } from '../domain/search.js';
 import type { CounterWriteMark, RollupCheckpoint } from '../domain/counters.js';
 import type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
 export type { EventItem, EventRecord, PartitionKey, SliceStatus, SliceInfo, EventWrite } from '../domain/events.js';
-export type { PackedEvents } from '../domain/packed-events.js';
+export type { PackedEvents, PackedSeriesEvents } from '../domain/packed-events.js';
 export type { FieldType, IndexedValue, IndexField, IndexDoc, RangeBound, SearchExpr } from '../domain/search.js';
 export type { RollupCheckpoint, CounterWriteMark } from '../domain/counters.js';
 export type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
@@ -217,6 +217,11 @@ export interface IndexStore {
   indexEvents(docs: readonly IndexDoc[]): Promise<void>;
   /** Matching events in search order, at most `limit`. */
   search(search: IndexSearch): Promise<EventRecord[]>;
+  /**
+   * Optional (issue 9): exactly the events of {@link search} in packed form
+   * (domain/packed-events.ts), for a SearchEventRecords page written without per-event objects.
+   */
+  searchPacked?(search: IndexSearch): Promise<PackedSeriesEvents>;
   /** Distinct values ordered by text ascending, at most `limit`. */
   distinct(distinct: IndexDistinct): Promise<DistinctValue[]>;
   /** Number of matching events. */

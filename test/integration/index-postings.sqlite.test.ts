@@ -15,6 +15,7 @@ import type { EventRecord, IndexDoc, IndexField, IndexSearch, IndexStore, Search
 import { canonicalIndexText, textTokens } from '../../src/storage/index-text.js';
 import { encodeItems } from '../../src/storage/item-codec.js';
 import { MemoryIndexStore } from '../../src/storage/memory/index-store.js';
+import { packSeriesEvents } from '../../src/domain/packed-events.js';
 import { searchSql } from '../../src/storage/sqlite/index-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
@@ -61,6 +62,10 @@ const QUERIES: SearchExpr[] = [
   { and: [{ equals: { key: 'k', value: 'blue' } }] },
   { and: [{ range: { key: 'n', lower: { value: 3, inclusive: true } } }, { equals: { key: 'k', value: 'red' } }] },
   { and: [{ equals: { key: 'k', value: 'fox' } }, { not: { equals: { key: 'g', value: 'a' } } }, { equals: { key: 'g', value: 'b' } }] },
+  // Not a string equals: the document walk.
+  { all: true },
+  { range: { key: 'n', upper: { value: 4, inclusive: false } } },
+  { equals: { key: 'k', value: '--' } },
 ];
 
 /** Every page of `query` from both stores, page by page through the cursor, compared. */
@@ -71,6 +76,8 @@ async function comparePaged(sqlite: IndexStore, memory: IndexStore, base: Omit<I
     const q: IndexSearch = { ...base, limit, ...(after ? { after } : {}) };
     const [got, want] = [await sqlite.search(q), await memory.search(q)];
     assert.deepEqual(plain(got), plain(want), `${label}, page ${pages}`);
+    // The packed search (the HTTP fast path's) finds the same events.
+    assert.deepEqual(await sqlite.searchPacked!(q), packSeriesEvents(got), `${label}, packed page ${pages}`);
     const last = got[got.length - 1];
     if (!last || got.length < limit) return pages;
     after = { eventTimeMicros: last.eventTimeMicros, timeSeriesId: last.timeSeriesId, eventId: last.eventId };
@@ -105,6 +112,32 @@ describe('SQLite index: string equals through index_fields_posting', () => {
     }
   });
 
+  it('packs odd series, ids, keys and values as JSON.stringify and hex would', async () => {
+    const set = createSqliteStores({ dataDir: tempDir() });
+    try {
+      const odd = ['"q"', 'back\\slash', 'line\nbreak', 'ctl\u0001\u001f\u001e', 'é字😀', '\u2028', ''];
+      const docs: IndexDoc[] = Array.from({ length: 40 }, (_, i) => ({
+        namespace: 'odd',
+        event: {
+          timeSeriesId: `${odd[i % odd.length]}s`,
+          eventTimeMicros: T0 + (i % 9) * SEC,
+          eventId: `${odd[(i + 3) % odd.length]}${i}`,
+          items: Array.from({ length: i % 4 }, (_, k) => ({ key: `${odd[(i + k) % odd.length]}k${k}`, value: new Uint8Array([0, 1, 2, 48, 300][(i + k) % 5]!).fill(k * 7 + i) })),
+        },
+        fields: [{ key: 'k', type: 'KEYWORD', value: i % 2 ? 'x' : 'y' }],
+      }));
+      await set.index!.indexEvents(docs);
+      for (const query of [{ equals: { key: 'k', value: 'x' } }, { all: true }] as SearchExpr[]) {
+        const q = { namespace: 'odd', query, fromMicros: T0, toMicros: T0 + 10 * SEC, limit: 100 };
+        const found = await set.index!.search(q);
+        assert.ok(found.length >= 20);
+        assert.deepEqual(await set.index!.searchPacked!(q), packSeriesEvents(found));
+      }
+    } finally {
+      await set.close();
+    }
+  });
+
   it('plans a string equals as walks of index_fields_posting, without a sort', async () => {
     const dataDir = tempDir();
     const set = createSqliteStores({ dataDir });
@@ -115,8 +148,8 @@ describe('SQLite index: string equals through index_fields_posting', () => {
         const nsId = (db.prepare("SELECT id FROM namespace_ids WHERE namespace = 'ns'").get() as { id: number }).id;
         const after = { eventTimeMicros: T0 + 10 * SEC, timeSeriesId: 's1', eventId: 'e3' };
         for (const query of [QUERIES[0]!, QUERIES[3]!, QUERIES[10]!]) {
-          for (const cursor of [{}, { after }]) {
-            const { sql, params } = searchSql(nsId, { namespace: 'ns', query, fromMicros: T0, toMicros: T0 + 200 * SEC, limit: 101, ...cursor });
+          for (const [cursor, packed] of [[{}, false], [{ after }, false], [{}, true], [{ after }, true]] as const) {
+            const { sql, params } = searchSql(nsId, { namespace: 'ns', query, fromMicros: T0, toMicros: T0 + 200 * SEC, limit: 101, ...cursor }, packed);
             const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
             const label = `${JSON.stringify(query)}: ${plan.join(' | ')}`;
             assert.equal(plan.filter((d) => d.includes('USING COVERING INDEX index_fields_posting')).length, 2, label);

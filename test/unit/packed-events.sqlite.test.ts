@@ -9,11 +9,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents } from '../../src/domain/packed-events.js';
+import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents, packSeriesEvents, packedSeriesPosition, unpackSeriesEvents } from '../../src/domain/packed-events.js';
 import type { EventRecord } from '../../src/domain/events.js';
-import { encodePackedPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
+import { encodePackedPageJson, encodePackedSearchPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
 import { prng } from '../support/dgw-load.js';
-import type { EventStore, TimeBucketScan } from '../../src/storage/contracts.js';
+import type { EventStore, IndexSearch, IndexStore, TimeBucketScan } from '../../src/storage/contracts.js';
 import { errorTranslator } from '../../src/storage/native-errors.js';
 import { wrapStoreSet } from '../../src/storage/store-wrapper.js';
 
@@ -55,6 +55,24 @@ describe('packed events', () => {
     }
   });
 
+  it('encodePackedSearchPageJson writes exactly JSON.stringify(encodePage(page)), events of several series', () => {
+    const seriesNames = ['s0', 'ключ "x" \\ \n 😀', '\u0001', ''];
+    for (const count of [0, 1, 2, 7, 100]) {
+      const events = seededEvents(500 + count, count, 'x').map((e, i) => ({ ...e, timeSeriesId: seriesNames[i % seriesNames.length]! }));
+      for (const nextPageToken of [undefined, 'eyJx.AAAA-_']) {
+        const page = { events, partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
+        const packed = { events: packSeriesEvents(events), partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
+        assert.equal(encodePackedSearchPageJson(packed), JSON.stringify(encodePage(page)), `${count} events`);
+      }
+      const packed = packSeriesEvents(events);
+      assert.deepEqual(unpackSeriesEvents(packed), events);
+      if (count > 0) {
+        const last = events[count - 1]!;
+        assert.deepEqual(packedSeriesPosition(packed, count - 1), { eventTimeMicros: last.eventTimeMicros, timeSeriesId: last.timeSeriesId, eventId: last.eventId });
+      }
+    }
+  });
+
   it('unpackEvents inverts packEvents; positions, append and truncate', () => {
     const events = seededEvents(7, 50, 'x');
     const packed = packEvents(events);
@@ -79,6 +97,18 @@ describe('packed events', () => {
     assert.equal(packed.message, records.message);
     assert.equal((packed as { code?: string }).code, (records as { code?: string }).code);
     assert.match(records.message, /^sqlite\.events\.scanTimeBucket: the database is busy$/);
+  });
+
+  it('a failing packed search fails as search does (same store call in the message)', async () => {
+    const busy = () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+    const index = { search: busy, searchPacked: busy } as unknown as IndexStore;
+    const translate = errorTranslator((err) => ((err as { code?: string }).code === 'SQLITE_BUSY' ? { code: 'UNAVAILABLE', reason: 'the database is busy' } : undefined));
+    const set = wrapStoreSet({ name: 'sqlite', capabilities: { durable: true, shared: false, ttl: false }, translate, parts: { index } });
+    const search: IndexSearch = { namespace: 'n', query: { all: true }, fromMicros: 0, toMicros: 1, limit: 1 };
+    const records = await set.index!.search(search).then(() => assert.fail('no error'), (err: Error) => err);
+    const packed = await set.index!.searchPacked!(search).then(() => assert.fail('no error'), (err: Error) => err);
+    assert.equal(packed.message, records.message);
+    assert.match(records.message, /^sqlite\.index\.search: the database is busy$/);
   });
 
   it("SQLite's json_quote writes what JSON.stringify writes (every code point to U+07FF, and beyond)", () => {

@@ -4,7 +4,7 @@
  */
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord } from '../../domain/events.js';
-import type { PackedEvents } from '../../domain/packed-events.js';
+import type { PackedEvents, PackedSeriesEvents } from '../../domain/packed-events.js';
 import type { SearchExpr } from '../../domain/search.js';
 
 /** A read of one series over `[startMicros, endMicros)`, newest first. */
@@ -40,6 +40,15 @@ export interface PackedPage {
   /** Present when more results may follow. */
   nextPageToken?: string;
   /** True when a deadline cut the page short (allowPartial). */
+  partial: boolean;
+}
+
+/** A page of SearchEventRecords in packed form (domain/packed-events.ts; issue 9). */
+export interface PackedSearchPage {
+  events: PackedSeriesEvents;
+  /** Present when more results may follow. */
+  nextPageToken?: string;
+  /** Always false: a search page is never cut short. */
   partial: boolean;
 }
 
@@ -82,6 +91,11 @@ export interface TimeSeriesService {
   /** Every event of a series in `[startMicros, endMicros)`, newest first (used by counter rollups). */
   scanSeries(config: TimeSeriesConfig, timeSeriesId: string, startMicros: number, endMicros: number): AsyncIterable<EventRecord>;
   search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage>;
+  /**
+   * Optional (issue 9): the page {@link search} returns, in packed form (no object per
+   * event); undefined when the index store has no packed search (then call {@link search}).
+   */
+  searchPacked?(config: TimeSeriesConfig, query: SearchQuery): Promise<PackedSearchPage | undefined>;
   aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult>;
   /** Drops every stored event and slice of the namespace. */
   dropNamespace(config: TimeSeriesConfig): Promise<void>;

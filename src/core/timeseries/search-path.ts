@@ -5,9 +5,11 @@
  * longer readable, and nothing older is searched, counted or aggregated.
  */
 import { DgwError } from '../../kernel/errors.js';
-import type { IndexStore } from '../../storage/contracts.js';
+import type { EventRecord } from '../../domain/events.js';
+import { emptyPackedSeries, packedSeriesPosition, truncatePacked, type PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { IndexSearch, IndexStore, SearchPosition } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
-import type { AggregateQuery, AggregateResult, EventPage, SearchQuery } from './api.js';
+import type { AggregateQuery, AggregateResult, EventPage, PackedSearchPage, SearchQuery } from './api.js';
 import { fingerprintOf, type PageState, type PageTokens } from './page-token.js';
 
 function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['index']> {
@@ -20,16 +22,72 @@ function requireIndex(config: TimeSeriesConfig): NonNullable<TimeSeriesConfig['i
   return config.index;
 }
 
+/**
+ * How a search page is collected: as records, or packed (issue 9). The paging below is the
+ * same for both; only the index call and the position of the last event differ.
+ */
+interface SearchForm<P> {
+  find(search: IndexSearch): Promise<P>;
+  size(p: P): number;
+  truncate(p: P, n: number): void;
+  position(p: P, i: number): SearchPosition;
+}
+
 /** One page of SearchEventRecords. */
 export async function searchEvents(index: IndexStore, tokens: PageTokens, config: TimeSeriesConfig, q: SearchQuery, visibleFromMicros = 0): Promise<EventPage> {
+  const form: SearchForm<EventRecord[]> = {
+    find: (s) => index.search(s),
+    size: (p) => p.length,
+    truncate: (p, n) => {
+      p.length = n;
+    },
+    position: (p, i) => ({ eventTimeMicros: p[i]!.eventTimeMicros, timeSeriesId: p[i]!.timeSeriesId, eventId: p[i]!.eventId }),
+  };
+  return (await searchPage(index, tokens, config, q, visibleFromMicros, form, [])) as EventPage;
+}
+
+/**
+ * {@link searchEvents} in packed form: the same page, token and errors, without an object
+ * per event (issue 9). Undefined when the index store has no packed search.
+ */
+export async function searchEventsPacked(
+  index: IndexStore,
+  tokens: PageTokens,
+  config: TimeSeriesConfig,
+  q: SearchQuery,
+  visibleFromMicros = 0,
+): Promise<PackedSearchPage | undefined> {
+  const searchPacked = index.searchPacked?.bind(index);
+  if (!searchPacked) return undefined;
+  const form: SearchForm<PackedSeriesEvents> = {
+    find: searchPacked,
+    size: (p) => p.times.length,
+    truncate: (p, n) => {
+      p.series.length = n;
+      truncatePacked(p, n);
+    },
+    position: packedSeriesPosition,
+  };
+  return searchPage(index, tokens, config, q, visibleFromMicros, form, emptyPackedSeries());
+}
+
+async function searchPage<P>(
+  index: IndexStore,
+  tokens: PageTokens,
+  config: TimeSeriesConfig,
+  q: SearchQuery,
+  visibleFromMicros: number,
+  form: SearchForm<P>,
+  empty: P,
+): Promise<{ events: P; partial: false; nextPageToken?: string }> {
   requireIndex(config);
   const fingerprint = fingerprintOf(['search', config.name, q.startMicros, q.endMicros, q.query]);
   const state: PageState = q.pageToken ? tokens.decode(q.pageToken, fingerprint) : { query: fingerprint, returned: 0 };
   const cap = q.totalRecordLimit > 0 ? q.totalRecordLimit : Number.MAX_SAFE_INTEGER;
   const need = Math.min(q.pageSize, cap - state.returned);
   const from = Math.max(q.startMicros, visibleFromMicros);
-  if (need <= 0 || from >= q.endMicros) return { events: [], partial: false };
-  const found = await index.search({
+  if (need <= 0 || from >= q.endMicros) return { events: empty, partial: false };
+  const events = await form.find({
     namespace: config.name,
     query: q.query,
     fromMicros: from,
@@ -37,17 +95,13 @@ export async function searchEvents(index: IndexStore, tokens: PageTokens, config
     ...(state.after ? { after: { eventTimeMicros: state.after.eventTimeMicros, timeSeriesId: state.after.timeSeriesId ?? '', eventId: state.after.eventId } } : {}),
     limit: need + 1,
   });
-  const more = found.length > need;
-  const events = more ? found.slice(0, need) : found;
-  const emitted = state.returned + events.length;
-  const last = events[events.length - 1];
-  const page: EventPage = { events, partial: false };
-  if (more && last && emitted < cap) {
-    page.nextPageToken = tokens.encode({
-      query: fingerprint,
-      returned: emitted,
-      after: { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId, timeSeriesId: last.timeSeriesId },
-    });
+  const more = form.size(events) > need;
+  if (more) form.truncate(events, need);
+  const count = form.size(events);
+  const emitted = state.returned + count;
+  const page: { events: P; partial: false; nextPageToken?: string } = { events, partial: false };
+  if (more && count > 0 && emitted < cap) {
+    page.nextPageToken = tokens.encode({ query: fingerprint, returned: emitted, after: form.position(events, count - 1) });
   }
   return page;
 }

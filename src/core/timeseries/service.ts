@@ -11,12 +11,12 @@ import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
 import type { EventStore, StoresByKey } from '../../storage/contracts.js';
 import type { IndexDoc } from '../../domain/search.js';
-import type { AggregateQuery, AggregateResult, EventPage, PackedPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
+import type { AggregateQuery, AggregateResult, EventPage, PackedPage, PackedSearchPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
 import { createTimeSeriesMetrics, type TimeSeriesMetrics } from './metrics.js';
 import { FanoutTuner, readEvents, readEventsPacked, scanSeriesEvents, type ReadDeps } from './read-path.js';
 import { PageTokens } from './page-token.js';
-import { aggregateEvents, searchEvents } from './search-path.js';
+import { aggregateEvents, searchEvents, searchEventsPacked } from './search-path.js';
 import { SliceManager, type LifecycleResult } from './slices.js';
 import { WriteBuffers } from './write-buffers.js';
 import type { MemoryBudget } from '../memory-budget.js';
@@ -177,6 +177,13 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
     return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
       searchEvents(index, this.tokens, config, query, await this.visibleFrom(config)),
+    );
+  }
+
+  searchPacked(config: TimeSeriesConfig, query: SearchQuery): Promise<PackedSearchPage | undefined> {
+    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
+      searchEventsPacked(index, this.tokens, config, query, await this.visibleFrom(config)),
     );
   }
 

@@ -10,6 +10,7 @@ import {
   decodeWrite,
   encodeAggregate,
   encodePackedPageJson,
+  encodePackedSearchPageJson,
   encodePage,
 } from '../wire/timeseries-wire.js';
 import type { JsonObject, Operation, OperationResult } from './operation.js';
@@ -107,9 +108,13 @@ export const TIMESERIES_OPERATIONS: readonly Operation[] = [
     http: post('SearchEventRecords'),
     plane: 'data',
     summary: 'Events matching a search over the index, in a time interval, paged.',
-    async run(deps, input) {
+    async run(deps, input, call) {
       const config = await deps.namespaces.getTimeSeries(decodeNamespace(input));
-      return { body: encodePage(await deps.engine.search(config, decodeSearch(input, config, deps.engine.limits))) as JsonObject };
+      const q = decodeSearch(input, config, deps.engine.limits);
+      // On the HTTP fast path the page is written as JSON text from packed events (issue 9).
+      const packed = call.jsonText ? await deps.engine.searchPacked?.(config, q) : undefined;
+      if (packed) return new JsonResult(encodePackedSearchPageJson(packed));
+      return { body: encodePage(await deps.engine.search(config, q)) as JsonObject };
     },
   },
   {

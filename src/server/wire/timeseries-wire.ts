@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { invalidArgument } from '../../kernel/errors.js';
 import type { TimeSeriesConfig } from '../../core/control/types.js';
-import type { AggregateQuery, AggregateResult, EventPage, PackedPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
-import { ITEM_SEPARATOR, KEY_SEPARATOR } from '../../domain/packed-events.js';
+import type { AggregateQuery, AggregateResult, EventPage, PackedPage, PackedSearchPage, ReadQuery, SearchQuery } from '../../core/timeseries/api.js';
+import { ITEM_SEPARATOR, KEY_SEPARATOR, type PackedEvents } from '../../domain/packed-events.js';
 import type { TimeSeriesLimits } from '../../core/timeseries/limits.js';
 import { decodeUtf8, parseIndexedText } from '../../core/timeseries/index-values.js';
 import type { EventRecord } from '../../domain/events.js';
@@ -382,12 +382,26 @@ export function base64(value: Uint8Array): string {
  * checks it against the generic encoding on seeded pages.
  */
 export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): string {
-  const { times, ids, items } = page.events;
-  const head = `{"timeSeriesId":${JSON.stringify(timeSeriesId)},"eventTime":"`;
+  const series = JSON.stringify(timeSeriesId);
+  return packedPageJson(page.events, () => series, page.nextPageToken, page.partial);
+}
+
+/**
+ * `JSON.stringify(encodePage(page))` of a SearchEventRecords page in packed form, as
+ * {@link encodePackedPageJson} writes a read page; each event's series comes as a JSON literal.
+ */
+export function encodePackedSearchPageJson(page: PackedSearchPage): string {
+  const series = page.events.series;
+  return packedPageJson(page.events, (i) => series[i]!, page.nextPageToken, page.partial);
+}
+
+/** The answer text of packed events; `seriesOf(i)` is event i's series as a JSON literal. */
+function packedPageJson(events: PackedEvents, seriesOf: (i: number) => string, nextPageToken: string | undefined, partial: boolean): string {
+  const { times, ids, items } = events;
   // One piece per event, joined once: a flat string, not a rope of every piece.
   const parts: string[] = new Array<string>(times.length);
   for (let i = 0; i < times.length; i++) {
-    let event = `${head}${formatTimestampMicros(times[i]!)}","eventId":${ids[i]!},"eventItems":[`;
+    let event = `{"timeSeriesId":${seriesOf(i)},"eventTime":"${formatTimestampMicros(times[i]!)}","eventId":${ids[i]!},"eventItems":[`;
     const text = items[i]!;
     let at = 0;
     while (at < text.length) {
@@ -401,8 +415,8 @@ export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): st
     parts[i] = `${event}]}`;
   }
   let tail = ']';
-  if (page.nextPageToken) tail += `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
-  if (page.partial) tail += ',"partial":true';
+  if (nextPageToken) tail += `,"nextPageToken":${JSON.stringify(nextPageToken)}`;
+  if (partial) tail += ',"partial":true';
   return `{"events":[${parts.join(',')}${tail}}`;
 }
 

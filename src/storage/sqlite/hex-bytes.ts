@@ -8,6 +8,7 @@
  */
 import type { EventItem } from '../contracts.js';
 import { decodeItems } from '../item-codec.js';
+import { ITEM_SEPARATOR, KEY_SEPARATOR } from '../../domain/packed-events.js';
 
 /** Blobs up to this many bytes come back as hex (V8 keeps typed arrays up to 64 bytes on its heap). */
 export const HEX_MAX_BYTES = 64;
@@ -79,4 +80,28 @@ export function itemsOf(value: string | Buffer): EventItem[] {
     at += valueLength;
   }
   return items;
+}
+
+/**
+ * The items of an encoded items column read as hex (`hex(items)`), in the packed form of
+ * domain/packed-events.ts: per item its key as a JSON string literal, KEY_SEPARATOR and
+ * the value's hex as SQLite wrote it; items joined by ITEM_SEPARATOR. No byte array per
+ * value: the answer is written from the hex (issue 9).
+ */
+export function packedItemsOf(hex: string): string {
+  const count = u32At(hex, 0);
+  let out = '';
+  let at = 4;
+  for (let n = 0; n < count; n++) {
+    const keyLength = u32At(hex, at);
+    at += 4;
+    const key = textAt(hex, at, keyLength);
+    at += keyLength;
+    const valueLength = u32At(hex, at);
+    at += 4;
+    if (n > 0) out += ITEM_SEPARATOR;
+    out += `${JSON.stringify(key)}${KEY_SEPARATOR}${hex.slice(2 * at, 2 * (at + valueLength))}`;
+    at += valueLength;
+  }
+  return out;
 }
