@@ -71,6 +71,18 @@ interface MergedScanParams {
   cursorId: string;
 }
 
+/** The bound values of one merged scan from `hi` down, resuming after `after` when set. */
+function mergedScanParams(scan: TimeBucketScan, hi: number, after: TimeBucketScan['after']): MergedScanParams {
+  return {
+    series: scan.timeSeriesId,
+    timeBucket: scan.timeBucket,
+    from: scan.fromMicros,
+    hi,
+    cursorTime: after ? after.eventTimeMicros : hi + 1,
+    cursorId: after ? after.eventId : '',
+  };
+}
+
 /** Merged-scan texts kept before the cache starts over. */
 const MAX_CACHED_STATEMENTS_TEXTS = 512;
 
@@ -339,14 +351,7 @@ export class SqliteEventStore implements EventStore {
     for (;;) {
       const hi = after ? Math.min(base, after.eventTimeMicros) : base;
       if (hi < scan.fromMicros) return out;
-      const params: MergedScanParams = {
-        series: scan.timeSeriesId,
-        timeBucket: scan.timeBucket,
-        from: scan.fromMicros,
-        hi,
-        cursorTime: after ? after.eventTimeMicros : hi + 1,
-        cursorId: after ? after.eventId : '',
-      };
+      const params = mergedScanParams(scan, hi, after);
       const rows = this.mergedScan(table, scan.eventBuckets, rowLimit).all(params) as MergedRow[];
       const cut = rows.length === rowLimit; // the last event may miss items past the limit
       let current: EventRecord | undefined;
@@ -388,14 +393,7 @@ export class SqliteEventStore implements EventStore {
     for (;;) {
       const hi = after ? Math.min(base, after.eventTimeMicros) : base;
       if (hi < scan.fromMicros) return out;
-      const params: MergedScanParams = {
-        series: scan.timeSeriesId,
-        timeBucket: scan.timeBucket,
-        from: scan.fromMicros,
-        hi,
-        cursorTime: after ? after.eventTimeMicros : hi + 1,
-        cursorId: after ? after.eventId : '',
-      };
+      const params = mergedScanParams(scan, hi, after);
       const rows = this.packedScan(table, scan.eventBuckets, rowLimit).all(params) as string[];
       const cut = rows.length === rowLimit; // the last event may miss items past the limit
       let complete = times.length;
