@@ -85,8 +85,8 @@ async function coordinatorView(contact: string, keyspace: string): Promise<'whol
 async function untilView(contacts: string[], view: 'whole' | 'sees-down', keyspace: string): Promise<void> {
   const t0 = Date.now();
   for (const contact of contacts) {
-    for (let last = ''; ; ) {
-      last = await coordinatorView(contact, keyspace);
+    for (;;) {
+      const last = await coordinatorView(contact, keyspace);
       if (last === view) break;
       if (Date.now() - t0 > 120_000) throw new Error(`${contact} did not report "${view}" within 120 s (last "${last}")`);
       await sleep(500);

@@ -115,7 +115,7 @@ export async function readEventsPacked(deps: ReadDeps, config: TimeSeriesConfig,
   const form: PageForm<PackedEvents> = {
     empty: emptyPacked,
     scan: (g, after, limit) => {
-      const start = after && after.eventTimeMicros < g.to ? after : undefined;
+      const start = startIn(g, after);
       return scanPacked({ ...scanOf(config.name, q.timeSeriesId, g), ...(start ? { after: start } : {}), limit });
     },
     size: (p) => p.times.length,
@@ -272,7 +272,7 @@ async function scanGroup(
   limit: number,
   matches: ((e: EventRecord) => boolean) | undefined,
 ): Promise<EventRecord[]> {
-  const start = after && after.eventTimeMicros < g.to ? after : undefined;
+  const start = startIn(g, after);
   if (store.scanTimeBucket) return scanMerged(store.scanTimeBucket.bind(store), namespace, timeSeriesId, g, start, limit, matches);
   const buckets = g.slice.eventBuckets;
   const chunk = buckets === 1 ? limit : Math.max(4, Math.ceil((limit * 1.25) / buckets) + 1);
@@ -343,6 +343,11 @@ async function scanMerged(
     if (!last || rows.length < limit) return out;
     cursor = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
   }
+}
+
+/** The resume position within group `g`: `after` when it lies inside it, else none (read from the top). */
+function startIn(g: Group, after: EventPosition | undefined): EventPosition | undefined {
+  return after && after.eventTimeMicros < g.to ? after : undefined;
 }
 
 /** The time-bucket scan of group `g`, without cursor and limit. */

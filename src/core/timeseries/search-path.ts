@@ -43,7 +43,7 @@ export async function searchEvents(index: IndexStore, tokens: PageTokens, config
     },
     position: (p, i) => ({ eventTimeMicros: p[i]!.eventTimeMicros, timeSeriesId: p[i]!.timeSeriesId, eventId: p[i]!.eventId }),
   };
-  return (await searchPage(index, tokens, config, q, visibleFromMicros, form, [])) as EventPage;
+  return searchPage(index, tokens, config, q, visibleFromMicros, form, []);
 }
 
 /**

@@ -9,7 +9,7 @@ import { GroupCommitter } from '../group-committer.js';
 import { isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
-import type { EventStore, StoresByKey } from '../../storage/contracts.js';
+import type { EventStore, IndexStore, StoresByKey } from '../../storage/contracts.js';
 import type { IndexDoc } from '../../domain/search.js';
 import type { AggregateQuery, AggregateResult, EventPage, PackedPage, PackedSearchPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
@@ -174,21 +174,23 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   }
 
   search(config: TimeSeriesConfig, query: SearchQuery): Promise<EventPage> {
-    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    const index = this.searchIndex(config);
     return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
       searchEvents(index, this.tokens, config, query, await this.visibleFrom(config)),
     );
   }
 
   searchPacked(config: TimeSeriesConfig, query: SearchQuery): Promise<PackedSearchPage | undefined> {
-    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    const index = this.searchIndex(config);
+    // No packed search: undefined before any work, so the caller's search() does it once.
+    if (!index.searchPacked) return Promise.resolve(undefined);
     return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
       searchEventsPacked(index, this.tokens, config, query, await this.visibleFrom(config)),
     );
   }
 
   aggregate(config: TimeSeriesConfig, query: AggregateQuery): Promise<AggregateResult> {
-    const index = this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+    const index = this.searchIndex(config);
     return withSloDeadline(config, 'read', 'AggregateEventRecords', async () =>
       aggregateEvents(index, this.tokens, config, query, await this.visibleFrom(config)),
     );
@@ -308,6 +310,11 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
    * or DROPPED). Slices close oldest first, so everything before it is hidden from Read, and
    * Search and Aggregate hide it too (issue 14 item 8: one retention rule).
    */
+  /** The index store a namespace searches (its own, or its primary store's). */
+  private searchIndex(config: TimeSeriesConfig): IndexStore {
+    return this.catalog.index(config.index?.storage.store ?? config.primary.storage.store);
+  }
+
   private async visibleFrom(config: TimeSeriesConfig): Promise<number> {
     let from = 0;
     for (const s of await this.slices.slices(this.catalog.events(config.primary.storage.store), config.name)) {
