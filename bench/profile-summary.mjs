@@ -1,18 +1,26 @@
 // Summarises a V8 .cpuprofile (from `dgw bench --profile DIR`): self time by function
 // and by file, and inclusive time of dgw's own functions. Usage:
-//   node bench/profile-summary.mjs FILE.cpuprofile [top=25]
+//   node bench/profile-summary.mjs FILE.cpuprofile [top=25] [--last SECONDS]
+// `--last S` keeps only the samples of the profile's last S seconds (the measured window of
+// a one-scenario run, without the preload before it).
 import { readFileSync } from 'node:fs';
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) {
-  console.error('usage: node bench/profile-summary.mjs FILE.cpuprofile [top]');
+const args = process.argv.slice(2);
+const lastAt = args.indexOf('--last');
+const lastSeconds = lastAt >= 0 ? Number(args.splice(lastAt, 2)[1]) : undefined;
+const [file, topArg] = args;
+if (!file || (lastSeconds !== undefined && !(lastSeconds > 0))) {
+  console.error('usage: node bench/profile-summary.mjs FILE.cpuprofile [top] [--last SECONDS]');
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
 const p = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const dt = new Map();
-for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+const at = [];
+for (let i = 0, t = p.startTime; i < p.samples.length; i++) at.push((t += p.timeDeltas[i] ?? 0));
+const from = lastSeconds === undefined ? -Infinity : p.endTime - lastSeconds * 1e6;
+for (let i = 0; i < p.samples.length; i++) if (at[i] >= from) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
 const total = [...dt.values()].reduce((a, b) => a + b, 0);
 const parent = new Map();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
