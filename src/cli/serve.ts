@@ -34,6 +34,8 @@ options:
   --data-dir DIR         SQLite data folder (./data) [DGW_DATA_DIR]
   --sqlite-writer-thread  commit SQLite event appends in a writer thread (off; docs/storage.md)
                          [DGW_SQLITE_WRITER_THREAD=1]
+  --sqlite-reader-threads N  run SQLite ReadEventRecords/SearchEventRecords scans on N
+                         reader threads (0: inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
@@ -143,6 +145,7 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
       'sqlite-writer-thread': { type: 'boolean', default: process.env.DGW_SQLITE_WRITER_THREAD === '1' },
+      'sqlite-reader-threads': { type: 'string', default: process.env.DGW_SQLITE_READER_THREADS ?? '0' },
       quiet: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
@@ -214,6 +217,10 @@ export async function serve(argv: string[]): Promise<void> {
   if (values.workers.trim() === '' || !Number.isInteger(workers) || workers < 1 || workers > 1024) {
     throw new Error(`--workers: "${values.workers}" is not a whole number of processes from 1 to 1024`);
   }
+  const readerThreads = Number(values['sqlite-reader-threads']);
+  if (values['sqlite-reader-threads'].trim() === '' || !Number.isInteger(readerThreads) || readerThreads < 0 || readerThreads > 64) {
+    throw new Error(`--sqlite-reader-threads: "${values['sqlite-reader-threads']}" is not a whole number of threads from 0 to 64`);
+  }
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
   const clusters: ClusterConfig[] = deployment.clusters;
@@ -251,6 +258,7 @@ export async function serve(argv: string[]): Promise<void> {
     host: values.host,
     dataDir,
     sqliteWriterThread: values['sqlite-writer-thread'],
+    sqliteReaderThreads: readerThreads,
     clock,
     log,
     clusters,

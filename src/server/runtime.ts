@@ -48,6 +48,8 @@ export interface ServerOptions {
   dataDir: string;
   /** Embedded SQLite: commit event appends in a writer thread (`--sqlite-writer-thread`, docs/storage.md). Default false. */
   sqliteWriterThread?: boolean;
+  /** Embedded SQLite: run packed read and search scans on this many reader threads (`--sqlite-reader-threads`, docs/storage.md). Default 0: inline. */
+  sqliteReaderThreads?: number;
   /** Configured clusters (PostgreSQL, Redis); none means embedded SQLite in `dataDir` (stores.ts). */
   clusters?: readonly ClusterConfig[];
   clock?: Clock;
@@ -141,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stores = await assembleStores({
     dataDir: options.dataDir,
     ...(options.sqliteWriterThread ? { sqliteWriterThread: true } : {}),
+    ...(options.sqliteReaderThreads ? { sqliteReaderThreads: options.sqliteReaderThreads } : {}),
     clock,
     ...(options.clusters ? { clusters: options.clusters } : {}),
     // A store not reachable at start-up (Cassandra): the server starts, /readyz says why.

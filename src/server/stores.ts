@@ -36,6 +36,8 @@ export interface StoreConfig {
   dataDir: string;
   /** Embedded SQLite: commit event appends in a writer thread (docs/storage.md). */
   sqliteWriterThread?: boolean;
+  /** Embedded SQLite: reader threads of the packed read and search scans (docs/storage.md); 0 or absent: inline. */
+  sqliteReaderThreads?: number;
   /** Configured clusters; none means embedded mode. */
   clusters?: readonly ClusterConfig[];
   clock: Clock;
@@ -58,7 +60,7 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
   const clusters = config.clusters ?? [];
   const memory = createMemoryStores({ clock: config.clock });
   if (clusters.length === 0) {
-    const sqlite = createSqliteStores({ dataDir: config.dataDir, clock: config.clock, writerThread: config.sqliteWriterThread === true });
+    const sqlite = createSqliteStores({ dataDir: config.dataDir, clock: config.clock, writerThread: config.sqliteWriterThread === true, readerThreads: config.sqliteReaderThreads ?? 0 });
     return {
       catalog: new StoreCatalog('sqlite', [
         ['sqlite', sqlite],

@@ -6,3 +6,4 @@ import { tempDir } from '../support/temp-dir.js';
 const clock = new ManualClock();
 runConformance('sqlite', async () => createSqliteStores({ dataDir: tempDir(), clock }), { clock });
 runConformance('sqlite (writer thread)', async () => createSqliteStores({ dataDir: tempDir(), clock, writerThread: true }), { clock });
+runConformance('sqlite (reader threads)', async () => createSqliteStores({ dataDir: tempDir(), clock, readerThreads: 2 }), { clock });

@@ -15,6 +15,7 @@ import { COLUMNS, writeAppendRows } from './append-rows.js';
 import { toWire, type AppendReply, type AppendRequest, type WireError, type WriterRequest, type WriterThreadData } from './append-wire.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteIndexStore } from './index-store.js';
+import { isMissingSliceTable } from './packed-reads.js';
 
 /** Rows per transaction before the rest waits for the next one (bounds one commit's latency). */
 const MAX_GROUP_ROWS = 20_000;
@@ -34,9 +35,8 @@ function open(file: string): Connection {
 
 /** A request's failure as it is reported: a slice table dropped after the request was checked is the precondition failure a write to a dropped slice is. */
 function failure(err: unknown): WireError {
-  const code = (err as { code?: unknown }).code;
-  if (code === 'SQLITE_ERROR' && err instanceof Error && /^no such table: ev_/.test(err.message)) {
-    return toWire(new DgwError('FAILED_PRECONDITION', `appendEvents: a slice table was dropped meanwhile (${err.message})`));
+  if (isMissingSliceTable(err)) {
+    return toWire(new DgwError('FAILED_PRECONDITION', `appendEvents: a slice table was dropped meanwhile (${(err as Error).message})`));
   }
   return toWire(err);
 }

@@ -11,6 +11,8 @@ const MAX_CACHED_STATEMENTS = 2000;
 export interface SqliteDatabaseOptions {
   /** Bring the schema to this build's version (default true; the writer thread's second connection skips it). */
   migrate?: boolean;
+  /** Open read-only (the reader threads' connections; the file must exist and be migrated). */
+  readonly?: boolean;
 }
 
 /** The connection and helpers every SQLite part shares. */
@@ -21,9 +23,9 @@ export class SqliteDatabase {
 
   /** Opens (creating if needed) and migrates `file`; `:memory:` for throwaway databases. */
   constructor(readonly file: string, options: SqliteDatabaseOptions = {}) {
-    this.db = new Database(file);
+    this.db = options.readonly === true ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
     try {
-      if (file !== ':memory:') this.db.pragma('journal_mode = WAL');
+      if (file !== ':memory:' && options.readonly !== true) this.db.pragma('journal_mode = WAL');
       // FULL: a committed transaction is on disk when commit returns (DESIGN 3.3 durability).
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');

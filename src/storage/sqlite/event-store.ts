@@ -3,7 +3,8 @@
  * namespace's numeric id, clustered newest first; slice metadata in `slices`. Slice rows are
  * cached in process (the store is not shared between processes). Appends are checked here
  * and committed by the writer thread when there is one (file databases, append-writer.ts),
- * else inline; everything else runs on the main connection.
+ * else inline; packed time-bucket scans run on the reader threads when there are some
+ * (reader-pool.ts), else inline; everything else runs on the main connection.
  */
 import { DgwError } from '../../kernel/errors.js';
 import type {
@@ -20,7 +21,7 @@ import type {
   PackedEvents,
   TimeBucketScan,
 } from '../contracts.js';
-import { emptyPacked, ITEM_SEPARATOR, packEvents } from '../../domain/packed-events.js';
+import { emptyPacked, packEvents } from '../../domain/packed-events.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
@@ -29,6 +30,8 @@ import { decodeOutboxDoc } from '../index-outbox.js';
 import { bytesOf, shortHexSql } from './hex-bytes.js';
 import { writeAppendRows, type AppendRows } from './append-rows.js';
 import type { SqliteAppendWriter } from './append-writer.js';
+import { MAX_MERGED_BUCKETS, mergedScanParams, packedTimeBucketScan, ROW_LIMIT_STEP, ScanTexts } from './packed-reads.js';
+import type { SqliteReaderPool } from './reader-pool.js';
 
 interface SliceRow {
   namespace_id: number;
@@ -56,47 +59,13 @@ type ScanRow = [number, string, string, Buffer];
 type MergedRow = [number, string, string, string | Buffer];
 
 /**
- * Most event buckets merged by one statement (a compound SELECT of one arm per bucket;
- * SQLite refuses more than 500 arms). A slice with more is merged from partition scans.
- */
-const MAX_MERGED_BUCKETS = 64;
-
-/** Parameters of {@link mergedScanSql}; the cursor as in scanPartition. */
-interface MergedScanParams {
-  series: string;
-  timeBucket: number;
-  from: number;
-  hi: number;
-  cursorTime: number;
-  cursorId: string;
-}
-
-/** The bound values of one merged scan from `hi` down, resuming after `after` when set. */
-function mergedScanParams(scan: TimeBucketScan, hi: number, after: TimeBucketScan['after']): MergedScanParams {
-  return {
-    series: scan.timeSeriesId,
-    timeBucket: scan.timeBucket,
-    from: scan.fromMicros,
-    hi,
-    cursorTime: after ? after.eventTimeMicros : hi + 1,
-    cursorId: after ? after.eventId : '',
-  };
-}
-
-/** Merged-scan texts kept before the cache starts over. */
-const MAX_CACHED_STATEMENTS_TEXTS = 512;
-
-/** Row limits of merged scans are rounded up to a multiple of this: few statement texts. */
-const ROW_LIMIT_STEP = 8;
-
-/**
  * The newest-first merge of event buckets `0 .. buckets - 1` of one time bucket: one arm per
  * bucket, each walking the primary key in order, and the ORDER BY of the compound makes
  * SQLite merge the arms as co-routines (EXPLAIN QUERY PLAN: MERGE (UNION ALL), no temp
  * B-tree), so the LIMIT stops every arm after the rows it needs. The LIMIT is written into
  * the text: with a bound LIMIT the same page cost ~50 % more in SQLite (measured: 121 vs
  * 80 µs for 101 rows). Short values come back as hex (hex-bytes.ts). Named parameters
- * (bound once, used by every arm; see {@link MergedScanParams}).
+ * (bound once, used by every arm; see packed-reads.ts `mergedScanParams`).
  */
 function mergedScanSql(table: string, buckets: number, rows: number): string {
   const arms: string[] = [];
@@ -110,47 +79,27 @@ function mergedScanSql(table: string, buckets: number, rows: number): string {
   return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
 }
 
-/**
- * {@link mergedScanSql} with each row as one text (issue 9): `time U+001F id U+001F key
- * U+001F value`, the id and key as JSON string literals (`json_quote`, which writes exactly
- * what `JSON.stringify` does: checked over every code point up to U+07FF and astral ones in
- * test/unit/packed-events.test.ts) and the value as upper-case hex. One JS string per row
- * instead of four values and a byte array: better-sqlite3 makes each value of a row in C++,
- * the most expensive part of a read (BENCHMARKS.md, issue 9). The text is the first result
- * column (read with `pluck`); the others are there for the compound's ORDER BY.
- */
-function packedScanSql(table: string, buckets: number, rows: number): string {
-  const arms: string[] = [];
-  for (let eb = 0; eb < buckets; eb++) {
-    arms.push(
-      "SELECT event_time || char(31) || json_quote(event_id) || char(31) || json_quote(event_item_key) || char(31) || hex(event_item_value) AS r, " +
-        `event_time, event_id, event_item_key FROM "${table}" ` +
-        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
-        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
-    );
-  }
-  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
-}
-
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** An EventStore on a SqliteDatabase. */
 export class SqliteEventStore implements EventStore {
-  /** Texts of merged scans by table, buckets and row limit ({@link mergedScan}). */
-  private readonly mergedSqlTexts = new Map<string, string>();
+  /** Texts of merged and packed scans by table, buckets and row limit. */
+  private readonly texts = new ScanTexts();
   /** namespace -> sliceId -> slice, loaded lazily from `slices`. */
   private readonly sliceCache = new Map<string, Map<number, SliceInfo>>();
 
   /**
    * @param index the index of the same database: `indexDocs` of an append commit with the events.
    * @param writer the writer thread that commits appends; without one they commit inline.
+   * @param readers the reader threads that run packed scans; without them they run inline.
    */
   constructor(
     private readonly sql: SqliteDatabase,
     private readonly index?: SqliteIndexStore,
     private readonly writer?: SqliteAppendWriter,
+    private readonly readers?: SqliteReaderPool,
   ) {}
 
   private slices(namespace: string): Map<number, SliceInfo> {
@@ -382,68 +331,17 @@ export class SqliteEventStore implements EventStore {
    */
   async scanTimeBucketPacked(scan: TimeBucketScan): Promise<PackedEvents> {
     const table = this.liveTable(scan.namespace, scan.sliceId);
-    const out = emptyPacked();
-    if (!table || scan.limit < 1 || scan.eventBuckets < 1) return out;
+    if (!table || scan.limit < 1 || scan.eventBuckets < 1) return emptyPacked();
     if (scan.eventBuckets > MAX_MERGED_BUCKETS) return packEvents(await this.scanBucketsApart(scan));
-    const base = scan.toMicros - 1;
-    if (base < scan.fromMicros) return out;
-    const { times, ids, items } = out;
-    let after = scan.after;
-    let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
-    for (;;) {
-      const hi = after ? Math.min(base, after.eventTimeMicros) : base;
-      if (hi < scan.fromMicros) return out;
-      const params = mergedScanParams(scan, hi, after);
-      const rows = this.packedScan(table, scan.eventBuckets, rowLimit).all(params) as string[];
-      const cut = rows.length === rowLimit; // the last event may miss items past the limit
-      let complete = times.length;
-      let time = NaN;
-      let id = '';
-      for (const row of rows) {
-        const a = row.indexOf('\u001f');
-        const b = row.indexOf('\u001f', a + 1);
-        const t = Number(row.slice(0, a));
-        const i = row.slice(a + 1, b);
-        const item = row.slice(b + 1);
-        if (t === time && i === id) {
-          items[items.length - 1] += ITEM_SEPARATOR + item;
-          continue;
-        }
-        complete = times.length;
-        if (complete === scan.limit) return out;
-        time = t;
-        id = i;
-        times.push(t);
-        ids.push(i);
-        items.push(item);
-      }
-      if (!cut) return out;
-      // Drop the event that may be cut and read on from the last whole one.
-      times.length = ids.length = items.length = complete;
-      if (complete > 0) after = { eventTimeMicros: times[complete - 1]!, eventId: JSON.parse(ids[complete - 1]!) as string };
-      rowLimit *= 2;
-    }
+    // On a reader thread when there are some (file databases); a table dropped after
+    // liveTable found it answers as a table that is gone does.
+    if (this.readers) return (await this.readers.scan(table, scan)) ?? emptyPacked();
+    return packedTimeBucketScan(this.sql, this.texts, table, scan);
   }
 
   /** The statement of {@link mergedScanSql}, its text built once (a reused string is hashed once). */
   private mergedScan(table: string, buckets: number, rows: number) {
-    return this.sql.stmt(this.scanText('m', table, buckets, rows)).raw(true);
-  }
-
-  /** The statement of {@link packedScanSql}: the row's text only. */
-  private packedScan(table: string, buckets: number, rows: number) {
-    return this.sql.stmt(this.scanText('p', table, buckets, rows)).pluck(true);
-  }
-
-  private scanText(kind: 'm' | 'p', table: string, buckets: number, rows: number): string {
-    const key = `${kind}/${table}/${buckets}/${rows}`;
-    let text = this.mergedSqlTexts.get(key);
-    if (text === undefined) {
-      if (this.mergedSqlTexts.size >= MAX_CACHED_STATEMENTS_TEXTS) this.mergedSqlTexts.clear();
-      text = kind === 'm' ? mergedScanSql(table, buckets, rows) : packedScanSql(table, buckets, rows);
-      this.mergedSqlTexts.set(key, text);
-    }
-    return text;
+    return this.sql.stmt(this.texts.get(`m/${table}/${buckets}/${rows}`, () => mergedScanSql(table, buckets, rows))).raw(true);
   }
 
   /** {@link scanTimeBucket} for slices with too many event buckets for one statement. */

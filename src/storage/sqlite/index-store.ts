@@ -16,7 +16,9 @@ import type {
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { encodeItems } from '../item-codec.js';
 import { emptyPackedSeries, type PackedSeriesEvents } from '../../domain/packed-events.js';
-import { itemsOf, packedItemsOf, shortHexSql } from './hex-bytes.js';
+import { itemsOf, shortHexSql } from './hex-bytes.js';
+import { packedSearch } from './packed-reads.js';
+import type { SqliteReaderPool } from './reader-pool.js';
 import { FIELD_TOKEN, FIELD_VALUE } from './schema.js';
 import { compilePostings, compileSearch, type CompiledSql } from './search-sql.js';
 import type { SqliteDatabase } from './database.js';
@@ -96,7 +98,11 @@ const PACKED_ROW = (t: string) =>
 
 /** An IndexStore on a SqliteDatabase. */
 export class SqliteIndexStore implements IndexStore {
-  constructor(private readonly sql: SqliteDatabase) {}
+  /** @param readers the reader threads that run packed searches; without them they run inline. */
+  constructor(
+    private readonly sql: SqliteDatabase,
+    private readonly readers?: SqliteReaderPool,
+  ) {}
 
   async indexEvents(docs: readonly IndexDoc[]): Promise<void> {
     this.indexNow(docs);
@@ -152,21 +158,11 @@ export class SqliteIndexStore implements IndexStore {
 
   /** {@link search} in packed form (domain/packed-events.ts): the same statement, each row one text. */
   async searchPacked(search: IndexSearch): Promise<PackedSeriesEvents> {
-    const out = emptyPackedSeries();
     const nsId = this.sql.namespaceId(search.namespace, false);
-    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return out;
-    const { sql, params } = searchSql(nsId, search, true);
-    const rows = this.sql.stmt(sql).pluck(true).all(...params) as string[];
-    for (const r of rows) {
-      const a = r.indexOf('\u001f');
-      const b = r.indexOf('\u001f', a + 1);
-      const c = r.indexOf('\u001f', b + 1);
-      out.series.push(r.slice(0, a));
-      out.times.push(Number(r.slice(a + 1, b)));
-      out.ids.push(r.slice(b + 1, c));
-      out.items.push(packedItemsOf(r.slice(c + 1)));
-    }
-    return out;
+    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return emptyPackedSeries();
+    const statement = searchSql(nsId, search, true);
+    // On a reader thread when there are some (file databases), else inline: the same function.
+    return this.readers ? this.readers.search(statement) : packedSearch(this.sql, statement);
   }
 
   async distinct(d: IndexDistinct): Promise<DistinctValue[]> {

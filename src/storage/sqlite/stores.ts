@@ -16,6 +16,7 @@ import { SqliteDatabase } from './database.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteIndexStore } from './index-store.js';
 import { SqliteNamespaceRegistry } from './namespace-registry.js';
+import { SqliteReaderPool } from './reader-pool.js';
 import { SqliteRollupStore } from './rollup-store.js';
 
 export { SCHEMA_VERSION } from './schema.js';
@@ -43,6 +44,13 @@ export interface SqliteStoresOptions {
    * with a thread and always commits inline.
    */
   writerThread?: boolean;
+  /**
+   * Run the packed time-bucket scans and searches (ReadEventRecords, SearchEventRecords) on
+   * this many reader threads, each with its own read-only connection (docs/storage.md,
+   * "Reads in reader threads"). Default 0: inline on the main connection. A `:memory:`
+   * database cannot be shared with a thread and always reads inline.
+   */
+  readerThreads?: number;
 }
 
 /**
@@ -65,14 +73,17 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
   } catch (err) {
     throw translateSqliteError(err, `sqlite.open ${file}`);
   }
-  const index = new SqliteIndexStore(sql);
-  const writer = filename !== ':memory:' && options.writerThread === true ? new SqliteAppendWriter(file) : undefined;
+  const shared = filename !== ':memory:';
+  const readerThreads = Math.floor(options.readerThreads ?? 0);
+  const readers = shared && readerThreads > 0 ? new SqliteReaderPool(file, readerThreads) : undefined;
+  const index = new SqliteIndexStore(sql, readers);
+  const writer = shared && options.writerThread === true ? new SqliteAppendWriter(file) : undefined;
   return wrapStoreSet({
     name: 'sqlite',
     capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
     translate: translateSqliteError,
     parts: {
-      events: new SqliteEventStore(sql, index, writer),
+      events: new SqliteEventStore(sql, index, writer, readers),
       index,
       rollups: new SqliteRollupStore(sql, options.clock),
       rollupCache: new LruRollupCache(
@@ -89,7 +100,7 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     },
     async close() {
       try {
-        await writer?.close();
+        await Promise.all([writer?.close(), readers?.close()]);
       } finally {
         sql.close();
       }

@@ -1,0 +1,161 @@
+/**
+ * The statements of the packed reads (issue 9) and the loops that run them on a
+ * connection: the time-bucket scan of ReadEventRecords and the search of
+ * SearchEventRecords, each row one text. Written once and run by both the main connection
+ * (event-store.ts, index-store.ts) and the reader threads (reader-thread.ts,
+ * docs/storage.md "Reads in reader threads"), so both answer the same bytes.
+ */
+import type { TimeBucketScan } from '../contracts.js';
+import { emptyPacked, emptyPackedSeries, ITEM_SEPARATOR, type PackedEvents, type PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { SqliteDatabase } from './database.js';
+import { packedItemsOf } from './hex-bytes.js';
+import type { CompiledSql } from './search-sql.js';
+
+/** Row limits of merged scans are rounded up to a multiple of this: few statement texts. */
+export const ROW_LIMIT_STEP = 8;
+
+/**
+ * Most event buckets merged by one statement (a compound SELECT of one arm per bucket;
+ * SQLite refuses more than 500 arms). A slice with more is merged from partition scans.
+ */
+export const MAX_MERGED_BUCKETS = 64;
+
+/** Merged-scan texts kept before the cache starts over. */
+const MAX_CACHED_STATEMENTS_TEXTS = 512;
+
+/** Bound values of a merged scan (named parameters); the cursor as in scanPartition. */
+export interface MergedScanParams {
+  series: string;
+  timeBucket: number;
+  from: number;
+  hi: number;
+  cursorTime: number;
+  cursorId: string;
+}
+
+/** The bound values of one merged scan from `hi` down, resuming after `after` when set. */
+export function mergedScanParams(scan: TimeBucketScan, hi: number, after: TimeBucketScan['after']): MergedScanParams {
+  return {
+    series: scan.timeSeriesId,
+    timeBucket: scan.timeBucket,
+    from: scan.fromMicros,
+    hi,
+    cursorTime: after ? after.eventTimeMicros : hi + 1,
+    cursorId: after ? after.eventId : '',
+  };
+}
+
+/**
+ * The newest-first merge of event buckets `0 .. buckets - 1` of one time bucket with each
+ * row as one text (issue 9): `time U+001F id U+001F key U+001F value`, the id and key as
+ * JSON string literals (`json_quote`, which writes exactly what `JSON.stringify` does:
+ * checked over every code point up to U+07FF and astral ones in
+ * test/unit/packed-events.test.ts) and the value as upper-case hex. One JS string per row
+ * instead of four values and a byte array: better-sqlite3 makes each value of a row in C++,
+ * the most expensive part of a read (BENCHMARKS.md, issue 9). The text is the first result
+ * column (read with `pluck`); the others are there for the compound's ORDER BY. The merge
+ * and the LIMIT written into the text as in event-store.ts `mergedScanSql`.
+ */
+export function packedScanSql(table: string, buckets: number, rows: number): string {
+  const arms: string[] = [];
+  for (let eb = 0; eb < buckets; eb++) {
+    arms.push(
+      "SELECT event_time || char(31) || json_quote(event_id) || char(31) || json_quote(event_item_key) || char(31) || hex(event_item_value) AS r, " +
+        `event_time, event_id, event_item_key FROM "${table}" ` +
+        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
+        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
+    );
+  }
+  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+}
+
+/** Statement texts by a key, built once (a reused string is hashed once by the statement cache). */
+export class ScanTexts {
+  private readonly texts = new Map<string, string>();
+
+  /** The text under `key`, built by `build` the first time. */
+  get(key: string, build: () => string): string {
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      if (this.texts.size >= MAX_CACHED_STATEMENTS_TEXTS) this.texts.clear();
+      text = build();
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+}
+
+/**
+ * The packed time-bucket scan of live slice table `table` on `sql` (the caller resolved the
+ * table and checked `scan.eventBuckets <= MAX_MERGED_BUCKETS`). Rows are fetched with `all`
+ * and a row LIMIT (one native call instead of one per row): `limit + 1` rows (rounded up
+ * to {@link ROW_LIMIT_STEP}) hold `limit` whole events when events have one item;
+ * otherwise the last, possibly cut, event is read again from a cursor with a doubled row
+ * limit. Each statement is its own read transaction, as inline.
+ */
+export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): PackedEvents {
+  const out = emptyPacked();
+  if (scan.limit < 1 || scan.eventBuckets < 1) return out;
+  const base = scan.toMicros - 1;
+  if (base < scan.fromMicros) return out;
+  const { times, ids, items } = out;
+  let after = scan.after;
+  let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+  for (;;) {
+    const hi = after ? Math.min(base, after.eventTimeMicros) : base;
+    if (hi < scan.fromMicros) return out;
+    const params = mergedScanParams(scan, hi, after);
+    const buckets = scan.eventBuckets;
+    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
+    const rows = sql.stmt(text).pluck(true).all(params) as string[];
+    const cut = rows.length === rowLimit; // the last event may miss items past the limit
+    let complete = times.length;
+    let time = NaN;
+    let id = '';
+    for (const row of rows) {
+      const a = row.indexOf('\u001f');
+      const b = row.indexOf('\u001f', a + 1);
+      const t = Number(row.slice(0, a));
+      const i = row.slice(a + 1, b);
+      const item = row.slice(b + 1);
+      if (t === time && i === id) {
+        items[items.length - 1] += ITEM_SEPARATOR + item;
+        continue;
+      }
+      complete = times.length;
+      if (complete === scan.limit) return out;
+      time = t;
+      id = i;
+      times.push(t);
+      ids.push(i);
+      items.push(item);
+    }
+    if (!cut) return out;
+    // Drop the event that may be cut and read on from the last whole one.
+    times.length = ids.length = items.length = complete;
+    if (complete > 0) after = { eventTimeMicros: times[complete - 1]!, eventId: JSON.parse(ids[complete - 1]!) as string };
+    rowLimit *= 2;
+  }
+}
+
+/** Runs a packed search statement (index-store.ts `searchSql(…, true)`) on `sql`. */
+export function packedSearch(sql: SqliteDatabase, statement: CompiledSql): PackedSeriesEvents {
+  const out = emptyPackedSeries();
+  const rows = sql.stmt(statement.sql).pluck(true).all(...statement.params) as string[];
+  for (const r of rows) {
+    const a = r.indexOf('\u001f');
+    const b = r.indexOf('\u001f', a + 1);
+    const c = r.indexOf('\u001f', b + 1);
+    out.series.push(r.slice(0, a));
+    out.times.push(Number(r.slice(a + 1, b)));
+    out.ids.push(r.slice(b + 1, c));
+    out.items.push(packedItemsOf(r.slice(c + 1)));
+  }
+  return out;
+}
+
+/** Whether `err` is SQLite's "no such table" for a slice table (dropped after the caller resolved it). */
+export function isMissingSliceTable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_ERROR' && err instanceof Error && /^no such table: ev_/.test(err.message);
+}

@@ -1,0 +1,48 @@
+/**
+ * The messages between the SQLite stores and their reader threads (reader-pool.ts,
+ * reader-thread.ts). Only resolved, plain data crosses: the slice table name or the
+ * compiled search statement, and the bound values; answers come back as the packed arrays
+ * the inline code returns, errors as {@link WireError} (append-wire.ts).
+ */
+import type { TimeBucketScan } from '../contracts.js';
+import type { PackedEvents, PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { CompiledSql } from './search-sql.js';
+import type { WireError } from './append-wire.js';
+
+/** What a reader thread is started with. */
+export interface ReaderThreadData {
+  /** The database file, already migrated by the main connection. */
+  file: string;
+}
+
+/** Main → reader: the packed time-bucket scan of a live slice table. */
+export interface ScanRequest {
+  type: 'scan';
+  id: number;
+  table: string;
+  scan: TimeBucketScan;
+}
+
+/** Main → reader: a compiled packed search statement. */
+export interface SearchRequest {
+  type: 'search';
+  id: number;
+  statement: CompiledSql;
+}
+
+/** Main → reader: nothing is pending any more; close the connection and end the thread. */
+export interface ReaderCloseRequest {
+  type: 'close';
+}
+
+/** What the main thread posts to a reader. */
+export type ReaderRequest = ScanRequest | SearchRequest | ReaderCloseRequest;
+
+/**
+ * Reader → main: one request's answer. `gone`: the slice table was dropped after the main
+ * thread resolved it (the answer of a scan of a table that is gone: no events).
+ */
+export type ReaderReply =
+  | { id: number; ok: PackedEvents | PackedSeriesEvents }
+  | { id: number; gone: true }
+  | { id: number; error: WireError };
