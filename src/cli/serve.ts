@@ -35,7 +35,7 @@ options:
   --sqlite-writer-thread  commit SQLite event appends in a writer thread (off; docs/storage.md)
                          [DGW_SQLITE_WRITER_THREAD=1]
   --sqlite-reader-threads N  run SQLite ReadEventRecords/SearchEventRecords scans on N
-                         reader threads (0: inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
+                         reader threads (1; 0: inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
@@ -145,7 +145,7 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
       'sqlite-writer-thread': { type: 'boolean', default: process.env.DGW_SQLITE_WRITER_THREAD === '1' },
-      'sqlite-reader-threads': { type: 'string', default: process.env.DGW_SQLITE_READER_THREADS ?? '0' },
+      'sqlite-reader-threads': { type: 'string', default: process.env.DGW_SQLITE_READER_THREADS ?? '1' },
       quiet: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },

@@ -48,7 +48,7 @@ export interface ServerOptions {
   dataDir: string;
   /** Embedded SQLite: commit event appends in a writer thread (`--sqlite-writer-thread`, docs/storage.md). Default false. */
   sqliteWriterThread?: boolean;
-  /** Embedded SQLite: run packed read and search scans on this many reader threads (`--sqlite-reader-threads`, docs/storage.md). Default 0: inline. */
+  /** Embedded SQLite: run packed read and search scans on this many reader threads (`--sqlite-reader-threads`, docs/storage.md). Default 0: inline (`dgw serve` passes 1). */
   sqliteReaderThreads?: number;
   /** Configured clusters (PostgreSQL, Redis); none means embedded SQLite in `dataDir` (stores.ts). */
   clusters?: readonly ClusterConfig[];
