@@ -19,10 +19,21 @@ export interface Sql {
 /** Valid schema names: a plain lower-case SQL identifier, so it never needs escaping. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Statement names by text: a hot statement's text is hashed once, not on every call (issue 9). */
+const statementNames = new Map<string, string>();
+/** Bound of {@link statementNames}: texts built from namespace ids are few, but not fixed. */
+const MAX_STATEMENT_NAMES = 4096;
+
 function statementName(text: string): string {
-  // Derived from the text, so every store sharing a pool agrees on names (pg refuses one name
-  // used for two different texts on a connection).
-  return `dgw_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    // Derived from the text, so every store sharing a pool agrees on names (pg refuses one name
+    // used for two different texts on a connection).
+    name = `dgw_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    if (statementNames.size >= MAX_STATEMENT_NAMES) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** The adapter's database handle. */
@@ -46,6 +57,15 @@ export class PgDb implements Sql {
     // Native errors go up untranslated: the adapter's code may test their SQLSTATE, and the
     // store wrapper translates them once (errors.ts).
     return this.pool.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
+  }
+
+  /**
+   * Runs one named prepared statement and returns its rows as arrays of column values (pg's
+   * `rowMode: 'array'`): no object per row, for hot reads of few columns (issue 9).
+   */
+  async rows(text: string, values: unknown[]): Promise<unknown[][]> {
+    const result = await this.pool.query<unknown[]>({ name: statementName(text), text, values, rowMode: 'array' });
+    return result.rows;
   }
 
   /**

@@ -14,6 +14,7 @@ import type {
   EventStore,
   EventWrite,
   IndexDoc,
+  PackedEvents,
   PartitionScan,
   SliceInfo,
   SliceStatus,
@@ -24,7 +25,8 @@ import type { PgIndexStore } from './index-store.js';
 import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
 import type { PgDb, Sql } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
-import { scanTimeBucket as scanMergedBuckets } from './merged-scan.js';
+import { scanTimeBucket as scanMergedBuckets, scanTimeBucketPacked as scanMergedBucketsPacked } from './merged-scan.js';
+import { emptyPacked } from '../../domain/packed-events.js';
 
 /** Physical name of a slice table (ids only: never the raw namespace string). */
 export function sliceTableName(nsId: number, sliceId: number): string {
@@ -354,6 +356,17 @@ export class PgEventStore implements EventStore {
     const nsId = await this.db.namespaceId(scan.namespace, false);
     if (nsId === undefined) return [];
     return scanMergedBuckets(this.db, this.db.table(sliceTableName(nsId, scan.sliceId)), scan);
+  }
+
+  /**
+   * {@link scanTimeBucket} in packed form (domain/packed-events.ts, issue 9): the same
+   * statement shape and limits, one text per event (merged-scan.ts).
+   */
+  async scanTimeBucketPacked(scan: TimeBucketScan): Promise<PackedEvents> {
+    if (scan.limit < 1 || scan.eventBuckets < 1) return emptyPacked();
+    const nsId = await this.db.namespaceId(scan.namespace, false);
+    if (nsId === undefined) return emptyPacked();
+    return scanMergedBucketsPacked(this.db, this.db.table(sliceTableName(nsId, scan.sliceId)), scan);
   }
 
   async dropNamespace(namespace: string): Promise<void> {
