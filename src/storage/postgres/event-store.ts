@@ -360,7 +360,7 @@ export class PgEventStore implements EventStore {
 
   /**
    * {@link scanTimeBucket} in packed form (domain/packed-events.ts, issue 9): the same
-   * statement shape and limits, one text per event (merged-scan.ts).
+   * statements, rows in array mode with values as hex (merged-scan.ts).
    */
   async scanTimeBucketPacked(scan: TimeBucketScan): Promise<PackedEvents> {
     if (scan.limit < 1 || scan.eventBuckets < 1) return emptyPacked();
