@@ -1,7 +1,8 @@
 /** Conformance of IndexStore (DESIGN 3.4): equals, range, boolean queries, paging, distinct, count. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IndexDoc, IndexField, IndexStore, SearchExpr, SearchPosition } from '../contracts.js';
+import type { EventRecord, IndexDoc, IndexField, IndexSearch, IndexStore, SearchExpr, SearchPosition } from '../contracts.js';
+import { packSeriesEvents } from '../../domain/packed-events.js';
 import { event, freshNamespace, need, plain, SEC, T0, type ConformanceContext, type SkipContext } from './support.js';
 
 const DAY = 86_400 * SEC;
@@ -113,13 +114,19 @@ export function registerIndexTests(ctx: ConformanceContext): void {
       docs.push({ namespace: ns, event: event('ts0', T0 + 3 * SEC, 'e8', { k: 'v' }), fields: [] });
       await index.indexEvents(docs);
       const base = { namespace: ns, query: { all: true } as const, fromMicros: T0 + SEC, toMicros: T0 + 5 * SEC };
-      const full = await index.search({ ...base, limit: 100 });
+      // The packed form (issue 9), where the store has it: exactly packSeriesEvents of the records.
+      const search = async (q: IndexSearch): Promise<EventRecord[]> => {
+        const got = await index.search(q);
+        if (index.searchPacked) assert.deepEqual(await index.searchPacked(q), packSeriesEvents(got), `packed: ${JSON.stringify({ ...q, namespace: undefined })}`);
+        return got;
+      };
+      const full = await search({ ...base, limit: 100 });
       assert.deepEqual(full.map((e) => `${e.timeSeriesId}/${e.eventId}`), ['ts0/e4', 'ts0/e8', 'ts0/e9', 'ts1/e3', 'ts0/e2', 'ts1/e1']);
       assert.deepEqual(plain(full.slice(0, 1)), plain([docs[4]!.event]));
       const paged = [];
       let after: SearchPosition | undefined;
       for (;;) {
-        const page = await index.search({ ...base, limit: 2, ...(after ? { after } : {}) });
+        const page = await search({ ...base, limit: 2, ...(after ? { after } : {}) });
         paged.push(...page);
         const last = page[page.length - 1];
         if (!last) break;

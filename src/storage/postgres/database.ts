@@ -60,11 +60,12 @@ export class PgDb implements Sql {
   }
 
   /**
-   * Runs one named prepared statement and returns its rows as arrays of column values (pg's
-   * `rowMode: 'array'`): no object per row, for hot reads of few columns (issue 9).
+   * Runs one statement and returns its rows as arrays of column values (pg's `rowMode:
+   * 'array'`): no object per row, for hot reads (issue 9). A named prepared statement unless
+   * `prepare` is false (texts that vary with a query's shape).
    */
-  async rows(text: string, values: unknown[]): Promise<unknown[][]> {
-    const result = await this.pool.query<unknown[]>({ name: statementName(text), text, values, rowMode: 'array' });
+  async rows(text: string, values: unknown[], prepare = true): Promise<unknown[][]> {
+    const result = await this.pool.query<unknown[]>(prepare ? { name: statementName(text), text, values, rowMode: 'array' } : { text, values, rowMode: 'array' });
     return result.rows;
   }
 

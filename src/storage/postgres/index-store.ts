@@ -11,7 +11,10 @@ import type {
   IndexDoc,
   IndexSearch,
   IndexStore,
+  PackedSeriesEvents,
 } from '../contracts.js';
+import { emptyPackedSeries } from '../../domain/packed-events.js';
+import { packedItemsOf } from '../item-hex.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { decodeItems, encodeItems } from '../item-codec.js';
 import type { PgDb, Sql } from './database.js';
@@ -104,6 +107,36 @@ export class PgIndexStore implements IndexStore {
   async search(search: IndexSearch): Promise<EventRecord[]> {
     const nsId = await this.db.namespaceId(search.namespace, false);
     if (nsId === undefined || search.limit < 1) return [];
+    const { text, values } = this.searchSql(nsId, search, 'd.items');
+    const { rows } = await this.db.query<DocRow>(text, values);
+    return rows.map((r) => ({
+      timeSeriesId: r.time_series_id,
+      eventTimeMicros: Number(r.event_time),
+      eventId: r.event_id,
+      items: decodeItems(r.items),
+    }));
+  }
+
+  /**
+   * {@link search} in packed form (domain/packed-events.ts, issue 9): the same statement in
+   * array row mode with the items as hex text, packed without a Buffer per event or value.
+   */
+  async searchPacked(search: IndexSearch): Promise<PackedSeriesEvents> {
+    const out = emptyPackedSeries();
+    const nsId = await this.db.namespaceId(search.namespace, false);
+    if (nsId === undefined || search.limit < 1) return out;
+    const { text, values } = this.searchSql(nsId, search, "encode(d.items, 'hex')");
+    for (const row of await this.db.rows(text, values, false)) {
+      out.times.push(Number(row[0] as string));
+      out.series.push(JSON.stringify(row[1] as string));
+      out.ids.push(JSON.stringify(row[2] as string));
+      out.items.push(packedItemsOf((row[3] as string).toUpperCase()));
+    }
+    return out;
+  }
+
+  /** The search statement: rows `event_time, time_series_id, event_id, <items>` in search order. */
+  private searchSql(nsId: number, search: IndexSearch, items: string): { text: string; values: unknown[] } {
     const params = new Params([nsId, search.fromMicros, search.toMicros]);
     let cursor = '';
     if (search.after) {
@@ -114,18 +147,10 @@ export class PgIndexStore implements IndexStore {
     }
     const where = this.where(compileSearch(search.query, params));
     const limit = params.add(search.limit);
-    const { rows } = await this.db.query<DocRow>(
-      `SELECT d.event_time, d.time_series_id, d.event_id, d.items FROM ${this.docs} d
+    const text = `SELECT d.event_time, d.time_series_id, d.event_id, ${items} AS items FROM ${this.docs} d
         WHERE ${where} ${cursor}
-        ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ${limit}`,
-      params.values,
-    );
-    return rows.map((r) => ({
-      timeSeriesId: r.time_series_id,
-      eventTimeMicros: Number(r.event_time),
-      eventId: r.event_id,
-      items: decodeItems(r.items),
-    }));
+        ORDER BY d.event_time DESC, d.time_series_id, d.event_id LIMIT ${limit}`;
+    return { text, values: params.values };
   }
 
   async distinct(distinct: IndexDistinct): Promise<DistinctValue[]> {
