@@ -222,6 +222,12 @@ export interface IndexStore {
    * (domain/packed-events.ts), for a SearchEventRecords page written without per-event objects.
    */
   searchPacked?(search: IndexSearch): Promise<PackedSeriesEvents>;
+  /**
+   * Optional (issue 9), preferred over {@link searchPacked}: exactly the events of
+   * {@link search}, each as its wire JSON text (domain/event-json.ts `eventJson`), for a
+   * SearchEventRecords page written as their join (the SQLite index stores the texts).
+   */
+  searchJson?(search: IndexSearch): Promise<string[]>;
   /** Distinct values ordered by text ascending, at most `limit`. */
   distinct(distinct: IndexDistinct): Promise<DistinctValue[]>;
   /** Number of matching events. */

@@ -165,11 +165,14 @@ class WrappedEventStore implements EventStore {
 class WrappedIndexStore implements IndexStore {
   /** Present exactly when the adapter has it: the search path writes objects otherwise. */
   readonly searchPacked?: IndexStore['searchPacked'];
+  readonly searchJson?: IndexStore['searchJson'];
 
   constructor(private readonly inner: IndexStore, private readonly gate: StoreGate) {
     const packed = inner.searchPacked?.bind(inner);
     // The same store call as search in error messages and metrics (the fast path and Fastify answer alike).
     if (packed) this.searchPacked = (...args) => this.gate.call('index.search', () => packed(...args));
+    const json = inner.searchJson?.bind(inner);
+    if (json) this.searchJson = (...args) => this.gate.call('index.search', () => json(...args));
   }
   indexEvents(...args: Parameters<IndexStore['indexEvents']>): ReturnType<IndexStore['indexEvents']> {
     return this.gate.write('index.indexEvents', () => this.inner.indexEvents(...args));

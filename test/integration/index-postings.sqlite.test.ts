@@ -5,6 +5,8 @@
  * evaluator) on seeded documents: ties on time, KEYWORD and TEXT values of one key, other
  * conjuncts, random intervals and page sizes, every page followed to the end through its
  * cursor. A data directory written by schema v4 finds its old documents after the migration.
+ * The packed search (each event its wire JSON text: stored since schema v6, built from the
+ * columns for older documents) answers exactly the generic search's events.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +17,7 @@ import type { EventRecord, IndexDoc, IndexField, IndexSearch, IndexStore, Search
 import { canonicalIndexText, textTokens } from '../../src/storage/index-text.js';
 import { encodeItems } from '../../src/storage/item-codec.js';
 import { MemoryIndexStore } from '../../src/storage/memory/index-store.js';
-import { packSeriesEvents } from '../../src/domain/packed-events.js';
+import { eventJson } from '../../src/domain/event-json.js';
 import { searchSql } from '../../src/storage/sqlite/index-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
@@ -77,7 +79,7 @@ async function comparePaged(sqlite: IndexStore, memory: IndexStore, base: Omit<I
     const [got, want] = [await sqlite.search(q), await memory.search(q)];
     assert.deepEqual(plain(got), plain(want), `${label}, page ${pages}`);
     // The packed search (the HTTP fast path's) finds the same events.
-    assert.deepEqual(await sqlite.searchPacked!(q), packSeriesEvents(got), `${label}, packed page ${pages}`);
+    assert.deepEqual(await sqlite.searchJson!(q), got.map(eventJson), `${label}, packed page ${pages}`);
     const last = got[got.length - 1];
     if (!last || got.length < limit) return pages;
     after = { eventTimeMicros: last.eventTimeMicros, timeSeriesId: last.timeSeriesId, eventId: last.eventId };
@@ -112,7 +114,7 @@ describe('SQLite index: string equals through index_fields_posting', () => {
     }
   });
 
-  it('packs odd series, ids, keys and values as JSON.stringify and hex would', async () => {
+  it('answers odd series, ids, keys and values as the generic encoding would', async () => {
     const set = createSqliteStores({ dataDir: tempDir() });
     try {
       const odd = ['"q"', 'back\\slash', 'line\nbreak', 'ctl\u0001\u001f\u001e', 'é字😀', '\u2028', ''];
@@ -131,7 +133,7 @@ describe('SQLite index: string equals through index_fields_posting', () => {
         const q = { namespace: 'odd', query, fromMicros: T0, toMicros: T0 + 10 * SEC, limit: 100 };
         const found = await set.index!.search(q);
         assert.ok(found.length >= 20);
-        assert.deepEqual(await set.index!.searchPacked!(q), packSeriesEvents(found));
+        assert.deepEqual(await set.index!.searchJson!(q), found.map(eventJson));
       }
     } finally {
       await set.close();
@@ -212,6 +214,11 @@ describe('SQLite index: string equals through index_fields_posting', () => {
     try {
       assert.equal((check.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number }).v, SCHEMA_VERSION);
       assert.equal((check.prepare('SELECT count(*) AS n FROM index_fields WHERE namespace_id = 0').get() as { n: number }).n, 0);
+      // The packed search above answered both forms: old documents from their columns (no
+      // stored JSON), new ones from their stored JSON (schema v6).
+      const forms = check.prepare("SELECT json IS NULL AS old, count(*) AS n FROM index_docs GROUP BY 1 ORDER BY 1").all() as { old: number; n: number }[];
+      assert.deepEqual(forms.map((f) => f.old), [0, 1]);
+      assert.ok(forms.every((f) => f.n > 100), JSON.stringify(forms));
     } finally {
       check.close();
     }

@@ -9,7 +9,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents, packSeriesEvents, packedSeriesPosition, unpackSeriesEvents } from '../../src/domain/packed-events.js';
+import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents } from '../../src/domain/packed-events.js';
+import { eventJson, eventJsonPosition } from '../../src/domain/event-json.js';
 import type { EventRecord } from '../../src/domain/events.js';
 import { encodePackedPageJson, encodePackedSearchPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
 import { prng } from '../support/dgw-load.js';
@@ -55,21 +56,32 @@ describe('packed events', () => {
     }
   });
 
-  it('encodePackedSearchPageJson writes exactly JSON.stringify(encodePage(page)), events of several series', () => {
-    const seriesNames = ['s0', 'ключ "x" \\ \n 😀', '\u0001', ''];
+  it('encodePackedSearchPageJson of the events\' eventJson texts writes exactly JSON.stringify(encodePage(page)), events of several series', () => {
+    const seriesNames = ['s0', 'ключ "x" \\ \n 😀', '\u0001', '', '\ud800 lone', '\u0000'];
     for (const count of [0, 1, 2, 7, 100]) {
       const events = seededEvents(500 + count, count, 'x').map((e, i) => ({ ...e, timeSeriesId: seriesNames[i % seriesNames.length]! }));
       for (const nextPageToken of [undefined, 'eyJx.AAAA-_']) {
         const page = { events, partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
-        const packed = { events: packSeriesEvents(events), partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
+        const packed = { events: events.map(eventJson), partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
         assert.equal(encodePackedSearchPageJson(packed), JSON.stringify(encodePage(page)), `${count} events`);
       }
-      const packed = packSeriesEvents(events);
-      assert.deepEqual(unpackSeriesEvents(packed), events);
-      if (count > 0) {
-        const last = events[count - 1]!;
-        assert.deepEqual(packedSeriesPosition(packed, count - 1), { eventTimeMicros: last.eventTimeMicros, timeSeriesId: last.timeSeriesId, eventId: last.eventId });
+      for (const e of events) {
+        assert.equal(eventJson(e), JSON.stringify(encodePage({ events: [e], partial: false }).events[0]));
+        assert.deepEqual(eventJsonPosition(eventJson(e)), { eventTimeMicros: e.eventTimeMicros, timeSeriesId: e.timeSeriesId, eventId: e.eventId });
       }
+    }
+  });
+
+  it('eventJsonPosition reads back every microsecond of the event time (the page token\'s cursor)', () => {
+    const rand = prng(21);
+    const times = [0, 1, 999, 1000, 1001, -1, -1000, -1001, 1_780_000_000_000_000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor((rand() * 2 - 0.3) * 4_000_000_000_000);
+      times.push(ms * 1000 + (rand() < 0.3 ? 0 : Math.floor(rand() * 1000)));
+    }
+    for (const eventTimeMicros of times) {
+      const e = { timeSeriesId: 's', eventTimeMicros, eventId: 'e', items: [] };
+      assert.equal(eventJsonPosition(eventJson(e)).eventTimeMicros, eventTimeMicros, String(eventTimeMicros));
     }
   });
 
@@ -101,13 +113,15 @@ describe('packed events', () => {
 
   it('a failing packed search fails as search does (same store call in the message)', async () => {
     const busy = () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
-    const index = { search: busy, searchPacked: busy } as unknown as IndexStore;
+    const index = { search: busy, searchPacked: busy, searchJson: busy } as unknown as IndexStore;
     const translate = errorTranslator((err) => ((err as { code?: string }).code === 'SQLITE_BUSY' ? { code: 'UNAVAILABLE', reason: 'the database is busy' } : undefined));
     const set = wrapStoreSet({ name: 'sqlite', capabilities: { durable: true, shared: false, ttl: false }, translate, parts: { index } });
     const search: IndexSearch = { namespace: 'n', query: { all: true }, fromMicros: 0, toMicros: 1, limit: 1 };
     const records = await set.index!.search(search).then(() => assert.fail('no error'), (err: Error) => err);
     const packed = await set.index!.searchPacked!(search).then(() => assert.fail('no error'), (err: Error) => err);
     assert.equal(packed.message, records.message);
+    const texts = await set.index!.searchJson!(search).then(() => assert.fail('no error'), (err: Error) => err);
+    assert.equal(texts.message, records.message);
     assert.match(records.message, /^sqlite\.index\.search: the database is busy$/);
   });
 

@@ -43,9 +43,12 @@ export interface PackedPage {
   partial: boolean;
 }
 
-/** A page of SearchEventRecords in packed form (domain/packed-events.ts; issue 9). */
+/**
+ * A page of SearchEventRecords in packed form (domain/packed-events.ts; issue 9), or each
+ * event as its wire JSON text (domain/event-json.ts) from an index store with `searchJson`.
+ */
 export interface PackedSearchPage {
-  events: PackedSeriesEvents;
+  events: PackedSeriesEvents | string[];
   /** Present when more results may follow. */
   nextPageToken?: string;
   /** Always false: a search page is never cut short. */

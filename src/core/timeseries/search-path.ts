@@ -6,6 +6,7 @@
  */
 import { DgwError } from '../../kernel/errors.js';
 import type { EventRecord } from '../../domain/events.js';
+import { eventJsonPosition } from '../../domain/event-json.js';
 import { emptyPackedSeries, packedSeriesPosition, truncatePacked, type PackedSeriesEvents } from '../../domain/packed-events.js';
 import type { IndexSearch, IndexStore, SearchPosition } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
@@ -57,6 +58,18 @@ export async function searchEventsPacked(
   q: SearchQuery,
   visibleFromMicros = 0,
 ): Promise<PackedSearchPage | undefined> {
+  const searchJson = index.searchJson?.bind(index);
+  if (searchJson) {
+    const texts: SearchForm<string[]> = {
+      find: searchJson,
+      size: (p) => p.length,
+      truncate: (p, n) => {
+        p.length = n;
+      },
+      position: (p, i) => eventJsonPosition(p[i]!),
+    };
+    return searchPage(index, tokens, config, q, visibleFromMicros, texts, []);
+  }
   const searchPacked = index.searchPacked?.bind(index);
   if (!searchPacked) return undefined;
   const form: SearchForm<PackedSeriesEvents> = {

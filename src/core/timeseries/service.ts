@@ -183,7 +183,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   searchPacked(config: TimeSeriesConfig, query: SearchQuery): Promise<PackedSearchPage | undefined> {
     const index = this.searchIndex(config);
     // No packed search: undefined before any work, so the caller's search() does it once.
-    if (!index.searchPacked) return Promise.resolve(undefined);
+    if (!index.searchPacked && !index.searchJson) return Promise.resolve(undefined);
     return withSloDeadline(config, 'read', 'SearchEventRecords', async () =>
       searchEventsPacked(index, this.tokens, config, query, await this.visibleFrom(config)),
     );

@@ -391,6 +391,8 @@ export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): st
  * {@link encodePackedPageJson} writes a read page; each event's series comes as a JSON literal.
  */
 export function encodePackedSearchPageJson(page: PackedSearchPage): string {
+  // Each event's wire JSON text already (domain/event-json.ts): one join.
+  if (Array.isArray(page.events)) return `{"events":[${page.events.join(',')}${pageTail(page.nextPageToken, page.partial)}}`;
   const series = page.events.series;
   return packedPageJson(page.events, (i) => series[i]!, page.nextPageToken, page.partial);
 }
@@ -414,10 +416,15 @@ function packedPageJson(events: PackedEvents, seriesOf: (i: number) => string, n
     }
     parts[i] = `${event}]}`;
   }
+  return `{"events":[${parts.join(',')}${pageTail(nextPageToken, partial)}}`;
+}
+
+/** What follows a page's events: `]`, the token, the partial flag. */
+function pageTail(nextPageToken: string | undefined, partial: boolean): string {
   let tail = ']';
   if (nextPageToken) tail += `,"nextPageToken":${JSON.stringify(nextPageToken)}`;
   if (partial) tail += ',"partial":true';
-  return `{"events":[${parts.join(',')}${tail}}`;
+  return tail;
 }
 
 /** Nibble of each upper-case hex digit. */

@@ -3,7 +3,8 @@
  * (binary, see item-codec.ts) in search order; `index_fields` holds one value row per field
  * (canonical text and number) plus one token row per distinct token of TEXT fields, each
  * with its document's namespace, time and ids, which `index_fields_posting` orders for a
- * string equals to walk (schema v5, issue 9).
+ * string equals to walk (schema v5, issue 9). Each document also keeps its event's wire
+ * JSON text (schema v6), the packed search's answer per row.
  */
 import type {
   DistinctValue,
@@ -15,7 +16,7 @@ import type {
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { encodeItems } from '../item-codec.js';
-import { emptyPackedSeries, type PackedSeriesEvents } from '../../domain/packed-events.js';
+import { eventJson } from '../../domain/event-json.js';
 import { itemsOf, shortHexSql } from './hex-bytes.js';
 import { packedSearch } from './packed-reads.js';
 import type { SqliteReaderPool } from './reader-pool.js';
@@ -51,7 +52,8 @@ function scope(nsId: number, s: Omit<IndexSearch, 'limit'>, t = 'd'): { sql: str
 /**
  * The statement of a search in namespace `nsId`: rows (time_series_id, event_time,
  * event_id, items as {@link shortHexSql}) in search order, at most `limit`; `packed`: each
- * row's first column is one text (see {@link PACKED_ROW}) and the other three order it.
+ * row's first column is one text (see {@link PACKED_ROW}) and the other three order it
+ * (read with `pluck`: only the text crosses into JS).
  */
 export function searchSql(nsId: number, search: IndexSearch, packed = false): CompiledSql {
   // The LIMIT is written into the text (one statement per page size in use): bound, the
@@ -89,12 +91,15 @@ export function searchSql(nsId: number, search: IndexSearch, packed = false): Co
 }
 
 /**
- * A found event as one text (issue 9, as the packed read scan): `json_quote(series) U+001F
- * time U+001F json_quote(id) U+001F hex(items)`. JSON literals hold no raw control
- * character, so the separators are unambiguous; one JS string per row instead of four values.
+ * A found event as one text (issue 9): the document's stored wire JSON (`d.json`, schema
+ * v6, starts with `{`), or for a document indexed before v6 (`d.json` NULL) its columns as
+ * `json_quote(series) U+001F time U+001F json_quote(id) U+001F hex(items)` (starts with
+ * `"`), which packed-reads.ts `packedSearch` turns into the same JSON. A page of documents indexed
+ * since v6 costs SQLite no function call per row and JS no work per event but the join.
  */
 const PACKED_ROW = (t: string) =>
-  `json_quote(${t}.time_series_id) || char(31) || ${t}.event_time || char(31) || json_quote(${t}.event_id) || char(31) || hex(d.items)`;
+  `coalesce(d.json, json_quote(${t}.time_series_id) || char(31) || ${t}.event_time || char(31) || ` +
+  `json_quote(${t}.event_id) || char(31) || hex(d.items))`;
 
 /** An IndexStore on a SqliteDatabase. */
 export class SqliteIndexStore implements IndexStore {
@@ -113,7 +118,7 @@ export class SqliteIndexStore implements IndexStore {
     if (docs.length === 0) return;
     const ids = docs.map((d) => this.sql.namespaceId(d.namespace, true));
     const insertDoc = this.sql.stmt(
-      'INSERT OR IGNORE INTO index_docs (namespace_id, event_time, time_series_id, event_id, items) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO index_docs (namespace_id, event_time, time_series_id, event_id, items, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const insertField = this.sql.stmt(
       'INSERT OR IGNORE INTO index_fields (doc_id, key, kind, type, num, txt, namespace_id, event_time, time_series_id, event_id) ' +
@@ -122,7 +127,7 @@ export class SqliteIndexStore implements IndexStore {
     this.sql.transaction(() => {
       docs.forEach((d, n) => {
         const e = d.event;
-        const result = insertDoc.run(ids[n], e.eventTimeMicros, e.timeSeriesId, e.eventId, encodeItems(e.items));
+        const result = insertDoc.run(ids[n], e.eventTimeMicros, e.timeSeriesId, e.eventId, encodeItems(e.items), eventJson(e));
         if (result.changes === 0) return; // already indexed: first write wins
         const docId = result.lastInsertRowid;
         const ns = ids[n];
@@ -156,10 +161,10 @@ export class SqliteIndexStore implements IndexStore {
     }));
   }
 
-  /** {@link search} in packed form (domain/packed-events.ts): the same statement, each row one text. */
-  async searchPacked(search: IndexSearch): Promise<PackedSeriesEvents> {
+  /** The events of {@link search} as their wire JSON texts: the same statement, each row its document's stored text. */
+  async searchJson(search: IndexSearch): Promise<string[]> {
     const nsId = this.sql.namespaceId(search.namespace, false);
-    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return emptyPackedSeries();
+    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return [];
     const statement = searchSql(nsId, search, true);
     // On a reader thread when there are some (file databases), else inline: the same function.
     return this.readers ? this.readers.search(statement) : packedSearch(this.sql, statement);

@@ -6,9 +6,10 @@
  * docs/storage.md "Reads in reader threads"), so both answer the same bytes.
  */
 import type { TimeBucketScan } from '../contracts.js';
-import { emptyPacked, emptyPackedSeries, ITEM_SEPARATOR, type PackedEvents, type PackedSeriesEvents } from '../../domain/packed-events.js';
+import { emptyPacked, ITEM_SEPARATOR, type PackedEvents } from '../../domain/packed-events.js';
+import { eventJson } from '../../domain/event-json.js';
 import type { SqliteDatabase } from './database.js';
-import { packedItemsOf } from './hex-bytes.js';
+import { itemsOf } from './hex-bytes.js';
 import type { CompiledSql } from './search-sql.js';
 
 /** Row limits of merged scans are rounded up to a multiple of this: few statement texts. */
@@ -138,20 +139,29 @@ export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, tabl
   }
 }
 
-/** Runs a packed search statement (index-store.ts `searchSql(…, true)`) on `sql`. */
-export function packedSearch(sql: SqliteDatabase, statement: CompiledSql): PackedSeriesEvents {
-  const out = emptyPackedSeries();
+/**
+ * Runs a packed search statement (index-store.ts `searchSql(…, true)`) on `sql`: each
+ * event's wire JSON text, as stored (schema v6) or built from a pre-v6 document's columns.
+ */
+export function packedSearch(sql: SqliteDatabase, statement: CompiledSql): string[] {
   const rows = sql.stmt(statement.sql).pluck(true).all(...statement.params) as string[];
-  for (const r of rows) {
-    const a = r.indexOf('\u001f');
-    const b = r.indexOf('\u001f', a + 1);
-    const c = r.indexOf('\u001f', b + 1);
-    out.series.push(r.slice(0, a));
-    out.times.push(Number(r.slice(a + 1, b)));
-    out.ids.push(r.slice(b + 1, c));
-    out.items.push(packedItemsOf(r.slice(c + 1)));
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i]!.charCodeAt(0) !== 123 /* { */) rows[i] = fromColumnsText(rows[i]!);
   }
-  return out;
+  return rows;
+}
+
+/** The wire JSON of a pre-v6 document's row text (index-store.ts `PACKED_ROW`: JSON literals, time, items' hex). */
+function fromColumnsText(r: string): string {
+  const a = r.indexOf('\u001f');
+  const b = r.indexOf('\u001f', a + 1);
+  const c = r.indexOf('\u001f', b + 1);
+  return eventJson({
+    timeSeriesId: JSON.parse(r.slice(0, a)) as string,
+    eventTimeMicros: Number(r.slice(a + 1, b)),
+    eventId: JSON.parse(r.slice(b + 1, c)) as string,
+    items: itemsOf(r.slice(c + 1)),
+  });
 }
 
 /** Whether `err` is SQLite's "no such table" for a slice table (dropped after the caller resolved it). */

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { TimeBucketScan } from '../contracts.js';
-import type { PackedEvents, PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { PackedEvents } from '../../domain/packed-events.js';
 import { fromWire } from './append-wire.js';
 import type { CompiledSql } from './search-sql.js';
 import type { ReaderReply, ReaderRequest, ReaderThreadData } from './reader-wire.js';
@@ -34,7 +34,7 @@ function notOpen(why: string): TypeError {
 }
 
 interface Pending {
-  resolve(answer: PackedEvents | PackedSeriesEvents | undefined): void;
+  resolve(answer: PackedEvents | string[] | undefined): void;
   reject(err: unknown): void;
 }
 
@@ -81,8 +81,8 @@ export class SqliteReaderPool {
   }
 
   /** The rows of a compiled packed search (packed-reads.ts `packedSearch`). */
-  search(statement: CompiledSql): Promise<PackedSeriesEvents> {
-    return this.post((id) => ({ type: 'search', id, statement })) as Promise<PackedSeriesEvents>;
+  search(statement: CompiledSql): Promise<string[]> {
+    return this.post((id) => ({ type: 'search', id, statement })) as Promise<string[]>;
   }
 
   /** Lets pending reads finish, then closes the readers' connections and ends the threads. */
@@ -101,7 +101,7 @@ export class SqliteReaderPool {
     );
   }
 
-  private post(request: (id: number) => ReaderRequest): Promise<PackedEvents | PackedSeriesEvents | undefined> {
+  private post(request: (id: number) => ReaderRequest): Promise<PackedEvents | string[] | undefined> {
     if (this.closed) return Promise.reject(notOpen('store closed'));
     const slot = this.leastBusy();
     const worker = slot.worker ?? this.start(slot);

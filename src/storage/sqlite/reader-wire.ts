@@ -1,11 +1,12 @@
 /**
  * The messages between the SQLite stores and their reader threads (reader-pool.ts,
  * reader-thread.ts). Only resolved, plain data crosses: the slice table name or the
- * compiled search statement, and the bound values; answers come back as the packed arrays
- * the inline code returns, errors as {@link WireError} (append-wire.ts).
+ * compiled search statement, and the bound values; answers come back as what the inline
+ * code returns (packed arrays of a scan, the events' JSON texts of a search), errors as
+ * {@link WireError} (append-wire.ts).
  */
 import type { TimeBucketScan } from '../contracts.js';
-import type { PackedEvents, PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { PackedEvents } from '../../domain/packed-events.js';
 import type { CompiledSql } from './search-sql.js';
 import type { WireError } from './append-wire.js';
 
@@ -43,6 +44,6 @@ export type ReaderRequest = ScanRequest | SearchRequest | ReaderCloseRequest;
  * thread resolved it (the answer of a scan of a table that is gone: no events).
  */
 export type ReaderReply =
-  | { id: number; ok: PackedEvents | PackedSeriesEvents }
+  | { id: number; ok: PackedEvents | string[] }
   | { id: number; gone: true }
   | { id: number; error: WireError };

@@ -112,6 +112,13 @@ export const MIGRATIONS: readonly Migration[] = [
           CREATE INDEX index_fields_posting
             ON index_fields (namespace_id, key, kind, txt, event_time DESC, time_series_id, event_id, type);`,
   },
+  {
+    version: 6,
+    description:
+      'index_docs.json: each document\'s event as its wire JSON text, written once when indexed, so a search page ' +
+      'is its rows joined (issue 9); NULL for documents indexed before, which a search still packs from their columns',
+    sql: `ALTER TABLE index_docs ADD COLUMN json TEXT;`,
+  },
 ];
 
 /** The schema version this build writes and understands. */
