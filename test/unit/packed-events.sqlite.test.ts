@@ -5,6 +5,8 @@
  * short, threshold-sized and long values; multi-item events; token and partial flags) the
  * text must be exactly `JSON.stringify(encodePage(page))`, and SQLite's `json_quote`, which
  * the SQLite store uses for ids and keys, must write exactly what `JSON.stringify` writes.
+ * A search page is its events' `eventJson` texts joined (domain/event-json.ts): the same
+ * checks, and the cursor read back from a text is the event's.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
