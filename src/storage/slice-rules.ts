@@ -4,6 +4,7 @@
  */
 import { DgwError, invalidArgument } from '../kernel/errors.js';
 import type { AppendOptions, EventPosition, EventWrite, SliceInfo, SliceStatus } from './contracts.js';
+import { compareCodePoints } from '../kernel/code-points.js';
 
 const STATUSES: ReadonlySet<string> = new Set<SliceStatus>(['ACTIVE', 'CLOSED', 'DROPPED']);
 
@@ -67,10 +68,10 @@ export function checkWrite(write: EventWrite, index: number, slice: SliceInfo | 
   if (event.items.length === 0) throw invalidArgument(`${where}.event.items`, 'an event needs at least one item');
 }
 
-/** Newest-first order: eventTime descending, then eventId ascending (code-unit order). */
+/** Newest-first order: eventTime descending, then eventId ascending by code point (the stores' byte order). */
 export function compareNewestFirst(a: EventPosition, b: EventPosition): number {
   if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+  return compareCodePoints(a.eventId, b.eventId);
 }
 
 /**

@@ -111,6 +111,43 @@ describe('ReadEventRecords on SQLite: merged time-bucket scans', () => {
     }
   });
 
+  it('ids ordered by code point (UTF-8 bytes) in every merge: astral and U+E000–U+FFFF ids at one time, paged one by one, none lost', async () => {
+    // UTF-16 code units put an astral character (a surrogate pair, 0xD800–0xDBFF first)
+    // before U+E000–U+FFFF; SQLite, PostgreSQL ("C") and Cassandra order by UTF-8 bytes,
+    // where it comes after. A merge of partition scans in the other order hands the store a
+    // cursor it orders differently, and the next page skipped the events in between.
+    const clock = new ManualClock(Date.UTC(2024, 9, 3, 12, 0, 0) * 1000);
+    const set = createSqliteStores({ dataDir: tempDir(), clock });
+    const view = createEmbeddedStoreResolver('sqlite', { stores: ['sqlite'] });
+    const merged = createTimeSeriesService({ clock, catalog: new StoreCatalog('sqlite', [['sqlite', set]]) });
+    const apart = createTimeSeriesService({ clock, catalog: new StoreCatalog('sqlite', [['sqlite', withoutMergedScan(set)]]) });
+    try {
+      const timePartition = { secondsPerTimeSlice: 7200, secondsPerTimeBucket: 600, eventBuckets: 4 };
+      const cfg = parseTimeSeriesNamespace('codepoint_order', { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1d', timePartition } }] }, view).config;
+      const time = clock.nowMicros() - 60 * S;
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push(`\u{1F600}${i}`, `\uE000${i}`, `\uFFFD${i}`, `\u{10000}${i}`, `a${i}`);
+      const events: EventRecord[] = ids.map((eventId) => ({ timeSeriesId: 's', eventTimeMicros: time, eventId, items: [{ key: 'k', value: new Uint8Array([1]) }] }));
+      await merged.writeSync(cfg, events);
+      const byBytes = [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      for (const [name, service] of [['merged in SQLite', merged], ['merged by the read path', apart]] as const) {
+        for (const pageSize of [1, 2, 7]) {
+          const q: ReadQuery = { timeSeriesId: 's', startMicros: time - S, endMicros: time + S, eventFilters: [], pageSize, totalRecordLimit: 0, allowPartial: false };
+          const seen: string[] = [];
+          let token: string | undefined;
+          do {
+            const page = await service.read(cfg, { ...q, ...(token ? { pageToken: token } : {}) });
+            seen.push(...page.events.map((e) => e.eventId));
+            token = page.nextPageToken;
+          } while (token);
+          assert.deepEqual(seen, byBytes, `${name}, page size ${pageSize}`);
+        }
+      }
+    } finally {
+      await set.close();
+    }
+  });
+
   it('packed pages of unusual events: unicode and escaped ids, keys and series, empty and long values, many items', async () => {
     const clock = new ManualClock(Date.UTC(2024, 9, 3, 12, 0, 0) * 1000);
     const set = createSqliteStores({ dataDir: tempDir(), clock });

@@ -15,6 +15,7 @@ import { fingerprintOf, type PageState, type PageTokens } from './page-token.js'
 import { overlappingTimeBuckets } from './partitioning.js';
 import type { SliceManager } from './slices.js';
 import { MICROS_PER_SECOND } from '../../kernel/clock.js';
+import { compareCodePoints } from '../../kernel/code-points.js';
 
 /** Partitions scanned in the first wave of a read (DESIGN 3.4). */
 export const START_FANOUT = 8;
@@ -26,10 +27,10 @@ const READ_SLICE_STALENESS_MICROS = 250_000;
 /** Upper bound of partitions scanned at once by one read. */
 export const MAX_FANOUT = 64;
 
-/** Newest-first order: later time first, then eventId ascending. */
+/** Newest-first order: later time first, then eventId ascending by code point (the stores' byte order, kernel/code-points.ts). */
 export function compareNewestFirst(a: EventPosition, b: EventPosition): number {
   if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+  return compareCodePoints(a.eventId, b.eventId);
 }
 
 /** One time bucket of one slice, clipped to the query interval. */

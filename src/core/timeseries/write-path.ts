@@ -14,6 +14,7 @@ import type { TimeSeriesLimits } from './limits.js';
 import { extractIndexFields } from './index-values.js';
 import { findSlice, partitionOf } from './partitioning.js';
 import type { SliceManager } from './slices.js';
+import { compareCodePoints } from '../../kernel/code-points.js';
 
 /** The writes of a validated batch, ready for group commit. */
 export interface PreparedBatch {
@@ -126,7 +127,7 @@ export async function prepareBatch(
     if (slice.status !== 'ACTIVE') {
       throw new DgwError('FAILED_PRECONDITION', `events[${fresh[k]}].eventTime: its time slice is ${slice.status}`);
     }
-    const sorted = { ...event, items: [...event.items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+    const sorted = { ...event, items: [...event.items].sort((a, b) => compareCodePoints(a.key, b.key)) };
     writes.push({
       namespace: config.name,
       sliceId: slice.sliceId,

@@ -20,6 +20,7 @@ import type {
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import type { MemoryIndexStore } from './index-store.js';
 import { outboxKeyOf } from '../index-outbox.js';
+import { compareCodePoints } from '../../kernel/code-points.js';
 
 /** The text key of an outbox entry. */
 function outboxId(doc: IndexDoc): string {
@@ -57,7 +58,7 @@ function lowerBound(events: readonly StoredEvent[], pos: { eventTimeMicros: numb
 
 function toRecord(timeSeriesId: string, e: StoredEvent): EventRecord {
   const items: EventItem[] = [...e.items.keys()]
-    .sort()
+    .sort(compareCodePoints)
     .map((key) => ({ key, value: e.items.get(key)!.slice() }));
   return { timeSeriesId, eventTimeMicros: e.eventTimeMicros, eventId: e.eventId, items };
 }

@@ -13,6 +13,7 @@ import type {
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { matches, type EvalField } from './search-eval.js';
+import { compareCodePoints } from '../../kernel/code-points.js';
 
 interface Doc extends SearchPosition {
   event: EventRecord;
@@ -21,8 +22,8 @@ interface Doc extends SearchPosition {
 
 function compareSearch(a: SearchPosition, b: SearchPosition): number {
   if (a.eventTimeMicros !== b.eventTimeMicros) return b.eventTimeMicros - a.eventTimeMicros;
-  if (a.timeSeriesId !== b.timeSeriesId) return a.timeSeriesId < b.timeSeriesId ? -1 : 1;
-  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+  if (a.timeSeriesId !== b.timeSeriesId) return compareCodePoints(a.timeSeriesId, b.timeSeriesId);
+  return compareCodePoints(a.eventId, b.eventId);
 }
 
 function lowerBound(docs: readonly Doc[], pos: SearchPosition): number {
