@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { postgresUnreachable, redisUnreachable, setupPostgresBaseline } from './baselines.js';
+import { postgresUnreachable, redisUnreachable, setupPostgresBaseline, vacuumPostgres } from './baselines.js';
 import { cassandraPids, cassandraUnreachable, CQL_KEYSPACE, dropKeyspace, setupCqlBaseline, type CqlTarget } from './cql-baseline.js';
 import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
 import { preloadReads, primeNamespaces } from './dgw-setup.js';
@@ -293,6 +293,10 @@ async function runDgwBackend(
     const c = new DgwClient(server.origin);
     await createNamespaces(c, hint, o.quick);
     await c.close();
+    if (serveArgs.includes('--postgres-url')) {
+      progress(`dgw on ${backend}: VACUUM (ANALYZE) of PostgreSQL (the dropped namespaces' dead rows)`);
+      await vacuumPostgres(o.postgresUrl);
+    }
     // With --workers the requests are served by the primary's children: count all their
     // CPU; peak RSS is one process's figure, so it is left out rather than the primary's.
     const workers = serveArgs.includes('--workers');
