@@ -19,21 +19,11 @@ import { sliceTableName } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 import { startTestServer, uniqueNamespace } from '../support/http-server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { seeded } from '../../src/storage/conformance/seeded.js';
 
 const SEC = 1_000_000;
 const T0 = Date.UTC(2024, 9, 3) * 1000;
 const slice = (eventBuckets: number): SliceInfo => ({ sliceId: T0 / SEC, startMicros: T0, endMicros: T0 + 3600 * SEC, status: 'ACTIVE', secondsPerTimeBucket: 60, eventBuckets });
-
-/** A deterministic generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded events in one slice of 4 event buckets: few times (ties by id), 1 to 12 items (cut events), some series. */
 function seed(ns: string, sl: SliceInfo): { writes: EventWrite[]; docs: IndexDoc[] } {
