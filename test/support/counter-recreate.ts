@@ -88,22 +88,30 @@ export function describeRecreateCounters(d: RecreateDeployment): void {
         const add = (url: string, counter: string, time: number) =>
           call(url, 'POST', '/v1/counter/AddCount', { namespace: ns, counter_name: counter, delta: 1, idempotency_token: { token: `t${seq++}`, generation_time: isoMicros(time) } }, 15_000);
 
-        // B reads the namespace afresh and records (and remembers) a mark for `c`.
+        // B reads the namespace afresh and records (and remembers) marks for `c` spanning
+        // [t0, t0 + 30 s] (the second add is in the future, within the 60 s future limit):
+        // the adds below then fall inside the remembered span at fresh times, however long
+        // the re-create takes on the deployment (Cassandra schema changes take seconds; adds
+        // at t0 itself were refused as older than the 5 s accept limit in one CI run).
         servers[1]!.namespaces.invalidate();
         const t0 = nowMicros();
+        const spanEnd = t0 + 30_000_000;
         assert.equal((await add(b, 'c', t0)).status, 200);
+        assert.equal((await add(b, 'c', spanEnd)).status, 200);
 
         // A deletes and re-creates the namespace, and writes another counter (its slice is made again).
         assert.equal((await call(a, 'DELETE', path, undefined)).status, 200);
         assert.equal((await call(a, 'PUT', path, counterDoc(type))).status, 201);
         assert.equal((await add(a, 'other', nowMicros())).status, 200);
 
-        // B serves adds of `c` at times its remembered mark covers, with its old configuration.
+        // B serves adds of `c` at fresh times its remembered marks cover, with its old configuration.
         let acked = 0;
         let unknown = 0;
         const refused: string[] = [];
         for (let i = 1; i <= 20; i++) {
-          const r = await add(b, 'c', t0 + i);
+          const time = nowMicros();
+          assert.ok(time < spanEnd - 1_000_000, `the re-create took ${((time - t0) / 1e6).toFixed(1)} s: past B's remembered span, the scenario is not exercised`);
+          const r = await add(b, 'c', time);
           if (r.status === 200) acked++;
           else if (errorCode(r) === 'UNAVAILABLE') unknown++;
           else refused.push(`${r.status} ${errorCode(r)} ${String((r.json['error'] as Record<string, unknown> | undefined)?.['message'] ?? '')}`);
