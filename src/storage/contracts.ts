@@ -75,6 +75,18 @@ export interface AppendOptions {
   timeoutMicros?: number;
 }
 
+/**
+ * What {@link EventStore.appendEvents} may tell of the commit it made (issue 9). A store
+ * that cannot tell returns nothing, which callers read as "unknown".
+ */
+export interface AppendResult {
+  /**
+   * True only when this call's commit stored every event item it was given, none of
+   * them already there (no idempotent no-op among them). False or absent: unknown.
+   */
+  allNew?: boolean;
+}
+
 /** Where an event sits, to look it up or to resume a scan after it. */
 export interface EventLocator {
   namespace: string;
@@ -144,7 +156,7 @@ export interface EventStore {
    * wins. Writing into a slice that does not exist or is DROPPED is FAILED_PRECONDITION.
    * See {@link AppendOptions} for index documents and the commit time bound.
    */
-  appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void>;
+  appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<AppendResult | void>;
   /** For each locator, whether that event is stored (any of its items). */
   findEvents(locators: readonly EventLocator[]): Promise<boolean[]>;
   /** Whole events of one partition, newest first, at most `limit`. Missing or dropped slice: []. */

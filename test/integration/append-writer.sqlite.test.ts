@@ -91,6 +91,29 @@ describe('sqlite writer thread', () => {
     }
   });
 
+  for (const writerThread of [true, false]) {
+    it(`answers allNew only when every row was newly inserted (${writerThread ? 'writer thread' : 'inline'})`, async () => {
+      const stores = createSqliteStores({ dataDir: tempDir(), writerThread });
+      try {
+        const events = stores.events!;
+        await events.createSlice('ns', slice);
+        const allNew = async (writes: EventWrite[]) => (await events.appendEvents(writes))?.allNew;
+        assert.equal(await allNew([write('a', 1), write('b', 2)]), true);
+        assert.equal(await allNew([write('a', 1)]), false, 'a retry');
+        assert.equal(await allNew([write('c', 3), write('a', 1)]), false, 'one retry among new rows');
+        assert.equal(await allNew([write('d', 4), write('d', 4)]), false, 'the same row twice in one call');
+        const many = Array.from({ length: 150 }, (_, i) => write(`m${i}`, 10 + i));
+        assert.equal(await allNew(many), true, 'several statements');
+        assert.equal(await allNew([...many.slice(0, 149), write('n', 500)].reverse()), false);
+        // Concurrent calls (one transaction on the thread), each answered for its own rows.
+        const answers = await Promise.all([allNew([write('p', 600)]), allNew([write('b', 2)]), allNew([write('q', 601)])]);
+        assert.deepEqual(answers, [true, false, true]);
+      } finally {
+        await stores.close();
+      }
+    });
+  }
+
   it('fails one request of a group alone, reports a missing table as FAILED_PRECONDITION, and ends the thread on close', async () => {
     const dataDir = tempDir();
     await createSqliteStores({ dataDir }).close();

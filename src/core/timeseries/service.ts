@@ -5,11 +5,11 @@
  */
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../kernel/clock.js';
-import { GroupCommitter } from '../group-committer.js';
+import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
 import { isDgwError } from '../../kernel/errors.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
-import type { EventStore, IndexStore, StoresByKey } from '../../storage/contracts.js';
+import type { AppendResult, EventStore, IndexStore, StoresByKey } from '../../storage/contracts.js';
 import type { IndexDoc } from '../../domain/search.js';
 import type { AggregateQuery, AggregateResult, EventPage, PackedPage, PackedSearchPage, ReadQuery, SearchQuery, TimeSeriesService } from './api.js';
 import { DEFAULT_LIMITS, type TimeSeriesLimits } from './limits.js';
@@ -55,9 +55,11 @@ export interface TimeSeriesEngine extends TimeSeriesService {
   /**
    * {@link TimeSeriesService.writeSync} of one event dgw built and checked itself (its ids
    * storable text): the counter write path. Same outcome, without the generic batch checks
-   * (write-path.ts `prepareOwnEvent`); anything unusual takes the generic path.
+   * (write-path.ts `prepareOwnEvent`); anything unusual takes the generic path. Resolves
+   * true only when the store said this call's commit newly stored the event (every item;
+   * not an idempotent no-op, AppendResult.allNew); false when it cannot tell.
    */
-  writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<void>;
+  writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<boolean>;
   /** Commits everything buffered now. */
   flushBuffers(): Promise<void>;
   /** Bytes and events queued in the WriteEventRecords buffers (an overload signal). */
@@ -83,7 +85,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   private readonly fanout = new FanoutTuner();
   private readonly tokens: PageTokens;
   private readonly buffers: WriteBuffers;
-  private readonly eventCommitters = new Map<string, GroupCommitter<StagedWrite>>();
+  private readonly eventCommitters = new Map<string, ResultGroupCommitter<StagedWrite, boolean>>();
   private readonly indexCommitters = new Map<string, GroupCommitter<IndexDoc>>();
   private readonly inFlight = new InFlightWrites();
   private readonly indexRepair: IndexRepair;
@@ -135,17 +137,23 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     });
   }
 
-  writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<void> {
+  async writeOwnEventSync(config: TimeSeriesConfig, event: EventRecord): Promise<boolean> {
     // An SLO deadline (withSloDeadline) stays the generic path's.
-    return config.slos?.write === undefined ? this.writeOwn(config, event) : this.writeSync(config, [event]);
+    if (config.slos?.write === undefined) return this.writeOwn(config, event);
+    await this.writeSync(config, [event]);
+    return false;
   }
 
-  private async writeOwn(config: TimeSeriesConfig, event: EventRecord): Promise<void> {
+  private async writeOwn(config: TimeSeriesConfig, event: EventRecord): Promise<boolean> {
     const store = this.catalog.events(config.primary.storage.store);
     const write = await prepareOwnEvent(store, this.slices, config, event, this.now(), this.limits);
-    if (write === undefined) return this.writeSync(config, [event]);
-    await this.commit(config, [write], []);
+    if (write === undefined) {
+      await this.writeSync(config, [event]);
+      return false;
+    }
+    const allNew = await this.commit(config, [write], []);
     this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, 1);
+    return allNew;
   }
 
   writeBuffered(config: TimeSeriesConfig, events: EventRecord[]): Promise<void> {
@@ -246,9 +254,10 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
    * database, an event and its index document commit in one transaction; otherwise the
    * index documents follow the events' commit, so no document ever names an unstored event,
    * and go into the event store's index outbox with the events, so a crash in between is
-   * repaired (index-repair.ts, docs/timeseries.md).
+   * repaired (index-repair.ts, docs/timeseries.md). Resolves true only when the store said
+   * the commit newly stored every event of `writes` (AppendResult.allNew).
    */
-  private async commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<void> {
+  private async commit(config: TimeSeriesConfig, writes: EventWrite[], docs: IndexDoc[]): Promise<boolean> {
     const eventKey = config.primary.storage.store;
     const indexKey = config.index?.storage.store;
     const atomic =
@@ -262,8 +271,9 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       ...(atomic ? { doc: docs[i]! } : outbox ? { outboxDoc: docs[i]! } : {}),
     }));
     this.inFlight.add(writes);
+    let allNew = false;
     try {
-      await this.eventCommitter(eventKey).submit(staged);
+      allNew = (await this.eventCommitter(eventKey).submit(staged)).every(Boolean);
     } catch (err) {
       // A commit refused because its accept window ran out may be a retry of a write an
       // earlier attempt already stored: then the truthful answer is success (first write
@@ -276,14 +286,16 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       await this.indexCommitter(indexKey).submit(docs);
       if (outbox) await this.indexRepair.delivered(eventKey, docs);
     }
+    return allNew;
   }
 
-  private eventCommitter(key: string): GroupCommitter<StagedWrite> {
+  private eventCommitter(key: string): ResultGroupCommitter<StagedWrite, boolean> {
     let c = this.eventCommitters.get(key);
     if (!c) {
       const store = this.catalog.events(key);
-      c = new GroupCommitter<StagedWrite>({
-        flush: (items) => appendStaged(store, items, this.now()),
+      c = new ResultGroupCommitter<StagedWrite, boolean>({
+        // Per item, whether the store said the flush newly stored all of it (AppendResult.allNew).
+        flush: async (items) => new Array<boolean>(items.length).fill((await appendStaged(store, items, this.now()))?.allNew === true),
         maxBatchItems: this.limits.maxCommitEvents,
         onFlush: (n, seconds) => {
           this.metrics?.commitBatchEvents.observe(n);
@@ -357,7 +369,7 @@ interface StagedWrite {
  * the earliest accept window among them. If that bound is spent, the store refuses, and
  * group commit retries each request alone under its own bound.
  */
-function appendStaged(store: EventStore, items: readonly StagedWrite[], nowMicros: number): Promise<void> {
+function appendStaged(store: EventStore, items: readonly StagedWrite[], nowMicros: number): Promise<AppendResult | void> {
   let by = Infinity;
   const writes: EventWrite[] = [];
   const docs: IndexDoc[] = [];

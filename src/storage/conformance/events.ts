@@ -71,10 +71,15 @@ export function registerEventTests(ctx: ConformanceContext): void {
       if (!events) return;
       const ns = freshNamespace();
       await events.createSlice(ns, s0);
-      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '1' }))]);
-      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '2', y: '3' }))]);
-      await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '9' }))]);
-      assert.deepEqual(plain(await events.scanPartition(whole(ns, 'a'))), plain([event('a', T0 + SEC, 'e1', { x: '1', y: '3' })]));
+      // allNew, when a store answers it, is true only when no item was there already.
+      const answers = [
+        await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '1' }))]),
+        await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '2', y: '3' }))]),
+        await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e1', { x: '9' }))]),
+        await events.appendEvents([write(ns, s0, event('a', T0 + SEC, 'e2', { x: '1' })), write(ns, s0, event('a', T0 + SEC, 'e2', { x: '1' }))]),
+      ].map((r) => r?.allNew);
+      for (const [i, mayBeNew] of [true, false, false, false].entries()) if (!mayBeNew) assert.notEqual(answers[i], true, `append ${i + 1}: allNew`);
+      assert.deepEqual(plain(await events.scanPartition(whole(ns, 'a'))), plain([event('a', T0 + SEC, 'e1', { x: '1', y: '3' }), event('a', T0 + SEC, 'e2', { x: '1' })]));
     });
 
     it('scans newest first, eventId ascending on ties, bytes exact', async (t) => {

@@ -6,6 +6,7 @@
 import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
+  AppendResult,
   EventItem,
   EventLocator,
   EventRecord,
@@ -110,11 +111,12 @@ export class MemoryEventStore implements EventStore {
     if (status === 'DROPPED') this.data(namespace).tables.delete(sliceId);
   }
 
-  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<AppendResult> {
     checkAppendTime(options);
     // Validate everything first: the batch is atomic (no await below: nothing interleaves).
     writes.forEach((w, i) => checkWrite(w, i, this.namespaces.get(w.namespace)?.slices.get(w.sliceId)));
     if (options?.indexDocs?.length && !this.index) throw new DgwError('INTERNAL', 'memory event store: no index to commit indexDocs to');
+    let allNew = true;
     for (const w of writes) {
       const table = this.namespaces.get(w.namespace)!.tables.get(w.sliceId)!;
       const key = partitionKey(w.partition);
@@ -131,6 +133,7 @@ export class MemoryEventStore implements EventStore {
       }
       for (const item of w.event.items) {
         if (!stored.items.has(item.key)) stored.items.set(item.key, item.value.slice());
+        else allNew = false;
       }
     }
     if (options?.indexDocs) this.index?.indexNow(options.indexDocs);
@@ -138,6 +141,7 @@ export class MemoryEventStore implements EventStore {
       const id = outboxId(d);
       if (!this.outbox.has(id)) this.outbox.set(id, d);
     }
+    return { allNew };
   }
 
   async readIndexOutbox(namespace: string, limit: number): Promise<IndexDoc[]> {

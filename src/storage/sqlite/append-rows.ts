@@ -54,27 +54,36 @@ function insertText(table: string, size: number): string {
 /**
  * INSERT OR IGNOREs flattened rows into `table`: CHUNK rows per statement, then the tail
  * in power-of-two pieces, so each table needs at most log2(CHUNK) + 1 cached statements.
+ * Returns how many rows were inserted (ignored ones, already there, are not).
  */
-function insertRows(sql: SqliteDatabase, table: string, params: unknown[]): void {
+function insertRows(sql: SqliteDatabase, table: string, params: unknown[]): number {
   const rows = params.length / COLUMNS;
   let row = 0;
+  let inserted = 0;
   for (let size = CHUNK; size >= 1; size >>= 1) {
     if (rows - row < size) continue;
     const insert = sql.stmt(insertText(table, size));
-    for (; row + size <= rows; row += size) insert.run(row === 0 && size === rows ? params : params.slice(row * COLUMNS, (row + size) * COLUMNS));
+    for (; row + size <= rows; row += size) {
+      inserted += insert.run(row === 0 && size === rows ? params : params.slice(row * COLUMNS, (row + size) * COLUMNS)).changes;
+    }
   }
+  return inserted;
 }
 
 /**
  * Writes `rows` on `sql` inside the caller's transaction (first write of an item wins;
  * an outbox entry already there is kept). `index` must be the index store of the same
- * connection when `rows.docs` is not empty.
+ * connection when `rows.docs` is not empty. Returns whether every event row was newly
+ * inserted (none was an idempotent no-op): `changes()` of each INSERT OR IGNORE counts
+ * only the rows it inserted (contracts.ts AppendResult.allNew).
  */
-export function writeAppendRows(sql: SqliteDatabase, index: SqliteIndexStore | undefined, rows: AppendRows): void {
-  for (const [table, params] of rows.tables) insertRows(sql, table, params);
+export function writeAppendRows(sql: SqliteDatabase, index: SqliteIndexStore | undefined, rows: AppendRows): boolean {
+  let allNew = true;
+  for (const [table, params] of rows.tables) if (insertRows(sql, table, params) !== params.length / COLUMNS) allNew = false;
   if (rows.docs.length > 0) index?.indexNow(rows.docs);
   if (rows.outbox.length > 0) {
     const insert = sql.stmt('INSERT OR IGNORE INTO index_outbox (namespace, event_time, time_series_id, event_id, doc) VALUES (?, ?, ?, ?, ?)');
     for (const d of rows.outbox) insert.run(d.namespace, d.event.eventTimeMicros, d.event.timeSeriesId, d.event.eventId, encodeOutboxDoc(d));
   }
+  return allNew;
 }

@@ -37,6 +37,8 @@ export type WriterRequest = AppendRequest | CloseRequest;
 export interface AppendReply {
   /** Ids committed (durable). */
   done: number[];
+  /** Of `done`, the ids whose every event row was newly inserted (append-rows.ts writeAppendRows). */
+  allNew: number[];
   /** Ids that failed, with why; nothing of them is stored. */
   failed: [id: number, error: WireError][];
 }

@@ -29,7 +29,8 @@ function startThread(data: WriterThreadData): Worker {
 }
 
 interface Pending {
-  resolve(): void;
+  /** `allNew`: every event row of the append was newly inserted. */
+  resolve(allNew: boolean): void;
   reject(err: unknown): void;
 }
 
@@ -59,10 +60,11 @@ export class SqliteAppendWriter {
   }
 
   /**
-   * Commits `rows` in the writer's next transaction; resolves once durable. Not started
-   * within `timeoutMicros`: rejects DEADLINE_EXCEEDED and never commits.
+   * Commits `rows` in the writer's next transaction; resolves once durable, with whether
+   * every event row was newly inserted (none already there). Not started within
+   * `timeoutMicros`: rejects DEADLINE_EXCEEDED and never commits.
    */
-  append(rows: AppendRows, timeoutMicros?: number): Promise<void> {
+  append(rows: AppendRows, timeoutMicros?: number): Promise<boolean> {
     if (this.closed) return Promise.reject(notOpen('store closed'));
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
@@ -73,7 +75,7 @@ export class SqliteAppendWriter {
       deadline: timeoutMicros === undefined ? Infinity : performance.timeOrigin + performance.now() + timeoutMicros / 1000,
       timeoutMicros: timeoutMicros ?? Infinity,
     };
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
       worker.postMessage(request);
@@ -113,10 +115,11 @@ export class SqliteAppendWriter {
   }
 
   private settle(reply: AppendReply): void {
+    const allNew = reply.allNew.length === 0 ? undefined : new Set(reply.allNew);
     for (const id of reply.done) {
       const p = this.pending.get(id);
       this.pending.delete(id);
-      p?.resolve();
+      p?.resolve(allNew?.has(id) === true);
     }
     for (const [id, error] of reply.failed) {
       const p = this.pending.get(id);

@@ -9,6 +9,7 @@
 import { DgwError } from '../../kernel/errors.js';
 import type {
   AppendOptions,
+  AppendResult,
   EventItem,
   EventLocator,
   EventRecord,
@@ -162,24 +163,23 @@ export class SqliteEventStore implements EventStore {
     slice.status = status;
   }
 
-  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<void> {
+  async appendEvents(writes: readonly EventWrite[], options?: AppendOptions): Promise<AppendResult> {
     checkAppendTime(options);
     const docs = options?.indexDocs ?? [];
     const outbox = options?.outboxDocs ?? [];
     if (docs.length > 0 && !this.index) throw new DgwError('INTERNAL', 'sqlite event store: no index to commit indexDocs to');
-    if (writes.length === 0 && docs.length === 0 && outbox.length === 0) return;
+    if (writes.length === 0 && docs.length === 0 && outbox.length === 0) return { allNew: true };
     const rows: AppendRows = { tables: this.flatten(writes), docs, outbox };
     if (this.writer) {
       // Namespace ids are allocated on this connection only, never by the writer's.
       for (const d of docs) this.sql.namespaceId(d.namespace, true);
-      await this.writer.append(rows, options?.timeoutMicros);
-      return;
+      return { allNew: await this.writer.append(rows, options?.timeoutMicros) };
     }
     // Inline, synchronous from here: once started, the commit ends before this call
     // returns, so the time bound only needed checking up front. One transaction for the
     // whole array, index documents included (events and index always agree after a
     // crash): group commit makes one call one fsync.
-    this.sql.transaction(() => writeAppendRows(this.sql, this.index, rows));
+    return { allNew: this.sql.transaction(() => writeAppendRows(this.sql, this.index, rows)) };
   }
 
   /**
