@@ -340,16 +340,18 @@ export class CounterServiceEngine implements CounterEngine {
     // so that every write mark past a checkpoint has an event still to come and no claim
     // outlives the last event of its counter (durable-rollups.ts relies on both).
     try {
-      // ACCURATE reads remember what they scanned; the event may land in it (live-window.ts).
+      // ACCURATE reads remember what they read; a newly stored event is added to it, any
+      // other outcome makes them read its time again (live-window.ts).
       const windows = this.rollups.liveWindows(config);
-      windows?.touch(config.events.name, counter, time);
+      windows?.beginWrite(config.events.name, counter, time);
+      let stored = false;
       try {
         // Built and checked here (names and tokens in validate.ts): no generic batch checks.
-        await this.timeseries.writeOwnEventSync(config.events, event);
+        stored = await this.timeseries.writeOwnEventSync(config.events, event);
       } catch (err) {
         throw renameEventErrors(err);
       } finally {
-        windows?.touch(config.events.name, counter, time);
+        windows?.endWrite(config.events.name, counter, time, stored ? event : undefined);
       }
       if (inWindow && this.clock.nowMicros() - start >= WRITE_HOLD_MICROS && !(await this.claim(config, counter, time))) {
         throw new DgwError(
