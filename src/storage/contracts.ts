@@ -17,11 +17,13 @@
 // re-exported here so an adapter finds its whole vocabulary in this one module.
 import type { EventRecord, PartitionKey, SliceInfo, SliceStatus, EventWrite } from '../domain/events.js';
 import type { PackedEvents, PackedSeriesEvents } from '../domain/packed-events.js';
+import type { JoinedEventJson } from '../domain/event-json.js';
 import type { IndexDoc, IndexedValue, SearchExpr } from '../domain/search.js';
 import type { CounterWriteMark, RollupCheckpoint } from '../domain/counters.js';
 import type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
 export type { EventItem, EventRecord, PartitionKey, SliceStatus, SliceInfo, EventWrite } from '../domain/events.js';
 export type { PackedEvents, PackedSeriesEvents } from '../domain/packed-events.js';
+export type { JoinedEventJson } from '../domain/event-json.js';
 export type { FieldType, IndexedValue, IndexField, IndexDoc, RangeBound, SearchExpr } from '../domain/search.js';
 export type { RollupCheckpoint, CounterWriteMark } from '../domain/counters.js';
 export type { NamespaceKind, NamespaceRecord } from '../domain/namespaces.js';
@@ -175,6 +177,13 @@ export interface EventStore {
    * objects. A store that has it has scanTimeBucket too.
    */
   scanTimeBucketPacked?(scan: TimeBucketScan): Promise<PackedEvents>;
+  /**
+   * Optional (issue 9): exactly the events of {@link scanTimeBucket}, each as its wire JSON
+   * text (domain/event-json.ts `eventJson`), joined with commas, for a ReadEventRecords
+   * page written with no work per event. A store that has it has scanTimeBucket too; the
+   * read path prefers it to {@link scanTimeBucketPacked}.
+   */
+  scanTimeBucketJson?(scan: TimeBucketScan): Promise<JoinedEventJson>;
   /** Drops every slice table, the metadata and the index outbox entries of a namespace. */
   dropNamespace(namespace: string): Promise<void>;
   /** Up to `limit` index outbox entries of a namespace, oldest commit first where known (capability `indexOutbox`). */
@@ -236,10 +245,11 @@ export interface IndexStore {
   searchPacked?(search: IndexSearch): Promise<PackedSeriesEvents>;
   /**
    * Optional (issue 9), preferred over {@link searchPacked}: exactly the events of
-   * {@link search}, each as its wire JSON text (domain/event-json.ts `eventJson`), for a
-   * SearchEventRecords page written as their join (the SQLite index stores the texts).
+   * {@link search}, each as its wire JSON text (domain/event-json.ts `eventJson`), joined
+   * with commas, for a SearchEventRecords page that is that text (the SQLite index stores
+   * the texts).
    */
-  searchJson?(search: IndexSearch): Promise<string[]>;
+  searchJson?(search: IndexSearch): Promise<JoinedEventJson>;
   /** Distinct values ordered by text ascending, at most `limit`. */
   distinct(distinct: IndexDistinct): Promise<DistinctValue[]>;
   /** Number of matching events. */

@@ -120,6 +120,7 @@ class WrappedEventStore implements EventStore {
   /** Present exactly when the adapter has it: the read path falls back to partition scans otherwise. */
   readonly scanTimeBucket?: EventStore['scanTimeBucket'];
   readonly scanTimeBucketPacked?: EventStore['scanTimeBucketPacked'];
+  readonly scanTimeBucketJson?: EventStore['scanTimeBucketJson'];
 
   constructor(private readonly inner: EventStore, private readonly gate: StoreGate) {
     const scan = inner.scanTimeBucket?.bind(inner);
@@ -128,6 +129,8 @@ class WrappedEventStore implements EventStore {
     // whichever form the rows come back in (the fast path and Fastify answer alike).
     const packed = inner.scanTimeBucketPacked?.bind(inner);
     if (packed) this.scanTimeBucketPacked = (...args) => this.gate.call('events.scanTimeBucket', () => packed(...args));
+    const json = inner.scanTimeBucketJson?.bind(inner);
+    if (json) this.scanTimeBucketJson = (...args) => this.gate.call('events.scanTimeBucket', () => json(...args));
   }
   listSlices(...args: Parameters<EventStore['listSlices']>): ReturnType<EventStore['listSlices']> {
     return this.gate.call('events.listSlices', () => this.inner.listSlices(...args));

@@ -17,7 +17,7 @@ import type { EventRecord, IndexDoc, IndexField, IndexSearch, IndexStore, Search
 import { canonicalIndexText, textTokens } from '../../src/storage/index-text.js';
 import { encodeItems } from '../../src/storage/item-codec.js';
 import { MemoryIndexStore } from '../../src/storage/memory/index-store.js';
-import { eventJson } from '../../src/domain/event-json.js';
+import { eventJson, joinEventJson } from '../../src/domain/event-json.js';
 import { searchSql } from '../../src/storage/sqlite/index-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
@@ -79,7 +79,7 @@ async function comparePaged(sqlite: IndexStore, memory: IndexStore, base: Omit<I
     const [got, want] = [await sqlite.search(q), await memory.search(q)];
     assert.deepEqual(plain(got), plain(want), `${label}, page ${pages}`);
     // The packed search (the HTTP fast path's) finds the same events.
-    assert.deepEqual(await sqlite.searchJson!(q), got.map(eventJson), `${label}, packed page ${pages}`);
+    assert.deepEqual(await sqlite.searchJson!(q), joinEventJson(got.map(eventJson)), `${label}, packed page ${pages}`);
     const last = got[got.length - 1];
     if (!last || got.length < limit) return pages;
     after = { eventTimeMicros: last.eventTimeMicros, timeSeriesId: last.timeSeriesId, eventId: last.eventId };
@@ -133,7 +133,7 @@ describe('SQLite index: string equals through index_fields_posting', () => {
         const q = { namespace: 'odd', query, fromMicros: T0, toMicros: T0 + 10 * SEC, limit: 100 };
         const found = await set.index!.search(q);
         assert.ok(found.length >= 20);
-        assert.deepEqual(await set.index!.searchJson!(q), found.map(eventJson));
+        assert.deepEqual(await set.index!.searchJson!(q), joinEventJson(found.map(eventJson)));
       }
     } finally {
       await set.close();

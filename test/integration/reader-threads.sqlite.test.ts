@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { emptyPacked, packedPosition, type PackedEvents } from '../../src/domain/packed-events.js';
-import { eventJsonPosition } from '../../src/domain/event-json.js';
-import type { EventWrite, IndexDoc, IndexSearch, SliceInfo, StoreSet, TimeBucketScan } from '../../src/storage/contracts.js';
+import { emptyPacked, packedPosition, unpackEvents, type PackedEvents } from '../../src/domain/packed-events.js';
+import { emptyJoinedJson, eventJson, eventJsonPosition, joinedEventText, joinEventJson } from '../../src/domain/event-json.js';
+import type { EventWrite, IndexDoc, IndexSearch, JoinedEventJson, SliceInfo, StoreSet, TimeBucketScan } from '../../src/storage/contracts.js';
 import { SqliteReaderPool } from '../../src/storage/sqlite/reader-pool.js';
 import { sliceTableName } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
@@ -44,8 +44,8 @@ function seed(ns: string, sl: SliceInfo): { writes: EventWrite[]; docs: IndexDoc
 }
 
 /** The packed answers of a fixed list of scans and searches (pages walked by cursor). */
-async function answers(stores: StoreSet, ns: string, sl: SliceInfo): Promise<(PackedEvents | string[])[]> {
-  const out: (PackedEvents | string[])[] = [];
+async function answers(stores: StoreSet, ns: string, sl: SliceInfo): Promise<(PackedEvents | JoinedEventJson)[]> {
+  const out: (PackedEvents | JoinedEventJson)[] = [];
   const events = stores.events!;
   const index = stores.index!;
   for (const series of ['a', 'b', 'ü"\\x', 'none']) {
@@ -57,10 +57,12 @@ async function answers(stores: StoreSet, ns: string, sl: SliceInfo): Promise<(Pa
         for (let page = 0; page < 200; page++) {
           const got = await events.scanTimeBucketPacked!({ ...base, ...(after ? { after } : {}) });
           out.push(got);
+          out.push(await events.scanTimeBucketJson!({ ...base, ...(after ? { after } : {}) }));
           if (got.times.length < limit) break;
           after = packedPosition(got, got.times.length - 1);
         }
         out.push(await events.scanTimeBucketPacked!({ ...base, fromMicros: start + 10_000, toMicros: start + 25_000 }));
+        out.push(await events.scanTimeBucketJson!({ ...base, fromMicros: start + 10_000, toMicros: start + 25_000 }));
       }
     }
   }
@@ -71,8 +73,8 @@ async function answers(stores: StoreSet, ns: string, sl: SliceInfo): Promise<(Pa
       for (let page = 0; page < 200; page++) {
         const got = await index.searchJson!({ namespace: ns, query, fromMicros: sl.startMicros, toMicros: sl.endMicros, limit, ...(after ? { after } : {}) });
         out.push(got);
-        if (got.length < limit) break;
-        after = eventJsonPosition(got[got.length - 1]!);
+        if (got.ends.length < limit) break;
+        after = eventJsonPosition(joinedEventText(got, got.ends.length - 1));
       }
     }
   }
@@ -97,8 +99,68 @@ describe('sqlite reader threads', () => {
     const threaded = await answers(threadedStores, ns, sl);
     await threadedStores.close();
     assert.ok(inline.length > 300, `${inline.length} answers`);
-    assert.ok(inline.some((a) => !Array.isArray(a) && a.times.length >= 50) && inline.some((a) => Array.isArray(a) && a.length >= 50), 'some pages are full');
+    assert.ok(inline.some((a) => 'times' in a && a.times.length >= 50) && inline.some((a) => 'ends' in a && a.ends.length >= 50), 'some pages are full');
     assert.equal(JSON.stringify(threaded), JSON.stringify(inline));
+  });
+
+  it('JSON scans equal the events of the packed and the record scans (unusual code points, astral ids, multi-item and cut events, paging)', async () => {
+    const dataDir = tempDir();
+    const ns = 'ns';
+    const sl = slice(4);
+    const rand = seeded(11);
+    const pick = (n: number) => Math.floor(rand() * n);
+    const chars = ['a', 'Z', '"', '\\', '\n', '\u0001', '\u001e', '\u001f', '\u007f', 'é', '字', '\u2028', '\uE000', '\uFFFD', '\u{1F600}', '\u{10000}', ' ', ',"eventItems":['];
+    const text = (max: number) => Array.from({ length: 1 + pick(max) }, () => chars[pick(chars.length)]!).join('');
+    const series = ['a', 'ключ "q" \\ 😀\n'];
+    const sizes = [0, 1, 2, 3, 48, 49, 200];
+    const writes: EventWrite[] = [];
+    for (let i = 0; i < 700; i++) {
+      const timeSeriesId = series[pick(2)]!;
+      const idNo = pick(300);
+      const eventId = `${text(3)}${idNo}`;
+      const time = sl.startMicros + pick(2) * 60 * SEC + pick(30) * 1000;
+      const items = Array.from({ length: 1 + pick(pick(4) === 0 ? 15 : 2) }, () => ({ key: text(4), value: Uint8Array.from({ length: sizes[pick(sizes.length)]! }, () => pick(256)) }));
+      const event = { timeSeriesId, eventTimeMicros: time, eventId, items };
+      writes.push({ namespace: ns, sliceId: sl.sliceId, partition: { timeSeriesId, timeBucket: Math.floor((time - sl.startMicros) / (60 * SEC)), eventBucket: idNo % sl.eventBuckets }, event });
+    }
+    const setup = createSqliteStores({ dataDir });
+    await setup.events!.createSlice(ns, sl);
+    // Items of one event over several writes (first write of each item wins).
+    for (let i = 0; i < writes.length; i += 100) await setup.events!.appendEvents(writes.slice(i, i + 100));
+    await setup.close();
+    const inline = createSqliteStores({ dataDir });
+    const threaded = createSqliteStores({ dataDir, readerThreads: 1 });
+    try {
+      let pages = 0;
+      let multi = 0;
+      for (const timeSeriesId of [...series, 'none']) {
+        for (const timeBucket of [0, 1]) {
+          const start = sl.startMicros + timeBucket * 60 * SEC;
+          for (const limit of [1, 2, 5, 100, 1000]) {
+            const base: TimeBucketScan = { namespace: ns, sliceId: sl.sliceId, timeSeriesId, timeBucket, eventBuckets: sl.eventBuckets, fromMicros: start, toMicros: start + 60 * SEC, limit };
+            let after: TimeBucketScan['after'];
+            for (let page = 0; page < 1000; page++) {
+              const scan = { ...base, ...(after ? { after } : {}) };
+              const joined = await threaded.events!.scanTimeBucketJson!(scan);
+              assert.deepEqual(await inline.events!.scanTimeBucketJson!(scan), joined, 'inline and threaded');
+              const json = joined.ends.map((_, i) => joinedEventText(joined, i));
+              assert.deepEqual(joinEventJson(json), joined, 'joined and split');
+              assert.deepEqual(unpackEvents(await inline.events!.scanTimeBucketPacked!(scan), timeSeriesId).map(eventJson), json, 'from the packed rows');
+              assert.deepEqual((await inline.events!.scanTimeBucket!(scan)).map(eventJson), json, 'from the records');
+              pages++;
+              multi += json.filter((t) => t.includes('},{"eventItemKey"')).length;
+              if (json.length < limit) break;
+              const last = eventJsonPosition(json[json.length - 1]!);
+              after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+            }
+          }
+        }
+      }
+      assert.ok(pages > 500 && multi > 100, `${pages} pages, ${multi} multi-item events`);
+    } finally {
+      await inline.close();
+      await threaded.close();
+    }
   });
 
   it('answers a scan of a slice table dropped behind the main thread as a table that is gone: no events', async () => {
@@ -113,11 +175,13 @@ describe('sqlite reader threads', () => {
       // The thread prepares its statement on the table, then the table goes while the
       // main thread still holds the slice as live (a drop racing the scan).
       assert.equal((await stores.events!.scanTimeBucketPacked!(scan)).times.length, 10);
+      assert.equal((await stores.events!.scanTimeBucketJson!(scan)).ends.length, 10);
       const other = new Database(join(dataDir, 'dgw.sqlite'));
       other.exec(`DROP TABLE "${sliceTableName(1, sl.sliceId)}"`);
       other.close();
       assert.deepEqual(await stores.events!.scanTimeBucketPacked!(scan), emptyPacked());
       assert.deepEqual(await stores.events!.scanTimeBucketPacked!({ ...scan, limit: 1 }), emptyPacked(), 'a statement prepared afresh too');
+      assert.deepEqual(await stores.events!.scanTimeBucketJson!(scan), emptyJoinedJson(), 'the JSON scan too');
       // What the inline scan answers once the slice is known DROPPED: the same.
       await stores.events!.setSliceStatus('ns', sl.sliceId, 'DROPPED');
       const inline = createSqliteStores({ dataDir });
@@ -152,7 +216,7 @@ describe('sqlite reader threads', () => {
             stores.index!.searchJson!({ namespace: 'ns', query: { equals: { key: 'n', value: `v${i}` } }, fromMicros: T0, toMicros: T0 + 60 * SEC, limit: 5 }),
           ]);
           assert.deepEqual(newest.ids, [JSON.stringify(`e${i}`)], `read after write ${i}`);
-          assert.deepEqual(found.map((text) => eventJsonPosition(text).eventId), [`e${i}`], `search after write ${i}`);
+          assert.deepEqual(found.ends.map((_, k) => eventJsonPosition(joinedEventText(found, k)).eventId), [`e${i}`], `search after write ${i}`);
         }
         stop = true;
         await background;

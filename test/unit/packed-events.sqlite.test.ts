@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { emptyPacked, packEvents, packedPosition, truncatePacked, appendPacked, unpackEvents } from '../../src/domain/packed-events.js';
-import { eventJson, eventJsonPosition } from '../../src/domain/event-json.js';
+import { appendJoinedJson, eventJson, eventJsonPosition, joinedEventText, joinEventJson, truncateJoinedJson } from '../../src/domain/event-json.js';
 import type { EventRecord } from '../../src/domain/events.js';
 import { encodePackedPageJson, encodePackedSearchPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
 import { prng } from '../support/dgw-load.js';
@@ -64,12 +64,31 @@ describe('packed events', () => {
       const events = seededEvents(500 + count, count, 'x').map((e, i) => ({ ...e, timeSeriesId: seriesNames[i % seriesNames.length]! }));
       for (const nextPageToken of [undefined, 'eyJx.AAAA-_']) {
         const page = { events, partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
-        const packed = { events: events.map(eventJson), partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
+        const packed = { events: joinEventJson(events.map(eventJson)), partial: false, ...(nextPageToken ? { nextPageToken } : {}) };
         assert.equal(encodePackedSearchPageJson(packed), JSON.stringify(encodePage(page)), `${count} events`);
       }
       for (const e of events) {
         assert.equal(eventJson(e), JSON.stringify(encodePage({ events: [e], partial: false }).events[0]));
         assert.deepEqual(eventJsonPosition(eventJson(e)), { eventTimeMicros: e.eventTimeMicros, timeSeriesId: e.timeSeriesId, eventId: e.eventId });
+      }
+    }
+  });
+
+  it('encodePackedPageJson of joined eventJson texts writes exactly JSON.stringify(encodePage(page)); appended, truncated and split back', () => {
+    for (const [seed, series] of [[5, 's0'], [6, 'ключ "x" \\ \n 😀,"eventTime":"'], [7, '\u0001'], [8, '']] as const) {
+      for (const count of [0, 1, 2, 7, 100]) {
+        const events = seededEvents(seed * 100 + count, count, series);
+        for (const cut of [0, 1, Math.floor(count / 2), count].filter((c) => c <= count)) {
+          // Two scans appended, then cut to a page, as the read path does.
+          const joined = joinEventJson(events.slice(0, cut).map(eventJson));
+          appendJoinedJson(joined, joinEventJson(events.slice(cut).map(eventJson)));
+          assert.deepEqual(joined, joinEventJson(events.map(eventJson)), `seed ${seed}, ${count} events, appended at ${cut}`);
+          for (let i = 0; i < count; i++) assert.equal(joinedEventText(joined, i), eventJson(events[i]!));
+          truncateJoinedJson(joined, cut);
+          const page = { events: events.slice(0, cut), partial: false, nextPageToken: 'eyJx.AAAA-_' };
+          assert.equal(encodePackedPageJson({ ...page, events: joined }, series), JSON.stringify(encodePage(page)), `seed ${seed}, ${count} events, cut at ${cut}`);
+          if (cut > 0) assert.deepEqual(eventJsonPosition(joinedEventText(joined, cut - 1)), { eventTimeMicros: events[cut - 1]!.eventTimeMicros, timeSeriesId: series, eventId: events[cut - 1]!.eventId });
+        }
       }
     }
   });

@@ -5,6 +5,7 @@
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord } from '../../domain/events.js';
 import type { PackedEvents, PackedSeriesEvents } from '../../domain/packed-events.js';
+import type { JoinedEventJson } from '../../domain/event-json.js';
 import type { SearchExpr } from '../../domain/search.js';
 
 /** A read of one series over `[startMicros, endMicros)`, newest first. */
@@ -34,9 +35,12 @@ export interface EventPage {
   partial: boolean;
 }
 
-/** A page of ReadEventRecords in packed form (domain/packed-events.ts; issue 9). */
+/**
+ * A page of ReadEventRecords in packed form (domain/packed-events.ts; issue 9), or its
+ * events' wire JSON texts joined (domain/event-json.ts) from a store with `scanTimeBucketJson`.
+ */
 export interface PackedPage {
-  events: PackedEvents;
+  events: PackedEvents | JoinedEventJson;
   /** Present when more results may follow. */
   nextPageToken?: string;
   /** True when a deadline cut the page short (allowPartial). */
@@ -44,11 +48,11 @@ export interface PackedPage {
 }
 
 /**
- * A page of SearchEventRecords in packed form (domain/packed-events.ts; issue 9), or each
- * event as its wire JSON text (domain/event-json.ts) from an index store with `searchJson`.
+ * A page of SearchEventRecords in packed form (domain/packed-events.ts; issue 9), or its
+ * events' wire JSON texts joined (domain/event-json.ts) from an index store with `searchJson`.
  */
 export interface PackedSearchPage {
-  events: PackedSeriesEvents | string[];
+  events: PackedSeriesEvents | JoinedEventJson;
   /** Present when more results may follow. */
   nextPageToken?: string;
   /** Always false: a search page is never cut short. */

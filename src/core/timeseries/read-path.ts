@@ -9,6 +9,7 @@ import { DgwError } from '../../kernel/errors.js';
 import type { EventRecord, SliceInfo } from '../../domain/events.js';
 import type { EventPosition, EventStore, TimeBucketScan } from '../../storage/contracts.js';
 import { appendPacked, emptyPacked, packedPosition, truncatePacked, type PackedEvents } from '../../domain/packed-events.js';
+import { appendJoinedJson, emptyJoinedJson, eventJsonPosition, joinedEventText, truncateJoinedJson, type JoinedEventJson } from '../../domain/event-json.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventPage, PackedPage, ReadQuery } from './api.js';
 import { fingerprintOf, type PageState, type PageTokens } from './page-token.js';
@@ -107,12 +108,33 @@ export async function readEvents(deps: ReadDeps, config: TimeSeriesConfig, q: Re
 
 /**
  * {@link readEvents} in packed form: the same page, token and errors, without an object per
- * event (issue 9). Undefined when the store has no packed scan or the query has filters
- * (they match on decoded items): then {@link readEvents} answers.
+ * event (issue 9): each event's JSON text when the store has `scanTimeBucketJson`, else
+ * packed events. Undefined when the store has neither or the query has filters (they
+ * match on decoded items): then {@link readEvents} answers.
  */
 export async function readEventsPacked(deps: ReadDeps, config: TimeSeriesConfig, q: ReadQuery): Promise<PackedPage | undefined> {
+  if (q.eventFilters.length > 0) return undefined;
+  const scanJson = deps.store.scanTimeBucketJson?.bind(deps.store);
+  if (scanJson) {
+    // The events as their answer texts, joined already: the page is that text.
+    const json: PageForm<JoinedEventJson> = {
+      empty: emptyJoinedJson,
+      scan: (g, after, limit) => {
+        const start = startIn(g, after);
+        return scanJson({ ...scanOf(config.name, q.timeSeriesId, g), ...(start ? { after: start } : {}), limit });
+      },
+      size: (p) => p.ends.length,
+      append: appendJoinedJson,
+      truncate: truncateJoinedJson,
+      position: (p, i) => {
+        const { eventTimeMicros, eventId } = eventJsonPosition(joinedEventText(p, i));
+        return { eventTimeMicros, eventId };
+      },
+    };
+    return readPage(deps, config, q, json);
+  }
   const scanPacked = deps.store.scanTimeBucketPacked?.bind(deps.store);
-  if (!scanPacked || q.eventFilters.length > 0) return undefined;
+  if (!scanPacked) return undefined;
   const form: PageForm<PackedEvents> = {
     empty: emptyPacked,
     scan: (g, after, limit) => {

@@ -6,7 +6,7 @@
  */
 import { DgwError } from '../../kernel/errors.js';
 import type { EventRecord } from '../../domain/events.js';
-import { eventJsonPosition } from '../../domain/event-json.js';
+import { emptyJoinedJson, eventJsonPosition, joinedEventText, truncateJoinedJson, type JoinedEventJson } from '../../domain/event-json.js';
 import { emptyPackedSeries, packedSeriesPosition, truncatePacked, type PackedSeriesEvents } from '../../domain/packed-events.js';
 import type { IndexSearch, IndexStore, SearchPosition } from '../../storage/contracts.js';
 import type { TimeSeriesConfig } from '../control/types.js';
@@ -60,15 +60,13 @@ export async function searchEventsPacked(
 ): Promise<PackedSearchPage | undefined> {
   const searchJson = index.searchJson?.bind(index);
   if (searchJson) {
-    const texts: SearchForm<string[]> = {
+    const texts: SearchForm<JoinedEventJson> = {
       find: searchJson,
-      size: (p) => p.length,
-      truncate: (p, n) => {
-        p.length = n;
-      },
-      position: (p, i) => eventJsonPosition(p[i]!),
+      size: (p) => p.ends.length,
+      truncate: truncateJoinedJson,
+      position: (p, i) => eventJsonPosition(joinedEventText(p, i)),
     };
-    return searchPage(index, tokens, config, q, visibleFromMicros, texts, []);
+    return searchPage(index, tokens, config, q, visibleFromMicros, texts, emptyJoinedJson());
   }
   const searchPacked = index.searchPacked?.bind(index);
   if (!searchPacked) return undefined;

@@ -13,7 +13,11 @@ import type { EventRecord } from '../../domain/events.js';
 import type { SearchExpr } from '../../domain/search.js';
 import { bytesField, decode, decodeBase64, idField, durationField, int32Field, throwIssues, timestampField, typeMessage, unknownKey, type Issue } from './decode.js';
 import { formatTimestampMicros, parseTimestampMicros } from '../../kernel/time.js';
+import { base64, hexToBase64 } from '../../domain/event-json.js';
 import { findTooDeep } from '../../core/nesting.js';
+
+/** Standard base64 of an item value (moved to domain/event-json.ts, where the read scans write it too). */
+export { base64 } from '../../domain/event-json.js';
 
 /** Default pageSize when a request omits it. */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -347,33 +351,6 @@ export function encodePage(page: EventPage): { events: WireEvent[]; nextPageToke
   };
 }
 
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-/** Up to this many bytes, base64 is written here: cheaper than a call into Buffer (~250 ns). */
-const SMALL_BASE64_BYTES = 48;
-
-/**
- * Standard base64 (padded) of an item value, as Buffer writes it (issue 9: every item of a
- * read page): short values are encoded here, longer ones by Buffer over the same memory
- * (no copy of the bytes first, as `Buffer.from(value)` made).
- */
-export function base64(value: Uint8Array): string {
-  const n = value.length;
-  if (n > SMALL_BASE64_BYTES) return (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)).toString('base64');
-  const A = BASE64_ALPHABET;
-  let out = '';
-  let i = 0;
-  for (; i + 2 < n; i += 3) {
-    const v = (value[i]! << 16) | (value[i + 1]! << 8) | value[i + 2]!;
-    out += A[v >> 18]! + A[(v >> 12) & 63]! + A[(v >> 6) & 63]! + A[v & 63]!;
-  }
-  if (i < n) {
-    const two = i + 1 < n;
-    const v = (value[i]! << 16) | ((two ? value[i + 1]! : 0) << 8);
-    out += `${A[v >> 18]!}${A[(v >> 12) & 63]!}${two ? A[(v >> 6) & 63]! : '='}=`;
-  }
-  return out;
-}
-
 /**
  * `JSON.stringify(encodePage(page))` of a page of series `timeSeriesId` read in packed form,
  * written as one string straight from the packed events (issue 9): no wire object per event
@@ -382,6 +359,8 @@ export function base64(value: Uint8Array): string {
  * checks it against the generic encoding on seeded pages.
  */
 export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): string {
+  // The events' wire JSON texts, joined already (domain/event-json.ts).
+  if ('text' in page.events) return `{"events":[${page.events.text}${pageTail(page.nextPageToken, page.partial)}}`;
   const series = JSON.stringify(timeSeriesId);
   return packedPageJson(page.events, () => series, page.nextPageToken, page.partial);
 }
@@ -391,8 +370,8 @@ export function encodePackedPageJson(page: PackedPage, timeSeriesId: string): st
  * {@link encodePackedPageJson} writes a read page; each event's series comes as a JSON literal.
  */
 export function encodePackedSearchPageJson(page: PackedSearchPage): string {
-  // Each event's wire JSON text already (domain/event-json.ts): one join.
-  if (Array.isArray(page.events)) return `{"events":[${page.events.join(',')}${pageTail(page.nextPageToken, page.partial)}}`;
+  // The events' wire JSON texts, joined already (domain/event-json.ts).
+  if ('text' in page.events) return `{"events":[${page.events.text}${pageTail(page.nextPageToken, page.partial)}}`;
   const series = page.events.series;
   return packedPageJson(page.events, (i) => series[i]!, page.nextPageToken, page.partial);
 }
@@ -425,34 +404,6 @@ function pageTail(nextPageToken: string | undefined, partial: boolean): string {
   if (nextPageToken) tail += `,"nextPageToken":${JSON.stringify(nextPageToken)}`;
   if (partial) tail += ',"partial":true';
   return tail;
-}
-
-/** Nibble of each upper-case hex digit. */
-const HEX_NIBBLE = new Uint8Array(128);
-for (let i = 0; i < 10; i++) HEX_NIBBLE[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX_NIBBLE[65 + i] = 10 + i;
-
-/** Byte of the two hex digits at `i`. */
-function hexByte(hex: string, i: number): number {
-  return (HEX_NIBBLE[hex.charCodeAt(i)]! << 4) | HEX_NIBBLE[hex.charCodeAt(i + 1)]!;
-}
-
-/** {@link base64} of the bytes written as upper-case hex in `hex[from, to)`. */
-function hexToBase64(hex: string, from: number, to: number): string {
-  if (to - from > 2 * SMALL_BASE64_BYTES) return Buffer.from(hex.slice(from, to), 'hex').toString('base64');
-  const A = BASE64_ALPHABET;
-  let out = '';
-  let i = from;
-  for (; i + 6 <= to; i += 6) {
-    const v = (hexByte(hex, i) << 16) | (hexByte(hex, i + 2) << 8) | hexByte(hex, i + 4);
-    out += A[v >> 18]! + A[(v >> 12) & 63]! + A[(v >> 6) & 63]! + A[v & 63]!;
-  }
-  if (i < to) {
-    const two = i + 4 <= to;
-    const v = (hexByte(hex, i) << 16) | ((two ? hexByte(hex, i + 2) : 0) << 8);
-    out += `${A[v >> 18]!}${A[(v >> 12) & 63]!}${two ? A[(v >> 6) & 63]! : '='}=`;
-  }
-  return out;
 }
 
 /** Encodes an aggregation result. */

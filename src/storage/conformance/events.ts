@@ -18,6 +18,7 @@ import {
 import { seeded } from './seeded.js';
 import { compareNewestFirst } from '../slice-rules.js';
 import { packEvents } from '../../domain/packed-events.js';
+import { eventJson, joinEventJson } from '../../domain/event-json.js';
 
 /** Pages through a whole partition with `after`, `limit` events at a time. */
 async function scanAll(events: EventStore, scan: Omit<PartitionScan, 'after'>): Promise<EventRecord[]> {
@@ -279,10 +280,13 @@ export function registerEventTests(ctx: ConformanceContext): void {
       }
       // The packed form (issue 9), where the store has it: the same events, checked at every scan.
       const packed = events.scanTimeBucketPacked?.bind(events);
+      const json = events.scanTimeBucketJson?.bind(events);
       const scanTimeBucket = async (scan: TimeBucketScan): Promise<EventRecord[]> => {
         const got = await scanRecords(scan);
         // Exactly the texts packEvents writes (quoting, hex case), not only the same events.
         if (packed) assert.deepEqual(await packed(scan), packEvents(got), `packed: ${JSON.stringify({ ...scan, namespace: undefined })}`);
+        // And each event's wire JSON, where the store has that form.
+        if (json) assert.deepEqual(await json(scan), joinEventJson(got.map(eventJson)), `JSON: ${JSON.stringify({ ...scan, namespace: undefined })}`);
         return got;
       };
       const ns = freshNamespace();

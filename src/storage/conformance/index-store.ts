@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EventRecord, IndexDoc, IndexField, IndexSearch, IndexStore, SearchExpr, SearchPosition } from '../contracts.js';
 import { packSeriesEvents } from '../../domain/packed-events.js';
-import { eventJson } from '../../domain/event-json.js';
+import { eventJson, joinEventJson } from '../../domain/event-json.js';
 import { event, freshNamespace, need, plain, SEC, T0, type ConformanceContext, type SkipContext } from './support.js';
 
 const DAY = 86_400 * SEC;
@@ -119,7 +119,7 @@ export function registerIndexTests(ctx: ConformanceContext): void {
       const search = async (q: IndexSearch): Promise<EventRecord[]> => {
         const got = await index.search(q);
         if (index.searchPacked) assert.deepEqual(await index.searchPacked(q), packSeriesEvents(got), `packed: ${JSON.stringify({ ...q, namespace: undefined })}`);
-        if (index.searchJson) assert.deepEqual(await index.searchJson(q), got.map(eventJson), `JSON texts: ${JSON.stringify({ ...q, namespace: undefined })}`);
+        if (index.searchJson) assert.deepEqual(await index.searchJson(q), joinEventJson(got.map(eventJson)), `JSON texts: ${JSON.stringify({ ...q, namespace: undefined })}`);
         return got;
       };
       const full = await search({ ...base, limit: 100 });

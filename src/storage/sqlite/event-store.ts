@@ -3,7 +3,7 @@
  * namespace's numeric id, clustered newest first; slice metadata in `slices`. Slice rows are
  * cached in process (the store is not shared between processes). Appends are checked here
  * and committed by the writer thread when there is one (file databases, append-writer.ts),
- * else inline; packed time-bucket scans run on the reader threads when there are some
+ * else inline; packed and JSON time-bucket scans run on the reader threads when there are some
  * (reader-pool.ts), else inline; everything else runs on the main connection.
  */
 import { DgwError } from '../../kernel/errors.js';
@@ -23,6 +23,7 @@ import type {
   TimeBucketScan,
 } from '../contracts.js';
 import { emptyPacked, packEvents } from '../../domain/packed-events.js';
+import { emptyJoinedJson, eventJson, joinEventJson, type JoinedEventJson } from '../../domain/event-json.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
 import { sliceTableDdl, sliceTableName } from './schema.js';
 import type { SqliteDatabase } from './database.js';
@@ -31,7 +32,7 @@ import { decodeOutboxDoc } from '../index-outbox.js';
 import { bytesOf, shortHexSql } from './hex-bytes.js';
 import { writeAppendRows, type AppendRows } from './append-rows.js';
 import type { SqliteAppendWriter } from './append-writer.js';
-import { MAX_MERGED_BUCKETS, mergedScanParams, packedTimeBucketScan, ROW_LIMIT_STEP, ScanTexts } from './packed-reads.js';
+import { jsonTimeBucketScan, MAX_MERGED_BUCKETS, mergedScanParams, packedTimeBucketScan, ROW_LIMIT_STEP, ScanTexts } from './packed-reads.js';
 import type { SqliteReaderPool } from './reader-pool.js';
 
 interface SliceRow {
@@ -337,6 +338,19 @@ export class SqliteEventStore implements EventStore {
     // liveTable found it answers as a table that is gone does.
     if (this.readers) return (await this.readers.scan(table, scan)) ?? emptyPacked();
     return packedTimeBucketScan(this.sql, this.texts, table, scan);
+  }
+
+  /**
+   * {@link scanTimeBucket} with each event as its wire JSON text (domain/event-json.ts
+   * `eventJson`), built from the packed statement's rows (packed-reads.ts
+   * `jsonTimeBucketScan`), on a reader thread when there are some.
+   */
+  async scanTimeBucketJson(scan: TimeBucketScan): Promise<JoinedEventJson> {
+    const table = this.liveTable(scan.namespace, scan.sliceId);
+    if (!table || scan.limit < 1 || scan.eventBuckets < 1) return emptyJoinedJson();
+    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return joinEventJson((await this.scanBucketsApart(scan)).map(eventJson));
+    if (this.readers) return (await this.readers.scanJson(table, scan)) ?? emptyJoinedJson();
+    return jsonTimeBucketScan(this.sql, this.texts, table, scan);
   }
 
   /** The statement of {@link mergedScanSql}, its text built once (a reused string is hashed once). */

@@ -16,7 +16,7 @@ import type {
 } from '../contracts.js';
 import { canonicalIndexText, textTokens } from '../index-text.js';
 import { encodeItems } from '../item-codec.js';
-import { eventJson } from '../../domain/event-json.js';
+import { emptyJoinedJson, eventJson, type JoinedEventJson } from '../../domain/event-json.js';
 import { itemsOf, shortHexSql } from './hex-bytes.js';
 import { packedSearch } from './packed-reads.js';
 import type { SqliteReaderPool } from './reader-pool.js';
@@ -161,10 +161,10 @@ export class SqliteIndexStore implements IndexStore {
     }));
   }
 
-  /** The events of {@link search} as their wire JSON texts: the same statement, each row its document's stored text. */
-  async searchJson(search: IndexSearch): Promise<string[]> {
+  /** The events of {@link search} as their wire JSON texts, joined: the same statement, each row its document's stored text. */
+  async searchJson(search: IndexSearch): Promise<JoinedEventJson> {
     const nsId = this.sql.namespaceId(search.namespace, false);
-    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return [];
+    if (nsId === undefined || search.limit < 1 || search.toMicros <= search.fromMicros) return emptyJoinedJson();
     const statement = searchSql(nsId, search, true);
     // On a reader thread when there are some (file databases), else inline: the same function.
     return this.readers ? this.readers.search(statement) : packedSearch(this.sql, statement);

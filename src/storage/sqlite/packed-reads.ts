@@ -7,7 +7,8 @@
  */
 import type { TimeBucketScan } from '../contracts.js';
 import { emptyPacked, ITEM_SEPARATOR, type PackedEvents } from '../../domain/packed-events.js';
-import { eventJson } from '../../domain/event-json.js';
+import { eventJson, hexToBase64, joinEventJson, seriesJsonHead, type JoinedEventJson } from '../../domain/event-json.js';
+import { formatTimestampMicros } from '../../kernel/time.js';
 import type { SqliteDatabase } from './database.js';
 import { itemsOf } from './hex-bytes.js';
 import type { CompiledSql } from './search-sql.js';
@@ -140,15 +141,80 @@ export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, tabl
 }
 
 /**
- * Runs a packed search statement (index-store.ts `searchSql(…, true)`) on `sql`: each
- * event's wire JSON text, as stored (schema v6) or built from a pre-v6 document's columns.
+ * {@link packedTimeBucketScan} with each event as its wire JSON text (domain/event-json.ts
+ * `eventJson`), joined: the same statement, limits and cut-event rule, the texts written
+ * from its rows here (on a reader thread when there are some), so the main thread does no
+ * work per event and receives one string.
  */
-export function packedSearch(sql: SqliteDatabase, statement: CompiledSql): string[] {
+export function jsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): JoinedEventJson {
+  return joinEventJson(eventTexts(sql, texts, table, scan));
+}
+
+/** The event texts of {@link jsonTimeBucketScan}. */
+function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): string[] {
+  const out: string[] = [];
+  if (scan.limit < 1 || scan.eventBuckets < 1) return out;
+  const base = scan.toMicros - 1;
+  if (base < scan.fromMicros) return out;
+  const series = seriesJsonHead(scan.timeSeriesId);
+  let after = scan.after;
+  let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+  let lastTime = 0; // out's last event
+  let lastId = '';
+  for (;;) {
+    const hi = after ? Math.min(base, after.eventTimeMicros) : base;
+    if (hi < scan.fromMicros) return out;
+    const params = mergedScanParams(scan, hi, after);
+    const buckets = scan.eventBuckets;
+    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
+    const rows = sql.stmt(text).pluck(true).all(params) as string[];
+    const cut = rows.length === rowLimit; // the last event may miss items past the limit
+    let open = ''; // the open event's text so far (without its closing ']}'); '' when none
+    let time = NaN;
+    let id = '';
+    for (const row of rows) {
+      const a = row.indexOf('\u001f');
+      const b = row.indexOf('\u001f', a + 1);
+      const c = row.indexOf('\u001f', b + 1);
+      const t = Number(row.slice(0, a));
+      const i = row.slice(a + 1, b);
+      // eventJson's item: the key's literal as json_quote wrote it (what JSON.stringify writes).
+      const item = `{"eventItemKey":${row.slice(b + 1, c)},"eventItemValue":"${hexToBase64(row, c + 1, row.length)}"}`;
+      if (t === time && i === id) {
+        open += `,${item}`;
+        continue;
+      }
+      if (open !== '') {
+        out.push(`${open}]}`);
+        lastTime = time;
+        lastId = id;
+      }
+      if (out.length === scan.limit) return out;
+      time = t;
+      id = i;
+      open = `${series}"eventTime":"${formatTimestampMicros(t)}","eventId":${i},"eventItems":[${item}`;
+    }
+    if (!cut) {
+      if (open !== '') out.push(`${open}]}`);
+      return out;
+    }
+    // Drop the event that may be cut (the open one) and read on from the last whole one.
+    if (out.length > 0) after = { eventTimeMicros: lastTime, eventId: JSON.parse(lastId) as string };
+    rowLimit *= 2;
+  }
+}
+
+/**
+ * Runs a packed search statement (index-store.ts `searchSql(…, true)`) on `sql`: each
+ * event's wire JSON text, as stored (schema v6) or built from a pre-v6 document's columns,
+ * joined (one string crosses from a reader thread, not one per event).
+ */
+export function packedSearch(sql: SqliteDatabase, statement: CompiledSql): JoinedEventJson {
   const rows = sql.stmt(statement.sql).pluck(true).all(...statement.params) as string[];
   for (let i = 0; i < rows.length; i++) {
     if (rows[i]!.charCodeAt(0) !== 123 /* { */) rows[i] = fromColumnsText(rows[i]!);
   }
-  return rows;
+  return joinEventJson(rows);
 }
 
 /** The wire JSON of a pre-v6 document's row text (index-store.ts `PACKED_ROW`: JSON literals, time, items' hex). */

@@ -1,6 +1,6 @@
 /**
  * The main thread's side of the SQLite reader threads (reader-thread.ts, docs/storage.md
- * "Reads in reader threads"): the packed time-bucket scans and packed searches of a file
+ * "Reads in reader threads"): the packed and JSON time-bucket scans and packed searches of a file
  * database run on N threads, each with its own read-only connection on the same WAL
  * file, so their SQLite work leaves the event loop and can use another core. Slice
  * metadata and table names stay resolved on the main thread; a thread gets the table
@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TimeBucketScan } from '../contracts.js';
 import type { PackedEvents } from '../../domain/packed-events.js';
+import type { JoinedEventJson } from '../../domain/event-json.js';
 import { fromWire } from './append-wire.js';
 import type { CompiledSql } from './search-sql.js';
 import type { ReaderReply, ReaderRequest, ReaderThreadData } from './reader-wire.js';
@@ -34,7 +35,7 @@ function notOpen(why: string): TypeError {
 }
 
 interface Pending {
-  resolve(answer: PackedEvents | string[] | undefined): void;
+  resolve(answer: PackedEvents | JoinedEventJson | undefined): void;
   reject(err: unknown): void;
 }
 
@@ -80,9 +81,17 @@ export class SqliteReaderPool {
     return this.post((id) => ({ type: 'scan', id, table, scan })) as Promise<PackedEvents | undefined>;
   }
 
+  /**
+   * The JSON scan of live slice table `table` (packed-reads.ts `jsonTimeBucketScan`);
+   * undefined when the table was dropped meanwhile.
+   */
+  scanJson(table: string, scan: TimeBucketScan): Promise<JoinedEventJson | undefined> {
+    return this.post((id) => ({ type: 'scanJson', id, table, scan })) as Promise<JoinedEventJson | undefined>;
+  }
+
   /** The rows of a compiled packed search (packed-reads.ts `packedSearch`). */
-  search(statement: CompiledSql): Promise<string[]> {
-    return this.post((id) => ({ type: 'search', id, statement })) as Promise<string[]>;
+  search(statement: CompiledSql): Promise<JoinedEventJson> {
+    return this.post((id) => ({ type: 'search', id, statement })) as Promise<JoinedEventJson>;
   }
 
   /** Lets pending reads finish, then closes the readers' connections and ends the threads. */
@@ -101,7 +110,7 @@ export class SqliteReaderPool {
     );
   }
 
-  private post(request: (id: number) => ReaderRequest): Promise<PackedEvents | string[] | undefined> {
+  private post(request: (id: number) => ReaderRequest): Promise<PackedEvents | JoinedEventJson | undefined> {
     if (this.closed) return Promise.reject(notOpen('store closed'));
     const slot = this.leastBusy();
     const worker = slot.worker ?? this.start(slot);

@@ -8,7 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { toWire } from './append-wire.js';
 import { SqliteDatabase } from './database.js';
-import { isMissingSliceTable, packedSearch, packedTimeBucketScan, ScanTexts } from './packed-reads.js';
+import { isMissingSliceTable, jsonTimeBucketScan, packedSearch, packedTimeBucketScan, ScanTexts } from './packed-reads.js';
 import type { ReaderReply, ReaderRequest, ReaderThreadData } from './reader-wire.js';
 
 /** The reader's connection, or why it could not be opened (then every request fails with it). */
@@ -46,9 +46,10 @@ class Reader {
     const sql = this.conn.sql;
     try {
       if (m.type === 'scan') return { id: m.id, ok: packedTimeBucketScan(sql, this.texts, m.table, m.scan) };
+      if (m.type === 'scanJson') return { id: m.id, ok: jsonTimeBucketScan(sql, this.texts, m.table, m.scan) };
       return { id: m.id, ok: packedSearch(sql, m.statement) };
     } catch (err) {
-      if (m.type === 'scan' && isMissingSliceTable(err)) {
+      if (m.type !== 'search' && isMissingSliceTable(err)) {
         // Dropped after the main thread found it live: its statements here are stale too.
         sql.forgetTable(m.table);
         return { id: m.id, gone: true };
