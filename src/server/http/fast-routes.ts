@@ -122,6 +122,44 @@ export function setFastRoutes(app: object, routes: FastRoutes): void {
   BY_APP.set(app, routes);
 }
 
+/**
+ * Answers finished in this event-loop turn, written together once the turn's I/O callbacks
+ * are done (`setImmediate`).
+ *
+ * Why (issue 9): each socket write to a client that sleeps in its poll wakes it, and on
+ * this kind of VM that wake-up is the single largest cost of a cheap call (the `writev`
+ * system call was 40 % of the server's samples for GetCount). Written back to back, the
+ * first answer of a turn wakes the client and the others reach it while it is awake. An
+ * answer waits at most for the rest of the turn it was finished in; the bytes are the same.
+ */
+let answers: Answer[] = [];
+
+interface Answer {
+  res: ServerResponse;
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+function answerSoon(res: ServerResponse, status: number, headers: Record<string, string>, text: string): void {
+  if (answers.length === 0) setImmediate(writeAnswers);
+  answers.push({ res, status, headers, text });
+}
+
+function writeAnswers(): void {
+  const batch = answers;
+  answers = [];
+  for (const { res, status, headers, text } of batch) {
+    try {
+      res.writeHead(status, headers);
+      res.end(text);
+    } catch (err) {
+      // One answer that cannot be written (its socket gone) must not keep the others back.
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
+
 /** One request on the fast path: the steps of Fastify's hooks, in their order. */
 class FastCall {
   private readonly started = performance.now();
@@ -264,8 +302,7 @@ class FastCall {
     if ((status === 429 || status === 503) && headers['retry-after'] === undefined) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
     headers['content-type'] = JSON_CONTENT_TYPE;
     headers['content-length'] = String(Buffer.byteLength(text));
-    this.res.writeHead(status, headers);
-    this.res.end(text);
+    answerSoon(this.res, status, headers, text);
   }
 
   /** onResponse: the request's log line and rates, and the per-route metrics. */
