@@ -146,7 +146,15 @@ export class NamespaceManager {
     return { record, config, notices: parsed.notices, created: existing === undefined };
   }
 
-  private async getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
+  private getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
+    // The hot path (every data call): a fresh cached entry. Only valid names are cached
+    // (put and the registry read below validate first), so it needs no name check.
+    const hit = this.cache.get(cacheKey(kind, name));
+    if (hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl) return Promise.resolve(hit.config as ConfigOf<K>);
+    return this.readKind(kind, name);
+  }
+
+  private async readKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
     validateNamespaceName(name);
     const config = await this.load(kind, name);
     if (config === undefined) throw await this.missing(kind, name);

@@ -89,6 +89,11 @@ export function defaultEntryBytes(counter: string): number {
 /** Queues, coalescing windows and adaptive batches of rollups for one namespace. */
 export class RollupPipeline {
   private readonly queues: QueueState[];
+  /**
+   * Every counter waiting in some queue's `pending`: a hot counter's repeated events
+   * (one per add and read) are coalesced here without hashing its name to find its queue.
+   */
+  private readonly pendingAny = new Set<string>();
   private readonly backPressure: BackPressureOptions;
   private readonly entryBytes: (counter: string) => number;
   private droppedTotal = 0;
@@ -115,6 +120,7 @@ export class RollupPipeline {
    */
   enqueue(counter: string): boolean {
     if (this.closed) return false;
+    if (this.pendingAny.has(counter)) return true;
     const q = this.queueOf(counter);
     return this.add(q, counter);
   }
@@ -164,7 +170,7 @@ export class RollupPipeline {
       this.queues.map(async (q) => {
         const work = [...q.work, ...q.pending];
         q.work = [];
-        q.pending = new Set();
+        this.takePending(q);
         for (let i = 0; i < work.length; i += this.batchCount()) {
           await this.runBatch(q, work.slice(i, i + this.batchCount()));
         }
@@ -192,6 +198,7 @@ export class RollupPipeline {
     }
     if (q.pending.size === 0) q.firstPendingAtMs = this.options.scheduler.nowMs();
     q.pending.add(counter);
+    this.pendingAny.add(counter);
     q.bytes += cost;
     this.options.onDepth?.(this.depth);
     this.armWindow(q, 0);
@@ -211,8 +218,14 @@ export class RollupPipeline {
     q.timer = undefined;
     if (this.draining || q.pending.size === 0) return Promise.resolve();
     q.work = [...q.pending];
-    q.pending = new Set();
+    this.takePending(q);
     return this.nextBatch(q);
+  }
+
+  /** Empties `q.pending` (its counters move to the window or the drain). */
+  private takePending(q: QueueState): void {
+    for (const counter of q.pending) this.pendingAny.delete(counter);
+    q.pending = new Set();
   }
 
   private nextBatch(q: QueueState): Promise<void> {

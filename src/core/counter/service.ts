@@ -115,8 +115,8 @@ export class CounterServiceEngine implements CounterEngine {
   /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
   private readonly writeMarks: WriteMarks;
   private readonly pipelineOptions: PipelineOptions;
-  /** Metric series per counter type and operation, built once (not per call; kernel/metric-cells.ts). */
-  private readonly operationSeries = new Map<string, OperationSeries>();
+  /** Metric series per operation and counter type, built once (not per call; kernel/metric-cells.ts). */
+  private readonly operationSeries = new Map<CounterOperation, Map<CounterConfig['counterType'], OperationSeries>>();
   private readonly clockOffsets: CounterClockOffsets | undefined;
   /** Conditional marks of writes a rollup could soon reach (issue 15), group committed too. */
   private readonly claimers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
@@ -416,11 +416,12 @@ export class CounterServiceEngine implements CounterEngine {
 
   private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    const key = `${config.counterType}/${op}`;
-    let series = this.operationSeries.get(key);
+    let byType = this.operationSeries.get(op);
+    if (byType === undefined) this.operationSeries.set(op, (byType = new Map()));
+    let series = byType.get(config.counterType);
     if (series === undefined) {
       const base = { counter_type: config.counterType, operation: op };
-      this.operationSeries.set(key, (series = { base, ok: new CounterCell(this.metrics.operations, { ...base, outcome: 'ok' }), seconds: new HistogramCell(this.metrics.operationSeconds, base) }));
+      byType.set(config.counterType, (series = { base, ok: new CounterCell(this.metrics.operations, { ...base, outcome: 'ok' }), seconds: new HistogramCell(this.metrics.operationSeconds, base) }));
     }
     try {
       const result = await work();

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../kernel/clock.js';
 import { GroupCommitter, ResultGroupCommitter } from '../group-committer.js';
 import { isDgwError } from '../../kernel/errors.js';
+import { CounterCell } from '../../kernel/metric-cells.js';
 import type { TimeSeriesConfig } from '../control/types.js';
 import type { EventRecord, EventWrite } from '../../domain/events.js';
 import type { AppendResult, EventStore, IndexStore, StoresByKey } from '../../storage/contracts.js';
@@ -90,6 +91,8 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
   private readonly inFlight = new InFlightWrites();
   private readonly indexRepair: IndexRepair;
   private readonly metrics: TimeSeriesMetrics | undefined;
+  /** The `eventsWritten{mode="sync"}` series of one-event writes (counter mutations), per namespace. */
+  private readonly ownWritten = new Map<string, CounterCell<'namespace' | 'mode'>>();
 
   constructor(options: TimeSeriesServiceOptions) {
     this.clock = options.clock;
@@ -152,7 +155,11 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       return false;
     }
     const allNew = await this.commit(config, [write], []);
-    this.metrics?.eventsWritten.inc({ namespace: config.name, mode: 'sync' }, 1);
+    if (this.metrics) {
+      let written = this.ownWritten.get(config.name);
+      if (written === undefined) this.ownWritten.set(config.name, (written = new CounterCell(this.metrics.eventsWritten, { namespace: config.name, mode: 'sync' })));
+      written.inc();
+    }
     return allNew;
   }
 
@@ -210,6 +217,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
     if (config.index) await this.catalog.index(config.index.storage.store).dropNamespace(config.name);
     this.slices.forget(config.name);
     this.fanout.forget(config.name);
+    this.ownWritten.delete(config.name);
   }
 
   repairIndex(config: TimeSeriesConfig): Promise<number> {
@@ -270,7 +278,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       commitByMicros: write.event.eventTimeMicros + acceptLimit,
       ...(atomic ? { doc: docs[i]! } : outbox ? { outboxDoc: docs[i]! } : {}),
     }));
-    this.inFlight.add(writes);
+    const inFlight = this.inFlight.add(writes);
     let allNew = false;
     try {
       allNew = (await this.eventCommitter(eventKey).submit(staged)).every(Boolean);
@@ -280,7 +288,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
       // wins), not "nothing of it is stored".
       if (!(isDgwError(err) && err.code === 'DEADLINE_EXCEEDED') || !(await allStored(this.catalog.events(eventKey), writes))) throw err;
     } finally {
-      this.inFlight.delete(writes);
+      this.inFlight.settle(inFlight);
     }
     if (!atomic && indexKey !== undefined && docs.length > 0) {
       await this.indexCommitter(indexKey).submit(docs);

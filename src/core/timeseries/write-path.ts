@@ -211,22 +211,34 @@ export class InFlightWrites {
     return `${namespace}\u0000${e.timeSeriesId}\u0000${e.eventTimeMicros}\u0000${e.eventId}`;
   }
 
-  /** Marks writes as in flight (counted: the same event may be in flight twice). */
-  add(writes: readonly EventWrite[]): void {
-    for (const w of writes) {
-      const k = InFlightWrites.key(w.namespace, w.event);
+  /**
+   * Marks writes as in flight (counted: the same event may be in flight twice); returns
+   * their keys for {@link settle}, so a commit builds each key once.
+   */
+  add(writes: readonly EventWrite[]): string[] {
+    const keys = new Array<string>(writes.length);
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      const k = (keys[i] = InFlightWrites.key(w.namespace, w.event));
       this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
     }
+    return keys;
   }
 
   /** Marks writes as settled (committed or definitely not). */
   delete(writes: readonly EventWrite[]): void {
-    for (const w of writes) {
-      const k = InFlightWrites.key(w.namespace, w.event);
-      const n = (this.counts.get(k) ?? 0) - 1;
-      if (n > 0) this.counts.set(k, n);
-      else this.counts.delete(k);
-    }
+    for (const w of writes) this.settleKey(InFlightWrites.key(w.namespace, w.event));
+  }
+
+  /** {@link delete} by the keys {@link add} returned. */
+  settle(keys: readonly string[]): void {
+    for (const k of keys) this.settleKey(k);
+  }
+
+  private settleKey(k: string): void {
+    const n = (this.counts.get(k) ?? 0) - 1;
+    if (n > 0) this.counts.set(k, n);
+    else this.counts.delete(k);
   }
 
   /** Whether an attempt of this event may still commit. */
