@@ -39,6 +39,13 @@ import type { RouteLabels } from './route-metrics.js';
 /** The operations served by the fast path. */
 const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount', 'ReadEventRecords', 'SearchEventRecords']);
 
+/**
+ * The operations whose answers are written at the end of the event-loop turn (see
+ * {@link answerSoon}): the counters' small answers. A read's or search's answer (~15 KB,
+ * coming from a reader thread) is written at once: batched, reads measured slower.
+ */
+const BATCHED_ANSWERS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount']);
+
 /** Content types taken here; others (parameters, other spellings) keep Fastify's parsing. */
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8']);
 
@@ -67,6 +74,8 @@ interface FastRoute {
   labels: RouteLabels;
   /** `POST <url>`: where a 500 happened, and the request rates' operation. */
   where: string;
+  /** Its answers wait for the end of the event-loop turn ({@link BATCHED_ANSWERS}). */
+  batched: boolean;
 }
 
 /** Routes the hot counter calls of the common shape; see the file header. */
@@ -79,7 +88,7 @@ export class FastRoutes {
     for (const operation of options.operations) {
       if (!FAST_OPERATIONS.has(operation.name) || operation.http.method !== 'POST' || operation.http.input !== 'body') continue;
       for (const { url } of operation.http.routes) {
-        this.routes.set(url, { operation, url, access: accessOf(operation.name), labels: { method: 'POST', route: url }, where: `POST ${url}` });
+        this.routes.set(url, { operation, url, access: accessOf(operation.name), labels: { method: 'POST', route: url }, where: `POST ${url}`, batched: BATCHED_ANSWERS.has(operation.name) });
       }
     }
   }
@@ -123,8 +132,8 @@ export function setFastRoutes(app: object, routes: FastRoutes): void {
 }
 
 /**
- * Answers finished in this event-loop turn, written together once the turn's I/O callbacks
- * are done (`setImmediate`).
+ * Counter answers finished in this event-loop turn, written together once the turn's I/O
+ * callbacks are done (`setImmediate`).
  *
  * Why (issue 9): each socket write to a client that sleeps in its poll wakes it, and on
  * this kind of VM that wake-up is the single largest cost of a cheap call (the `writev`
@@ -302,7 +311,12 @@ class FastCall {
     if ((status === 429 || status === 503) && headers['retry-after'] === undefined) headers['retry-after'] = String(DEFAULT_RETRY_AFTER_SECONDS);
     headers['content-type'] = JSON_CONTENT_TYPE;
     headers['content-length'] = String(Buffer.byteLength(text));
-    answerSoon(this.res, status, headers, text);
+    if (this.route.batched) {
+      answerSoon(this.res, status, headers, text);
+      return;
+    }
+    this.res.writeHead(status, headers);
+    this.res.end(text);
   }
 
   /** onResponse: the request's log line and rates, and the per-route metrics. */
