@@ -97,20 +97,8 @@ export class ScanTexts {
  */
 export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): PackedEvents {
   const out = emptyPacked();
-  if (scan.limit < 1 || scan.eventBuckets < 1) return out;
-  const base = scan.toMicros - 1;
-  if (base < scan.fromMicros) return out;
   const { times, ids, items } = out;
-  let after = scan.after;
-  let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
-  for (;;) {
-    const hi = after ? Math.min(base, after.eventTimeMicros) : base;
-    if (hi < scan.fromMicros) return out;
-    const params = mergedScanParams(scan, hi, after);
-    const buckets = scan.eventBuckets;
-    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
-    const rows = sql.stmt(text).pluck(true).all(params) as string[];
-    const cut = rows.length === rowLimit; // the last event may miss items past the limit
+  scanRounds(sql, texts, table, scan, (rows, cut) => {
     let complete = times.length;
     let time = NaN;
     let id = '';
@@ -125,17 +113,55 @@ export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, tabl
         continue;
       }
       complete = times.length;
-      if (complete === scan.limit) return out;
+      if (complete === scan.limit) return DONE;
       time = t;
       id = i;
       times.push(t);
       ids.push(i);
       items.push(item);
     }
-    if (!cut) return out;
+    if (!cut) return DONE;
     // Drop the event that may be cut and read on from the last whole one.
     times.length = ids.length = items.length = complete;
-    if (complete > 0) after = { eventTimeMicros: times[complete - 1]!, eventId: JSON.parse(ids[complete - 1]!) as string };
+    return complete > 0 ? { eventTimeMicros: times[complete - 1]!, eventId: JSON.parse(ids[complete - 1]!) as string } : AGAIN;
+  });
+  return out;
+}
+
+/** What a round of {@link scanRounds} answers: the scan is complete. */
+const DONE = 'done';
+/** What a round of {@link scanRounds} answers: read again from the same cursor (no whole event yet). */
+const AGAIN = 'again';
+
+/**
+ * The rounds of a packed time-bucket scan (see {@link packedTimeBucketScan}): runs the
+ * merged statement from `scan.after` with a row limit and hands its rows to `round`, which
+ * answers DONE, AGAIN, or the last whole event to read on after; each further round doubles
+ * the row limit.
+ */
+function scanRounds(
+  sql: SqliteDatabase,
+  texts: ScanTexts,
+  table: string,
+  scan: TimeBucketScan,
+  round: (rows: string[], cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
+): void {
+  if (scan.limit < 1 || scan.eventBuckets < 1) return;
+  const base = scan.toMicros - 1;
+  if (base < scan.fromMicros) return;
+  let after = scan.after;
+  let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+  for (;;) {
+    const hi = after ? Math.min(base, after.eventTimeMicros) : base;
+    if (hi < scan.fromMicros) return;
+    const params = mergedScanParams(scan, hi, after);
+    const buckets = scan.eventBuckets;
+    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
+    const rows = sql.stmt(text).pluck(true).all(params) as string[];
+    // The last event may miss items past the limit.
+    const next = round(rows, rows.length === rowLimit);
+    if (next === DONE) return;
+    if (next !== AGAIN) after = next;
     rowLimit *= 2;
   }
 }
@@ -153,22 +179,10 @@ export function jsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table:
 /** The event texts of {@link jsonTimeBucketScan}. */
 function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): string[] {
   const out: string[] = [];
-  if (scan.limit < 1 || scan.eventBuckets < 1) return out;
-  const base = scan.toMicros - 1;
-  if (base < scan.fromMicros) return out;
   const series = seriesJsonHead(scan.timeSeriesId);
-  let after = scan.after;
-  let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
   let lastTime = 0; // out's last event
   let lastId = '';
-  for (;;) {
-    const hi = after ? Math.min(base, after.eventTimeMicros) : base;
-    if (hi < scan.fromMicros) return out;
-    const params = mergedScanParams(scan, hi, after);
-    const buckets = scan.eventBuckets;
-    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
-    const rows = sql.stmt(text).pluck(true).all(params) as string[];
-    const cut = rows.length === rowLimit; // the last event may miss items past the limit
+  scanRounds(sql, texts, table, scan, (rows, cut) => {
     let open = ''; // the open event's text so far (without its closing ']}'); '' when none
     let time = NaN;
     let id = '';
@@ -189,19 +203,19 @@ function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: 
         lastTime = time;
         lastId = id;
       }
-      if (out.length === scan.limit) return out;
+      if (out.length === scan.limit) return DONE;
       time = t;
       id = i;
       open = `${series}"eventTime":"${formatTimestampMicros(t)}","eventId":${i},"eventItems":[${item}`;
     }
     if (!cut) {
       if (open !== '') out.push(`${open}]}`);
-      return out;
+      return DONE;
     }
     // Drop the event that may be cut (the open one) and read on from the last whole one.
-    if (out.length > 0) after = { eventTimeMicros: lastTime, eventId: JSON.parse(lastId) as string };
-    rowLimit *= 2;
-  }
+    return out.length > 0 ? { eventTimeMicros: lastTime, eventId: JSON.parse(lastId) as string } : AGAIN;
+  });
+  return out;
 }
 
 /**
