@@ -149,9 +149,8 @@ export class NamespaceManager {
   private getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
     // The hot path (every data call): a fresh cached entry. Only valid names are cached
     // (put and the registry read below validate first), so it needs no name check.
-    const hit = this.cache.get(cacheKey(kind, name));
-    if (hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl) return Promise.resolve(hit.config as ConfigOf<K>);
-    return this.readKind(kind, name);
+    const hit = this.fresh(cacheKey(kind, name));
+    return hit !== undefined ? Promise.resolve(hit as ConfigOf<K>) : this.readKind(kind, name);
   }
 
   private async readKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
@@ -161,15 +160,21 @@ export class NamespaceManager {
     return config as ConfigOf<K>;
   }
 
+  /** The cached configuration under `key` while younger than the TTL. */
+  private fresh(key: string): NamespaceConfig | undefined {
+    const hit = this.cache.get(key);
+    return hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl ? hit.config : undefined;
+  }
+
   /** Cached configuration, re-read from the registry once older than the TTL. */
   private load(kind: NamespaceKind, name: string): Promise<NamespaceConfig | undefined> {
     const key = cacheKey(kind, name);
-    const hit = this.cache.get(key);
-    if (hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl) return Promise.resolve(hit.config);
+    const fresh = this.fresh(key);
+    if (fresh !== undefined) return Promise.resolve(fresh);
     const pending = this.inflight.get(key);
     if (pending !== undefined) return pending;
     // One registry read per namespace at a time, however many requests are waiting.
-    const read = this.refresh(kind, name, hit).finally(() => this.inflight.delete(key));
+    const read = this.refresh(kind, name, this.cache.get(key)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, read);
     return read;
   }

@@ -119,10 +119,7 @@ export async function readEventsPacked(deps: ReadDeps, config: TimeSeriesConfig,
     // The events as their answer texts, joined already: the page is that text.
     const json: PageForm<JoinedEventJson> = {
       empty: emptyJoinedJson,
-      scan: (g, after, limit) => {
-        const start = startIn(g, after);
-        return scanJson({ ...scanOf(config.name, q.timeSeriesId, g), ...(start ? { after: start } : {}), limit });
-      },
+      scan: (g, after, limit) => scanJson(bucketScan(config.name, q.timeSeriesId, g, after, limit)),
       size: (p) => p.ends.length,
       append: appendJoinedJson,
       truncate: truncateJoinedJson,
@@ -137,10 +134,7 @@ export async function readEventsPacked(deps: ReadDeps, config: TimeSeriesConfig,
   if (!scanPacked) return undefined;
   const form: PageForm<PackedEvents> = {
     empty: emptyPacked,
-    scan: (g, after, limit) => {
-      const start = startIn(g, after);
-      return scanPacked({ ...scanOf(config.name, q.timeSeriesId, g), ...(start ? { after: start } : {}), limit });
-    },
+    scan: (g, after, limit) => scanPacked(bucketScan(config.name, q.timeSeriesId, g, after, limit)),
     size: (p) => p.times.length,
     append: appendPacked,
     truncate: truncatePacked,
@@ -376,6 +370,12 @@ function startIn(g: Group, after: EventPosition | undefined): EventPosition | un
 /** The time-bucket scan of group `g`, without cursor and limit. */
 function scanOf(namespace: string, timeSeriesId: string, g: Group): Omit<TimeBucketScan, 'limit'> {
   return { namespace, sliceId: g.slice.sliceId, timeSeriesId, timeBucket: g.timeBucket, eventBuckets: g.slice.eventBuckets, fromMicros: g.from, toMicros: g.to };
+}
+
+/** The scan of `g` from `after` (when it falls in `g`) for at most `limit` events. */
+function bucketScan(namespace: string, timeSeriesId: string, g: Group, after: EventPosition | undefined, limit: number): TimeBucketScan {
+  const start = startIn(g, after);
+  return { ...scanOf(namespace, timeSeriesId, g), ...(start ? { after: start } : {}), limit };
 }
 
 function filterOf(filters: ReadQuery['eventFilters']): ((e: EventRecord) => boolean) | undefined {
