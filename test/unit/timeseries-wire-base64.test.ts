@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { base64 } from '../../src/server/wire/timeseries-wire.js';
+import { base64 } from '../../src/domain/event-json.js';
 
 describe('base64 of item values', () => {
   it("is Buffer's text, lengths 0-200, three kinds of arrays, seeded bytes", () => {

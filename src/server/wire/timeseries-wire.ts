@@ -16,9 +16,6 @@ import { formatTimestampMicros, parseTimestampMicros } from '../../kernel/time.j
 import { base64, hexToBase64 } from '../../domain/event-json.js';
 import { findTooDeep } from '../../core/nesting.js';
 
-/** Standard base64 of an item value (moved to domain/event-json.ts, where the read scans write it too). */
-export { base64 } from '../../domain/event-json.js';
-
 /** Default pageSize when a request omits it. */
 export const DEFAULT_PAGE_SIZE = 100;
 
