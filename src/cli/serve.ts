@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { HttpConnectionLimits } from '../server/http/connection-limits.js';
 import { startServer } from '../server/runtime.js';
 import { clusterAddress, parseCluster, readDeployment, type ClusterConfig, type NatsConfig } from '../server/clusters.js';
@@ -34,8 +35,9 @@ options:
   --data-dir DIR         SQLite data folder (./data) [DGW_DATA_DIR]
   --sqlite-writer-thread  commit SQLite event appends in a writer thread (off; docs/storage.md)
                          [DGW_SQLITE_WRITER_THREAD=1]
-  --sqlite-reader-threads N  run SQLite ReadEventRecords/SearchEventRecords scans on N
-                         reader threads (1; 0: inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
+  --sqlite-reader-threads N|auto  run SQLite ReadEventRecords/SearchEventRecords scans on N
+                         reader threads (auto: 1 with more than 2 cores per worker process,
+                         else 0 = inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
@@ -145,7 +147,7 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: process.env.DGW_HOST ?? DEFAULT_HOST },
       'data-dir': { type: 'string', default: process.env.DGW_DATA_DIR ?? './data' },
       'sqlite-writer-thread': { type: 'boolean', default: process.env.DGW_SQLITE_WRITER_THREAD === '1' },
-      'sqlite-reader-threads': { type: 'string', default: process.env.DGW_SQLITE_READER_THREADS ?? '1' },
+      'sqlite-reader-threads': { type: 'string', default: process.env.DGW_SQLITE_READER_THREADS ?? 'auto' },
       quiet: { type: 'boolean', default: false },
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
@@ -217,10 +219,7 @@ export async function serve(argv: string[]): Promise<void> {
   if (values.workers.trim() === '' || !Number.isInteger(workers) || workers < 1 || workers > 1024) {
     throw new Error(`--workers: "${values.workers}" is not a whole number of processes from 1 to 1024`);
   }
-  const readerThreads = Number(values['sqlite-reader-threads']);
-  if (values['sqlite-reader-threads'].trim() === '' || !Number.isInteger(readerThreads) || readerThreads < 0 || readerThreads > 64) {
-    throw new Error(`--sqlite-reader-threads: "${values['sqlite-reader-threads']}" is not a whole number of threads from 0 to 64`);
-  }
+  const readerThreads = parseReaderThreads(values['sqlite-reader-threads'], workers, availableParallelism());
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
   const clusters: ClusterConfig[] = deployment.clusters;
@@ -338,4 +337,19 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * `--sqlite-reader-threads`: a whole number from 0 to 64, or `auto`: one thread when each
+ * worker process has more than two cores to itself, else none. Measured on 2 cores
+ * (BENCHMARKS.md, issue 9 sixth pass): the hand-off to a thread costs a read more CPU than
+ * the thread saves when it competes with the main thread and the clients for the cores.
+ */
+export function parseReaderThreads(value: string, workers: number, cores: number): number {
+  if (value.trim() === 'auto') return cores > 2 * workers ? 1 : 0;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 64) {
+    throw new Error(`--sqlite-reader-threads: "${value}" is not auto or a whole number of threads from 0 to 64`);
+  }
+  return n;
 }
