@@ -1,35 +1,50 @@
 /**
- * The HTTP floor baseline (issue 9): a bare `node:http` server in its own process that
- * reads a counter-shaped JSON POST, parses it and answers a one-field JSON body. Nothing
- * of dgw runs in it: it is what one Node process spends per HTTP request before any work,
- * measured by the same harness, client and concurrency as dgw's rows, so `dgw ÷ floor`
- * says how much of a counter call is dgw's own work, and `floor ÷ Redis` how close to
- * Redis any Node HTTP service can come on this machine.
+ * The floors (issue 9): one bare `node:http` server in its own process, nothing of dgw in
+ * its request path, driven by the same harness, client and concurrency as dgw's rows, so
+ * `dgw ÷ floor` says how much of a call is dgw's own work and what any hand-written Node
+ * service does on this machine. Its routes:
  *
- * Run as a child: `node dist/bench/floor-server.js --serve`; it prints its port on stdout.
+ * - `POST /v1/counter/AddCount` (any other path too): reads the counter-shaped JSON,
+ *   parses it and answers a one-field JSON body; the per-request cost of Node's HTTP alone
+ *   (`floor.node_http`; `floor ÷ Redis` says how close to Redis any Node HTTP service gets).
+ * - `POST /sqlite/AddCount`, `POST /sqlite/ReadEventRecords`: node:http + better-sqlite3 as a
+ *   team would write the service by hand (src/bench/floor-sqlite.ts): a durable add with
+ *   group commit (`floor.sqlite_add`) and a page of 100 from a plain events table preloaded
+ *   like dgw's read namespace (`floor.sqlite_read`, `.c4`).
+ * - `POST /pg/ReadEventRecords`: the same read over PostgreSQL's plain baseline table
+ *   `bench_events` (baselines.ts) through a pg Pool of 10 (dgw's default) (`floor.pg_read`).
+ *
+ * Run as a child: `node dist/bench/floor-server.js --serve [OPTIONS-JSON]`; it prints its
+ * port on stdout once ready (after the preload).
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { answer, isoMicros, openFloorSqlite, readBody, type FloorPreload, type FloorSqlite } from './floor-sqlite.js';
 import { trackChild, type ServerProcess } from './procs.js';
 
+/** What the floor server opens besides the bare route. */
+export interface FloorOptions {
+  /** Directory of the SQLite database (`floor.db`): the /sqlite routes exist only with it. */
+  dir?: string;
+  /** The read table's preload (dgw's read namespace: size, series). */
+  preload?: FloorPreload;
+  /** PostgreSQL URL of the /pg route (the baseline's `bench_events`, set up by the harness). */
+  postgresUrl?: string;
+}
+
 /** Serves the floor on a free port of 127.0.0.1 and writes the port to stdout. */
-function serve(): void {
+function serve(o: FloorOptions): void {
+  const sqlite: FloorSqlite | undefined = o.dir ? openFloorSqlite(join(o.dir, 'floor.db'), o.preload) : undefined;
+  const pgRead = o.postgresUrl ? postgresRead(o.postgresUrl) : undefined;
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let name = '';
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { counter_name?: unknown };
-        if (typeof body.counter_name === 'string') name = body.counter_name;
-      } catch {
-        res.writeHead(400).end();
-        return;
-      }
-      const out = `{"count":"${name.length}"}`;
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-      res.end(out);
+    readBody(req, (text) => {
+      if (req.url === '/sqlite/ReadEventRecords' && sqlite) sqlite.read(text, res);
+      else if (req.url === '/sqlite/AddCount' && sqlite) sqlite.add(text, res);
+      else if (req.url === '/pg/ReadEventRecords' && pgRead) pgRead.read(text, res);
+      else bare(text, res);
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -37,23 +52,93 @@ function serve(): void {
     const addr = server.address();
     process.stdout.write(`${typeof addr === 'object' && addr ? addr.port : 0}\n`);
   });
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  process.on('SIGTERM', () =>
+    server.close(() => {
+      sqlite?.close();
+      void (pgRead?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    }),
+  );
 }
 
-/** Starts the floor server as a child process. */
-export async function startFloorServer(): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The bare route: parse the AddCount body, answer one field. */
+function bare(text: string, res: ServerResponse): void {
+  let name = '';
+  try {
+    const body = JSON.parse(text) as { counter_name?: unknown };
+    if (typeof body.counter_name === 'string') name = body.counter_name;
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  answer(res, 200, `{"count":"${name.length}"}`);
+}
+
+/** The read route over PostgreSQL: the query of `postgres.range` (ops.ts) bounded by the request's interval. */
+function postgresRead(url: string): { read(text: string, res: ServerResponse): void; close(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => undefined);
+  const text = 'SELECT ts, id, k, v FROM bench_events WHERE series = $1 AND ts >= $2 AND ts < $3 ORDER BY ts DESC, id DESC LIMIT $4';
+  return {
+    read(body, res) {
+      let req: { timeSeriesId?: unknown; timeInterval?: { start?: string; end?: string }; pageSize?: number };
+      try {
+        req = JSON.parse(body) as typeof req;
+      } catch {
+        return answer(res, 400, '{"error":"not JSON"}');
+      }
+      const series = req.timeSeriesId;
+      const pageSize = req.pageSize ?? 100;
+      if (typeof series !== 'string' || !req.timeInterval?.start || !req.timeInterval.end || !(pageSize > 0 && pageSize <= 1000)) {
+        return answer(res, 400, '{"error":"timeSeriesId, timeInterval and pageSize (1-1000) are required"}');
+      }
+      pool.query<{ ts: Date; id: string; k: string; v: Buffer }>({ name: 'range', text, values: [series, req.timeInterval.start, req.timeInterval.end, pageSize + 1] }).then(
+        (r) => {
+          const rows = r.rows;
+          const more = rows.length > pageSize;
+          if (more) rows.length = pageSize;
+          const events = rows.map((row) => ({
+            timeSeriesId: series,
+            eventTime: isoMicros(row.ts.getTime() * 1000),
+            eventId: row.id,
+            eventItems: [{ eventItemKey: row.k, eventItemValue: row.v.toString('base64') }],
+          }));
+          const last = rows[rows.length - 1];
+          const page: { events: typeof events; nextPageToken?: string } = { events };
+          if (more && last) page.nextPageToken = Buffer.from(JSON.stringify({ time: last.ts.getTime() * 1000, id: last.id })).toString('base64url');
+          answer(res, 200, JSON.stringify(page));
+        },
+        (err: unknown) => answer(res, 500, JSON.stringify({ error: String(err) })),
+      );
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Starts the floor server as a child process; resolves once it listens (after any preload). */
+export async function startFloorServer(o: FloorOptions = {}): Promise<ServerProcess> {
+  const file = fileURLToPath(import.meta.url);
+  // Run from the TypeScript source (the tests, under tsx), the child needs the same loader.
+  const nodeArgs = file.endsWith('.ts') ? process.execArgv : [];
+  const child = spawn(process.execPath, [...nodeArgs, file, '--serve', JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const tracked = trackChild(child, 5000);
+  // One bulk transaction of 1,000,000 rows takes seconds; more on a busy box.
+  const startMs = o.preload && o.preload.events > 0 ? 300_000 : 10_000;
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`floor server did not start: ${tracked.stderrTail()}`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`floor server did not start in ${startMs / 1000} s: ${tracked.stderrTail()}`));
+    }, startMs);
     child.stdout?.once('data', (d: Buffer) => {
       clearTimeout(timer);
       resolve(Number(d.toString().trim()));
     });
-    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}: ${tracked.stderrTail()}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`floor server exited with ${code}: ${tracked.stderrTail()}`));
+    });
   });
   if (child.pid === undefined) throw new Error('floor server: no pid');
   return { pid: child.pid, origin: `http://127.0.0.1:${port}`, ...tracked };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--serve') serve();
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--serve') serve(JSON.parse(process.argv[3] ?? '{}') as FloorOptions);

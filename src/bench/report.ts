@@ -104,16 +104,23 @@ export function formatRatios(results: readonly ScenarioResult[]): { text: string
     for (const key of r.compareWith ?? []) {
       const b = byKey.get(key);
       if (!b || b.status !== 'ok' || r.status !== 'ok') {
-        rows.push([`${r.id} ÷ ${key}`, 'skipped', b?.reason ?? (b ? b.status : 'baseline not run'), '']);
+        rows.push([`${r.id} ÷ ${key}`, 'skipped', b?.reason ?? (b ? b.status : 'baseline not run'), '', '']);
         continue;
       }
       const tput = (r.eventsPerSec ?? r.opsPerSec ?? 0) / ((b.eventsPerSec ?? b.opsPerSec) || 1);
       const p99 = (r.p99Ms ?? 0) / (b.p99Ms || 1);
-      pairs.push({ dgw: r.id, baseline: key, throughput: tput, p99 });
-      rows.push([`${r.id} ÷ ${key}`, `${tput.toFixed(2)}×`, `${p99.toFixed(2)}×`, `${num(r.eventsPerSec ?? r.opsPerSec)} vs ${num(b.eventsPerSec ?? b.opsPerSec)}`]);
+      const cpu = r.serverCpuMicrosPerOp !== undefined && b.serverCpuMicrosPerOp ? r.serverCpuMicrosPerOp / b.serverCpuMicrosPerOp : undefined;
+      pairs.push({ dgw: r.id, baseline: key, throughput: tput, p99, ...(cpu !== undefined ? { cpuPerOp: cpu } : {}) });
+      rows.push([
+        `${r.id} ÷ ${key}`,
+        `${tput.toFixed(2)}×`,
+        `${p99.toFixed(2)}×`,
+        cpu !== undefined ? `${cpu.toFixed(2)}×` : '-',
+        `${num(r.eventsPerSec ?? r.opsPerSec)} vs ${num(b.eventsPerSec ?? b.opsPerSec)}`,
+      ]);
     }
   }
-  return { text: `\n== dgw ÷ baseline ==\n${table(['pair', 'throughput', 'p99', 'dgw vs baseline (ops or events/s)'], rows)}`, pairs };
+  return { text: `\n== dgw ÷ baseline ==\n${table(['pair', 'throughput', 'p99', 'srv CPU/op', 'dgw vs baseline (ops or events/s)'], rows)}`, pairs };
 }
 
 /** A dgw ÷ baseline pair. */
@@ -122,6 +129,8 @@ export interface RatioRow {
   baseline: string;
   throughput: number;
   p99: number;
+  /** dgw's server CPU per request ÷ the baseline's, when both were sampled. */
+  cpuPerOp?: number;
 }
 
 /** A DESIGN 5 verdict. */

@@ -23,7 +23,7 @@ import { startFloorServer } from './floor-server.js';
 import { ClientPool, measure, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { runFlood } from './flood.js';
-import { childPids, pidsByName, rssMiB, startDgw } from './procs.js';
+import { childPids, pidsByName, rssMiB, startDgw, type ServerProcess } from './procs.js';
 import { formatRatios, formatResults, formatVerdicts, toResult, verdicts, type ScenarioResult } from './report.js';
 import { baselineScenarios, cqlScenarios, dgwScenarios, EVENTS_PER_SERIES, scaleScenarios, type Scenario } from './scenarios.js';
 import { progress, progressDone } from './progress.js';
@@ -360,12 +360,35 @@ function mib(v: number | undefined): string {
 async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const series = Math.max(1, Math.round(o.preload / EVENTS_PER_SERIES));
   const sqliteDir = mkdtempSync(join(tmpdir(), 'dgw-bench-sqlite-'));
-  const floor = selected(o, 'floor.node_http') ? await startFloorServer() : undefined;
-  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir, floor?.origin ?? '').filter((s) => selected(o, s.id));
+  // The floors' read window: their preloads (the floor's own SQLite table, PostgreSQL's
+  // bench_events) spread events over the hour before they run, as dgw's does.
+  const floorReads = { series, startIso: new Date(Date.now() - 2 * 3600_000).toISOString(), endIso: new Date(Date.now() + 600_000).toISOString() };
+  const wanted = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir, '', floorReads).filter((s) => selected(o, s.id));
+  const pgWanted = wanted.some((s) => s.target === 'postgres' || s.id === 'floor.pg_read');
+  const pgDown = pgWanted ? await postgresUnreachable(o.postgresUrl) : undefined;
+  let floor: ServerProcess | undefined;
+  let floorDown: string | undefined;
+  if (wanted.some((s) => s.target === 'floor')) {
+    const reads = wanted.some((s) => s.id.startsWith('floor.sqlite_read'));
+    progress(`baselines: floor server${reads ? `, preloading ${o.preload.toLocaleString('en-US')} events into its SQLite table (one transaction)` : ''}`);
+    try {
+      floor = await startFloorServer({
+        ...(wanted.some((s) => s.id.startsWith('floor.sqlite_')) ? { dir: sqliteDir } : {}),
+        ...(reads ? { preload: { events: o.preload, series } } : {}),
+        ...(wanted.some((s) => s.id === 'floor.pg_read') && !pgDown ? { postgresUrl: o.postgresUrl } : {}),
+      });
+      progressDone();
+    } catch (err) {
+      // A floor is a baseline: its rows say why, the run goes on.
+      progressDone();
+      floorDown = `floor server: ${err instanceof Error ? err.message : String(err)}`;
+      console.error(floorDown);
+    }
+  }
+  const list = baselineScenarios(o.redisUrl, o.postgresUrl, series, sqliteDir, floor?.origin ?? '', floorReads).filter((s) => selected(o, s.id));
   const cqlSeries = Math.max(1, Math.round(o.cassandraPreload / EVENTS_PER_SERIES));
   list.push(...cqlScenarios({ ...o.cassandra, keyspace: CQL_KEYSPACE }, cqlSeries).filter((s) => selected(o, s.id)));
   const redisDown = list.some((s) => s.target === 'redis') ? await redisUnreachable(o.redisUrl) : undefined;
-  const pgDown = list.some((s) => s.target === 'postgres') ? await postgresUnreachable(o.postgresUrl) : undefined;
   const cqlDown = list.some((s) => s.target === 'cql') ? await cassandraUnreachable(o.cassandra) : undefined;
   if (cqlDown) console.log(`\nplain-CQL baseline: skipped: ${cqlDown}`);
   if (list.some((s) => s.target === 'cql') && !cqlDown) {
@@ -377,7 +400,7 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
     );
     progressDone(`baselines: Cassandra tables ready, ${rows.toLocaleString('en-US')} rows preloaded in ${setup.seconds.toFixed(1)} s`);
   }
-  if (list.some((s) => s.target === 'postgres') && !pgDown) {
+  if (pgWanted && !pgDown) {
     progress(`baselines: PostgreSQL tables, preloading ${o.preload.toLocaleString('en-US')} events server-side`);
     await setupPostgresBaseline(o.postgresUrl, o.preload, series);
     progressDone();
@@ -385,8 +408,9 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   const runnable: Scenario[] = [];
   for (const s of list) {
-    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : s.target === 'postgres' ? pgDown : undefined;
-    if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
+    const why = s.target === 'redis' ? redisDown : s.target === 'cql' ? cqlDown : s.target === 'postgres' || s.id === 'floor.pg_read' ? pgDown : undefined;
+    if (s.target === 'floor' && floorDown) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'failed', reason: floorDown });
+    else if (why) rows.push({ id: s.id, title: s.title, backend: s.backend, status: 'skipped', reason: why });
     else runnable.push(s);
   }
   const targets: Record<string, ServerTarget> = {};
@@ -413,8 +437,8 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
     }
   } finally {
     if (runnable.some((s) => s.target === 'cql')) await dropKeyspace(o.cassandra, CQL_KEYSPACE);
-    rmSync(sqliteDir, { recursive: true, force: true });
     await floor?.stop();
+    rmSync(sqliteDir, { recursive: true, force: true });
   }
   return rows;
 }

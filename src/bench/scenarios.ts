@@ -102,11 +102,13 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
   const s = (id: string, rest: Omit<Scenario, 'id' | 'backend' | 'target'>): Scenario => ({ id: `${backend}.${id}`, backend, target: 'dgw', ...rest });
   const readOp = http('/v1/timeseries/ReadEventRecords', { gen: 'readEvents', namespace: NS.reads, series: reads.series, startIso: reads.startIso, endIso: reads.endIso, pageSize: 100 });
   const write = (batch: number, ns: string, path: string) => http(path, { gen: 'writeEvents', namespace: ns, batch, series: WRITE_SERIES });
+  // The hand-written floors (floor-server.ts) of this backend's stores.
+  const floors = (sqlite: string[], postgres: string[]) => (backend === 'sqlite' ? sqlite : backend === 'postgres+redis' ? postgres : []);
   return [
     s('addcount.eventual', {
       title: 'AddCount EVENTUAL, idempotency tokens',
       op: http('/v1/counter/AddCount', { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true }),
-      compareWith: ['redis.incrby', 'postgres.update', 'floor.node_http'],
+      compareWith: ['redis.incrby', 'postgres.update', 'floor.node_http', ...floors(['floor.sqlite_add'], [])],
       target5: { metric: 'opsPerSec', min: 20_000, p99MaxMs: 10, label: 'AddCount ≥ 20,000/s at p99 ≤ 10 ms' },
     }),
     s('getcount.eventual', {
@@ -147,7 +149,7 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
     s('read.page100', {
       title: 'ReadEventRecords, page of 100',
       op: readOp,
-      compareWith: ['postgres.range'],
+      compareWith: ['postgres.range', ...floors(['floor.sqlite_read'], ['floor.pg_read'])],
     }),
     // The latency bar is judged at light load: with 50 closed loops, p99 is mostly
     // queueing (50 requests in flight × the service time).
@@ -155,6 +157,7 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
       title: 'ReadEventRecords, page of 100, 4 in flight',
       op: readOp,
       concurrency: 4,
+      compareWith: floors(['floor.sqlite_read.c4'], []),
       target5: { metric: 'p99', maxMs: 10, label: 'ReadEventRecords p99 ≤ 10 ms over 1,000,000 events' },
     }),
     s('search.page100', {
@@ -166,10 +169,10 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
 
 /**
  * The baseline scenarios: Redis, a plain PostgreSQL schema, raw SQLite (a database file
- * in `sqliteDir`) and the HTTP floor (a bare node:http server at `floorOrigin`,
- * src/bench/floor-server.ts), same harness.
+ * in `sqliteDir`) and the floors (node:http servers at `floorOrigin`, src/bench/floor-server.ts:
+ * bare, and hand-written over SQLite and PostgreSQL, read over `floorReads`), same harness.
  */
-export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number, sqliteDir: string, floorOrigin: string): Scenario[] {
+export function baselineScenarios(redisUrl: string, postgresUrl: string, series: number, sqliteDir: string, floorOrigin: string, floorReads: ReadWindow): Scenario[] {
   const b = (id: string, target: TargetKind, title: string, op: OpSpec, eventsPerOp?: number): Scenario => ({
     id,
     backend: target,
@@ -177,6 +180,12 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
     title,
     op,
     ...(eventsPerOp ? { eventsPerOp } : {}),
+  });
+  const floorRead = (path: string): OpSpec => ({
+    kind: 'http',
+    origin: floorOrigin,
+    path,
+    body: { gen: 'readEvents', namespace: NS.reads, series: floorReads.series, startIso: floorReads.startIso, endIso: floorReads.endIso, pageSize: 100 },
   });
   const pgq = (query: 'update' | 'insert' | 'range', batch = 1): OpSpec => ({ kind: 'pg', url: postgresUrl, query, batch, series });
   return [
@@ -202,6 +211,17 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
       }),
       compareWith: ['redis.incrby', 'redis.get'],
     },
+    // What a team writing the service by hand with node:http + better-sqlite3 does
+    // (floor-sqlite.ts): the floors of dgw's embedded-SQLite reads and durable adds.
+    b('floor.sqlite_read', 'floor', 'node:http + better-sqlite3, page of 100 (hand-written)', floorRead('/sqlite/ReadEventRecords')),
+    { ...b('floor.sqlite_read.c4', 'floor', 'node:http + better-sqlite3, page of 100, 4 in flight', floorRead('/sqlite/ReadEventRecords')), concurrency: 4 },
+    b('floor.sqlite_add', 'floor', 'node:http + better-sqlite3, AddCount appended, group commit (hand-written)', {
+      kind: 'http',
+      origin: floorOrigin,
+      path: '/sqlite/AddCount',
+      body: { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true },
+    }),
+    b('floor.pg_read', 'floor', 'node:http + pg Pool, page of 100 from bench_events (hand-written)', floorRead('/pg/ReadEventRecords')),
   ];
 }
 

@@ -1,0 +1,187 @@
+/**
+ * The SQLite routes of the floor server (issue 9, src/bench/floor-server.ts): what a team
+ * writing the service by hand with node:http and better-sqlite3 would do, and nothing more,
+ * so dgw's rows can be divided by what any Node service does on the same machine.
+ *
+ * - A read: the body dgw's ReadEventRecords gets, a page from one table holding one row per
+ *   event (primary key (series, time, id), WITHOUT ROWID: the rows of a series lie together
+ *   in key order), read on the main thread, answered as `JSON.stringify` of plain objects
+ *   in dgw's wire shape (values base64, newest first, a next-page token).
+ * - An add: the AddCount body, one row appended, the requests of one event-loop turn
+ *   committed in one transaction (synchronous=FULL: each commit waits for its fsync), each
+ *   answered once its commit is done: the least a durable add costs.
+ *
+ * The pragmas are dgw's (storage/sqlite/database.ts). Nothing of dgw is imported.
+ */
+import Database from 'better-sqlite3';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** How the floor's read table is preloaded: dgw's read namespace, same size, series and span. */
+export interface FloorPreload {
+  events: number;
+  series: number;
+}
+
+/** The SQLite routes over one database file. */
+export interface FloorSqlite {
+  read(body: string, res: ServerResponse): void;
+  add(body: string, res: ServerResponse): void;
+  close(): void;
+}
+
+/** The four item values of the bench's events (ops.ts DEVICE_TYPES; not imported: no dgw code here). */
+const DEVICE_TYPES = ['ios', 'android', 'web', 'tv'];
+const HOUR_MS = 3_600_000;
+
+/**
+ * Opens (creates) the database and, when `preload` is given, fills the events table in one
+ * transaction: event i of series `s<i mod series>`, id `p<i>`, times spread evenly over the
+ * last hour in the order i (the order dgw's preload writes them, preloadReads in dgw-setup.ts).
+ */
+export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqlite {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma('journal_size_limit = 67108864');
+  db.exec(`CREATE TABLE IF NOT EXISTS events (
+    series TEXT NOT NULL, time INTEGER NOT NULL, id TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL,
+    PRIMARY KEY (series, time, id)) WITHOUT ROWID`);
+  db.exec('CREATE TABLE IF NOT EXISTS adds (name TEXT NOT NULL, token TEXT, delta INTEGER NOT NULL, time INTEGER NOT NULL)');
+  if (preload && preload.events > 0) {
+    const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)');
+    const values = DEVICE_TYPES.map((d) => Buffer.from(d));
+    const now = Date.now();
+    const { events, series } = preload;
+    db.transaction(() => {
+      for (let i = 0; i < events; i++) {
+        const ms = now - HOUR_MS + Math.floor((i / events) * HOUR_MS);
+        insert.run(`s${i % series}`, ms * 1000, `p${i}`, 'deviceType', values[i % 4]);
+      }
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  const first = db.prepare('SELECT time, id, k, v FROM events WHERE series = ? AND time >= ? AND time < ? ORDER BY time DESC, id DESC LIMIT ?');
+  const next = db.prepare(
+    'SELECT time, id, k, v FROM events WHERE series = ? AND time >= ? AND (time < ? OR (time = ? AND id < ?)) ORDER BY time DESC, id DESC LIMIT ?',
+  );
+  const append = db.prepare('INSERT INTO adds VALUES (?, ?, ?, ?)');
+
+  // Group commit: the adds parsed in one event-loop turn, written by one transaction.
+  let pending: { name: string; token: string | null; delta: number; time: number; res: ServerResponse }[] = [];
+  const commit = db.transaction((batch: typeof pending) => {
+    for (const a of batch) append.run(a.name, a.token, a.delta, a.time);
+  });
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    try {
+      commit(batch);
+    } catch (err) {
+      for (const a of batch) answer(a.res, 500, JSON.stringify({ error: String(err) }));
+      return;
+    }
+    for (const a of batch) answer(a.res, 200, '{}');
+  };
+
+  return {
+    read(text, res) {
+      let req: ReadRequest;
+      try {
+        req = JSON.parse(text) as ReadRequest;
+      } catch {
+        return answer(res, 400, '{"error":"not JSON"}');
+      }
+      const series = req.timeSeriesId;
+      const start = Date.parse(req.timeInterval?.start ?? '');
+      const end = Date.parse(req.timeInterval?.end ?? '');
+      const pageSize = req.pageSize ?? 100;
+      if (typeof series !== 'string' || Number.isNaN(start) || Number.isNaN(end) || !(pageSize > 0 && pageSize <= 1000)) {
+        return answer(res, 400, '{"error":"timeSeriesId, timeInterval and pageSize (1-1000) are required"}');
+      }
+      let rows: Row[];
+      if (req.pageToken) {
+        let after: { time: number; id: string };
+        try {
+          after = JSON.parse(Buffer.from(req.pageToken, 'base64url').toString('utf8')) as typeof after;
+        } catch {
+          return answer(res, 400, '{"error":"bad pageToken"}');
+        }
+        rows = next.all(series, start * 1000, after.time, after.time, after.id, pageSize + 1) as Row[];
+      } else {
+        rows = first.all(series, start * 1000, end * 1000, pageSize + 1) as Row[];
+      }
+      const more = rows.length > pageSize;
+      if (more) rows.length = pageSize;
+      const events = rows.map((r) => ({
+        timeSeriesId: series,
+        eventTime: isoMicros(r.time),
+        eventId: r.id,
+        eventItems: [{ eventItemKey: r.k, eventItemValue: r.v.toString('base64') }],
+      }));
+      const last = rows[rows.length - 1];
+      const page: { events: typeof events; nextPageToken?: string } = { events };
+      if (more && last) page.nextPageToken = Buffer.from(JSON.stringify({ time: last.time, id: last.id })).toString('base64url');
+      answer(res, 200, JSON.stringify(page));
+    },
+    add(text, res) {
+      let req: AddRequest;
+      try {
+        req = JSON.parse(text) as AddRequest;
+      } catch {
+        return answer(res, 400, '{"error":"not JSON"}');
+      }
+      const delta = Number(req.delta ?? 1);
+      if (typeof req.counter_name !== 'string' || !Number.isSafeInteger(delta)) return answer(res, 400, '{"error":"counter_name and delta are required"}');
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ name: req.counter_name, token: req.idempotency_token?.token ?? null, delta, time: Date.now() * 1000, res });
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+interface ReadRequest {
+  timeSeriesId?: unknown;
+  timeInterval?: { start?: string; end?: string };
+  pageSize?: number;
+  pageToken?: string;
+}
+
+interface AddRequest {
+  counter_name?: unknown;
+  delta?: number | string;
+  idempotency_token?: { token?: string };
+}
+
+interface Row {
+  time: number;
+  id: string;
+  k: string;
+  v: Buffer;
+}
+
+/** RFC 3339 of a time in µs: milliseconds as Date writes them, the µs digits when there are any. */
+export function isoMicros(micros: number): string {
+  const ms = Math.floor(micros / 1000);
+  const iso = new Date(ms).toISOString();
+  const sub = micros - ms * 1000;
+  return sub === 0 ? iso : `${iso.slice(0, -1)}${String(sub).padStart(3, '0')}Z`;
+}
+
+/** Writes a JSON answer. */
+export function answer(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The body of a request, as text, to `then`. */
+export function readBody(req: IncomingMessage, then: (text: string) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => then(Buffer.concat(chunks).toString('utf8')));
+}
