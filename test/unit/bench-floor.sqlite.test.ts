@@ -1,0 +1,127 @@
+/**
+ * The hand-written SQLite floor of the bench (src/bench/floor-sqlite.ts): its read answers
+ * in dgw's wire shape, byte for byte per event (domain/event-json.ts writes dgw's), newest
+ * first, paging without gap or overlap; its adds are answered only after their group commit
+ * and are all stored. No timing is asserted.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { isoMicros, openFloorSqlite } from '../../src/bench/floor-sqlite.js';
+import { eventJson } from '../../src/domain/event-json.js';
+
+/** A response that records what the route wrote. */
+function fakeResponse(): { res: ServerResponse; answer: Promise<{ status: number; body: string }> } {
+  let status = 0;
+  let done: (a: { status: number; body: string }) => void = () => undefined;
+  const answer = new Promise<{ status: number; body: string }>((r) => (done = r));
+  const res = {
+    writeHead(s: number) {
+      status = s;
+      return res;
+    },
+    end(body: string) {
+      done({ status, body });
+    },
+  } as unknown as ServerResponse;
+  return { res, answer };
+}
+
+interface Page {
+  events: { timeSeriesId: string; eventTime: string; eventId: string; eventItems: { eventItemKey: string; eventItemValue: string }[] }[];
+  nextPageToken?: string;
+}
+
+describe('bench floor over SQLite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dgw-floor-test-'));
+  const file = join(dir, 'floor.db');
+  const events = 3000;
+  const series = 3;
+  const floor = openFloorSqlite(file, { events, series });
+  after(() => {
+    floor.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const read = async (body: object): Promise<{ status: number; page: Page; text: string }> => {
+    const { res, answer } = fakeResponse();
+    floor.read(JSON.stringify(body), res);
+    const a = await answer;
+    return { status: a.status, page: a.status === 200 ? (JSON.parse(a.body) as Page) : { events: [] }, text: a.body };
+  };
+  const interval = { start: new Date(Date.now() - 2 * 3600_000).toISOString(), end: new Date(Date.now() + 60_000).toISOString() };
+
+  it('reads a series newest first in dgw’s wire shape, paging over all of its events', async () => {
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const { status, page, text } = await read({ namespace: 'n', timeSeriesId: 's1', timeInterval: interval, pageSize: 100, ...(token ? { pageToken: token } : {}) });
+      assert.equal(status, 200);
+      // Each event's text is what dgw writes for the same event.
+      const expected = page.events.map((e) =>
+        eventJson({
+          timeSeriesId: e.timeSeriesId,
+          eventTimeMicros: Date.parse(e.eventTime) * 1000,
+          eventId: e.eventId,
+          items: e.eventItems.map((i) => ({ key: i.eventItemKey, value: Buffer.from(i.eventItemValue, 'base64') })),
+        }),
+      );
+      assert.ok(text.startsWith(`{"events":[${expected.join(',')}]`));
+      for (const e of page.events) {
+        assert.equal(e.timeSeriesId, 's1');
+        assert.deepEqual(e.eventItems.map((i) => i.eventItemKey), ['deviceType']);
+        seen.push(e.eventId);
+      }
+      token = page.nextPageToken;
+      pages++;
+    } while (token && pages < 20);
+    assert.equal(pages, 10);
+    assert.equal(seen.length, events / series);
+    assert.equal(new Set(seen).size, seen.length);
+    // Event i is in series i mod 3, and later i is newer: newest first is descending i.
+    const ids = seen.map((id) => Number(id.slice(1)));
+    assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
+    assert.ok(ids.every((i) => i % series === 1));
+  });
+
+  it('keeps to the interval and refuses a malformed request', async () => {
+    const empty = await read({ timeSeriesId: 's0', timeInterval: { start: interval.end, end: new Date(Date.now() + 120_000).toISOString() }, pageSize: 100 });
+    assert.equal(empty.status, 200);
+    assert.deepEqual(empty.page, { events: [] });
+    assert.equal((await read({ timeSeriesId: 's0', pageSize: 100 })).status, 400);
+  });
+
+  it('writes microseconds as dgw does', () => {
+    assert.equal(isoMicros(1_700_000_000_123_000), '2023-11-14T22:13:20.123Z');
+    assert.equal(isoMicros(1_700_000_000_123_456), '2023-11-14T22:13:20.123456Z');
+  });
+
+  it('answers each add after the commit of its event-loop turn, and stores every add', async () => {
+    let answered = 0;
+    const answers = Array.from({ length: 30 }, (_, i) => {
+      const { res, answer } = fakeResponse();
+      floor.add(JSON.stringify({ namespace: 'n', counter_name: `c${i % 3}`, delta: 2, idempotency_token: { token: `t${i}`, generation_time: new Date().toISOString() } }), res);
+      return answer.then((a) => {
+        answered++;
+        return a;
+      });
+    });
+    await Promise.resolve();
+    assert.equal(answered, 0, 'no add is answered before the turn’s commit');
+    const bad = fakeResponse();
+    floor.add('{"delta":1}', bad.res);
+    assert.equal((await bad.answer).status, 400);
+    for (const a of await Promise.all(answers)) assert.deepEqual(a, { status: 200, body: '{}' });
+    const check = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(check.prepare('SELECT count(*) AS n, sum(delta) AS total, count(DISTINCT token) AS tokens FROM adds').get(), { n: 30, total: 60, tokens: 30 });
+    } finally {
+      check.close();
+    }
+  });
+});
