@@ -11,6 +11,7 @@
  *   team would write the service by hand (src/bench/floor-sqlite.ts): a durable add with
  *   group commit (`floor.sqlite_add`) and a page of 100 from a plain events table preloaded
  *   like dgw's read namespace (`floor.sqlite_read`, `.c4`).
+ * - `GET /stats`: the adds' group commits so far (count, size, time), to explain the add's p99.
  * - `POST /pg/ReadEventRecords`: the same read over PostgreSQL's plain baseline table
  *   `bench_events` (baselines.ts) through a pg Pool of 10 (dgw's default) (`floor.pg_read`).
  *
@@ -44,6 +45,7 @@ function serve(o: FloorOptions): void {
       if (req.url === '/sqlite/ReadEventRecords' && sqlite) sqlite.read(text, res);
       else if (req.url === '/sqlite/AddCount' && sqlite) sqlite.add(text, res);
       else if (req.url === '/pg/ReadEventRecords' && pgRead) pgRead.read(text, res);
+      else if (req.url === '/stats' && sqlite) answer(res, 200, JSON.stringify(sqlite.stats()));
       else bare(text, res);
     });
   });

@@ -26,7 +26,18 @@ export interface FloorPreload {
 export interface FloorSqlite {
   read(body: string, res: ServerResponse): void;
   add(body: string, res: ServerResponse): void;
+  /** What the adds' group commits did so far (`GET /stats` of the floor server). */
+  stats(): FloorCommitStats;
   close(): void;
+}
+
+/** The adds' group commits: how many, how big, how long (wall time, fsync included). */
+export interface FloorCommitStats {
+  adds: number;
+  commits: number;
+  /** Commits that took over 4 ms. */
+  over4ms: number;
+  maxMs: number;
 }
 
 /** The four item values of the bench's events (ops.ts DEVICE_TYPES; not imported: no dgw code here). */
@@ -75,11 +86,18 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
   const commit = db.transaction((batch: typeof pending) => {
     for (const a of batch) append.run(a.name, a.token, a.delta, a.time);
   });
+  const stats: FloorCommitStats = { adds: 0, commits: 0, over4ms: 0, maxMs: 0 };
   const flush = () => {
     const batch = pending;
     pending = [];
     try {
+      const t0 = performance.now();
       commit(batch);
+      const ms = performance.now() - t0;
+      stats.adds += batch.length;
+      stats.commits++;
+      if (ms > 4) stats.over4ms++;
+      if (ms > stats.maxMs) stats.maxMs = ms;
     } catch (err) {
       for (const a of batch) answer(a.res, 500, JSON.stringify({ error: String(err) }));
       return;
@@ -139,6 +157,7 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
       if (pending.length === 0) setImmediate(flush);
       pending.push({ name: req.counter_name, token: req.idempotency_token?.token ?? null, delta, time: Date.now() * 1000, res });
     },
+    stats: () => ({ ...stats }),
     close() {
       db.close();
     },
