@@ -93,7 +93,9 @@ export interface Measurement {
   clientCpuPct: number;
 }
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+// From the TypeScript source (bench/*.mts scripts under tsx) the worker is forked from its
+// source too; fork passes this process's loader flags (execArgv) on.
+const WORKER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url));
 
 /** Drives `spec` at fixed concurrency for warm-up + duration and measures it. */
 export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurement> {
