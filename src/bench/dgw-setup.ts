@@ -104,11 +104,22 @@ export async function primeNamespaces(origin: string): Promise<void> {
   }
 }
 
+/**
+ * Work the preload runs once `firstAt` events are stored and again each time the stored
+ * events double, the streams waiting for it (one at a time): on PostgreSQL an ANALYZE,
+ * as autovacuum would run during a bulk load (run.ts).
+ */
+export interface PreloadCheckpoint {
+  firstAt: number;
+  run(): Promise<void>;
+}
+
 /** Preloads the read namespace with `total` events (EVENTS_PER_SERIES per series). */
 export async function preloadReads(
   origin: string,
   total: number,
   progress: (done: number, total: number, eventsPerSec: number) => void,
+  checkpoint?: PreloadCheckpoint,
 ): Promise<{ window: ReadWindow; eventsPerSec: number }> {
   const series = Math.max(1, Math.round(total / EVENTS_PER_SERIES));
   const batch = 1000;
@@ -118,6 +129,8 @@ export async function preloadReads(
   const pool = new Pool(origin, { connections: streams, pipelining: 1 });
   let next = 0;
   let done = 0;
+  let nextCheckpoint = checkpoint?.firstAt ?? Infinity;
+  let running: Promise<void> | undefined;
   const t0 = performance.now();
   const stream = async () => {
     for (;;) {
@@ -141,6 +154,11 @@ export async function preloadReads(
       if (r.statusCode !== 200) throw new Error(`preload: HTTP ${r.statusCode} ${text.slice(0, 500)}`);
       done += next - from;
       progress(done, total, done / ((performance.now() - t0) / 1000));
+      if (checkpoint && done >= nextCheckpoint) {
+        while (nextCheckpoint <= done) nextCheckpoint *= 2;
+        running ??= checkpoint.run().finally(() => (running = undefined));
+      }
+      if (running) await running;
     }
   };
   try {

@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { postgresUnreachable, redisUnreachable, setupPostgresBaseline, vacuumPostgres } from './baselines.js';
+import { analyzePostgres, postgresUnreachable, redisUnreachable, setupPostgresBaseline, vacuumPostgres } from './baselines.js';
 import { cassandraPids, cassandraUnreachable, CQL_KEYSPACE, dropKeyspace, setupCqlBaseline, type CqlTarget } from './cql-baseline.js';
 import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
 import { preloadReads, primeNamespaces } from './dgw-setup.js';
@@ -307,8 +307,13 @@ async function runDgwBackend(
     // agreement); it happens here, not inside a measured window.
     await primeNamespaces(server.origin);
     const preload = wantRead
-      ? await preloadReads(server.origin, preloadEvents, (done, total, rate) =>
-          progress(`dgw on ${backend}: preloading read namespace ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')} events/s)`),
+      ? await preloadReads(
+          server.origin,
+          preloadEvents,
+          (done, total, rate) =>
+            progress(`dgw on ${backend}: preloading read namespace ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} events (${Math.round(rate).toLocaleString('en-US')} events/s)`),
+          // baselines.ts analyzePostgres: the stale foreign-key plans of an emptied table.
+          serveArgs.includes('--postgres-url') ? { firstAt: 2000, run: () => analyzePostgres(o.postgresUrl) } : undefined,
         )
       : undefined;
     if (preload) {
