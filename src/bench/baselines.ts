@@ -45,10 +45,15 @@ export async function postgresUnreachable(url: string): Promise<string | undefin
  * ~100/s after a few runs. The dgw-on-PostgreSQL scenarios start from a vacuumed database.
  */
 export async function vacuumPostgres(url: string): Promise<void> {
+  await runStatement(url, 'VACUUM (ANALYZE)');
+}
+
+/** Runs one statement on its own connection. */
+async function runStatement(url: string, statement: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query('VACUUM (ANALYZE)');
+    await c.query(statement);
   } finally {
     await c.end().catch(() => undefined);
   }
@@ -63,13 +68,7 @@ export async function vacuumPostgres(url: string): Promise<void> {
  * ANALYZE invalidated the plan). An ANALYZE is what autovacuum would run during a bulk load.
  */
 export async function analyzePostgres(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('ANALYZE');
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+  await runStatement(url, 'ANALYZE');
 }
 
 /** Creates the baseline tables afresh and preloads `events` rows (1000 per series over the last hour). */

@@ -13,7 +13,7 @@
  *
  * The pragmas are dgw's (storage/sqlite/database.ts). Nothing of dgw is imported.
  */
-import Database from 'better-sqlite3';
+import { openWithDgwPragmas } from './sqlite-pragmas.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How the floor's read table is preloaded: dgw's read namespace, same size, series and span. */
@@ -50,13 +50,7 @@ const HOUR_MS = 3_600_000;
  * last hour in the order i (the order dgw's preload writes them, preloadReads in dgw-setup.ts).
  */
 export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqlite {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
-  db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('journal_size_limit = 67108864');
+  const db = openWithDgwPragmas(file);
   db.exec(`CREATE TABLE IF NOT EXISTS events (
     series TEXT NOT NULL, time INTEGER NOT NULL, id TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL,
     PRIMARY KEY (series, time, id)) WITHOUT ROWID`);

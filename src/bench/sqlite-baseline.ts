@@ -11,7 +11,7 @@
  * The worker that runs it is the "server": the harness charges its CPU to the baseline
  * (ServerTarget.clientIsServer) and runs it with one loop, one writer as dgw has.
  */
-import Database from 'better-sqlite3';
+import { openWithDgwPragmas } from './sqlite-pragmas.js';
 import { sliceTableDdl } from '../storage/sqlite/schema.js';
 import type { Op } from './ops.js';
 
@@ -29,13 +29,7 @@ const HOUR_MICROS = 3_600_000_000;
 
 /** Opens the database (creating the table) and returns the batch insert as an Op. */
 export function sqliteOp(spec: SqliteOpSpec, tag: string): Op {
-  const db = new Database(spec.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
-  db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('journal_size_limit = 67108864');
+  const db = openWithDgwPragmas(spec.file);
   db.exec(sliceTableDdl(TABLE));
   const insert = db.prepare(`INSERT OR IGNORE INTO "${TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`);
   const values = ['ios', 'android', 'web', 'tv'].map((d) => Buffer.from(d)); // ops.ts DEVICE_TYPES (not imported: ops.ts imports this file)
