@@ -23,7 +23,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { answer, isoMicros, openFloorSqlite, readBody, type FloorPreload, type FloorSqlite } from './floor-sqlite.js';
+import { answer, floorPage, openFloorSqlite, parseFloorRead, readBody, type FloorPreload, type FloorSqlite } from './floor-sqlite.js';
 import { trackChild, type ServerProcess } from './procs.js';
 
 /** What the floor server opens besides the bare route. */
@@ -82,32 +82,12 @@ function postgresRead(url: string): { read(text: string, res: ServerResponse): v
   const text = 'SELECT ts, id, k, v FROM bench_events WHERE series = $1 AND ts >= $2 AND ts < $3 ORDER BY ts DESC, id DESC LIMIT $4';
   return {
     read(body, res) {
-      let req: { timeSeriesId?: unknown; timeInterval?: { start?: string; end?: string }; pageSize?: number };
-      try {
-        req = JSON.parse(body) as typeof req;
-      } catch {
-        return answer(res, 400, '{"error":"not JSON"}');
-      }
-      const series = req.timeSeriesId;
-      const pageSize = req.pageSize ?? 100;
-      if (typeof series !== 'string' || !req.timeInterval?.start || !req.timeInterval.end || !(pageSize > 0 && pageSize <= 1000)) {
-        return answer(res, 400, '{"error":"timeSeriesId, timeInterval and pageSize (1-1000) are required"}');
-      }
-      pool.query<{ ts: Date; id: string; k: string; v: Buffer }>({ name: 'range', text, values: [series, req.timeInterval.start, req.timeInterval.end, pageSize + 1] }).then(
+      const q = parseFloorRead(body, res);
+      if (!q) return;
+      pool.query<{ ts: Date; id: string; k: string; v: Buffer }>({ name: 'range', text, values: [q.series, new Date(q.startMs), new Date(q.endMs), q.pageSize + 1] }).then(
         (r) => {
-          const rows = r.rows;
-          const more = rows.length > pageSize;
-          if (more) rows.length = pageSize;
-          const events = rows.map((row) => ({
-            timeSeriesId: series,
-            eventTime: isoMicros(row.ts.getTime() * 1000),
-            eventId: row.id,
-            eventItems: [{ eventItemKey: row.k, eventItemValue: row.v.toString('base64') }],
-          }));
-          const last = rows[rows.length - 1];
-          const page: { events: typeof events; nextPageToken?: string } = { events };
-          if (more && last) page.nextPageToken = Buffer.from(JSON.stringify({ time: last.ts.getTime() * 1000, id: last.id })).toString('base64url');
-          answer(res, 200, JSON.stringify(page));
+          const rows = r.rows.map((row) => ({ time: row.ts.getTime() * 1000, id: row.id, k: row.k, v: row.v }));
+          answer(res, 200, floorPage(q.series, rows, q.pageSize));
         },
         (err: unknown) => answer(res, 500, JSON.stringify({ error: String(err) })),
       );

@@ -101,43 +101,21 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
 
   return {
     read(text, res) {
-      let req: ReadRequest;
-      try {
-        req = JSON.parse(text) as ReadRequest;
-      } catch {
-        return answer(res, 400, '{"error":"not JSON"}');
-      }
-      const series = req.timeSeriesId;
-      const start = Date.parse(req.timeInterval?.start ?? '');
-      const end = Date.parse(req.timeInterval?.end ?? '');
-      const pageSize = req.pageSize ?? 100;
-      if (typeof series !== 'string' || Number.isNaN(start) || Number.isNaN(end) || !(pageSize > 0 && pageSize <= 1000)) {
-        return answer(res, 400, '{"error":"timeSeriesId, timeInterval and pageSize (1-1000) are required"}');
-      }
-      let rows: Row[];
-      if (req.pageToken) {
+      const q = parseFloorRead(text, res);
+      if (!q) return;
+      let rows: FloorRow[];
+      if (q.pageToken) {
         let after: { time: number; id: string };
         try {
-          after = JSON.parse(Buffer.from(req.pageToken, 'base64url').toString('utf8')) as typeof after;
+          after = JSON.parse(Buffer.from(q.pageToken, 'base64url').toString('utf8')) as typeof after;
         } catch {
           return answer(res, 400, '{"error":"bad pageToken"}');
         }
-        rows = next.all(series, start * 1000, after.time, after.time, after.id, pageSize + 1) as Row[];
+        rows = next.all(q.series, q.startMs * 1000, after.time, after.time, after.id, q.pageSize + 1) as FloorRow[];
       } else {
-        rows = first.all(series, start * 1000, end * 1000, pageSize + 1) as Row[];
+        rows = first.all(q.series, q.startMs * 1000, q.endMs * 1000, q.pageSize + 1) as FloorRow[];
       }
-      const more = rows.length > pageSize;
-      if (more) rows.length = pageSize;
-      const events = rows.map((r) => ({
-        timeSeriesId: series,
-        eventTime: isoMicros(r.time),
-        eventId: r.id,
-        eventItems: [{ eventItemKey: r.k, eventItemValue: r.v.toString('base64') }],
-      }));
-      const last = rows[rows.length - 1];
-      const page: { events: typeof events; nextPageToken?: string } = { events };
-      if (more && last) page.nextPageToken = Buffer.from(JSON.stringify({ time: last.time, id: last.id })).toString('base64url');
-      answer(res, 200, JSON.stringify(page));
+      answer(res, 200, floorPage(q.series, rows, q.pageSize));
     },
     add(text, res) {
       let req: AddRequest;
@@ -158,24 +136,66 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
   };
 }
 
-interface ReadRequest {
-  timeSeriesId?: unknown;
-  timeInterval?: { start?: string; end?: string };
-  pageSize?: number;
-  pageToken?: string;
-}
-
 interface AddRequest {
   counter_name?: unknown;
   delta?: number | string;
   idempotency_token?: { token?: string };
 }
 
-interface Row {
+/** A read page's row, as both floors' statements return it (time in µs). */
+export interface FloorRow {
   time: number;
   id: string;
   k: string;
   v: Buffer;
+}
+
+/** A floor read's request: dgw's ReadEventRecords body, checked. */
+export interface FloorReadQuery {
+  series: string;
+  startMs: number;
+  endMs: number;
+  pageSize: number;
+  pageToken?: string;
+}
+
+/** Parses a read's body; answers 400 and returns undefined when it is not one. */
+export function parseFloorRead(text: string, res: ServerResponse): FloorReadQuery | undefined {
+  let req: { timeSeriesId?: unknown; timeInterval?: { start?: string; end?: string }; pageSize?: number; pageToken?: string };
+  try {
+    req = JSON.parse(text) as typeof req;
+  } catch {
+    answer(res, 400, '{"error":"not JSON"}');
+    return undefined;
+  }
+  const series = req.timeSeriesId;
+  const startMs = Date.parse(req.timeInterval?.start ?? '');
+  const endMs = Date.parse(req.timeInterval?.end ?? '');
+  const pageSize = req.pageSize ?? 100;
+  if (typeof series !== 'string' || Number.isNaN(startMs) || Number.isNaN(endMs) || !(pageSize > 0 && pageSize <= 1000)) {
+    answer(res, 400, '{"error":"timeSeriesId, timeInterval and pageSize (1-1000) are required"}');
+    return undefined;
+  }
+  return { series, startMs, endMs, pageSize, ...(req.pageToken ? { pageToken: req.pageToken } : {}) };
+}
+
+/**
+ * A read's answer from up to `pageSize + 1` rows, newest first: objects in dgw's wire shape
+ * and `JSON.stringify`, a next-page token when there were more.
+ */
+export function floorPage(series: string, rows: FloorRow[], pageSize: number): string {
+  const more = rows.length > pageSize;
+  if (more) rows.length = pageSize;
+  const events = rows.map((r) => ({
+    timeSeriesId: series,
+    eventTime: isoMicros(r.time),
+    eventId: r.id,
+    eventItems: [{ eventItemKey: r.k, eventItemValue: r.v.toString('base64') }],
+  }));
+  const last = rows[rows.length - 1];
+  const page: { events: typeof events; nextPageToken?: string } = { events };
+  if (more && last) page.nextPageToken = Buffer.from(JSON.stringify({ time: last.time, id: last.id })).toString('base64url');
+  return JSON.stringify(page);
 }
 
 /** RFC 3339 of a time in µs: milliseconds as Date writes them, the µs digits when there are any. */
