@@ -41,8 +41,8 @@ const FAST_OPERATIONS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCoun
 
 /**
  * The operations whose answers are written at the end of the event-loop turn (see
- * {@link answerSoon}): the counters' small answers. A read's or search's answer (~15 KB,
- * coming from a reader thread) is written at once: batched, reads measured slower.
+ * {@link answerSoon}): the counters' small answers. A read's or search's answer (~15 KB)
+ * is written at once: batched, reads measured slower.
  */
 const BATCHED_ANSWERS: ReadonlySet<string> = new Set(['AddCount', 'AddAndGetCount', 'GetCount']);
 
