@@ -12,7 +12,7 @@
  * (ServerTarget.clientIsServer) and runs it with one loop, one writer as dgw has.
  */
 import { openWithDgwPragmas } from './sqlite-pragmas.js';
-import { sliceTableDdl } from '../storage/sqlite/schema.js';
+import { sliceTableDdl, TIME_ORDERED_LAYOUT } from '../storage/sqlite/schema.js';
 import type { Op } from './ops.js';
 
 /** The spec of the baseline operation (a member of OpSpec). */
@@ -30,7 +30,7 @@ const HOUR_MICROS = 3_600_000_000;
 /** Opens the database (creating the table) and returns the batch insert as an Op. */
 export function sqliteOp(spec: SqliteOpSpec, tag: string): Op {
   const db = openWithDgwPragmas(spec.file);
-  db.exec(sliceTableDdl(TABLE));
+  db.exec(sliceTableDdl(TABLE, TIME_ORDERED_LAYOUT));
   const insert = db.prepare(`INSERT OR IGNORE INTO "${TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`);
   const values = ['ios', 'android', 'web', 'tv'].map((d) => Buffer.from(d)); // ops.ts DEVICE_TYPES (not imported: ops.ts imports this file)
   let seq = 0;

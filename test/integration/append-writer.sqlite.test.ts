@@ -14,7 +14,7 @@ import type { EventWrite, IndexDoc } from '../../src/storage/contracts.js';
 import { fromWire, toWire } from '../../src/storage/sqlite/append-wire.js';
 import { SqliteAppendWriter } from '../../src/storage/sqlite/append-writer.js';
 import { translateSqliteError } from '../../src/storage/sqlite/errors.js';
-import { sliceTableDdl } from '../../src/storage/sqlite/schema.js';
+import { sliceTableDdl, TIME_ORDERED_LAYOUT } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -119,7 +119,7 @@ describe('sqlite writer thread', () => {
     await createSqliteStores({ dataDir }).close();
     const file = join(dataDir, 'dgw.sqlite');
     const db = new Database(file);
-    db.exec(sliceTableDdl('ev_t'));
+    db.exec(sliceTableDdl('ev_t', TIME_ORDERED_LAYOUT));
     const row = (id: string): unknown[] => ['s', 0, 0, T0, id, 'k', new Uint8Array([1])];
     const writer = new SqliteAppendWriter(file);
     const empty = { docs: [], outbox: [] };

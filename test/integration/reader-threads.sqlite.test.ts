@@ -15,7 +15,7 @@ import { emptyPacked, packedPosition, unpackEvents, type PackedEvents } from '..
 import { emptyJoinedJson, eventJson, eventJsonPosition, joinedEventText, joinEventJson } from '../../src/domain/event-json.js';
 import type { EventWrite, IndexDoc, IndexSearch, JoinedEventJson, SliceInfo, StoreSet, TimeBucketScan } from '../../src/storage/contracts.js';
 import { SqliteReaderPool } from '../../src/storage/sqlite/reader-pool.js';
-import { sliceTableName } from '../../src/storage/sqlite/schema.js';
+import { sliceTableName, TIME_ORDERED_LAYOUT } from '../../src/storage/sqlite/schema.js';
 import { createSqliteStores } from '../../src/storage/sqlite/stores.js';
 import { startTestServer, uniqueNamespace } from '../support/http-server.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -235,7 +235,7 @@ describe('sqlite reader threads', () => {
     await setup.close();
     const pool = new SqliteReaderPool(join(dataDir, 'dgw.sqlite'), 3);
     const scan: TimeBucketScan = { namespace: 'ns', sliceId: sl.sliceId, timeSeriesId: 'a', timeBucket: 0, eventBuckets: 4, fromMicros: T0, toMicros: T0 + 60 * SEC, limit: 20 };
-    const table = sliceTableName(1, sl.sliceId);
+    const table = { name: sliceTableName(1, sl.sliceId), layout: TIME_ORDERED_LAYOUT } as const;
     const pending = Array.from({ length: 9 }, () => pool.scan(table, scan));
     assert.equal(pool.running, 3, 'least busy: every thread took a share');
     const closed = pool.close();

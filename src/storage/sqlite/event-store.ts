@@ -25,14 +25,14 @@ import type {
 import { emptyPacked, packEvents } from '../../domain/packed-events.js';
 import { emptyJoinedJson, eventJson, joinEventJson, type JoinedEventJson } from '../../domain/event-json.js';
 import { checkAppendTime, checkWrite, compareNewestFirst, overlapError, slicesOverlap, validateSlice, validateStatus } from '../slice-rules.js';
-import { sliceTableDdl, sliceTableName } from './schema.js';
+import { BUCKETED_LAYOUT, sliceTableDdl, sliceTableName, TIME_ORDERED_LAYOUT, type SliceLayout, type SliceTable } from './schema.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteIndexStore } from './index-store.js';
 import { decodeOutboxDoc } from '../index-outbox.js';
 import { bytesOf, shortHexSql } from './hex-bytes.js';
 import { writeAppendRows, type AppendRows } from './append-rows.js';
 import type { SqliteAppendWriter } from './append-writer.js';
-import { jsonTimeBucketScan, MAX_MERGED_BUCKETS, mergedScanParams, packedTimeBucketScan, ROW_LIMIT_STEP, ScanTexts } from './packed-reads.js';
+import { jsonTimeBucketScan, MAX_MERGED_BUCKETS, mergedScanParams, packedTimeBucketScan, ROW_LIMIT_STEP, ScanTexts, timeBucketSql } from './packed-reads.js';
 import type { SqliteReaderPool } from './reader-pool.js';
 
 interface SliceRow {
@@ -43,6 +43,7 @@ interface SliceRow {
   status: SliceStatus;
   seconds_per_time_bucket: number;
   event_buckets: number;
+  layout: SliceLayout;
 }
 
 function toInfo(r: SliceRow): SliceInfo {
@@ -61,24 +62,16 @@ type ScanRow = [number, string, string, Buffer];
 type MergedRow = [number, string, string, string | Buffer];
 
 /**
- * The newest-first merge of event buckets `0 .. buckets - 1` of one time bucket: one arm per
- * bucket, each walking the primary key in order, and the ORDER BY of the compound makes
- * SQLite merge the arms as co-routines (EXPLAIN QUERY PLAN: MERGE (UNION ALL), no temp
- * B-tree), so the LIMIT stops every arm after the rows it needs. The LIMIT is written into
- * the text: with a bound LIMIT the same page cost ~50 % more in SQLite (measured: 121 vs
- * 80 µs for 101 rows). Short values come back as hex (hex-bytes.ts). Named parameters
- * (bound once, used by every arm; see packed-reads.ts `mergedScanParams`).
+ * The newest-first rows of one time bucket (packed-reads.ts `timeBucketSql`: one range, or
+ * the merge of the event buckets of a bucketed table), short values as hex (hex-bytes.ts).
  */
-function mergedScanSql(table: string, buckets: number, rows: number): string {
-  const arms: string[] = [];
-  for (let eb = 0; eb < buckets; eb++) {
-    arms.push(
-      `SELECT event_time, event_id, event_item_key, ${shortHexSql('event_item_value')} AS v FROM "${table}" ` +
-        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
-        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
-    );
-  }
-  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+function mergedScanSql(table: SliceTable, buckets: number, rows: number): string {
+  return timeBucketSql(table, buckets, rows, `event_time, event_id, event_item_key, ${shortHexSql('event_item_value')} AS v`);
+}
+
+/** Whether a time-bucket scan of `table` over `buckets` event buckets needs partition scans (too many arms). */
+function tooManyArms(table: SliceTable, buckets: number): boolean {
+  return table.layout === BUCKETED_LAYOUT && buckets > MAX_MERGED_BUCKETS;
 }
 
 function view(buf: Buffer): Uint8Array {
@@ -91,17 +84,21 @@ export class SqliteEventStore implements EventStore {
   private readonly texts = new ScanTexts();
   /** namespace -> sliceId -> slice, loaded lazily from `slices`. */
   private readonly sliceCache = new Map<string, Map<number, SliceInfo>>();
+  /** The key of each slice table whose slice is in {@link sliceCache}, by table name. */
+  private readonly layouts = new Map<string, SliceLayout>();
 
   /**
    * @param index the index of the same database: `indexDocs` of an append commit with the events.
    * @param writer the writer thread that commits appends; without one they commit inline.
    * @param readers the reader threads that run packed scans; without them they run inline.
+   * @param newSliceLayout the key of slice tables this store creates (schema.ts SliceLayout).
    */
   constructor(
     private readonly sql: SqliteDatabase,
     private readonly index?: SqliteIndexStore,
     private readonly writer?: SqliteAppendWriter,
     private readonly readers?: SqliteReaderPool,
+    private readonly newSliceLayout: SliceLayout = TIME_ORDERED_LAYOUT,
   ) {}
 
   private slices(namespace: string): Map<number, SliceInfo> {
@@ -111,17 +108,21 @@ export class SqliteEventStore implements EventStore {
     const id = this.sql.namespaceId(namespace, false);
     if (id !== undefined) {
       const rows = this.sql.stmt('SELECT * FROM slices WHERE namespace_id = ? ORDER BY start_micros').all(id) as SliceRow[];
-      for (const r of rows) slices.set(r.slice_id, toInfo(r));
+      for (const r of rows) {
+        slices.set(r.slice_id, toInfo(r));
+        this.layouts.set(sliceTableName(id, r.slice_id), r.layout);
+      }
     }
     this.sliceCache.set(namespace, slices);
     return slices;
   }
 
   /** Table of a live slice, or undefined when the slice is missing or dropped. */
-  private liveTable(namespace: string, sliceId: number): string | undefined {
+  private liveTable(namespace: string, sliceId: number): SliceTable | undefined {
     const slice = this.slices(namespace).get(sliceId);
     if (!slice || slice.status === 'DROPPED') return undefined;
-    return sliceTableName(this.sql.namespaceId(namespace, true), sliceId);
+    const name = sliceTableName(this.sql.namespaceId(namespace, true), sliceId);
+    return { name, layout: this.layouts.get(name) ?? BUCKETED_LAYOUT };
   }
 
   async listSlices(namespace: string): Promise<SliceInfo[]> {
@@ -137,13 +138,16 @@ export class SqliteEventStore implements EventStore {
     }
     // Allocated outside the transaction: a rollback must not leave a cached id without its row.
     const id = this.sql.namespaceId(namespace, true);
+    const table = sliceTableName(id, slice.sliceId);
+    const layout = this.newSliceLayout;
     this.sql.transaction(() => {
       this.sql
-        .stmt('INSERT INTO slices VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, slice.sliceId, slice.startMicros, slice.endMicros, slice.status, slice.secondsPerTimeBucket, slice.eventBuckets);
-      if (slice.status !== 'DROPPED') this.sql.db.exec(sliceTableDdl(sliceTableName(id, slice.sliceId)));
+        .stmt('INSERT INTO slices VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, slice.sliceId, slice.startMicros, slice.endMicros, slice.status, slice.secondsPerTimeBucket, slice.eventBuckets, layout);
+      if (slice.status !== 'DROPPED') this.sql.db.exec(sliceTableDdl(table, layout));
     });
     slices.set(slice.sliceId, { ...slice });
+    this.layouts.set(table, layout);
   }
 
   async setSliceStatus(namespace: string, sliceId: number, status: SliceStatus): Promise<void> {
@@ -236,7 +240,7 @@ export class SqliteEventStore implements EventStore {
       const p = l.partition;
       const row = this.sql
         .stmt(
-          `SELECT 1 FROM "${table}" WHERE time_series_id = ? AND time_bucket = ? AND event_bucket = ? ` +
+          `SELECT 1 FROM "${table.name}" WHERE time_series_id = ? AND time_bucket = ? AND event_bucket = ? ` +
             'AND event_time = ? AND event_id = ? LIMIT 1',
         )
         .get(p.timeSeriesId, p.timeBucket, p.eventBucket, l.eventTimeMicros, l.eventId);
@@ -261,7 +265,7 @@ export class SqliteEventStore implements EventStore {
     if (hi < scan.fromMicros) return [];
     const stmt = this.sql
       .stmt(
-        `SELECT event_time, event_id, event_item_key, event_item_value FROM "${table}" ` +
+        `SELECT event_time, event_id, event_item_key, event_item_value FROM "${table.name}" ` +
           'WHERE time_series_id = ? AND time_bucket = ? AND event_bucket = ? AND event_time >= ? AND event_time <= ? ' +
           'AND (event_time < ? OR event_id > ?) ORDER BY event_time DESC, event_id, event_item_key',
       )
@@ -292,7 +296,7 @@ export class SqliteEventStore implements EventStore {
   async scanTimeBucket(scan: TimeBucketScan): Promise<EventRecord[]> {
     const table = this.liveTable(scan.namespace, scan.sliceId);
     if (!table || scan.limit < 1 || scan.eventBuckets < 1) return [];
-    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return this.scanBucketsApart(scan);
+    if (tooManyArms(table, scan.eventBuckets)) return this.scanBucketsApart(scan);
     const base = scan.toMicros - 1;
     if (base < scan.fromMicros) return [];
     const out: EventRecord[] = [];
@@ -333,7 +337,7 @@ export class SqliteEventStore implements EventStore {
   async scanTimeBucketPacked(scan: TimeBucketScan): Promise<PackedEvents> {
     const table = this.liveTable(scan.namespace, scan.sliceId);
     if (!table || scan.limit < 1 || scan.eventBuckets < 1) return emptyPacked();
-    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return packEvents(await this.scanBucketsApart(scan));
+    if (tooManyArms(table, scan.eventBuckets)) return packEvents(await this.scanBucketsApart(scan));
     // On a reader thread when there are some (file databases); a table dropped after
     // liveTable found it answers as a table that is gone does.
     if (this.readers) return (await this.readers.scan(table, scan)) ?? emptyPacked();
@@ -348,14 +352,14 @@ export class SqliteEventStore implements EventStore {
   async scanTimeBucketJson(scan: TimeBucketScan): Promise<JoinedEventJson> {
     const table = this.liveTable(scan.namespace, scan.sliceId);
     if (!table || scan.limit < 1 || scan.eventBuckets < 1) return emptyJoinedJson();
-    if (scan.eventBuckets > MAX_MERGED_BUCKETS) return joinEventJson((await this.scanBucketsApart(scan)).map(eventJson));
+    if (tooManyArms(table, scan.eventBuckets)) return joinEventJson((await this.scanBucketsApart(scan)).map(eventJson));
     if (this.readers) return (await this.readers.scanJson(table, scan)) ?? emptyJoinedJson();
     return jsonTimeBucketScan(this.sql, this.texts, table, scan);
   }
 
   /** The statement of {@link mergedScanSql}, its text built once (a reused string is hashed once). */
-  private mergedScan(table: string, buckets: number, rows: number) {
-    return this.sql.stmt(this.texts.get(`m/${table}/${buckets}/${rows}`, () => mergedScanSql(table, buckets, rows))).raw(true);
+  private mergedScan(table: SliceTable, buckets: number, rows: number) {
+    return this.sql.stmt(this.texts.get(`m/${table.name}/${table.layout}/${buckets}/${rows}`, () => mergedScanSql(table, buckets, rows))).raw(true);
   }
 
   /** {@link scanTimeBucket} for slices with too many event buckets for one statement. */
@@ -387,7 +391,10 @@ export class SqliteEventStore implements EventStore {
       this.sql.stmt('DELETE FROM slices WHERE namespace_id = ?').run(id);
       this.sql.stmt('DELETE FROM index_outbox WHERE namespace = ?').run(namespace);
     });
-    for (const sliceId of slices) this.sql.forgetTable(sliceTableName(id, sliceId));
+    for (const sliceId of slices) {
+      this.sql.forgetTable(sliceTableName(id, sliceId));
+      this.layouts.delete(sliceTableName(id, sliceId));
+    }
     this.sliceCache.delete(namespace);
   }
 }

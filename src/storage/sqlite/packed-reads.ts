@@ -12,13 +12,15 @@ import { formatTimestampMicros } from '../../kernel/time.js';
 import type { SqliteDatabase } from './database.js';
 import { itemsOf } from './hex-bytes.js';
 import type { CompiledSql } from './search-sql.js';
+import { TIME_ORDERED_LAYOUT, type SliceTable } from './schema.js';
 
 /** Row limits of merged scans are rounded up to a multiple of this: few statement texts. */
 export const ROW_LIMIT_STEP = 8;
 
 /**
  * Most event buckets merged by one statement (a compound SELECT of one arm per bucket;
- * SQLite refuses more than 500 arms). A slice with more is merged from partition scans.
+ * SQLite refuses more than 500 arms). A slice table of the bucketed layout (schema.ts
+ * `BUCKETED_LAYOUT`) with more is merged from partition scans.
  */
 export const MAX_MERGED_BUCKETS = 64;
 
@@ -48,27 +50,53 @@ export function mergedScanParams(scan: TimeBucketScan, hi: number, after: TimeBu
 }
 
 /**
- * The newest-first merge of event buckets `0 .. buckets - 1` of one time bucket with each
- * row as one text (issue 9): `time U+001F id U+001F key U+001F value`, the id and key as
- * JSON string literals (`json_quote`, which writes exactly what `JSON.stringify` does:
- * checked over every code point up to U+07FF and astral ones in
- * test/unit/packed-events.test.ts) and the value as upper-case hex. One JS string per row
- * instead of four values and a byte array: better-sqlite3 makes each value of a row in C++,
- * the most expensive part of a read (BENCHMARKS.md, issue 9). The text is the first result
- * column (read with `pluck`); the others are there for the compound's ORDER BY. The merge
- * and the LIMIT written into the text as in event-store.ts `mergedScanSql`.
+ * The WHERE of a time-bucket scan's rows of `table` from `hi` down after the cursor (named
+ * parameters, see {@link mergedScanParams}); of event bucket `eb` only when set.
  */
-export function packedScanSql(table: string, buckets: number, rows: number): string {
+function bucketWhere(eb: number | undefined): string {
+  return (
+    `WHERE time_series_id = @series AND time_bucket = @timeBucket${eb === undefined ? '' : ` AND event_bucket = ${eb}`} ` +
+    'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)'
+  );
+}
+
+/**
+ * The newest-first rows of one time bucket of `table`, at most `rows`, each row's columns
+ * `select`. A {@link TIME_ORDERED_LAYOUT} table holds the time bucket as one range of its
+ * key: one SELECT walks it in order. A `BUCKETED_LAYOUT` table holds one range per
+ * event bucket `0 .. buckets - 1`: one arm per bucket, each walking the key in order, and
+ * the ORDER BY of the compound makes SQLite merge the arms as co-routines (EXPLAIN QUERY
+ * PLAN: MERGE (UNION ALL), no temp B-tree), so the LIMIT stops every arm after the rows it
+ * needs; the compound's ORDER BY names result columns, so `select` must end with
+ * `event_time, event_id, event_item_key` there. The LIMIT is written into the text: with
+ * a bound LIMIT the same page cost ~50 % more in SQLite (measured: 121 vs 80 µs for 101
+ * rows).
+ */
+export function timeBucketSql(table: SliceTable, buckets: number, rows: number, select: string): string {
+  const order = `ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+  if (table.layout === TIME_ORDERED_LAYOUT) return `SELECT ${select} FROM "${table.name}" ${bucketWhere(undefined)} ${order}`;
   const arms: string[] = [];
-  for (let eb = 0; eb < buckets; eb++) {
-    arms.push(
-      "SELECT event_time || char(31) || json_quote(event_id) || char(31) || json_quote(event_item_key) || char(31) || hex(event_item_value) AS r, " +
-        `event_time, event_id, event_item_key FROM "${table}" ` +
-        `WHERE time_series_id = @series AND time_bucket = @timeBucket AND event_bucket = ${eb} ` +
-        'AND event_time >= @from AND event_time <= @hi AND (event_time < @cursorTime OR event_id > @cursorId)',
-    );
-  }
-  return `${arms.join(' UNION ALL ')} ORDER BY event_time DESC, event_id, event_item_key LIMIT ${rows}`;
+  for (let eb = 0; eb < buckets; eb++) arms.push(`SELECT ${select} FROM "${table.name}" ${bucketWhere(eb)}`);
+  return `${arms.join(' UNION ALL ')} ${order}`;
+}
+
+/**
+ * The newest-first rows of one time bucket (issue 9, {@link timeBucketSql}) with each row
+ * as one text: `time U+001F id U+001F key U+001F value`, the id and key as JSON string
+ * literals (`json_quote`, which writes exactly what `JSON.stringify` does: checked over
+ * every code point up to U+07FF and astral ones in test/unit/packed-events.test.ts) and the
+ * value as upper-case hex. One JS string per row instead of four values and a byte array:
+ * better-sqlite3 makes each value of a row in C++, the most expensive part of a read
+ * (BENCHMARKS.md, issue 9). The text is the first result column (read with `pluck`).
+ */
+export function packedScanSql(table: SliceTable, buckets: number, rows: number): string {
+  return timeBucketSql(
+    table,
+    buckets,
+    rows,
+    "event_time || char(31) || json_quote(event_id) || char(31) || json_quote(event_item_key) || char(31) || hex(event_item_value) AS r, " +
+      'event_time, event_id, event_item_key',
+  );
 }
 
 /** Statement texts by a key, built once (a reused string is hashed once by the statement cache). */
@@ -89,13 +117,13 @@ export class ScanTexts {
 
 /**
  * The packed time-bucket scan of live slice table `table` on `sql` (the caller resolved the
- * table and checked `scan.eventBuckets <= MAX_MERGED_BUCKETS`). Rows are fetched with `all`
- * and a row LIMIT (one native call instead of one per row): `limit + 1` rows (rounded up
- * to {@link ROW_LIMIT_STEP}) hold `limit` whole events when events have one item;
- * otherwise the last, possibly cut, event is read again from a cursor with a doubled row
- * limit. Each statement is its own read transaction, as inline.
+ * table and, for a bucketed one, checked `scan.eventBuckets <= MAX_MERGED_BUCKETS`). Rows
+ * are fetched with `all` and a row LIMIT (one native call instead of one per row):
+ * `limit + 1` rows (rounded up to {@link ROW_LIMIT_STEP}) hold `limit` whole events when
+ * events have one item; otherwise the last, possibly cut, event is read again from a
+ * cursor with a doubled row limit. Each statement is its own read transaction, as inline.
  */
-export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): PackedEvents {
+export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): PackedEvents {
   const out = emptyPacked();
   const { times, ids, items } = out;
   scanRounds(sql, texts, table, scan, (rows, cut) => {
@@ -142,7 +170,7 @@ const AGAIN = 'again';
 function scanRounds(
   sql: SqliteDatabase,
   texts: ScanTexts,
-  table: string,
+  table: SliceTable,
   scan: TimeBucketScan,
   round: (rows: string[], cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
 ): void {
@@ -156,7 +184,7 @@ function scanRounds(
     if (hi < scan.fromMicros) return;
     const params = mergedScanParams(scan, hi, after);
     const buckets = scan.eventBuckets;
-    const text = texts.get(`p/${table}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
+    const text = texts.get(`p/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
     const rows = sql.stmt(text).pluck(true).all(params) as string[];
     // The last event may miss items past the limit.
     const next = round(rows, rows.length === rowLimit);
@@ -172,12 +200,12 @@ function scanRounds(
  * from its rows here (on a reader thread when there are some), so the main thread does no
  * work per event and receives one string.
  */
-export function jsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): JoinedEventJson {
+export function jsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): JoinedEventJson {
   return joinEventJson(eventTexts(sql, texts, table, scan));
 }
 
 /** The event texts of {@link jsonTimeBucketScan}. */
-function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: string, scan: TimeBucketScan): string[] {
+function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): string[] {
   const out: string[] = [];
   const series = seriesJsonHead(scan.timeSeriesId);
   let lastTime = 0; // out's last event

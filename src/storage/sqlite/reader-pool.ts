@@ -14,6 +14,7 @@ import type { PackedEvents } from '../../domain/packed-events.js';
 import type { JoinedEventJson } from '../../domain/event-json.js';
 import { fromWire } from './append-wire.js';
 import type { CompiledSql } from './search-sql.js';
+import type { SliceTable } from './schema.js';
 import type { ReaderReply, ReaderRequest, ReaderThreadData } from './reader-wire.js';
 
 /** Whether this module runs from its TypeScript source (tests, `npm run dev`: tsx). */
@@ -77,7 +78,7 @@ export class SqliteReaderPool {
    * The packed scan of live slice table `table` (packed-reads.ts `packedTimeBucketScan`);
    * undefined when the table was dropped meanwhile.
    */
-  scan(table: string, scan: TimeBucketScan): Promise<PackedEvents | undefined> {
+  scan(table: SliceTable, scan: TimeBucketScan): Promise<PackedEvents | undefined> {
     return this.post((id) => ({ type: 'scan', id, table, scan })) as Promise<PackedEvents | undefined>;
   }
 
@@ -85,7 +86,7 @@ export class SqliteReaderPool {
    * The JSON scan of live slice table `table` (packed-reads.ts `jsonTimeBucketScan`);
    * undefined when the table was dropped meanwhile.
    */
-  scanJson(table: string, scan: TimeBucketScan): Promise<JoinedEventJson | undefined> {
+  scanJson(table: SliceTable, scan: TimeBucketScan): Promise<JoinedEventJson | undefined> {
     return this.post((id) => ({ type: 'scanJson', id, table, scan })) as Promise<JoinedEventJson | undefined>;
   }
 

@@ -51,7 +51,7 @@ class Reader {
     } catch (err) {
       if (m.type !== 'search' && isMissingSliceTable(err)) {
         // Dropped after the main thread found it live: its statements here are stale too.
-        sql.forgetTable(m.table);
+        sql.forgetTable(m.table.name);
         return { id: m.id, gone: true };
       }
       return { id: m.id, error: toWire(err) };

@@ -10,6 +10,7 @@ import type { PackedEvents } from '../../domain/packed-events.js';
 import type { JoinedEventJson } from '../../domain/event-json.js';
 import type { CompiledSql } from './search-sql.js';
 import type { WireError } from './append-wire.js';
+import type { SliceTable } from './schema.js';
 
 /** What a reader thread is started with. */
 export interface ReaderThreadData {
@@ -21,7 +22,7 @@ export interface ReaderThreadData {
 export interface ScanRequest {
   type: 'scan';
   id: number;
-  table: string;
+  table: SliceTable;
   scan: TimeBucketScan;
 }
 
@@ -29,7 +30,7 @@ export interface ScanRequest {
 export interface JsonScanRequest {
   type: 'scanJson';
   id: number;
-  table: string;
+  table: SliceTable;
   scan: TimeBucketScan;
 }
 

@@ -119,6 +119,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'is its rows joined (issue 9); NULL for documents indexed before, which a search still packs from their columns',
     sql: `ALTER TABLE index_docs ADD COLUMN json TEXT;`,
   },
+  {
+    version: 7,
+    description:
+      'slices.layout: the key of the slice\'s table; tables created from now on are keyed without the event ' +
+      'bucket (one time-ordered range per time bucket, no merge on reads; issue 9), older ones keep theirs',
+    sql: `ALTER TABLE slices ADD COLUMN layout INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** The schema version this build writes and understands. */
@@ -134,8 +141,30 @@ export function sliceTableName(namespaceId: number, sliceId: number): string {
   return `ev_${namespaceId}_${sliceId < 0 ? `m${-sliceId}` : sliceId}`;
 }
 
-/** DDL of one slice table (DESIGN 3.2): partition key, then clustering order. */
-export function sliceTableDdl(table: string): string {
+/**
+ * The key of a slice table (`slices.layout`):
+ * - {@link BUCKETED_LAYOUT}: the partition key then the clustering order, event bucket
+ *   included, as in Cassandra (DESIGN 3.2): tables created before schema version 7. A time
+ *   bucket is one range per event bucket, which a read merges.
+ * - {@link TIME_ORDERED_LAYOUT}: the same key without the event bucket (issue 9): a time
+ *   bucket is one range, newest first, read without a merge. The event bucket spreads a
+ *   series over Cassandra partitions; in one SQLite B-tree it only split the range. It is
+ *   still stored (a function of the event id, so the key stays as unique) and a partition
+ *   scan filters on it.
+ */
+export type SliceLayout = typeof BUCKETED_LAYOUT | typeof TIME_ORDERED_LAYOUT;
+export const BUCKETED_LAYOUT = 0;
+export const TIME_ORDERED_LAYOUT = 1;
+
+/** A live slice table: its name and its key. Plain data (it crosses to reader threads). */
+export interface SliceTable {
+  name: string;
+  layout: SliceLayout;
+}
+
+/** DDL of one slice table with key `layout` (see {@link SliceLayout}). */
+export function sliceTableDdl(table: string, layout: SliceLayout): string {
+  const key = layout === TIME_ORDERED_LAYOUT ? 'time_series_id, time_bucket' : 'time_series_id, time_bucket, event_bucket';
   return `CREATE TABLE IF NOT EXISTS "${table}" (
     time_series_id   TEXT    NOT NULL,
     time_bucket      INTEGER NOT NULL,
@@ -145,7 +174,7 @@ export function sliceTableDdl(table: string): string {
     event_item_key   TEXT    NOT NULL,
     event_item_value BLOB    NOT NULL,
     value_metadata   TEXT,
-    PRIMARY KEY (time_series_id, time_bucket, event_bucket, event_time DESC, event_id, event_item_key)
+    PRIMARY KEY (${key}, event_time DESC, event_id, event_item_key)
   ) WITHOUT ROWID`;
 }
 

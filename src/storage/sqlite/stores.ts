@@ -18,6 +18,7 @@ import { SqliteIndexStore } from './index-store.js';
 import { SqliteNamespaceRegistry } from './namespace-registry.js';
 import { SqliteReaderPool } from './reader-pool.js';
 import { SqliteRollupStore } from './rollup-store.js';
+import type { SliceLayout } from './schema.js';
 
 export { SCHEMA_VERSION } from './schema.js';
 
@@ -51,6 +52,12 @@ export interface SqliteStoresOptions {
    * database cannot be shared with a thread and always reads inline.
    */
   readerThreads?: number;
+  /**
+   * The key of the slice tables created from now on (schema.ts `SliceLayout`): time-ordered
+   * by default; `BUCKETED_LAYOUT` creates them as dgw did before schema version 7, which
+   * tests use to check that such databases keep working.
+   */
+  sliceLayout?: SliceLayout;
 }
 
 /**
@@ -83,7 +90,7 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
     translate: translateSqliteError,
     parts: {
-      events: new SqliteEventStore(sql, index, writer, readers),
+      events: new SqliteEventStore(sql, index, writer, readers, options.sliceLayout),
       index,
       rollups: new SqliteRollupStore(sql, options.clock),
       rollupCache: new LruRollupCache(
