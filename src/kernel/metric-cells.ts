@@ -27,7 +27,8 @@ interface CounterRecord {
 }
 
 interface HistogramRecord {
-  bucketValues: Record<number, number>;
+  /** By upper bound, keyed as JavaScript keys numbers: `String(bound)`. */
+  bucketValues: Record<string, number>;
   sum: number;
   count: number;
 }
@@ -76,6 +77,11 @@ export class HistogramCell<T extends string> {
   private readonly hash: string;
   private readonly labels: LabelValues<T>;
   private readonly bounds: readonly number[];
+  /**
+   * The bucket record's keys, `String(bound)`: the key a number index becomes, made once
+   * (a fractional bound such as 0.005 was turned into its string on every observe).
+   */
+  private readonly bucketKeys: readonly string[];
 
   constructor(
     private readonly metric: Histogram<T>,
@@ -85,6 +91,7 @@ export class HistogramCell<T extends string> {
     this.series = metric as unknown as SeriesMap<HistogramRecord>;
     this.hash = seriesHash(this.series.sortedLabelNames, this.labels);
     this.bounds = (metric as unknown as { upperBounds: readonly number[] }).upperBounds;
+    this.bucketKeys = this.bounds.map(String);
   }
 
   observe(value: number): void {
@@ -101,10 +108,11 @@ export class HistogramCell<T extends string> {
     record.sum += value;
     record.count += 1;
     const bounds = this.bounds;
+    const buckets = record.bucketValues;
     for (let i = 0; i < bounds.length; i++) {
-      const bound = bounds[i]!;
-      if (value <= bound) {
-        record.bucketValues[bound] = record.bucketValues[bound]! + 1;
+      if (value <= bounds[i]!) {
+        const key = this.bucketKeys[i]!;
+        buckets[key] = buckets[key]! + 1;
         return;
       }
     }
