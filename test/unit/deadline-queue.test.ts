@@ -81,3 +81,55 @@ test('the timer is cleared when the last pending call answers, and armed again b
   assert.equal(expired, 1);
   assert.equal(timers.armed.size, 0);
 });
+
+/** Timers that can be unref'd, as Node's: the queue then keeps its timer while idle. */
+class RefTimers extends FakeTimers {
+  readonly unrefd = new Set<unknown>();
+  setCalls = 0;
+  override setTimeout(fn: () => void, ms: number): unknown {
+    this.setCalls++;
+    return super.setTimeout(fn, ms);
+  }
+  override clearTimeout(handle: unknown): void {
+    this.unrefd.delete(handle);
+    super.clearTimeout(handle);
+  }
+  unref(handle: unknown): void {
+    this.unrefd.add(handle);
+  }
+  ref(handle: unknown): void {
+    this.unrefd.delete(handle);
+  }
+  /** Armed timers that keep the process alive. */
+  get holding(): number {
+    return [...this.armed.keys()].filter((id) => !this.unrefd.has(id)).length;
+  }
+}
+
+test('with unref: an idle queue keeps its timer without holding the process, the next call takes it back', () => {
+  const timers = new RefTimers();
+  const q = new DeadlineQueue(1000, timers);
+  let expired = 0;
+  for (let i = 0; i < 5000; i++) {
+    const p = q.add(() => expired++);
+    assert.equal(timers.holding, 1, `call ${i}: its deadline is armed`);
+    timers.advance(1);
+    q.settle(p);
+    assert.equal(timers.holding, 0, `call ${i}: nothing pending holds the process`);
+  }
+  // One setTimeout per `ms` of traffic, not one per idle gap.
+  assert.ok(timers.setCalls <= 6, `${timers.setCalls} timers armed`);
+  assert.equal(expired, 0);
+  // A call added to an idle queue whose kept timer fires before its deadline still expires on time.
+  timers.advance(500);
+  const late: number[] = [];
+  q.add(() => late.push(timers.now()));
+  timers.advance(999);
+  assert.deepEqual(late, []);
+  timers.advance(1);
+  assert.equal(late.length, 1);
+  assert.ok(late[0]! >= 6499 && late[0]! <= 6501, `expired at ${late[0]}`);
+  // Idle, the kept timer fires once more at most and is then gone.
+  timers.advance(2000);
+  assert.equal(timers.armed.size, 0, 'an idle queue ends with no timer at all');
+});
