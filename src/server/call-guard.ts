@@ -78,7 +78,7 @@ export class CallGuard {
       ticket.priority = priority;
     }
     if (tokens && ticket.principal) tokens.authorize(ticket.principal, call.access, call.operation, call.namespace);
-    return shedder && !ticket.admitted && admits(call) ? shedder.enter(call, ticket.priority ?? 50) : noop;
+    return shedder && !ticket.admitted && admits(call) ? shedder.enter(call, ticket.priority ?? 50) : NOTHING_TO_RELEASE;
   }
 
   /** Both stages at once, for a call whose namespace is known up front. */
@@ -87,7 +87,11 @@ export class CallGuard {
   }
 }
 
-function noop(): void {}
+/**
+ * What {@link CallGuard.finish} returns when the call holds no slot of its own to free
+ * (admitted at stage one, or not subject to admission): a caller may skip binding it.
+ */
+export function NOTHING_TO_RELEASE(): void {}
 
 /** Probes and /metrics take no admission slot (they are never shed either). */
 function admits(call: CallContext): boolean {

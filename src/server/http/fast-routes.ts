@@ -22,8 +22,8 @@ import { errorCodes } from 'fastify';
 import type { OperationChain } from '../operations/chain.js';
 import type { JsonObject, Operation } from '../operations/operation.js';
 import { accessOf, type Access } from '../call-context.js';
-import type { CallGuard, GuardTicket } from '../call-guard.js';
-import type { MemoryBudget } from '../../core/memory-budget.js';
+import { NOTHING_TO_RELEASE, type CallGuard, type GuardTicket } from '../call-guard.js';
+import type { MemoryBudget, MemoryReservation } from '../../core/memory-budget.js';
 import { bodyReservationBytes, SMALL_BODY_BYTES } from '../memory/body-reservations.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../ops/request-id.js';
 import { namespaceOfBody, reportFinished } from '../ops/http-request-log.js';
@@ -181,6 +181,12 @@ class FastCall {
   private answered = false;
   /** Set when reading or parsing the body failed: Fastify then closes the connection. */
   private closeConnection = false;
+  /** The body's memory reservation and the admission slot taken at stage one, freed on close. */
+  private reservation: MemoryReservation | undefined;
+  private slot: (() => void) | undefined;
+  /** A 'close' listener frees them ({@link releaseOnClose}); `closed` once it ran. */
+  private watching = false;
+  private closed = false;
 
   constructor(
     private readonly options: FastRoutesOptions,
@@ -206,17 +212,44 @@ class FastCall {
     try {
       const budget = this.options.memoryBudget;
       if (budget) {
-        const reservation = budget.reserve(bodyReservationBytes(this.length, this.options.bodyLimit), `a request body of ${this.length} bytes`);
-        releaseOnClose(res, () => reservation.release());
+        this.reservation = budget.reserve(bodyReservationBytes(this.length, this.options.bodyLimit), `a request body of ${this.length} bytes`);
+        this.releaseOnClose();
       }
       const call = callContext(this.route.operation.name, this.route.access, this.req.headers, undefined);
       this.ticket = this.options.guard.begin(call);
       const admission = this.options.guard.admitEarly(call, this.ticket);
       if (admission === undefined) this.readBody();
-      else awaitAdmission(res, admission, (err) => (err ? this.fail(err) : this.readBody()));
+      else if (typeof admission === 'function') {
+        this.holdSlot(admission);
+        this.readBody();
+      } else awaitAdmission(res, admission, (err) => (err ? this.fail(err) : this.readBody()));
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /**
+   * Frees the body's reservation, then the admission slot, once the response is closed:
+   * what releaseOnClose does for each, with one 'close' listener for both (issue 9).
+   */
+  private releaseOnClose(): void {
+    if (this.watching) return;
+    this.watching = true;
+    releaseOnClose(this.res, () => {
+      this.closed = true;
+      this.reservation?.release();
+      this.slot?.();
+    });
+  }
+
+  /** An admission slot taken at once: freed when the response is closed (now, if it is). */
+  private holdSlot(release: () => void): void {
+    if (this.closed) {
+      release();
+      return;
+    }
+    this.slot = release;
+    this.releaseOnClose();
   }
 
   /** Reads the body as Fastify's string parser does (byte limit, declared length), then parses it. */
@@ -272,7 +305,9 @@ class FastCall {
     try {
       const call = callContext(this.route.operation.name, this.route.access, this.req.headers, namespaceInBody(this.body));
       const admission = this.options.guard.finish(call, this.ticket);
-      awaitAdmission(this.res, admission, (err) => (err ? this.fail(err) : this.handle()));
+      // Admitted at stage one (start): nothing more to bind to the response's close.
+      if (admission === NOTHING_TO_RELEASE) this.handle();
+      else awaitAdmission(this.res, admission, (err) => (err ? this.fail(err) : this.handle()));
     } catch (err) {
       this.fail(err);
     }
