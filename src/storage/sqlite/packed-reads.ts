@@ -118,7 +118,7 @@ export class ScanTexts {
 /**
  * The packed time-bucket scan of live slice table `table` on `sql` (the caller resolved the
  * table and, for a bucketed one, checked `scan.eventBuckets <= MAX_MERGED_BUCKETS`). Rows
- * are fetched with `all` and a row LIMIT (one native call instead of one per row):
+ * come from {@link joinedScanSql} with a row LIMIT (one native call, one string):
  * `limit + 1` rows (rounded up to {@link ROW_LIMIT_STEP}) hold `limit` whole events when
  * events have one item; otherwise the last, possibly cut, event is read again from a
  * cursor with a doubled row limit. Each statement is its own read transaction, as inline.
@@ -130,12 +130,14 @@ export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, tabl
     let complete = times.length;
     let time = NaN;
     let id = '';
-    for (const row of rows) {
-      const a = row.indexOf('\u001f');
-      const b = row.indexOf('\u001f', a + 1);
-      const t = Number(row.slice(0, a));
-      const i = row.slice(a + 1, b);
-      const item = row.slice(b + 1);
+    for (let at = 0; at < rows.length; ) {
+      const a = rows.indexOf('\u001f', at);
+      const b = rows.indexOf('\u001f', a + 1);
+      const end = rowEnd(rows, rows.indexOf('\u001f', b + 1));
+      const t = Number(rows.slice(at, a));
+      const i = rows.slice(a + 1, b);
+      const item = rows.slice(b + 1, end);
+      at = end + 1;
       if (t === time && i === id) {
         items[items.length - 1] += ITEM_SEPARATOR + item;
         continue;
@@ -156,6 +158,27 @@ export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, tabl
   return out;
 }
 
+/**
+ * {@link packedScanSql}'s rows as one text, joined with U+001E, and their count (issue 9):
+ * better-sqlite3 makes one string per page instead of one per row (measured on the bench's
+ * 1,000,000-event file: a page of 100 rows read and written as event texts cost 117–149 µs
+ * of CPU this way against 131–171 µs row by row). Neither separator can occur in a row: the
+ * time is digits, the id and key are JSON literals (`json_quote` writes control
+ * characters as escapes) and the value is hex. The rows are those of the subquery in its
+ * order: SQLite runs a subquery with ORDER BY and LIMIT as a co-routine the aggregate
+ * reads in that order (test/integration/read-merged.sqlite.test.ts compares every page, ties
+ * on time included, with the read path's own merge).
+ */
+export function joinedScanSql(table: SliceTable, buckets: number, rows: number): string {
+  return `SELECT group_concat(r, char(30)), count(*) FROM (${packedScanSql(table, buckets, rows)})`;
+}
+
+/** Where the row of joined scan text `rows` whose value starts after `valueSeparator` ends (U+001E or the text's end). */
+function rowEnd(rows: string, valueSeparator: number): number {
+  const end = rows.indexOf('\u001e', valueSeparator + 1);
+  return end < 0 ? rows.length : end;
+}
+
 /** What a round of {@link scanRounds} answers: the scan is complete. */
 const DONE = 'done';
 /** What a round of {@link scanRounds} answers: read again from the same cursor (no whole event yet). */
@@ -163,16 +186,16 @@ const AGAIN = 'again';
 
 /**
  * The rounds of a packed time-bucket scan (see {@link packedTimeBucketScan}): runs the
- * merged statement from `scan.after` with a row limit and hands its rows to `round`, which
- * answers DONE, AGAIN, or the last whole event to read on after; each further round doubles
- * the row limit.
+ * joined statement from `scan.after` with a row limit and hands its rows (one text) to
+ * `round`, which answers DONE, AGAIN, or the last whole event to read on after; each
+ * further round doubles the row limit.
  */
 function scanRounds(
   sql: SqliteDatabase,
   texts: ScanTexts,
   table: SliceTable,
   scan: TimeBucketScan,
-  round: (rows: string[], cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
+  round: (rows: string, cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
 ): void {
   if (scan.limit < 1 || scan.eventBuckets < 1) return;
   const base = scan.toMicros - 1;
@@ -184,10 +207,10 @@ function scanRounds(
     if (hi < scan.fromMicros) return;
     const params = mergedScanParams(scan, hi, after);
     const buckets = scan.eventBuckets;
-    const text = texts.get(`p/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => packedScanSql(table, buckets, rowLimit));
-    const rows = sql.stmt(text).pluck(true).all(params) as string[];
+    const text = texts.get(`j/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => joinedScanSql(table, buckets, rowLimit));
+    const [rows, count] = sql.stmt(text).raw(true).get(params) as [string | null, number];
     // The last event may miss items past the limit.
-    const next = round(rows, rows.length === rowLimit);
+    const next = round(rows ?? '', count === rowLimit);
     if (next === DONE) return;
     if (next !== AGAIN) after = next;
     rowLimit *= 2;
@@ -214,14 +237,16 @@ function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, sc
     let open = ''; // the open event's text so far (without its closing ']}'); '' when none
     let time = NaN;
     let id = '';
-    for (const row of rows) {
-      const a = row.indexOf('\u001f');
-      const b = row.indexOf('\u001f', a + 1);
-      const c = row.indexOf('\u001f', b + 1);
-      const t = Number(row.slice(0, a));
-      const i = row.slice(a + 1, b);
+    for (let at = 0; at < rows.length; ) {
+      const a = rows.indexOf('\u001f', at);
+      const b = rows.indexOf('\u001f', a + 1);
+      const c = rows.indexOf('\u001f', b + 1);
+      const end = rowEnd(rows, c);
+      const t = Number(rows.slice(at, a));
+      const i = rows.slice(a + 1, b);
       // eventJson's item: the key's literal as json_quote wrote it (what JSON.stringify writes).
-      const item = `{"eventItemKey":${row.slice(b + 1, c)},"eventItemValue":"${hexToBase64(row, c + 1, row.length)}"}`;
+      const item = `{"eventItemKey":${rows.slice(b + 1, c)},"eventItemValue":"${hexToBase64(rows, c + 1, end)}"}`;
+      at = end + 1;
       if (t === time && i === id) {
         open += `,${item}`;
         continue;
