@@ -16,6 +16,7 @@ import { packEvents, packSeriesEvents } from '../../src/domain/packed-events.js'
 import { encodePackedPageJson, encodePackedSearchPageJson, encodePage } from '../../src/server/wire/timeseries-wire.js';
 import type { EventWrite, SearchPosition, SliceInfo, StoreSet, TimeBucketScan } from '../../src/storage/contracts.js';
 import { createPostgresStores } from '../../src/storage/postgres/stores.js';
+import { BUCKETED_LAYOUT } from '../../src/storage/postgres/schema.js';
 import { prng } from '../support/dgw-load.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
 
@@ -29,9 +30,14 @@ const SIZES = [0, 1, 2, 3, 4, 47, 64, 65, 100, 3000];
 describe('postgres packed reads', { skip: gate.skip }, () => {
   const schema = uniqueName('dgw_packed');
   let stores: StoreSet | undefined;
+  let bucketed: StoreSet | undefined;
   const open = async (): Promise<StoreSet> => (stores ??= await createPostgresStores({ url: gate.url, schema, maxConnections: 4 }));
+  /** The same schema, creating slice tables keyed by event bucket, as before schema 5. */
+  const openBucketed = async (): Promise<StoreSet> =>
+    (bucketed ??= await createPostgresStores({ url: gate.url, schema, maxConnections: 4, sliceLayout: BUCKETED_LAYOUT }));
   after(async () => {
     await stores?.close();
+    await bucketed?.close();
     await dropPostgresSchema(schema, gate.url);
   });
 
@@ -61,38 +67,91 @@ describe('postgres packed reads', { skip: gate.skip }, () => {
     return { events, writes };
   }
 
-  it('scanTimeBucketPacked is exactly packEvents(scanTimeBucket), every page of every series', async () => {
-    const set = await open();
-    const events = set.events!;
+  it('scanTimeBucketPacked is exactly packEvents(scanTimeBucket), every page of every series, on both slice keys', async () => {
+    const layouts = [
+      { name: 'time-ordered', events: (await open()).events! },
+      { name: 'bucketed', events: (await openBucketed()).events! },
+    ];
     for (const eventBuckets of [1, 4, 70]) {
-      const namespace = uniqueName('ns');
-      const slice: SliceInfo = { sliceId: 1_727_913_600, startMicros: T0, endMicros: T0 + 3600 * SEC, status: 'ACTIVE', secondsPerTimeBucket: 3600, eventBuckets };
-      await events.createSlice(namespace, slice);
-      const { writes } = seeded(eventBuckets, namespace, slice, 300);
-      await events.appendEvents(writes);
-      for (const timeSeriesId of ['s0', 'ключ "x" \\ \n 😀', '\u001f\u001e', 'none']) {
-        for (const limit of [1, 7, 101]) {
-          const base: TimeBucketScan = { namespace, sliceId: slice.sliceId, timeSeriesId, timeBucket: 0, eventBuckets, fromMicros: T0, toMicros: T0 + 3600 * SEC, limit };
-          let position: TimeBucketScan['after'];
-          let pages = 0;
-          for (;;) {
-            const scan = { ...base, ...(position ? { after: position } : {}) };
-            const records = await events.scanTimeBucket!(scan);
-            const packed = await events.scanTimeBucketPacked!(scan);
-            assert.deepEqual(packed, packEvents(records), `${eventBuckets} buckets, ${JSON.stringify(timeSeriesId)}, limit ${limit}, page ${pages}`);
-            assert.equal(encodePackedPageJson({ events: packed, partial: false }, timeSeriesId), JSON.stringify(encodePage({ events: records, partial: false })));
-            const last = records[records.length - 1];
-            if (!last || records.length < limit) break;
-            position = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
-            pages++;
+      // The same events in a table of each key: the one-range read and the merge page alike.
+      const pagesOf = new Map<string, EventRecord[][]>();
+      for (const { name, events } of layouts) {
+        const namespace = uniqueName('ns');
+        const slice: SliceInfo = { sliceId: 1_727_913_600, startMicros: T0, endMicros: T0 + 3600 * SEC, status: 'ACTIVE', secondsPerTimeBucket: 3600, eventBuckets };
+        await events.createSlice(namespace, slice);
+        const { writes } = seeded(eventBuckets, namespace, slice, 300);
+        await events.appendEvents(writes);
+        const all: EventRecord[][] = [];
+        pagesOf.set(name, all);
+        for (const timeSeriesId of ['s0', 'ключ "x" \\ \n 😀', '\u001f\u001e', 'none']) {
+          for (const limit of [1, 7, 101]) {
+            const base: TimeBucketScan = { namespace, sliceId: slice.sliceId, timeSeriesId, timeBucket: 0, eventBuckets, fromMicros: T0, toMicros: T0 + 3600 * SEC, limit };
+            let position: TimeBucketScan['after'];
+            let pages = 0;
+            for (;;) {
+              const scan = { ...base, ...(position ? { after: position } : {}) };
+              const records = await events.scanTimeBucket!(scan);
+              const packed = await events.scanTimeBucketPacked!(scan);
+              all.push(records);
+              const what = `${name}, ${eventBuckets} buckets, ${JSON.stringify(timeSeriesId)}, limit ${limit}, page ${pages}`;
+              assert.deepEqual(packed, packEvents(records), what);
+              assert.equal(encodePackedPageJson({ events: packed, partial: false }, timeSeriesId), JSON.stringify(encodePage({ events: records, partial: false })), what);
+              const last = records[records.length - 1];
+              if (!last || records.length < limit) break;
+              position = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+              pages++;
+            }
+            if (timeSeriesId !== 'none' && limit === 7) assert.ok(pages > 3, 'several pages');
           }
-          if (timeSeriesId !== 'none' && limit === 7) assert.ok(pages > 3, 'several pages');
         }
       }
+      assert.deepEqual(pagesOf.get('time-ordered'), pagesOf.get('bucketed'), `${eventBuckets} buckets: the same pages on both keys`);
     }
-    // A missing slice: nothing, as the generic scan.
-    const missing: TimeBucketScan = { namespace: uniqueName('ns'), sliceId: 1, timeSeriesId: 's0', timeBucket: 0, eventBuckets: 4, fromMicros: T0, toMicros: T0 + SEC, limit: 10 };
-    assert.deepEqual(await events.scanTimeBucketPacked!(missing), packEvents([]));
+    // A missing namespace, a missing slice, a dropped slice: nothing, as the generic scan.
+    for (const { events } of layouts) {
+      const namespace = uniqueName('ns');
+      const slice: SliceInfo = { sliceId: 1_727_913_600, startMicros: T0, endMicros: T0 + 3600 * SEC, status: 'ACTIVE', secondsPerTimeBucket: 3600, eventBuckets: 4 };
+      await events.createSlice(namespace, slice);
+      await events.appendEvents(seeded(1, namespace, slice, 5).writes);
+      const scan: TimeBucketScan = { namespace, sliceId: slice.sliceId, timeSeriesId: 's0', timeBucket: 0, eventBuckets: 4, fromMicros: T0, toMicros: T0 + 3600 * SEC, limit: 10 };
+      await events.setSliceStatus(namespace, slice.sliceId, 'DROPPED');
+      for (const missing of [{ ...scan, namespace: uniqueName('ns') }, { ...scan, sliceId: 1 }, scan]) {
+        assert.deepEqual(await events.scanTimeBucketPacked!(missing), packEvents([]));
+        assert.deepEqual(await events.scanTimeBucket!(missing), []);
+      }
+    }
+  });
+
+  it('pages events with more items than the row limit alike on both slice keys', async () => {
+    // The time-ordered read walks rows with a LIMIT of limit + 1 and reads a cut event again.
+    const events: EventRecord[] = Array.from({ length: 12 }, (_, i) => ({
+      timeSeriesId: 's',
+      eventTimeMicros: T0 + (i % 4) * SEC, // ties on time, broken by id
+      eventId: `e${String(i).padStart(2, '0')}`,
+      items: Array.from({ length: i === 5 ? 40 : 1 + ((i * 7) % 5) }, (_, k) => ({ key: `k${String(k).padStart(2, '0')}`, value: new Uint8Array([i, k]) })),
+    }));
+    const expected = [...events].sort((a, b) => b.eventTimeMicros - a.eventTimeMicros || (a.eventId < b.eventId ? -1 : 1));
+    for (const set of [await open(), await openBucketed()]) {
+      const namespace = uniqueName('ns');
+      const slice: SliceInfo = { sliceId: 1_727_913_600, startMicros: T0, endMicros: T0 + 3600 * SEC, status: 'ACTIVE', secondsPerTimeBucket: 3600, eventBuckets: 3 };
+      await set.events!.createSlice(namespace, slice);
+      await set.events!.appendEvents(events.map((event, i) => ({ namespace, sliceId: slice.sliceId, partition: { timeSeriesId: 's', timeBucket: 0, eventBucket: i % 3 }, event })));
+      for (const limit of [1, 2, 3, 5, 12, 13]) {
+        const read: EventRecord[] = [];
+        let position: TimeBucketScan['after'];
+        for (;;) {
+          const scan: TimeBucketScan = { namespace, sliceId: slice.sliceId, timeSeriesId: 's', timeBucket: 0, eventBuckets: 3, fromMicros: T0, toMicros: T0 + 3600 * SEC, limit, ...(position ? { after: position } : {}) };
+          const page = await set.events!.scanTimeBucket!(scan);
+          assert.deepEqual(await set.events!.scanTimeBucketPacked!(scan), packEvents(page));
+          assert.ok(page.length <= limit);
+          read.push(...page);
+          const last = page[page.length - 1];
+          if (!last || page.length < limit) break;
+          position = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+        }
+        assert.deepEqual(read, expected, `limit ${limit}`);
+      }
+    }
   });
 
   it('searchPacked is exactly packSeriesEvents(search), every page', async () => {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import type { EventWrite, SliceInfo, StoreSet } from '../../src/storage/contracts.js';
 import { createPostgresStores, LATEST_SCHEMA_VERSION } from '../../src/storage/postgres/stores.js';
+import { BUCKETED_LAYOUT, TIME_ORDERED_LAYOUT } from '../../src/storage/postgres/schema.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
 
 const gate = await backendTest('postgres');
@@ -116,6 +117,52 @@ describe('postgres store', { skip: gate.skip }, () => {
     await assert.rejects(s.events!.appendEvents(bad), isCode('FAILED_PRECONDITION'));
     const fresh = await s.events!.findEvents([{ namespace: 'a', sliceId: s0.sliceId, partition: { timeSeriesId: 'new', timeBucket: 0, eventBucket: 0 }, eventTimeMicros: s0.startMicros + 1, eventId: 'fresh' }]);
     assert.deepEqual(fresh, [false]);
+  });
+
+  it('opens a database from before schema 5: its bucketed slice tables keep their key and events, new slices are time-ordered', async () => {
+    const schema = uniqueName('dgw_t');
+    const ns = 'ns';
+    const first = slice(0);
+    const next = slice(1);
+    // What schema 4 left: slice tables keyed by event bucket, no slices.layout column.
+    const old = await open(schema, { sliceLayout: BUCKETED_LAYOUT });
+    await old.events!.createSlice(ns, first);
+    const at = (s: SliceInfo, ts: string, time: number, id: string, eventBucket: number): EventWrite => {
+      const w = write(ns, s, ts, time, id);
+      return { ...w, partition: { ...w.partition, eventBucket } };
+    };
+    await old.events!.appendEvents([at(first, 'dev1', T0 + 5, 'e1', 1), at(first, 'dev1', T0 + 7, 'e2', 2)]);
+    await old.close();
+    await admin.query(`ALTER TABLE "${schema}".slices DROP COLUMN layout`);
+    await admin.query(`DELETE FROM "${schema}".schema_version WHERE version >= 5`);
+
+    const stores = await open(schema);
+    const { rows: versions } = await admin.query(`SELECT max(version) AS v FROM "${schema}".schema_version`);
+    assert.equal(versions[0].v, LATEST_SCHEMA_VERSION);
+    await stores.events!.createSlice(ns, next);
+    // The old table takes writes (a duplicate is still ignored) and answers both scans; so does the new one.
+    await stores.events!.appendEvents([at(first, 'dev1', T0 + 6, 'e3', 3), at(first, 'dev1', T0 + 5, 'e1', 1), at(next, 'dev1', next.startMicros + 1, 'e4', 2)]);
+    await stores.events!.appendEvents([at(next, 'dev1', next.startMicros + 1, 'e4', 2)]);
+    const scan = (s: SliceInfo) => ({ namespace: ns, sliceId: s.sliceId, timeSeriesId: 'dev1', timeBucket: 0, eventBuckets: s.eventBuckets, fromMicros: s.startMicros, toMicros: s.endMicros, limit: 10 });
+    assert.deepEqual((await stores.events!.scanTimeBucket!(scan(first))).map((e) => e.eventId), ['e2', 'e3', 'e1']);
+    assert.deepEqual((await stores.events!.scanTimeBucketPacked!(scan(first))).ids, ['"e2"', '"e3"', '"e1"']);
+    assert.deepEqual((await stores.events!.scanTimeBucket!(scan(next))).map((e) => e.eventId), ['e4']);
+    assert.deepEqual((await stores.events!.scanTimeBucketPacked!(scan(next))).ids, ['"e4"']);
+    const partition = (s: SliceInfo, eventBucket: number) => ({ namespace: ns, sliceId: s.sliceId, partition: { timeSeriesId: 'dev1', timeBucket: 0, eventBucket }, fromMicros: s.startMicros, toMicros: s.endMicros, limit: 10 });
+    assert.deepEqual((await stores.events!.scanPartition(partition(first, 3))).map((e) => e.eventId), ['e3']);
+    assert.deepEqual((await stores.events!.scanPartition(partition(next, 2))).map((e) => e.eventId), ['e4']);
+    assert.deepEqual(await stores.events!.scanPartition(partition(next, 0)), []);
+    const locate = (s: SliceInfo, id: string, time: number, eventBucket: number) => ({ namespace: ns, sliceId: s.sliceId, partition: { timeSeriesId: 'dev1', timeBucket: 0, eventBucket }, eventTimeMicros: time, eventId: id });
+    assert.deepEqual(await stores.events!.findEvents([locate(first, 'e3', T0 + 6, 3), locate(next, 'e4', next.startMicros + 1, 2), locate(next, 'e4', next.startMicros + 1, 0)]), [true, true, false]);
+
+    const { rows: layouts } = await admin.query(`SELECT slice_id::text AS id, layout FROM "${schema}".slices ORDER BY slice_id`);
+    assert.deepEqual(layouts.map((r: { id: string; layout: number }) => [Number(r.id), r.layout]), [[first.sliceId, BUCKETED_LAYOUT], [next.sliceId, TIME_ORDERED_LAYOUT]]);
+    const key = async (s: SliceInfo): Promise<string> => {
+      const { rows } = await admin.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE $2`, [schema, `ev_%_${s.sliceId}_key`]);
+      return rows[0].indexdef as string;
+    };
+    assert.match(await key(first), /\(time_series_id, time_bucket, event_bucket, event_time DESC, event_id, event_item_key\)/);
+    assert.match(await key(next), /\(time_series_id, time_bucket, event_time DESC, event_id, event_item_key\)/);
   });
 
   it('keeps int64 rollup counts exact; advance never moves back', async () => {

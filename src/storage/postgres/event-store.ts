@@ -1,9 +1,11 @@
 /**
  * PostgreSQL event store (DESIGN 3.2): one table per time slice, named from the
  * namespace's numeric id and the slice id (`ev_<nsId>_<sliceId>`), rows of one event item
- * each, unique on the clustering key `(time_series_id, time_bucket, event_bucket,
- * event_time DESC, event_id, event_item_key)`. Retention drops whole tables. Slice DDL is
- * serialised per namespace by an advisory lock, so several instances may race safely.
+ * each, unique on `(time_series_id, time_bucket, event_time DESC, event_id,
+ * event_item_key)`, or, for tables created before schema version 5, on the same key with
+ * `event_bucket` after `time_bucket` (`slices.layout`, schema.ts `SliceLayout`).
+ * Retention drops whole tables. Slice DDL is serialised per namespace by an advisory lock,
+ * so several instances may race safely.
  */
 import { DgwError } from '../../kernel/errors.js';
 import type {
@@ -25,7 +27,13 @@ import type { PgIndexStore } from './index-store.js';
 import { decodeOutboxDoc, encodeOutboxDoc } from '../index-outbox.js';
 import type { PgDb, Sql } from './database.js';
 import { hasSqlState, UNDEFINED_TABLE } from './errors.js';
-import { scanTimeBucket as scanMergedBuckets, scanTimeBucketPacked as scanMergedBucketsPacked } from './merged-scan.js';
+import {
+  scanTimeBucket as scanMergedBuckets,
+  scanTimeBucketPacked as scanMergedBucketsPacked,
+  scanTimeOrdered,
+  scanTimeOrderedPacked,
+} from './merged-scan.js';
+import { BUCKETED_LAYOUT, TIME_ORDERED_LAYOUT, type SliceLayout } from './schema.js';
 import { emptyPacked } from '../../domain/packed-events.js';
 
 /** Physical name of a slice table (ids only: never the raw namespace string). */
@@ -40,6 +48,13 @@ interface SliceRow {
   status: SliceStatus;
   seconds_per_time_bucket: number;
   event_buckets: number;
+  layout: number;
+}
+
+/** A slice row as this instance knows it: the slice and the key of its table. */
+interface KnownSlice {
+  slice: SliceInfo;
+  layout: SliceLayout;
 }
 
 interface ItemRow {
@@ -49,7 +64,7 @@ interface ItemRow {
   event_item_value: Buffer;
 }
 
-const SLICE_COLUMNS = 'slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets';
+const SLICE_COLUMNS = 'slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets, layout';
 
 function toSlice(r: SliceRow): SliceInfo {
   return {
@@ -60,6 +75,10 @@ function toSlice(r: SliceRow): SliceInfo {
     secondsPerTimeBucket: r.seconds_per_time_bucket,
     eventBuckets: r.event_buckets,
   };
+}
+
+function toKnown(r: SliceRow): KnownSlice {
+  return { slice: toSlice(r), layout: r.layout === TIME_ORDERED_LAYOUT ? TIME_ORDERED_LAYOUT : BUCKETED_LAYOUT };
 }
 
 /** Groups rows of items (ordered by event) into whole events. */
@@ -85,14 +104,20 @@ export class PgEventStore implements EventStore {
   /**
    * Slice rows seen by this instance, by `nsId/sliceId`, to check writes without a round
    * trip. Bounds never change; a status may be stale, but a dropped slice has no table, so
-   * the INSERT itself fails and is reported as FAILED_PRECONDITION.
+   * the INSERT itself fails and is reported as FAILED_PRECONDITION. A stale layout only
+   * costs speed: either read of a time bucket is right on either key.
    */
-  private readonly known = new Map<string, SliceInfo>();
+  private readonly known = new Map<string, KnownSlice>();
 
-  /** @param index the index of the same database: `indexDocs` of an append commit with the events. */
+  /**
+   * @param index the index of the same database: `indexDocs` of an append commit with the events.
+   * @param layout the key of the slice tables this instance creates (time-ordered unless a
+   *   test recreates tables as they were before schema version 5).
+   */
   constructor(
     private readonly db: PgDb,
     private readonly index?: PgIndexStore,
+    private readonly layout: SliceLayout = TIME_ORDERED_LAYOUT,
   ) {
     this.slices = db.table('slices');
     this.outbox = db.table('index_outbox');
@@ -106,13 +131,18 @@ export class PgEventStore implements EventStore {
       [nsId],
       true,
     );
-    const slices = rows.map(toSlice);
-    for (const slice of slices) this.known.set(`${nsId}/${slice.sliceId}`, slice);
-    return slices;
+    const known = rows.map(toKnown);
+    for (const k of known) this.known.set(`${nsId}/${k.slice.sliceId}`, k);
+    return known.map((k) => k.slice);
   }
 
   /** The slice row (cached), or undefined when the slice does not exist. */
   private async slice(nsId: number, sliceId: number): Promise<SliceInfo | undefined> {
+    return (await this.lookup(nsId, sliceId))?.slice;
+  }
+
+  /** The slice row and its table's key (cached), or undefined when the slice does not exist. */
+  private async lookup(nsId: number, sliceId: number): Promise<KnownSlice | undefined> {
     const key = `${nsId}/${sliceId}`;
     const cached = this.known.get(key);
     if (cached) return cached;
@@ -121,9 +151,9 @@ export class PgEventStore implements EventStore {
       [nsId, sliceId],
       true,
     );
-    const slice = rows[0] && toSlice(rows[0]);
-    if (slice) this.known.set(key, slice);
-    return slice;
+    const known = rows[0] && toKnown(rows[0]);
+    if (known) this.known.set(key, known);
+    return known;
   }
 
   async createSlice(namespace: string, slice: SliceInfo): Promise<void> {
@@ -151,14 +181,16 @@ export class PgEventStore implements EventStore {
            event_item_value bytea NOT NULL,
            value_metadata text)`,
       );
+      // The key (schema.ts SliceLayout); appends dedupe on it (ON CONFLICT DO NOTHING).
+      const key = this.layout === TIME_ORDERED_LAYOUT ? 'time_series_id, time_bucket' : 'time_series_id, time_bucket, event_bucket';
       await sql.query(
         `CREATE UNIQUE INDEX IF NOT EXISTS "${sliceTableName(nsId, slice.sliceId)}_key" ON ${table}
-           (time_series_id, time_bucket, event_bucket, event_time DESC, event_id, event_item_key)`,
+           (${key}, event_time DESC, event_id, event_item_key)`,
       );
       await sql.query(
-        `INSERT INTO ${this.slices} (ns_id, slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [nsId, slice.sliceId, slice.startMicros, slice.endMicros, slice.status, slice.secondsPerTimeBucket, slice.eventBuckets],
+        `INSERT INTO ${this.slices} (ns_id, slice_id, start_micros, end_micros, status, seconds_per_time_bucket, event_buckets, layout)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [nsId, slice.sliceId, slice.startMicros, slice.endMicros, slice.status, slice.secondsPerTimeBucket, slice.eventBuckets, this.layout],
       );
     });
   }
@@ -350,12 +382,19 @@ export class PgEventStore implements EventStore {
     }
   }
 
-  /** The event buckets of a time bucket merged with one round trip per refill (merged-scan.ts). */
+  /**
+   * A time bucket of a series (merged-scan.ts): one range read by one statement in a
+   * time-ordered table; in a bucketed one the event buckets merged with one round trip per
+   * refill.
+   */
   async scanTimeBucket(scan: TimeBucketScan): Promise<EventRecord[]> {
     if (scan.limit < 1 || scan.eventBuckets < 1) return [];
     const nsId = await this.db.namespaceId(scan.namespace, false);
     if (nsId === undefined) return [];
-    return scanMergedBuckets(this.db, this.db.table(sliceTableName(nsId, scan.sliceId)), scan);
+    const known = await this.lookup(nsId, scan.sliceId);
+    if (!known) return [];
+    const table = this.db.table(sliceTableName(nsId, scan.sliceId));
+    return known.layout === TIME_ORDERED_LAYOUT ? scanTimeOrdered(this.db, table, scan) : scanMergedBuckets(this.db, table, scan);
   }
 
   /**
@@ -366,7 +405,10 @@ export class PgEventStore implements EventStore {
     if (scan.limit < 1 || scan.eventBuckets < 1) return emptyPacked();
     const nsId = await this.db.namespaceId(scan.namespace, false);
     if (nsId === undefined) return emptyPacked();
-    return scanMergedBucketsPacked(this.db, this.db.table(sliceTableName(nsId, scan.sliceId)), scan);
+    const known = await this.lookup(nsId, scan.sliceId);
+    if (!known) return emptyPacked();
+    const table = this.db.table(sliceTableName(nsId, scan.sliceId));
+    return known.layout === TIME_ORDERED_LAYOUT ? scanTimeOrderedPacked(this.db, table, scan) : scanMergedBucketsPacked(this.db, table, scan);
   }
 
   async dropNamespace(namespace: string): Promise<void> {

@@ -1,6 +1,10 @@
 /**
- * EventStore.scanTimeBucket on PostgreSQL (issue 9): the newest-first merge of the event
- * buckets of one time bucket with one round trip per refill instead of one query per
+ * EventStore.scanTimeBucket on PostgreSQL (issue 9). In a time-ordered slice table
+ * (schema.ts `SliceLayout`, keyed without the event bucket) a time bucket of a series is
+ * one index range already in read order: one statement walks it with a row LIMIT, no
+ * merge ({@link readRange}; a second one only when an event's items cross the limit). In
+ * a bucketed table (created before schema version 5) it is the newest-first
+ * merge of the event buckets of one time bucket with one round trip per refill instead of one query per
  * partition. Each bucket is read in chunks of about `limit / eventBuckets` whole events, as
  * the read path's own merge does (a page reads little more than it returns); the chunks of
  * every bucket that needs rows come from one UNION ALL statement, each arm the ordered,
@@ -27,16 +31,16 @@ import { compareNewestFirst } from '../slice-rules.js';
 const MAX_ARMS = 64;
 
 /**
- * How rows become events, for records or packed events. A row is `[eb, event_time,
- * event_id, event_item_key, value]`, `value` as the SQL of {@link EventForm.value} gives it.
+ * How rows become events, for records or packed events. An item is its key and its value,
+ * the value as the SQL of {@link EventForm.value} gives it.
  */
 interface EventForm<E extends EventPosition> {
-  /** The SQL of an arm's value column. */
+  /** The SQL of a statement's value column. */
   value: string;
   /** A new event holding the row's item. */
-  start(row: unknown[], eventTimeMicros: number, eventId: string): E;
+  start(key: string, value: unknown, eventTimeMicros: number, eventId: string): E;
   /** Adds the row's item to the event it belongs to. */
-  add(event: E, row: unknown[]): void;
+  add(event: E, key: string, value: unknown): void;
 }
 
 /** One event bucket's chunk being merged. */
@@ -51,14 +55,14 @@ interface Stream<E> {
 function recordForm(timeSeriesId: string): EventForm<EventRecord> {
   return {
     value: 'event_item_value',
-    start: (row, eventTimeMicros, eventId) => ({
+    start: (key, value, eventTimeMicros, eventId) => ({
       timeSeriesId,
       eventTimeMicros,
       eventId,
-      items: [{ key: row[3] as string, value: new Uint8Array(row[4] as Buffer) }],
+      items: [{ key, value: new Uint8Array(value as Buffer) }],
     }),
-    add: (event, row) => {
-      event.items.push({ key: row[3] as string, value: new Uint8Array(row[4] as Buffer) });
+    add: (event, key, value) => {
+      event.items.push({ key, value: new Uint8Array(value as Buffer) });
     },
   };
 }
@@ -72,14 +76,14 @@ interface PackedEvent extends EventPosition {
 /** The packed form: `JSON.stringify` of id and key, the value's hex upper-cased. */
 const PACKED_FORM: EventForm<PackedEvent> = {
   value: "encode(event_item_value, 'hex')",
-  start: (row, eventTimeMicros, eventId) => ({
+  start: (key, value, eventTimeMicros, eventId) => ({
     eventTimeMicros,
     eventId,
     id: JSON.stringify(eventId),
-    items: `${JSON.stringify(row[3] as string)}${KEY_SEPARATOR}${(row[4] as string).toUpperCase()}`,
+    items: `${JSON.stringify(key)}${KEY_SEPARATOR}${(value as string).toUpperCase()}`,
   }),
-  add: (event, row) => {
-    event.items += `${ITEM_SEPARATOR}${JSON.stringify(row[3] as string)}${KEY_SEPARATOR}${(row[4] as string).toUpperCase()}`;
+  add: (event, key, value) => {
+    event.items += `${ITEM_SEPARATOR}${JSON.stringify(key)}${KEY_SEPARATOR}${(value as string).toUpperCase()}`;
   },
 };
 
@@ -90,7 +94,20 @@ export function scanTimeBucket(db: PgDb, table: string, scan: TimeBucketScan): P
 
 /** {@link scanTimeBucket} in packed form: the same statements and events. */
 export async function scanTimeBucketPacked(db: PgDb, table: string, scan: TimeBucketScan): Promise<PackedEvents> {
-  const events = await mergeBuckets(db, table, scan, PACKED_FORM);
+  return packed(await mergeBuckets(db, table, scan, PACKED_FORM));
+}
+
+/** The scan of `scan` over the time-ordered slice table `table`: one statement, no merge. */
+export function scanTimeOrdered(db: PgDb, table: string, scan: TimeBucketScan): Promise<EventRecord[]> {
+  return readRange(db, table, scan, recordForm(scan.timeSeriesId));
+}
+
+/** {@link scanTimeOrdered} in packed form: the same statement and events. */
+export async function scanTimeOrderedPacked(db: PgDb, table: string, scan: TimeBucketScan): Promise<PackedEvents> {
+  return packed(await readRange(db, table, scan, PACKED_FORM));
+}
+
+function packed(events: readonly PackedEvent[]): PackedEvents {
   const out = emptyPacked();
   for (const e of events) {
     out.times.push(e.eventTimeMicros);
@@ -98,6 +115,59 @@ export async function scanTimeBucketPacked(db: PgDb, table: string, scan: TimeBu
     out.items.push(e.items);
   }
   return out;
+}
+
+/**
+ * The time bucket's range of a time-ordered table, read in key order with a row LIMIT:
+ * `limit + 1` rows hold `limit` whole events when events have one item; when the LIMIT is
+ * reached, the last event may miss items past it, so it is dropped and read again from the
+ * last whole event with a doubled row limit. A row LIMIT, not the dense_rank bound of the
+ * merged arms and scanPartition: PostgreSQL does not cost a window's run condition as a
+ * limit, so it plans that statement as a bitmap scan of the whole range and a sort (EXPLAIN
+ * on 1,000 events of a series: 1.0-1.7 ms), while with the LIMIT it walks the key's index
+ * and stops (0.12-0.16 ms), custom or generic plan alike. A row is `[event_time, event_id,
+ * event_item_key, value]`.
+ */
+async function readRange<E extends EventPosition>(db: PgDb, table: string, scan: TimeBucketScan, form: EventForm<E>): Promise<E[]> {
+  const out: E[] = [];
+  let after = scan.after;
+  let rowLimit = scan.limit + 1;
+  const range = `SELECT event_time, event_id, event_item_key, ${form.value} FROM ${table} WHERE time_series_id = $1 AND time_bucket = $2 AND event_time >= $3 AND event_time < $4`;
+  const order = 'ORDER BY event_time DESC, event_id, event_item_key LIMIT $5';
+  try {
+    for (;;) {
+      const values: unknown[] = [scan.timeSeriesId, scan.timeBucket, scan.fromMicros, scan.toMicros, rowLimit];
+      let text = `${range} ${order}`;
+      if (after) {
+        values.push(after.eventTimeMicros, after.eventId);
+        text = `${range} AND (event_time < $6 OR (event_time = $6 AND event_id > $7)) ${order}`;
+      }
+      const rows = await db.rows(text, values);
+      let complete = out.length;
+      let current: E | undefined;
+      for (const row of rows) {
+        const time = Number(row[0] as string);
+        const id = row[1] as string;
+        if (current && current.eventTimeMicros === time && current.eventId === id) {
+          form.add(current, row[2] as string, row[3]);
+          continue;
+        }
+        complete = out.length;
+        if (complete === scan.limit) return out;
+        current = form.start(row[2] as string, row[3], time, id);
+        out.push(current);
+      }
+      if (rows.length < rowLimit) return out;
+      // Drop the event that may be cut and read on from the last whole one.
+      out.length = complete;
+      const last = out[complete - 1];
+      if (last) after = { eventTimeMicros: last.eventTimeMicros, eventId: last.eventId };
+      rowLimit *= 2;
+    }
+  } catch (err) {
+    if (hasSqlState(err, UNDEFINED_TABLE)) return []; // dropped slice
+    throw err;
+  }
 }
 
 async function mergeBuckets<E extends EventPosition>(db: PgDb, table: string, scan: TimeBucketScan, form: EventForm<E>): Promise<E[]> {
@@ -167,11 +237,11 @@ async function refill<E extends EventPosition>(
     const time = Number(row[1] as string);
     const id = row[2] as string;
     if (!current || eb !== currentEb || current.eventTimeMicros !== time || current.eventId !== id) {
-      current = form.start(row, time, id);
+      current = form.start(row[3] as string, row[4], time, id);
       currentEb = eb;
       streams[eb]!.buffer.push(current);
     } else {
-      form.add(current, row);
+      form.add(current, row[3] as string, row[4]);
     }
   }
   for (const eb of ebs) {

@@ -96,7 +96,29 @@ const MIGRATIONS: readonly Migration[] = [
          UNIQUE (namespace, event_time, time_series_id, event_id))`,
     ],
   },
+  {
+    version: 5,
+    description:
+      "slices.layout: the key of the slice's table; tables created from now on are keyed without the event " +
+      'bucket (one time-ordered range per time bucket, no merge on reads; issue 9), older ones keep theirs',
+    statements: [`ALTER TABLE {s}.slices ADD COLUMN IF NOT EXISTS layout integer NOT NULL DEFAULT 0`],
+  },
 ];
+
+/**
+ * The key of a slice table (`slices.layout`):
+ * - {@link BUCKETED_LAYOUT}: unique on the partition key then the clustering order, event
+ *   bucket included, as in Cassandra (DESIGN 3.2): tables created before schema version 5.
+ *   A time bucket is one index range per event bucket, which a read merges (merged-scan.ts).
+ * - {@link TIME_ORDERED_LAYOUT}: the same key without the event bucket (issue 9): a time
+ *   bucket of a series is one index range, newest first, read by one statement without a
+ *   merge. The event bucket is still stored (a function of the event id, so the key stays
+ *   as unique and `ON CONFLICT DO NOTHING` keeps its meaning) and a partition scan filters
+ *   on it.
+ */
+export type SliceLayout = typeof BUCKETED_LAYOUT | typeof TIME_ORDERED_LAYOUT;
+export const BUCKETED_LAYOUT = 0;
+export const TIME_ORDERED_LAYOUT = 1;
 
 /** The newest schema version this build of dgw knows. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -12,7 +12,7 @@ import { PgDb, SCHEMA_NAME } from './database.js';
 import { describeAddress, hasSqlState, pgErrorTranslator } from './errors.js';
 import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
-import { migrate } from './schema.js';
+import { migrate, type SliceLayout } from './schema.js';
 import { PgNamespaceRegistry } from './namespace-registry.js';
 import { PgStoreClock } from './clock.js';
 import { PgRollupStore } from './rollup-store.js';
@@ -52,6 +52,12 @@ export interface PostgresStoresOptions {
    * uses PostgreSQL's own clock, the one clock they share. Tests on a ManualClock pass it.
    */
   holdClock?: Clock;
+  /**
+   * The key of the slice tables created from now on (schema.ts `SliceLayout`): time-ordered
+   * by default; `BUCKETED_LAYOUT` creates them as dgw did before schema version 5, which
+   * tests use to check that such databases keep working.
+   */
+  sliceLayout?: SliceLayout;
 }
 
 /**
@@ -94,7 +100,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
     capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true },
     translate: pgErrorTranslator({ address, statementTimeoutMs: options.statementTimeoutMs, pool }),
     parts: {
-      events: new PgEventStore(db, index),
+      events: new PgEventStore(db, index, options.sliceLayout),
       index,
       rollups: new PgRollupStore(db, options.holdClock),
       namespaces: new PgNamespaceRegistry(db),
