@@ -6,6 +6,22 @@ import { DgwError, invalidArgument } from '../kernel/errors.js';
 import type { AppendOptions, EventPosition, EventWrite, SliceInfo, SliceStatus } from './contracts.js';
 import { compareCodePoints } from '../kernel/code-points.js';
 
+/**
+ * The key of a slice table in the SQL stores (`slices.layout` in SQLite from schema 7 and
+ * PostgreSQL from schema 5; each adapter's schema.ts writes the DDL):
+ * - {@link BUCKETED_LAYOUT}: the partition key then the clustering order, event bucket
+ *   included, as in Cassandra (DESIGN 3.2); the tables created before those versions. A
+ *   time bucket of a series is one range per event bucket, which a read merges.
+ * - {@link TIME_ORDERED_LAYOUT}: the same key without the event bucket (issue 9): a time
+ *   bucket of a series is one range, newest first, read without a merge. The event bucket
+ *   spreads a series over Cassandra partitions; in one B-tree it only split the range. It
+ *   is still stored (a function of the event id, so the key stays as unique and the
+ *   appends' dedupe keeps its meaning) and a partition scan filters on it.
+ */
+export type SliceLayout = typeof BUCKETED_LAYOUT | typeof TIME_ORDERED_LAYOUT;
+export const BUCKETED_LAYOUT = 0;
+export const TIME_ORDERED_LAYOUT = 1;
+
 const STATUSES: ReadonlySet<string> = new Set<SliceStatus>(['ACTIVE', 'CLOSED', 'DROPPED']);
 
 /** Throws INVALID_ARGUMENT unless the slice row is well formed. */

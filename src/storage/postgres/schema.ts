@@ -105,20 +105,8 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/**
- * The key of a slice table (`slices.layout`):
- * - {@link BUCKETED_LAYOUT}: unique on the partition key then the clustering order, event
- *   bucket included, as in Cassandra (DESIGN 3.2): tables created before schema version 5.
- *   A time bucket is one index range per event bucket, which a read merges (merged-scan.ts).
- * - {@link TIME_ORDERED_LAYOUT}: the same key without the event bucket (issue 9): a time
- *   bucket of a series is one index range, newest first, read by one statement without a
- *   merge. The event bucket is still stored (a function of the event id, so the key stays
- *   as unique and `ON CONFLICT DO NOTHING` keeps its meaning) and a partition scan filters
- *   on it.
- */
-export type SliceLayout = typeof BUCKETED_LAYOUT | typeof TIME_ORDERED_LAYOUT;
-export const BUCKETED_LAYOUT = 0;
-export const TIME_ORDERED_LAYOUT = 1;
+// The key of a slice table (`slices.layout`, schema version 5): storage/slice-rules.ts.
+export { BUCKETED_LAYOUT, TIME_ORDERED_LAYOUT, type SliceLayout } from '../slice-rules.js';
 
 /** The newest schema version this build of dgw knows. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

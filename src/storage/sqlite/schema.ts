@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { DgwError } from '../../kernel/errors.js';
+import { TIME_ORDERED_LAYOUT, type SliceLayout } from '../slice-rules.js';
 
 /** One step of the schema; applied in order, each in its own transaction. */
 export interface Migration {
@@ -141,20 +142,8 @@ export function sliceTableName(namespaceId: number, sliceId: number): string {
   return `ev_${namespaceId}_${sliceId < 0 ? `m${-sliceId}` : sliceId}`;
 }
 
-/**
- * The key of a slice table (`slices.layout`):
- * - {@link BUCKETED_LAYOUT}: the partition key then the clustering order, event bucket
- *   included, as in Cassandra (DESIGN 3.2): tables created before schema version 7. A time
- *   bucket is one range per event bucket, which a read merges.
- * - {@link TIME_ORDERED_LAYOUT}: the same key without the event bucket (issue 9): a time
- *   bucket is one range, newest first, read without a merge. The event bucket spreads a
- *   series over Cassandra partitions; in one SQLite B-tree it only split the range. It is
- *   still stored (a function of the event id, so the key stays as unique) and a partition
- *   scan filters on it.
- */
-export type SliceLayout = typeof BUCKETED_LAYOUT | typeof TIME_ORDERED_LAYOUT;
-export const BUCKETED_LAYOUT = 0;
-export const TIME_ORDERED_LAYOUT = 1;
+// The key of a slice table (`slices.layout`, schema version 7): storage/slice-rules.ts.
+export { BUCKETED_LAYOUT, TIME_ORDERED_LAYOUT, type SliceLayout } from '../slice-rules.js';
 
 /** A live slice table: its name and its key. Plain data (it crosses to reader threads). */
 export interface SliceTable {
@@ -162,7 +151,7 @@ export interface SliceTable {
   layout: SliceLayout;
 }
 
-/** DDL of one slice table with key `layout` (see {@link SliceLayout}). */
+/** DDL of one slice table with key `layout` (storage/slice-rules.ts `SliceLayout`). */
 export function sliceTableDdl(table: string, layout: SliceLayout): string {
   const key = layout === TIME_ORDERED_LAYOUT ? 'time_series_id, time_bucket' : 'time_series_id, time_bucket, event_bucket';
   return `CREATE TABLE IF NOT EXISTS "${table}" (
