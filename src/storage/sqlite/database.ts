@@ -3,6 +3,7 @@
  * a bounded cache of prepared statements and the namespace -> numeric id map.
  */
 import Database from 'better-sqlite3';
+import { loadPageJson } from './page-json-extension.js';
 import { migrate } from './schema.js';
 
 const MAX_CACHED_STATEMENTS = 2000;
@@ -13,11 +14,15 @@ export interface SqliteDatabaseOptions {
   migrate?: boolean;
   /** Open read-only (the reader threads' connections; the file must exist and be migrated). */
   readonly?: boolean;
+  /** Load the page-JSON extension when it was built (default true; page-json-extension.ts). */
+  pageJson?: boolean;
 }
 
 /** The connection and helpers every SQLite part shares. */
 export class SqliteDatabase {
   readonly db: Database.Database;
+  /** Whether this connection has `dgw_page_json` (page-json-extension.ts): reads then write their pages in SQLite. */
+  readonly pageJson: boolean;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly namespaceIds = new Map<string, number>();
 
@@ -36,6 +41,7 @@ export class SqliteDatabase {
       this.db.pragma('journal_size_limit = 67108864');
       this.db.pragma('foreign_keys = OFF');
       if (options.migrate !== false) migrate(this.db, file);
+      this.pageJson = options.pageJson !== false && loadPageJson(this.db);
       this.immediate = this.db.transaction((fn: () => unknown) => fn()).immediate;
     } catch (err) {
       this.db.close();

@@ -7,7 +7,18 @@
  */
 import type { TimeBucketScan } from '../contracts.js';
 import { emptyPacked, ITEM_SEPARATOR, type PackedEvents } from '../../domain/packed-events.js';
-import { eventJson, hexToBase64, joinEventJson, seriesJsonHead, type JoinedEventJson } from '../../domain/event-json.js';
+import {
+  appendJoinedJson,
+  emptyJoinedJson,
+  eventJson,
+  eventJsonPosition,
+  hexToBase64,
+  joinedEventText,
+  joinEventJson,
+  seriesJsonHead,
+  truncateJoinedJson,
+  type JoinedEventJson,
+} from '../../domain/event-json.js';
 import { formatTimestampMicros } from '../../kernel/time.js';
 import type { SqliteDatabase } from './database.js';
 import { itemsOf } from './hex-bytes.js';
@@ -126,7 +137,8 @@ export class ScanTexts {
 export function packedTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): PackedEvents {
   const out = emptyPacked();
   const { times, ids, items } = out;
-  scanRounds(sql, texts, table, scan, (rows, cut) => {
+  scanRounds(sql, texts, table, scan, 'joined', (joined, cut) => {
+    const rows = joined ?? '';
     let complete = times.length;
     let time = NaN;
     let id = '';
@@ -185,36 +197,108 @@ const DONE = 'done';
 const AGAIN = 'again';
 
 /**
+ * The statement a round of {@link scanRounds} runs: {@link joinedScanSql}, or
+ * {@link pageJsonScanSql} (its first column NULL when the extension declines the rows).
+ */
+type RoundStatement = 'joined' | 'pageJson';
+
+/**
  * The rounds of a packed time-bucket scan (see {@link packedTimeBucketScan}): runs the
- * joined statement from `scan.after` with a row limit and hands its rows (one text) to
- * `round`, which answers DONE, AGAIN, or the last whole event to read on after; each
- * further round doubles the row limit.
+ * `statement` from `scan.after` with a row limit and hands its first column (one text, or
+ * null) to `round`, which answers DONE, AGAIN, or the last whole event to read on after;
+ * each further round doubles the row limit.
  */
 function scanRounds(
   sql: SqliteDatabase,
   texts: ScanTexts,
   table: SliceTable,
   scan: TimeBucketScan,
-  round: (rows: string, cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
+  statement: RoundStatement,
+  round: (rows: string | null, cut: boolean) => typeof DONE | typeof AGAIN | NonNullable<TimeBucketScan['after']>,
 ): void {
   if (scan.limit < 1 || scan.eventBuckets < 1) return;
   const base = scan.toMicros - 1;
   if (base < scan.fromMicros) return;
   let after = scan.after;
   let rowLimit = Math.ceil((scan.limit + 1) / ROW_LIMIT_STEP) * ROW_LIMIT_STEP;
+  const seriesJson = statement === 'pageJson' ? JSON.stringify(scan.timeSeriesId) : '';
   for (;;) {
     const hi = after ? Math.min(base, after.eventTimeMicros) : base;
     if (hi < scan.fromMicros) return;
-    const params = mergedScanParams(scan, hi, after);
+    const params: MergedScanParams & { seriesJson?: string } = mergedScanParams(scan, hi, after);
     const buckets = scan.eventBuckets;
-    const text = texts.get(`j/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => joinedScanSql(table, buckets, rowLimit));
+    let text: string;
+    if (statement === 'pageJson') {
+      params.seriesJson = seriesJson;
+      text = texts.get(`p/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => pageJsonScanSql(table, buckets, rowLimit));
+    } else {
+      text = texts.get(`j/${table.name}/${table.layout}/${buckets}/${rowLimit}`, () => joinedScanSql(table, buckets, rowLimit));
+    }
     const [rows, count] = sql.stmt(text).raw(true).get(params) as [string | null, number];
     // The last event may miss items past the limit.
-    const next = round(rows ?? '', count === rowLimit);
+    const next = round(rows, count === rowLimit);
     if (next === DONE) return;
     if (next !== AGAIN) after = next;
     rowLimit *= 2;
   }
+}
+
+/**
+ * The newest-first rows of one time bucket (as {@link packedScanSql}) written as their
+ * page by the page-JSON extension's aggregate (page-json-extension.ts, native/page-json.c):
+ * the events' wire JSON texts joined with ',', U+001E, each event's end offset; plus the
+ * row count. The aggregate reads the subquery's rows in its order, as group_concat does in
+ * {@link joinedScanSql}. `@seriesJson` is the series as a JSON string literal.
+ */
+export function pageJsonScanSql(table: SliceTable, buckets: number, rows: number): string {
+  const select = 'event_item_value, event_time, event_id, event_item_key';
+  return `SELECT dgw_page_json(@seriesJson, event_time, event_id, event_item_key, event_item_value), count(*) FROM (${timeBucketSql(table, buckets, rows, select)})`;
+}
+
+/**
+ * {@link jsonTimeBucketScan} by the page-JSON extension: the same events, limits and
+ * cut-event rule, the page written in SQLite. Undefined when the aggregate declined the
+ * rows (page-json.c says when: text that is not UTF-8, times JavaScript cannot format the
+ * same way); the caller then reads the scan again on the JavaScript path.
+ */
+function pageJsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): JoinedEventJson | undefined {
+  const out = emptyJoinedJson();
+  let declined = false;
+  scanRounds(sql, texts, table, scan, 'pageJson', (result, cut) => {
+    if (result === null) {
+      declined = true;
+      return DONE;
+    }
+    const page = splitPageJson(result);
+    const room = scan.limit - out.ends.length;
+    if (page.ends.length > room) {
+      truncateJoinedJson(page, room);
+      appendJoinedJson(out, page);
+      return DONE;
+    }
+    if (!cut) {
+      appendJoinedJson(out, page);
+      return DONE;
+    }
+    // Drop the event that may be cut and read on from the last whole one.
+    truncateJoinedJson(page, page.ends.length - 1);
+    appendJoinedJson(out, page);
+    const whole = out.ends.length;
+    if (whole === 0) return AGAIN;
+    const { eventTimeMicros, eventId } = eventJsonPosition(joinedEventText(out, whole - 1));
+    return { eventTimeMicros, eventId };
+  });
+  return declined ? undefined : out;
+}
+
+/** The aggregate's text as events and their ends (see {@link pageJsonScanSql}). */
+function splitPageJson(result: string): JoinedEventJson {
+  const at = result.lastIndexOf('\u001e');
+  if (at <= 0) return emptyJoinedJson();
+  const ends = result.slice(at + 1).split(',');
+  const out: number[] = new Array<number>(ends.length);
+  for (let i = 0; i < ends.length; i++) out[i] = Number(ends[i]);
+  return { text: result.slice(0, at), ends: out };
 }
 
 /**
@@ -224,6 +308,10 @@ function scanRounds(
  * work per event and receives one string.
  */
 export function jsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, scan: TimeBucketScan): JoinedEventJson {
+  if (sql.pageJson) {
+    const page = pageJsonTimeBucketScan(sql, texts, table, scan);
+    if (page) return page;
+  }
   return joinEventJson(eventTexts(sql, texts, table, scan));
 }
 
@@ -233,7 +321,8 @@ function eventTexts(sql: SqliteDatabase, texts: ScanTexts, table: SliceTable, sc
   const series = seriesJsonHead(scan.timeSeriesId);
   let lastTime = 0; // out's last event
   let lastId = '';
-  scanRounds(sql, texts, table, scan, (rows, cut) => {
+  scanRounds(sql, texts, table, scan, 'joined', (joined, cut) => {
+    const rows = joined ?? '';
     let open = ''; // the open event's text so far (without its closing ']}'); '' when none
     let time = NaN;
     let id = '';
