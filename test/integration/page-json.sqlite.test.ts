@@ -84,7 +84,7 @@ function tableWith(sql: SqliteDatabase, name: string, layout: SliceLayout, rows:
   return { name, layout };
 }
 
-/** Seeded events over a few series: hard ids, keys and times, 1–5 items each, ties on time. */
+/** Seeded events over a few series: hard ids, keys and times, 1–20 items each (more than a first round's row limit of 8), ties on time. */
 function hardRows(seed: number, count: number): Row[] {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -93,7 +93,7 @@ function hardRows(seed: number, count: number): Row[] {
     const series = pick(['a', 'b', 'quote"series', 'ünï😀']);
     const time = rnd() < 0.3 ? pick(HARD_TIMES) : Math.floor(rnd() * 4) * 1000 + (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000));
     const id = `${pick(HARD_TEXTS)}#${e}`;
-    const items = 1 + Math.floor(rnd() * 5);
+    const items = 1 + Math.floor(rnd() * 20);
     for (let k = 0; k < items; k++) {
       const length = pick([0, 1, 2, 3, 4, 47, 48, 49, 100, 1000]);
       const value = Buffer.alloc(length);
