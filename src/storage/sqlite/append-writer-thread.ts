@@ -25,8 +25,9 @@ type Connection = { sql: SqliteDatabase; index: SqliteIndexStore } | { error: un
 
 function open(file: string): Connection {
   try {
-    // The main connection migrated the file; the writer only writes events, index and outbox.
-    const sql = new SqliteDatabase(file, { migrate: false });
+    // The main connection migrated the file; the writer only writes events, index and outbox
+    // (so it has no use for the page-JSON extension of reads).
+    const sql = new SqliteDatabase(file, { migrate: false, pageJson: false });
     return { sql, index: new SqliteIndexStore(sql) };
   } catch (error) {
     return { error };
