@@ -3,7 +3,8 @@
  * row must already say `firstWriteTs <= eventTime <= lastWriteTs` (see service.ts). Marks
  * are recorded at a coarse granularity (first rounded down, last rounded up to the second),
  * and this instance remembers what it has recorded: a hot counter then costs one mark
- * commit per second instead of one per add. Over-estimating lastWriteTs by under a second
+ * commit per second instead of one per add, and on an unshared store that commit is made
+ * ahead, in the background (`renewSoon`). Over-estimating lastWriteTs by a second or two
  * only keeps a counter in rollup circulation a little longer; under-estimating
  * firstWriteTs only widens a first rollup's scan. Other instances' marks only widen the
  * stored span, so what this cache knows is a safe inner bound of it, as long as the
@@ -35,6 +36,12 @@ export const MARK_GRANULARITY_MICROS = 1_000_000;
  */
 export const WRITE_HOLD_MICROS = 2_000_000;
 
+/**
+ * How close to the end of its recorded span a covered write renews a counter's mark, in
+ * the background, one second further (unshared stores only; see {@link WriteMarks.ensure}).
+ */
+export const RENEW_AHEAD_MICROS = MARK_GRANULARITY_MICROS;
+
 interface Span {
   first: number;
   last: number;
@@ -59,6 +66,16 @@ export class WriteMarkCache {
     if (!known || known.first > time) marks.push(firstMark(scope.namespace, counter, time));
     if (!known || known.last < time) marks.push(lastMark(scope.namespace, counter, time));
     return marks;
+  }
+
+  /**
+   * The mark that extends a span covering `time` by one more second, when the span ends
+   * within RENEW_AHEAD_MICROS of `time`; undefined when not known or not ending soon.
+   */
+  renewal(scope: MarkScope, counter: string, time: number): CounterWriteMark | undefined {
+    const known = this.spans.get(key(scope, counter));
+    if (!known || known.last < time || known.last - time > RENEW_AHEAD_MICROS) return undefined;
+    return { namespace: scope.namespace, counter, eventTimeMicros: known.last + MARK_GRANULARITY_MICROS };
   }
 
   /** Remembers marks of `scope` once their commit succeeded. */
@@ -107,6 +124,10 @@ export class WriteMarks {
   private readonly cache = new WriteMarkCache();
   private readonly committers = new Map<string, GroupCommitter<CounterWriteMark>>();
   private readonly checkers = new Map<string, ResultGroupCommitter<CounterWriteMark, boolean>>();
+  /** Counters (cache keys) whose background renewal is committing. */
+  private readonly renewing = new Set<string>();
+  /** Bumped when a namespace is forgotten: a renewal started before must not be remembered. */
+  private forgets = 0;
 
   constructor(private readonly options: WriteMarksOptions) {}
 
@@ -116,7 +137,10 @@ export class WriteMarks {
     const store = config.rollup.storage.store;
     let marks = this.cache.needed(scope, counter, time);
     if (marks.length === 0) {
-      if (!this.options.catalog.capabilities(store, 'rollups').shared) return;
+      if (!this.options.catalog.capabilities(store, 'rollups').shared) {
+        this.renewSoon(store, scope, counter, time);
+        return;
+      }
       const [covered] = await this.checker(store).submit([{ namespace: config.name, counter, eventTimeMicros: time }]);
       if (covered === true) return;
       // The row is gone or narrower: the namespace was dropped (and maybe re-created) since.
@@ -129,7 +153,37 @@ export class WriteMarks {
 
   /** Forgets every remembered mark of a namespace (it was dropped by this instance). */
   forgetNamespace(namespace: string): void {
+    this.forgets++;
     this.cache.forgetNamespace(namespace);
+  }
+
+  /**
+   * Records the counter's next second in the background when its span ends within
+   * RENEW_AHEAD_MICROS of `time` (issue 9): a hot counter's adds then find their second
+   * already marked instead of each waiting, at every second boundary, for a mark commit
+   * before their own. Only on an unshared store: its counters are rolled up by this
+   * instance's pipeline, which re-queues a counter until its checkpoint passes the mark,
+   * so a mark ahead of the last write costs at most one more rollup of an idle counter.
+   * (On a shared store an add already reads its mark back; a durable rollup event finds a
+   * counter caught up only if no mark is ahead of its writes.) A renewal that fails is
+   * forgotten: the first add past the span records its marks itself, as before.
+   */
+  private renewSoon(store: string, scope: MarkScope, counter: string, time: number): void {
+    const mark = this.cache.renewal(scope, counter, time);
+    if (mark === undefined) return;
+    const k = key(scope, counter);
+    if (this.renewing.has(k)) return;
+    this.renewing.add(k);
+    const forgets = this.forgets;
+    void this.committer(store)
+      .submit([mark])
+      .then(
+        () => {
+          if (this.forgets === forgets) this.cache.recorded(scope, [mark]);
+        },
+        () => undefined,
+      )
+      .finally(() => this.renewing.delete(k));
   }
 
   private committer(store: string): GroupCommitter<CounterWriteMark> {
