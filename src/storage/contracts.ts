@@ -362,6 +362,12 @@ export interface RollupStore {
 /** Cache of rollup checkpoints; count and checkpoint are one value (never mismatched). */
 export interface RollupCache {
   get(namespace: string, counter: string): Promise<RollupCheckpoint | undefined>;
+  /**
+   * Optional, for a cache in this process: what {@link get} would give, now, without a
+   * promise (undefined on a miss). The value must not be changed. A cached GetCount then
+   * answers without waiting a turn per layer (issue 9); caches over a network leave it out.
+   */
+  peek?(namespace: string, counter: string): Readonly<RollupCheckpoint> | undefined;
   /** Stores the value unless the cached one has a later or equal checkpoint. */
   put(namespace: string, counter: string, value: RollupCheckpoint): Promise<void>;
   /** Forgets every cached value of a namespace (best effort). */

@@ -12,7 +12,20 @@ export interface CacheFailureCounter {
 
 /** Wraps a rollup cache so that its failures degrade to misses. */
 export function optionalRollupCache(cache: RollupCache, failures?: CacheFailureCounter): RollupCache {
+  const peek = cache.peek?.bind(cache);
   return {
+    ...(peek
+      ? {
+          peek(namespace: string, counter: string): Readonly<RollupCheckpoint> | undefined {
+            try {
+              return peek(namespace, counter);
+            } catch {
+              // A miss: the caller then asks get, which counts the failure if it fails too.
+              return undefined;
+            }
+          },
+        }
+      : {}),
     async get(namespace: string, counter: string): Promise<RollupCheckpoint | undefined> {
       try {
         return await cache.get(namespace, counter);

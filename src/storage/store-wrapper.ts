@@ -85,6 +85,20 @@ class StoreGate {
     }
   }
 
+  /** True once init ran and until close: a synchronous call ({@link callNow}) may run. */
+  get isOpen(): boolean {
+    return this.ready && !this.closed;
+  }
+
+  /** {@link call} for a synchronous part of an open store: failures translated. */
+  callNow<T>(where: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw this.options.translate(err, `${this.options.name}.${where}`);
+    }
+  }
+
   /** {@link call} for a write of a durable part: its outcome is remembered for readiness. */
   async write<T>(where: string, work: () => Promise<T>): Promise<T> {
     try {
@@ -226,7 +240,13 @@ class WrappedRollupStore implements RollupStore {
 }
 
 class WrappedRollupCache implements RollupCache {
-  constructor(private readonly inner: RollupCache, private readonly gate: StoreGate) {}
+  /** Present exactly when the adapter has it; a miss (undefined) until the store is open, or once closed. */
+  readonly peek?: RollupCache['peek'];
+
+  constructor(private readonly inner: RollupCache, private readonly gate: StoreGate) {
+    const peek = inner.peek?.bind(inner);
+    if (peek) this.peek = (...args) => (this.gate.isOpen ? this.gate.callNow('rollupCache.peek', () => peek(...args)) : undefined);
+  }
   get(...args: Parameters<RollupCache['get']>): ReturnType<RollupCache['get']> {
     return this.gate.call('rollupCache.get', () => this.inner.get(...args));
   }

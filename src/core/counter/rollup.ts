@@ -203,6 +203,14 @@ export class CounterRollups {
   }
 
   /**
+   * The last rollup of a counter when a cache in this process holds it (RollupCache.peek),
+   * read now; undefined otherwise ({@link readRollup} then reads it). Not to be changed.
+   */
+  cachedRollup(config: CounterConfig, counter: string): Readonly<RollupCheckpoint> | undefined {
+    return this.deps.catalog.rollupCache(config.cache.storage.store).peek?.(config.name, rollupCacheCounter(config, counter));
+  }
+
+  /**
    * The last rollup of a counter: the cache first; on a miss the rollup store, which then
    * fills the cache. A counter never rolled up reads `{ count: 0, rollupTs: 0 }`.
    */

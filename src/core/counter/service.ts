@@ -154,6 +154,18 @@ export class CounterServiceEngine implements CounterEngine {
   }
 
   getCount(config: CounterConfig, counterName: string): Promise<bigint> {
+    if (config.counterType === 'EVENTUAL') {
+      // A count in the in-process rollup cache (embedded mode) is answered now, without a
+      // promise per layer (issue 9); the steps and metrics are those of the case below.
+      const cached = this.rollups.cachedRollup(config, counterName);
+      if (cached !== undefined) {
+        return this.instrumentNow(config, 'GetCount', () => {
+          validateCounterName(counterName);
+          this.pipelines.trigger(config, counterName);
+          return cached.count;
+        });
+      }
+    }
     return this.instrument(config, 'GetCount', async () => {
       validateCounterName(counterName);
       switch (config.counterType) {
@@ -416,13 +428,7 @@ export class CounterServiceEngine implements CounterEngine {
 
   private async instrument<T>(config: CounterConfig, op: CounterOperation, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    let byType = this.operationSeries.get(op);
-    if (byType === undefined) this.operationSeries.set(op, (byType = new Map()));
-    let series = byType.get(config.counterType);
-    if (series === undefined) {
-      const base = { counter_type: config.counterType, operation: op };
-      byType.set(config.counterType, (series = { base, ok: new CounterCell(this.metrics.operations, { ...base, outcome: 'ok' }), seconds: new HistogramCell(this.metrics.operationSeconds, base) }));
-    }
+    const series = this.seriesOf(config, op);
     try {
       const result = await work();
       series.ok.inc();
@@ -433,6 +439,33 @@ export class CounterServiceEngine implements CounterEngine {
     } finally {
       series.seconds.observe((performance.now() - started) / 1000);
     }
+  }
+
+  /** {@link instrument} for work done now: the same metrics, its outcome as a settled promise. */
+  private instrumentNow<T>(config: CounterConfig, op: CounterOperation, work: () => T): Promise<T> {
+    const started = performance.now();
+    const series = this.seriesOf(config, op);
+    try {
+      const result = work();
+      series.ok.inc();
+      return Promise.resolve(result);
+    } catch (err) {
+      this.metrics.operations.inc({ ...series.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      return Promise.reject(err);
+    } finally {
+      series.seconds.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  private seriesOf(config: CounterConfig, op: CounterOperation): OperationSeries {
+    let byType = this.operationSeries.get(op);
+    if (byType === undefined) this.operationSeries.set(op, (byType = new Map()));
+    let series = byType.get(config.counterType);
+    if (series === undefined) {
+      const base = { counter_type: config.counterType, operation: op };
+      byType.set(config.counterType, (series = { base, ok: new CounterCell(this.metrics.operations, { ...base, outcome: 'ok' }), seconds: new HistogramCell(this.metrics.operationSeconds, base) }));
+    }
+    return series;
   }
 }
 
