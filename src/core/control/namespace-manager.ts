@@ -68,7 +68,8 @@ export class NamespaceManager {
   private readonly clock: Clock;
   private readonly ttl: number;
   private onDelete: NamespaceDeleteHook | undefined;
-  private readonly cache = new Map<string, CacheEntry>();
+  /** By kind, then name: the hot path looks a name up without building a key string (issue 9). */
+  private readonly cache: Readonly<Record<NamespaceKind, Map<string, CacheEntry>>> = { timeseries: new Map(), counter: new Map() };
   private readonly inflight = new Map<string, Promise<NamespaceConfig | undefined>>();
 
   constructor(options: NamespaceManagerOptions) {
@@ -127,13 +128,13 @@ export class NamespaceManager {
     const config = decode(kind, record);
     if (this.onDelete !== undefined) await this.onDelete(config);
     await this.registry.delete(kind, name);
-    this.cache.delete(cacheKey(kind, name));
+    this.cache[kind].delete(name);
   }
 
   /** Forgets cached configurations (all, or one namespace), forcing a registry read. */
   invalidate(kind?: NamespaceKind, name?: string): void {
-    if (kind !== undefined && name !== undefined) this.cache.delete(cacheKey(kind, name));
-    else this.cache.clear();
+    if (kind !== undefined && name !== undefined) this.cache[kind].delete(name);
+    else for (const byName of Object.values(this.cache)) byName.clear();
   }
 
   private async store<K extends NamespaceKind>(kind: K, name: string, parsed: ParsedNamespace<ConfigOf<K>>): Promise<PutNamespaceResult<ConfigOf<K>>> {
@@ -142,14 +143,14 @@ export class NamespaceManager {
     const existing = await this.registry.get(kind, name);
     const record = await this.registry.put(kind, name, toRecordConfig(parsed.config), this.clock.nowMicros());
     const config = withIncarnation(parsed.config, record) as ConfigOf<K>;
-    this.cache.set(cacheKey(kind, name), { config, fetchedAtMicros: this.clock.nowMicros() });
+    this.cache[kind].set(name, { config, fetchedAtMicros: this.clock.nowMicros() });
     return { record, config, notices: parsed.notices, created: existing === undefined };
   }
 
   private getKind<K extends NamespaceKind>(kind: K, name: string): Promise<ConfigOf<K>> {
     // The hot path (every data call): a fresh cached entry. Only valid names are cached
     // (put and the registry read below validate first), so it needs no name check.
-    const hit = this.fresh(cacheKey(kind, name));
+    const hit = this.fresh(kind, name);
     return hit !== undefined ? Promise.resolve(hit as ConfigOf<K>) : this.readKind(kind, name);
   }
 
@@ -160,27 +161,27 @@ export class NamespaceManager {
     return config as ConfigOf<K>;
   }
 
-  /** The cached configuration under `key` while younger than the TTL. */
-  private fresh(key: string): NamespaceConfig | undefined {
-    const hit = this.cache.get(key);
+  /** The cached configuration of a namespace while younger than the TTL. */
+  private fresh(kind: NamespaceKind, name: string): NamespaceConfig | undefined {
+    const hit = this.cache[kind].get(name);
     return hit !== undefined && this.clock.nowMicros() - hit.fetchedAtMicros < this.ttl ? hit.config : undefined;
   }
 
   /** Cached configuration, re-read from the registry once older than the TTL. */
   private load(kind: NamespaceKind, name: string): Promise<NamespaceConfig | undefined> {
     const key = cacheKey(kind, name);
-    const fresh = this.fresh(key);
+    const fresh = this.fresh(kind, name);
     if (fresh !== undefined) return Promise.resolve(fresh);
     const pending = this.inflight.get(key);
     if (pending !== undefined) return pending;
     // One registry read per namespace at a time, however many requests are waiting.
-    const read = this.refresh(kind, name, this.cache.get(key)).finally(() => this.inflight.delete(key));
+    const read = this.refresh(kind, name, this.cache[kind].get(name)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, read);
     return read;
   }
 
   private async refresh(kind: NamespaceKind, name: string, stale: CacheEntry | undefined): Promise<NamespaceConfig | undefined> {
-    const key = cacheKey(kind, name);
+    const byName = this.cache[kind];
     const startedAt = this.clock.nowMicros();
     let record: NamespaceRecord | undefined;
     try {
@@ -190,15 +191,15 @@ export class NamespaceManager {
       if (stale !== undefined) return stale.config;
       throw err;
     }
-    const current = this.cache.get(key);
+    const current = byName.get(name);
     // A put on this instance landed while we were reading: its entry is newer than our read.
     if (current !== undefined && current !== stale) return current.config;
     if (record === undefined) {
-      this.cache.delete(key);
+      byName.delete(name);
       return undefined;
     }
     const config = decode(kind, record);
-    this.cache.set(key, { config, fetchedAtMicros: startedAt });
+    byName.set(name, { config, fetchedAtMicros: startedAt });
     return config;
   }
 
