@@ -51,7 +51,8 @@ export interface FinishedRequest {
 export function reportFinished(log: Logger | undefined, rates: RequestRates | undefined, r: FinishedRequest): void {
   const { status } = r;
   rates?.record(r.rateKey ?? `${r.method} ${r.route}`, r.elapsedMs, status >= 500);
-  if (!log) return;
+  // The line is not built when its level is off (`--quiet`: warn): issue 9.
+  if (!log || !log.isLevelEnabled(status >= 500 ? 'error' : 'info')) return;
   const line: Record<string, unknown> = {
     reqId: r.id,
     method: r.method,
