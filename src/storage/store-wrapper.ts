@@ -85,18 +85,14 @@ class StoreGate {
     }
   }
 
-  /** True once init ran and until close: a synchronous call ({@link callNow}) may run. */
+  /** True once init ran and until close: a synchronous part may be called. */
   get isOpen(): boolean {
     return this.ready && !this.closed;
   }
 
-  /** {@link call} for a synchronous part of an open store: failures translated. */
-  callNow<T>(where: string, work: () => T): T {
-    try {
-      return work();
-    } catch (err) {
-      throw this.options.translate(err, `${this.options.name}.${where}`);
-    }
+  /** A failure of `where` as the adapter translates it ({@link call} does this for each call). */
+  translate(err: unknown, where: string): DgwError {
+    return this.options.translate(err, `${this.options.name}.${where}`);
   }
 
   /** {@link call} for a write of a durable part: its outcome is remembered for readiness. */
@@ -245,7 +241,16 @@ class WrappedRollupCache implements RollupCache {
 
   constructor(private readonly inner: RollupCache, private readonly gate: StoreGate) {
     const peek = inner.peek?.bind(inner);
-    if (peek) this.peek = (...args) => (this.gate.isOpen ? this.gate.callNow('rollupCache.peek', () => peek(...args)) : undefined);
+    if (peek) {
+      this.peek = (namespace, counter) => {
+        if (!this.gate.isOpen) return undefined;
+        try {
+          return peek(namespace, counter);
+        } catch (err) {
+          throw this.gate.translate(err, 'rollupCache.peek');
+        }
+      };
+    }
   }
   get(...args: Parameters<RollupCache['get']>): ReturnType<RollupCache['get']> {
     return this.gate.call('rollupCache.get', () => this.inner.get(...args));
