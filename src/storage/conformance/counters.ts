@@ -205,6 +205,23 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       assert.equal(await cache.get(ns, 'c'), undefined);
       assert.deepEqual(await cache.get(other, 'c'), { count: 1n, rollupTsMicros: 1 });
     });
+
+    it('peek, where the cache has it, reads what get reads, at once', async (t) => {
+      const cache = need(t, ctx.stores().rollupCache, 'rollup cache', name());
+      if (!cache) return;
+      if (!cache.peek) {
+        t.skip(`${name()}: the rollup cache has no peek (not in process)`);
+        return;
+      }
+      const ns = freshNamespace();
+      assert.equal(cache.peek(ns, 'c'), undefined);
+      await cache.put(ns, 'c', { count: 5n, rollupTsMicros: 10 });
+      assert.deepEqual({ ...cache.peek(ns, 'c') }, { count: 5n, rollupTsMicros: 10 });
+      await cache.put(ns, 'c', { count: 7n, rollupTsMicros: 9 });
+      assert.deepEqual({ ...cache.peek(ns, 'c') }, await cache.get(ns, 'c'));
+      await cache.dropNamespace(ns);
+      assert.equal(cache.peek(ns, 'c'), undefined);
+    });
   });
 
   describe('counter cache', () => {
