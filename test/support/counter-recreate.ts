@@ -85,14 +85,14 @@ export function describeRecreateCounters(d: RecreateDeployment): void {
         assert.match(JSON.stringify(put.json), new RegExp(`"store":"${d.counterStore}"`), `${ns} on ${d.counterStore}`);
         await pollUntil(async () => (await call(b, 'POST', '/v1/counter/GetCount', { namespace: ns, counter_name: 'c' })).status === 200, 8000, () => 'B never saw the namespace', 50);
         let seq = 0;
-        const add = (url: string, counter: string, time: number) =>
-          call(url, 'POST', '/v1/counter/AddCount', { namespace: ns, counter_name: counter, delta: 1, idempotency_token: { token: `t${seq++}`, generation_time: isoMicros(time) } }, 15_000);
+        const addBody = (counter: string, time: number) => ({ namespace: ns, counter_name: counter, delta: 1, idempotency_token: { token: `t${seq++}`, generation_time: isoMicros(time) } });
+        const add = (url: string, counter: string, time: number) => call(url, 'POST', '/v1/counter/AddCount', addBody(counter, time), 15_000);
         // A setup add that must be stored. UNAVAILABLE is an outcome the service may answer
         // (a commit slower than the write hold: the add on a slice the re-create just made
         // again waits for a Cassandra schema change); the client's answer is to send the same
         // add (same token and time) again, as the SDK does.
         const stored = async (url: string, counter: string, time: number): Promise<void> => {
-          const body = { namespace: ns, counter_name: counter, delta: 1, idempotency_token: { token: `t${seq++}`, generation_time: isoMicros(time) } };
+          const body = addBody(counter, time);
           let r = await call(url, 'POST', '/v1/counter/AddCount', body, 15_000);
           for (let retry = 0; retry < 5 && errorCode(r) === 'UNAVAILABLE'; retry++) r = await call(url, 'POST', '/v1/counter/AddCount', body, 15_000);
           assert.equal(r.status, 200, `add of ${counter} at ${isoMicros(time)} on ${url}: ${JSON.stringify(r.json)}`);

@@ -434,7 +434,7 @@ export class CounterServiceEngine implements CounterEngine {
       series.ok.inc();
       return result;
     } catch (err) {
-      this.metrics.operations.inc({ ...series.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      this.countFailure(series, err);
       throw err;
     } finally {
       series.seconds.observe((performance.now() - started) / 1000);
@@ -450,11 +450,16 @@ export class CounterServiceEngine implements CounterEngine {
       series.ok.inc();
       return Promise.resolve(result);
     } catch (err) {
-      this.metrics.operations.inc({ ...series.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
+      this.countFailure(series, err);
       return Promise.reject(err);
     } finally {
       series.seconds.observe((performance.now() - started) / 1000);
     }
+  }
+
+  /** The failed call's outcome: its error code (INTERNAL for anything else). */
+  private countFailure(series: OperationSeries, err: unknown): void {
+    this.metrics.operations.inc({ ...series.base, outcome: isDgwError(err) ? err.code : 'INTERNAL' });
   }
 
   private seriesOf(config: CounterConfig, op: CounterOperation): OperationSeries {
