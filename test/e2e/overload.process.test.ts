@@ -50,10 +50,18 @@ describe('overload: priority load shedding under a mixed-priority flood', () => 
     const dir = tempDir('dgw-flood-');
     const config = join(dir, 'dgw.json');
     // The admission queue decides here: 4 calls execute at once (embedded SQLite commits
-    // them in one group), the rest wait highest priority first; priority 10 waits at most
-    // 100 ms for a slot, priority 90 900 ms. DGW_FLOOD_SHEDDING replaces the section to
-    // compare settings (e.g. '{"inFlight":{"threshold":2,"max":32}}', the curve alone).
-    writeFileSync(config, JSON.stringify({ shedding: JSON.parse(process.env.DGW_FLOOD_SHEDDING ?? '{"admission":{"limit":4,"maxWaitMs":1000}}') }));
+    // them in one group), at most 8 wait, highest priority first; priority 10 waits at most
+    // 100 ms for a slot, priority 90 900 ms. The queue bound makes the flood an overload on
+    // any box: 32 clients keep more than 4 + 8 calls at the server whenever the server is
+    // the slower side, so low priorities are shed by count (a full queue), and by their
+    // wait too on a box slow enough. A wait budget alone depended on the box's speed: on
+    // one CI run 28 queued calls drained in ~45 ms and nothing was ever shed.
+    // DGW_FLOOD_SHEDDING replaces the section to compare settings (e.g.
+    // '{"inFlight":{"threshold":2,"max":32}}', the curve alone).
+    writeFileSync(
+      config,
+      JSON.stringify({ shedding: JSON.parse(process.env.DGW_FLOOD_SHEDDING ?? '{"admission":{"limit":4,"maxQueue":8,"maxWaitMs":1000}}') }),
+    );
     server = await spawnServer(join(dir, 'data'), ['--config', config]);
     const put = await callJson(server.url, 'PUT', `/v1/timeseries/namespaces/${ns}`, { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '1h' } }] });
     assert.equal(put.status, 201, JSON.stringify(put.json));

@@ -6,6 +6,10 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { DgwError } from '../../kernel/errors.js';
+import { nativeCodeOf } from '../native-errors.js';
+
+/** SQLSTATE of a statement cancelled by statement_timeout (or a cancel request). */
+const STATEMENT_CANCELLED = '57014';
 
 /** Something statements can run on: the pool, or one client inside a transaction. */
 export interface Sql {
@@ -93,10 +97,15 @@ export class PgDb implements Sql {
     const onError = (): void => {};
     client.on('error', onError);
     let broken: Error | undefined;
+    // Whether the bound, not the configured statement timeout, set the transaction's timeout.
+    let boundTimesOut = false;
     try {
       if (bound !== undefined) {
-        const ms = Math.min(left(), this.statementTimeoutMs ?? Infinity);
-        if (ms <= 0) throw bound.onTimeout();
+        const untilDeadline = deadline! - performance.now();
+        if (untilDeadline < 1) throw bound.onTimeout();
+        // Rounded up: PostgreSQL's cancel must not come before the deadline it stands for.
+        const ms = Math.min(Math.ceil(untilDeadline), this.statementTimeoutMs ?? Infinity);
+        boundTimesOut = ms === Math.ceil(untilDeadline);
         // One round trip: BEGIN and the transaction's own statement timeout.
         await sql.query(`BEGIN; SET LOCAL statement_timeout = ${ms}`);
       } else {
@@ -106,7 +115,10 @@ export class PgDb implements Sql {
       try {
         result = await fn(sql);
       } catch (err) {
-        throw bound !== undefined && left() <= 0 ? bound.onTimeout(err) : err;
+        // A statement cancelled by the bound's own timeout is the bound running out, even
+        // when the cancel's answer arrives a hair before the deadline by this process's clock.
+        const cancelledByBound = boundTimesOut && nativeCodeOf(err) === STATEMENT_CANCELLED;
+        throw bound !== undefined && (left() <= 0 || cancelledByBound) ? bound.onTimeout(err) : err;
       }
       // Never commit past the bound: a caller may already have been told "too old".
       if (bound !== undefined && left() <= 0) throw bound.onTimeout();
