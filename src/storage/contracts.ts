@@ -330,6 +330,12 @@ export interface RollupStore {
   claimWrites(marks: readonly CounterWriteMark[], holdMicros: number): Promise<boolean[]>;
   /** The row of a counter, or undefined when the counter was never written nor rolled up. */
   get(namespace: string, counter: string): Promise<RollupRow | undefined>;
+  /**
+   * {@link get} of many counters of one namespace, one entry per counter in order (a
+   * counter listed twice gets its row twice); one read where the store can (issue 9: the
+   * write-mark confirmations of a batch of adds on a shared store).
+   */
+  getMany(namespace: string, counters: readonly string[]): Promise<(RollupRow | undefined)[]>;
   /** The row with its hold and the store's clock, for a rollup (see {@link RollupAdvance.readAtMicros}). */
   readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined>;
   /**

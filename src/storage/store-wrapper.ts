@@ -215,6 +215,9 @@ class WrappedRollupStore implements RollupStore {
   get(...args: Parameters<RollupStore['get']>): ReturnType<RollupStore['get']> {
     return this.gate.call('rollups.get', () => this.inner.get(...args));
   }
+  getMany(...args: Parameters<RollupStore['getMany']>): ReturnType<RollupStore['getMany']> {
+    return this.gate.call('rollups.getMany', () => this.inner.getMany(...args));
+  }
   advance(...args: Parameters<RollupStore['advance']>): ReturnType<RollupStore['advance']> {
     return this.gate.write('rollups.advance', () => this.inner.advance(...args));
   }

@@ -17,7 +17,7 @@
  *   the old one's spans.
  * - An instance may not have seen it yet (its configuration is cached for up to 2 s). On a
  *   store shared by several instances, a remembered span is therefore only trusted once
- *   the store confirms it (one batched primary-key read per rollup store, no commit); a
+ *   the store confirms it (one batched primary-key read per namespace per rollup store, no commit); a
  *   span the store no longer has is recorded again. On an unshared store the only instance
  *   is the one that deleted the namespace, and it has seen the new incarnation.
  */
@@ -207,23 +207,29 @@ export class WriteMarks {
       checker = new ResultGroupCommitter<CounterWriteMark, boolean>({
         maxBatchItems: 1000,
         flush: async (marks) => {
-          const rows = new Map<string, Promise<Span | undefined>>();
+          // The distinct counters of each namespace, read in one getMany per namespace.
+          const byNamespace = new Map<string, Set<string>>();
           for (const m of marks) {
-            const k = `${m.namespace}\u0000${m.counter}`;
-            if (!rows.has(k)) {
-              rows.set(
-                k,
-                rollups.get(m.namespace, m.counter).then((r) => (r ? { first: r.firstWriteTsMicros, last: r.lastWriteTsMicros } : undefined)),
-              );
-            }
+            let counters = byNamespace.get(m.namespace);
+            if (!counters) byNamespace.set(m.namespace, (counters = new Set()));
+            counters.add(m.counter);
           }
-          return Promise.all(
-            marks.map(async (m) => {
-              const span = await rows.get(`${m.namespace}\u0000${m.counter}`)!;
-              // firstWriteTs 0: unknown (an old row), which never narrows a rollup's scan.
-              return span !== undefined && span.first <= m.eventTimeMicros && m.eventTimeMicros <= span.last;
+          const spans = new Map<string, Span | undefined>();
+          await Promise.all(
+            [...byNamespace].map(async ([namespace, set]) => {
+              const counters = [...set];
+              const rows = await rollups.getMany(namespace, counters);
+              counters.forEach((c, i) => {
+                const r = rows[i];
+                spans.set(`${namespace}\u0000${c}`, r ? { first: r.firstWriteTsMicros, last: r.lastWriteTsMicros } : undefined);
+              });
             }),
           );
+          return marks.map((m) => {
+            const span = spans.get(`${m.namespace}\u0000${m.counter}`);
+            // firstWriteTs 0: unknown (an old row), which never narrows a rollup's scan.
+            return span !== undefined && span.first <= m.eventTimeMicros && m.eventTimeMicros <= span.last;
+          });
         },
       });
       this.checkers.set(store, checker);

@@ -223,6 +223,14 @@ export class CassandraRollupStore implements RollupStore {
     };
   }
 
+  /**
+   * One read per counter, in parallel: the counter is the partition key, so an `IN` would
+   * only move the fan-out to the coordinator.
+   */
+  getMany(namespace: string, counters: readonly string[]): Promise<(RollupRow | undefined)[]> {
+    return Promise.all(counters.map((c) => this.get(namespace, c)));
+  }
+
   async advance(namespace: string, counter: string, next: RollupCheckpoint, readAtMicros?: number, firstWriteTsMicros?: number): Promise<boolean> {
     checkInt64(next.count, 'advance');
     if (!Number.isSafeInteger(next.rollupTsMicros)) throw new DgwError('INVALID_ARGUMENT', 'next.rollupTsMicros: must be integer microseconds');

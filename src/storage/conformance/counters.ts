@@ -30,6 +30,33 @@ export function registerCounterTests(ctx: ConformanceContext): void {
       await rollups.recordWrites([]);
     });
 
+    it('getMany reads what get reads, one entry per counter in order, duplicates and unknown ones included', async (t) => {
+      const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
+      if (!rollups) return;
+      const ns = freshNamespace();
+      const other = freshNamespace();
+      assert.deepEqual(await rollups.getMany(ns, ['a', 'b']), [undefined, undefined], 'a namespace never written');
+      await rollups.recordWrites([
+        { namespace: ns, counter: 'a', eventTimeMicros: 10 },
+        { namespace: ns, counter: 'a', eventTimeMicros: 30 },
+        { namespace: ns, counter: 'c', eventTimeMicros: 7 },
+        { namespace: other, counter: 'b', eventTimeMicros: 5 },
+      ]);
+      await rollups.advance(ns, 'c', { count: -4n, rollupTsMicros: 9 });
+      const counters = ['c', 'b', 'a', 'zz', 'a'];
+      const many = await rollups.getMany(ns, counters);
+      assert.deepEqual(many, await Promise.all(counters.map((c) => rollups.get(ns, c))));
+      assert.deepEqual(many, [
+        { lastRollupCount: -4n, lastRollupTsMicros: 9, lastWriteTsMicros: 7, firstWriteTsMicros: 7 },
+        undefined, // written in another namespace only
+        { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 30, firstWriteTsMicros: 10 },
+        undefined,
+        { lastRollupCount: 0n, lastRollupTsMicros: 0, lastWriteTsMicros: 30, firstWriteTsMicros: 10 },
+      ]);
+      assert.deepEqual(await rollups.getMany(ns, ['a']), [many[2]]);
+      assert.deepEqual(await rollups.getMany(ns, []), []);
+    });
+
     it('advance moves the checkpoint only forward and keeps lastWriteTs', async (t) => {
       const rollups = need(t, ctx.stores().rollups, 'rollup store', name());
       if (!rollups) return;

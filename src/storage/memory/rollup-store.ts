@@ -66,6 +66,10 @@ export class MemoryRollupStore implements RollupStore {
     return { lastRollupCount, lastRollupTsMicros, lastWriteTsMicros, firstWriteTsMicros };
   }
 
+  getMany(namespace: string, counters: readonly string[]): Promise<(RollupRow | undefined)[]> {
+    return Promise.all(counters.map((c) => this.get(namespace, c)));
+  }
+
   async readForRollup(namespace: string, counter: string): Promise<RollupRead | undefined> {
     const row = this.namespaces.get(namespace)?.get(counter);
     return row ? { ...row, readAtMicros: this.clock.nowMicros() } : undefined;
