@@ -218,9 +218,26 @@ export async function measureConvergence(origin: string, adds: number, timeoutS:
       if (!mismatch) return { adds, counters, seconds: (performance.now() - lastAck) / 1000, timeoutS };
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { adds, counters, timeoutS, mismatch };
+    return { adds, counters, timeoutS, mismatch: `${mismatch}; ${await rollupMetrics(origin, NS.convergence)}` };
   } finally {
     await c.close();
+  }
+}
+
+/**
+ * The server's rollup figures of one namespace (outcomes, queue depth, lag), for a run that
+ * did not converge: whether rollups ran, failed or never started.
+ */
+async function rollupMetrics(origin: string, namespace: string): Promise<string> {
+  try {
+    const text = await (await fetch(`${origin}/metrics`)).text();
+    const label = `namespace="${namespace}"`;
+    const lines = text
+      .split('\n')
+      .filter((l) => l.includes(label) && /^dgw_counters_(rollups_total|rollup_queue_depth|rollup_lag_current_seconds|rollup_events_dropped_total|operations_total)/.test(l));
+    return lines.length > 0 ? lines.map((l) => l.replace(`${label},`, '').replace(`{${label}}`, '')).join(', ') : 'no rollup metrics for the namespace';
+  } catch (err) {
+    return `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 

@@ -332,6 +332,8 @@ async function runDgwBackend(
       const conv = await measureConvergence(server.origin, adds, limitS * 3).catch(
         (err: unknown): Convergence => ({ adds, counters: 0, timeoutS: limitS * 3, mismatch: `failed: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}` }),
       );
+      // Not converged: what the server said last (a rollup's failure is logged even --quiet).
+      if (conv.seconds === undefined) conv.mismatch = `${conv.mismatch ?? ''}; server stderr: ${server.stderrTail().trim().slice(-600) || '(nothing)'}`;
       convergence[backend] = { c: conv, limitS };
       progressDone(`dgw on ${backend}: convergence ${conv.seconds !== undefined ? `${conv.seconds.toFixed(2)} s` : `not reached in ${conv.timeoutS} s`}`);
     }
