@@ -111,8 +111,10 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
       // Ready means writes work: SELECT 1 still answers on a read-only or full server.
       if (!probeTable) {
         await db.query(`CREATE TABLE IF NOT EXISTS ${db.table('ready_probe')} (id int PRIMARY KEY, at timestamptz NOT NULL)`).catch((err: unknown) => {
-          // Two instances creating it at once: one wins, the other's race error is harmless.
-          if (!hasSqlState(err, '23505') && !hasSqlState(err, '42P07')) throw err;
+          // Two instances creating it at once: one wins, the other's race error is harmless
+          // (unique_violation on pg_type, duplicate_table, or duplicate_object: "type
+          // "ready_probe" already exists", seen in a test starting several instances at once).
+          if (!hasSqlState(err, '23505') && !hasSqlState(err, '42P07') && !hasSqlState(err, '42710')) throw err;
         });
         probeTable = true;
       }
