@@ -20,7 +20,17 @@ import type {
   StoreSet,
   StoresByKey,
 } from './contracts.js';
+import { nearRollupCache, NEAR_CACHE_MS } from './near-rollup-cache.js';
 import { optionalRollupCache, type CacheFailureCounter } from './optional-rollup-cache.js';
+
+/** Options of a {@link StoreCatalog}. */
+export interface StoreCatalogOptions {
+  /**
+   * How long an instance reuses a checkpoint of a shared rollup cache (near-rollup-cache.ts);
+   * 0: every read asks the shared cache. Default {@link NEAR_CACHE_MS}.
+   */
+  nearCacheMs?: number;
+}
 
 /** Stores by key, with per-part fallback to the part's provider (default: the default store). */
 export class StoreCatalog implements StoresByKey {
@@ -37,6 +47,7 @@ export class StoreCatalog implements StoresByKey {
     readonly defaultKey: string,
     entries: Iterable<[string, StoreSet]>,
     private readonly providers: Partial<Record<StorePart, string>> = {},
+    private readonly options: StoreCatalogOptions = {},
   ) {
     for (const [key, set] of entries) this.stores.set(key, set);
     for (const key of [defaultKey, ...Object.values(providers)]) {
@@ -70,12 +81,18 @@ export class StoreCatalog implements StoresByKey {
   rollups(key: string): RollupStore {
     return this.part(key, 'rollups');
   }
-  /** The rollup cache for a key; its failures degrade to cache misses (see optional-rollup-cache.ts). */
+  /**
+   * The rollup cache for a key; its failures degrade to cache misses (see
+   * optional-rollup-cache.ts). A shared one (Redis) has a near cache in front of it
+   * (near-rollup-cache.ts), one per cache for the catalog's life.
+   */
   rollupCache(key: string): RollupCache {
     const raw = this.part(key, 'rollupCache');
     let wrapped = this.optionalCaches.get(raw);
     if (!wrapped) {
       wrapped = optionalRollupCache(raw, this.cacheFailures);
+      const nearMs = this.options.nearCacheMs ?? NEAR_CACHE_MS;
+      if (nearMs > 0 && this.capabilities(key, 'rollupCache').shared) wrapped = nearRollupCache(wrapped, { ttlMs: nearMs });
       this.optionalCaches.set(raw, wrapped);
     }
     return wrapped;

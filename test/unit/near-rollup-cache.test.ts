@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RollupCache, RollupCheckpoint } from '../../src/storage/contracts.js';
+import { LruRollupCache } from '../../src/storage/in-process/lru-rollup-cache.js';
+import { nearRollupCache } from '../../src/storage/near-rollup-cache.js';
+import { createMemoryStores } from '../../src/storage/memory/stores.js';
+import { StoreCatalog } from '../../src/storage/catalog.js';
+
+const at = (ts: number, count = ts) => ({ count: BigInt(count), rollupTsMicros: ts });
+
+/** A shared cache stand-in (the in-process LRU) that counts the reads reaching it. */
+function counted(): { inner: RollupCache; gets: () => number } {
+  const lru = new LruRollupCache();
+  let gets = 0;
+  return {
+    inner: {
+      get: (ns, c) => {
+        gets++;
+        return lru.get(ns, c);
+      },
+      put: (ns, c, v) => lru.put(ns, c, v),
+      dropNamespace: (ns) => lru.dropNamespace(ns),
+    },
+    gets: () => gets,
+  };
+}
+
+describe('nearRollupCache', () => {
+  it('reuses a checkpoint for ttlMs, then reads the shared cache again', async () => {
+    let now = 1000;
+    const { inner, gets } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    await inner.put('n', 'c', at(10));
+    assert.equal(near.peek!('n', 'c'), undefined, 'nothing read yet');
+    assert.deepEqual(await near.get('n', 'c'), at(10));
+    assert.equal(gets(), 1);
+    // Another instance's rollup moves the shared value on.
+    await inner.put('n', 'c', at(20));
+    now += 99;
+    assert.deepEqual(near.peek!('n', 'c'), at(10), 'within ttl: the near copy');
+    assert.deepEqual(await near.get('n', 'c'), at(10));
+    assert.equal(gets(), 1, 'no shared read within ttl');
+    now += 1;
+    assert.equal(near.peek!('n', 'c'), undefined, 'expired');
+    assert.deepEqual(await near.get('n', 'c'), at(20));
+    assert.equal(gets(), 2);
+    assert.deepEqual(near.peek!('n', 'c'), at(20));
+  });
+
+  it('a put (this instance\'s rollup) is seen at once, unless a newer checkpoint is kept', async () => {
+    let now = 0;
+    const { inner } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    await near.put('n', 'c', at(10));
+    assert.deepEqual(near.peek!('n', 'c'), at(10));
+    await near.put('n', 'c', at(30, 7));
+    assert.deepEqual(near.peek!('n', 'c'), at(30, 7));
+    await near.put('n', 'c', at(20, 99));
+    assert.deepEqual(near.peek!('n', 'c'), at(30, 7), 'an older checkpoint never replaces a fresh newer one');
+    assert.deepEqual(await inner.get('n', 'c'), at(30, 7), 'the shared cache keeps its own rule too');
+    now = 200;
+    await near.put('n', 'c', at(25, 5));
+    assert.deepEqual(near.peek!('n', 'c'), at(25, 5), 'an expired entry is replaced by what this instance wrote');
+  });
+
+  it('a miss is not remembered; a value handed out cannot change the cached one', async () => {
+    const { inner, gets } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => 0 });
+    assert.equal(await near.get('n', 'never'), undefined);
+    assert.equal(await near.get('n', 'never'), undefined);
+    assert.equal(gets(), 2, 'a counter never rolled up is asked each time');
+    await near.put('n', 'c', at(10));
+    const got = (await near.get('n', 'c')) as RollupCheckpoint;
+    got.count = 999n;
+    assert.deepEqual(near.peek!('n', 'c'), at(10));
+  });
+
+  it('dropNamespace forgets that namespace here and in the shared cache; the entry count stays bounded', async () => {
+    const { inner } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => 0, maxEntries: 3 });
+    await near.put('a', 'x', at(1));
+    await near.put('b', 'x', at(2));
+    await near.dropNamespace('a');
+    assert.equal(near.peek!('a', 'x'), undefined);
+    assert.equal(await inner.get('a', 'x'), undefined);
+    assert.deepEqual(near.peek!('b', 'x'), at(2));
+    await near.put('b', 'y', at(3));
+    await near.put('b', 'z', at(4));
+    assert.deepEqual(near.peek!('b', 'z'), at(4));
+    await near.put('c', 'w', at(5));
+    // Full (3 entries): it started over with the new one.
+    assert.equal(near.peek!('b', 'x'), undefined);
+    assert.deepEqual(near.peek!('c', 'w'), at(5));
+    assert.deepEqual(await near.get('b', 'x'), at(2), 'still in the shared cache');
+  });
+
+  it('the catalog puts it in front of shared rollup caches only, and not with nearCacheMs 0', async () => {
+    const shared = createMemoryStores();
+    const sharedSet = { ...shared, capabilities: { ...shared.capabilities, shared: true } };
+    const local = createMemoryStores();
+    // A minute, so that no pause of a loaded box expires the entry between the calls.
+    const catalog = new StoreCatalog(
+      'local',
+      [
+        ['local', local],
+        ['shared', sharedSet],
+      ],
+      {},
+      { nearCacheMs: 60_000 },
+    );
+    await catalog.rollupCache('shared').put('n', 'c', at(5));
+    await sharedSet.rollupCache!.put('n', 'c', at(9));
+    assert.deepEqual(await catalog.rollupCache('shared').get('n', 'c'), at(5), 'read near');
+    await local.rollupCache!.put('n', 'c', at(5));
+    await catalog.rollupCache('local').put('n', 'c', at(6));
+    await local.rollupCache!.put('n', 'c', at(9));
+    assert.deepEqual(await catalog.rollupCache('local').get('n', 'c'), at(9), 'an unshared cache is read directly');
+    const off = new StoreCatalog('shared', [['shared', sharedSet]], {}, { nearCacheMs: 0 });
+    assert.deepEqual(await off.rollupCache('shared').get('n', 'c'), at(9), 'nearCacheMs 0: always the shared cache');
+    await shared.close();
+    await local.close();
+  });
+});
