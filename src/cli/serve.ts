@@ -40,6 +40,8 @@ options:
                          else 0 = inline; docs/storage.md) [DGW_SQLITE_READER_THREADS]
   --postgres-url URL     postgres://user@host:5432/db: events, index, rollups, registry [DGW_POSTGRES_URL]
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
+  --near-cache-ms N      reuse a rollup checkpoint read from Redis for N ms (100; 0: off;
+                         docs/counters.md "The near cache") [DGW_NEAR_CACHE_MS]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
                          --postgres-url for the index (docs/cassandra.md) [DGW_CASSANDRA_CONTACT_POINTS]
   --cassandra-local-dc DC  data centre serving this instance (datacenter1) [DGW_CASSANDRA_LOCAL_DC]
@@ -152,6 +154,7 @@ export async function serve(argv: string[]): Promise<void> {
       'log-level': { type: 'string', default: process.env.DGW_LOG_LEVEL },
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
       'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
+      'near-cache-ms': { type: 'string', default: process.env.DGW_NEAR_CACHE_MS },
       'cassandra-contact-points': { type: 'string', default: process.env.DGW_CASSANDRA_CONTACT_POINTS },
       'cassandra-local-dc': { type: 'string', default: process.env.DGW_CASSANDRA_LOCAL_DC },
       'cassandra-keyspace': { type: 'string', default: process.env.DGW_CASSANDRA_KEYSPACE },
@@ -220,6 +223,7 @@ export async function serve(argv: string[]): Promise<void> {
     throw new Error(`--workers: "${values.workers}" is not a whole number of processes from 1 to 1024`);
   }
   const readerThreads = parseReaderThreads(values['sqlite-reader-threads'], workers, availableParallelism());
+  const nearCacheMs = values['near-cache-ms'] === undefined ? undefined : parseNearCacheMs(values['near-cache-ms']);
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
   const clusters: ClusterConfig[] = deployment.clusters;
@@ -258,6 +262,7 @@ export async function serve(argv: string[]): Promise<void> {
     dataDir,
     sqliteWriterThread: values['sqlite-writer-thread'],
     sqliteReaderThreads: readerThreads,
+    ...(nearCacheMs !== undefined ? { nearCacheMs } : {}),
     clock,
     log,
     clusters,
@@ -337,6 +342,15 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `--near-cache-ms`: a whole number of milliseconds from 0 (off) to 60,000. */
+export function parseNearCacheMs(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 60_000) {
+    throw new Error(`--near-cache-ms: "${value}" is not a whole number of milliseconds from 0 to 60000`);
+  }
+  return n;
 }
 
 /**

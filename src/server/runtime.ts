@@ -50,6 +50,8 @@ export interface ServerOptions {
   sqliteWriterThread?: boolean;
   /** Embedded SQLite: run packed read and search scans on this many reader threads (`--sqlite-reader-threads`, docs/storage.md). Default 0: inline (`dgw serve` passes 1). */
   sqliteReaderThreads?: number;
+  /** How long a checkpoint read from a shared rollup cache is reused (`--near-cache-ms`; docs/counters.md). Default 100; 0: off. */
+  nearCacheMs?: number;
   /** Configured clusters (PostgreSQL, Redis); none means embedded SQLite in `dataDir` (stores.ts). */
   clusters?: readonly ClusterConfig[];
   clock?: Clock;
@@ -144,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     dataDir: options.dataDir,
     ...(options.sqliteWriterThread ? { sqliteWriterThread: true } : {}),
     ...(options.sqliteReaderThreads ? { sqliteReaderThreads: options.sqliteReaderThreads } : {}),
+    ...(options.nearCacheMs !== undefined ? { nearCacheMs: options.nearCacheMs } : {}),
     clock,
     ...(options.clusters ? { clusters: options.clusters } : {}),
     // A store not reachable at start-up (Cassandra): the server starts, /readyz says why.

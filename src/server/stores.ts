@@ -38,6 +38,8 @@ export interface StoreConfig {
   sqliteWriterThread?: boolean;
   /** Embedded SQLite: reader threads of the packed read and search scans (docs/storage.md); 0 or absent: inline. */
   sqliteReaderThreads?: number;
+  /** How long a checkpoint read from a shared rollup cache is reused (StoreCatalogOptions.nearCacheMs). */
+  nearCacheMs?: number;
   /** Configured clusters; none means embedded mode. */
   clusters?: readonly ClusterConfig[];
   clock: Clock;
@@ -146,7 +148,12 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
   if (!redises[0]) entries.push(['in-process', createInProcessCacheStores({ clock: config.clock })]);
   entries.push(['memory', memory]);
   return {
-    catalog: new StoreCatalog(defaultKey, entries, { rollupCache: cacheKey, counterCache: cacheKey }),
+    catalog: new StoreCatalog(
+      defaultKey,
+      entries,
+      { rollupCache: cacheKey, counterCache: cacheKey },
+      config.nearCacheMs !== undefined ? { nearCacheMs: config.nearCacheMs } : {},
+    ),
     resolver: createServerStoreResolver(clusters, defaultKey),
     description,
   };
