@@ -126,8 +126,19 @@ export class PgRollupStore implements RollupStore {
 
   /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
+    // Counters in parallel, a counter's own items one after the other, in order (the
+    // contract): in parallel, a later item could commit first and the earlier one report
+    // "not applied" (a CI run of the conformance suite did).
+    const last = new Map<string, Promise<unknown>>();
     return Promise.all(
-      items.map(({ namespace, counter, next, readAtMicros, firstWriteTsMicros }) => this.advance(namespace, counter, next, readAtMicros, firstWriteTsMicros)),
+      items.map(({ namespace, counter, next, readAtMicros, firstWriteTsMicros }) => {
+        const key = `${namespace}\u0000${counter}`;
+        const previous = last.get(key);
+        const run = () => this.advance(namespace, counter, next, readAtMicros, firstWriteTsMicros);
+        const applied = previous === undefined ? run() : previous.then(run, run);
+        last.set(key, applied);
+        return applied;
+      }),
     );
   }
 
