@@ -84,7 +84,7 @@ export class StoreCatalog implements StoresByKey {
   /**
    * The rollup cache for a key; its failures degrade to cache misses (see
    * optional-rollup-cache.ts). A shared one (Redis) has a near cache in front of it
-   * (near-rollup-cache.ts), one per cache for the catalog's life.
+   * (near-rollup-cache.ts), made with the wrapper (again after setCacheFailureCounter).
    */
   rollupCache(key: string): RollupCache {
     const raw = this.part(key, 'rollupCache');

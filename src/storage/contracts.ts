@@ -371,7 +371,8 @@ export interface RollupCache {
   /**
    * Optional, for a cache in this process: what {@link get} would give, now, without a
    * promise (undefined on a miss). The value must not be changed. A cached GetCount then
-   * answers without waiting a turn per layer (issue 9); caches over a network leave it out.
+   * answers without waiting a turn per layer (issue 9). Caches over a network leave it out;
+   * the near cache the catalog puts in front of them has it (near-rollup-cache.ts).
    */
   peek?(namespace: string, counter: string): Readonly<RollupCheckpoint> | undefined;
   /** Stores the value unless the cached one has a later or equal checkpoint. */

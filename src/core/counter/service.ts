@@ -155,8 +155,9 @@ export class CounterServiceEngine implements CounterEngine {
 
   getCount(config: CounterConfig, counterName: string): Promise<bigint> {
     if (config.counterType === 'EVENTUAL') {
-      // A count in the in-process rollup cache (embedded mode) is answered now, without a
-      // promise per layer (issue 9); the steps and metrics are those of the case below.
+      // A count the process holds (the embedded in-process cache, or the near cache in front
+      // of Redis) is answered now, without a promise per layer (issue 9); the steps and
+      // metrics are those of the case below.
       const cached = this.rollups.cachedRollup(config, counterName);
       if (cached !== undefined) {
         return this.instrumentNow(config, 'GetCount', () => {

@@ -17,8 +17,8 @@
  *   the old one's spans.
  * - An instance may not have seen it yet (its configuration is cached for up to 2 s). On a
  *   store shared by several instances, a remembered span is therefore only trusted once
- *   the store confirms it (one batched primary-key read per namespace per rollup store, no commit); a
- *   span the store no longer has is recorded again. On an unshared store the only instance
+ *   the store confirms it (one batched primary-key read per namespace per rollup store,
+ *   no commit); a span the store no longer has is recorded again. On an unshared store the only instance
  *   is the one that deleted the namespace, and it has seen the new incarnation.
  */
 import type { CounterWriteMark } from '../../domain/counters.js';

@@ -124,11 +124,13 @@ export class PgRollupStore implements RollupStore {
     return counters.map((c) => found.get(c));
   }
 
-  /** Each item on its own pooled connection; PostgreSQL shares WAL flushes between concurrent commits. */
+  /**
+   * Counters in parallel, each on its own pooled connection (PostgreSQL shares WAL flushes
+   * between concurrent commits); a counter's own items one after the other, in order, as
+   * the contract says: in parallel, a later item could commit first and the earlier one
+   * report "not applied" (a CI run of the conformance suite did).
+   */
   async advanceMany(items: readonly RollupAdvance[]): Promise<boolean[]> {
-    // Counters in parallel, a counter's own items one after the other, in order (the
-    // contract): in parallel, a later item could commit first and the earlier one report
-    // "not applied" (a CI run of the conformance suite did).
     const last = new Map<string, Promise<unknown>>();
     return Promise.all(
       items.map(({ namespace, counter, next, readAtMicros, firstWriteTsMicros }) => {
