@@ -1,7 +1,12 @@
 /**
- * Group commit (DESIGN 3.3): concurrent callers submit work; one flush at a time takes
- * everything pending and commits it together, so N concurrent requests cost one disk sync
- * instead of N. A caller's promise settles when the flush holding its items settles.
+ * Group commit (DESIGN 3.3): concurrent callers submit work; a flush takes everything
+ * pending and commits it together, so N concurrent requests cost one disk sync instead of
+ * N. A caller's promise settles when the flush holding its items settles.
+ *
+ * By default one flush runs at a time (a single-writer store such as SQLite: a second flush
+ * could only wait for the first). `maxConcurrentFlushes` lets more run at once, for a store
+ * that commits concurrent transactions in parallel and merges their log syncs itself
+ * (PostgreSQL): then a batch does not wait for the previous commit's round trips.
  */
 
 /** Options of a {@link ResultGroupCommitter}. */
@@ -12,6 +17,12 @@ export interface ResultGroupCommitterOptions<T, R> {
   maxBatchItems: number;
   /** Observes each flush (batch size, seconds taken). */
   onFlush?(items: number, seconds: number): void;
+  /**
+   * Flushes that may run at once (default 1). Flushes that run together have no order
+   * between them: use more than 1 only where items of different flushes do not depend on
+   * each other's commit order.
+   */
+  maxConcurrentFlushes?: number;
 }
 
 interface Submission<T, R> {
@@ -28,10 +39,13 @@ interface Submission<T, R> {
 export class ResultGroupCommitter<T, R> {
   private pending: Submission<T, R>[] = [];
   private pendingItems = 0;
-  private running = false;
+  private running = 0;
   private scheduled = false;
+  private readonly maxRunning: number;
 
-  constructor(private readonly options: ResultGroupCommitterOptions<T, R>) {}
+  constructor(private readonly options: ResultGroupCommitterOptions<T, R>) {
+    this.maxRunning = Math.max(1, Math.floor(options.maxConcurrentFlushes ?? 1));
+  }
 
   /** Number of items waiting for a flush. */
   get depth(): number {
@@ -49,22 +63,23 @@ export class ResultGroupCommitter<T, R> {
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.running >= this.maxRunning || this.scheduled) return;
     this.scheduled = true;
     // setImmediate lets every request parsed in this event-loop turn join the batch.
     setImmediate(() => {
       this.scheduled = false;
-      void this.drain();
+      this.drain();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.pending.length > 0) await this.commit(this.takeBatch());
-    } finally {
-      this.running = false;
+  /** Starts flushes of what is pending while fewer than the limit run; each, when done, starts the next. */
+  private drain(): void {
+    while (this.pending.length > 0 && this.running < this.maxRunning) {
+      this.running++;
+      void this.commit(this.takeBatch()).finally(() => {
+        this.running--;
+        this.drain();
+      });
     }
   }
 

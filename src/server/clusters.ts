@@ -20,6 +20,8 @@ const urlClusterSchema = z.strictObject({
   keyPrefix: z.string().optional(),
   maxConnections: z.number().int().min(1).max(200).optional(),
   statementTimeoutMs: z.number().int().min(1).optional(),
+  /** PostgreSQL: event group commits run at once (default 4, at most maxConnections). */
+  parallelCommits: z.number().int().min(1).max(200).optional(),
 });
 
 const replicationSchema = z.union([

@@ -101,6 +101,7 @@ export async function assembleStores(config: StoreConfig): Promise<AssembledStor
         ...(c.schema ? { schema: c.schema } : {}),
         ...(c.maxConnections ? { maxConnections: c.maxConnections } : {}),
         ...(c.statementTimeoutMs ? { statementTimeoutMs: c.statementTimeoutMs } : {}),
+        ...(c.parallelCommits ? { parallelCommits: c.parallelCommits } : {}),
       });
       entries.push([clusterKey(c), set]);
     }

@@ -49,6 +49,13 @@ export interface StoreCapabilities {
    * crash, through a repair pass).
    */
   readonly indexOutbox?: boolean;
+  /**
+   * How many `appendEvents` group commits the server may run at once (default 1). A
+   * single-writer store (SQLite) keeps 1: a second commit could only wait for the first.
+   * A store that commits concurrent transactions in parallel and merges their log syncs
+   * (PostgreSQL) takes more, so a batch does not wait for the previous commit's round trips.
+   */
+  readonly parallelCommits?: number;
 }
 
 // ---------------------------------------------------------------------------------------

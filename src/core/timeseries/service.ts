@@ -305,6 +305,7 @@ export class TimeSeriesServiceEngine implements TimeSeriesEngine {
         // Per item, whether the store said the flush newly stored all of it (AppendResult.allNew).
         flush: async (items) => new Array<boolean>(items.length).fill((await appendStaged(store, items, this.now()))?.allNew === true),
         maxBatchItems: this.limits.maxCommitEvents,
+        maxConcurrentFlushes: this.catalog.capabilities(key, 'events').parallelCommits ?? 1,
         onFlush: (n, seconds) => {
           this.metrics?.commitBatchEvents.observe(n);
           this.metrics?.commitSeconds.observe(seconds);

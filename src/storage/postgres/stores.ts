@@ -22,6 +22,14 @@ export { sliceTableName } from './event-store.js';
 
 /** Default pool size per dgw instance: instances × this must stay below `max_connections`. */
 export const DEFAULT_MAX_CONNECTIONS = 10;
+
+/**
+ * Event group commits that may run at once by default (StoreCapabilities.parallelCommits;
+ * never more than the pool's size). Each holds a pool connection for its round trips, so
+ * the default stays well below the pool's default size and leaves connections for reads,
+ * rollups and write marks.
+ */
+export const DEFAULT_PARALLEL_COMMITS = 4;
 /** Default wait for a connection (new or from a busy pool) before failing with UNAVAILABLE. */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 3000;
 
@@ -40,6 +48,12 @@ export interface PostgresStoresOptions {
   maxConnections?: number;
   /** Server-side `statement_timeout`; a statement running longer fails with DEADLINE_EXCEEDED. */
   statementTimeoutMs?: number;
+  /**
+   * Event group commits this instance runs at once (default {@link DEFAULT_PARALLEL_COMMITS},
+   * at most `maxConnections`). 1 gives the single-writer behaviour: a batch waits for the
+   * previous commit's three round trips.
+   */
+  parallelCommits?: number;
   /**
    * How long to wait for a connection, including a wait for a free pooled one, before
    * failing with UNAVAILABLE (default {@link DEFAULT_CONNECTION_TIMEOUT_MS}).
@@ -74,6 +88,10 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
     throw new DgwError('INVALID_ARGUMENT', `postgres maxConnections: ${maxConnections} must be a positive integer`);
   }
+  const parallelCommits = options.parallelCommits ?? Math.min(DEFAULT_PARALLEL_COMMITS, maxConnections);
+  if (!Number.isInteger(parallelCommits) || parallelCommits < 1 || parallelCommits > maxConnections) {
+    throw new DgwError('INVALID_ARGUMENT', `postgres parallelCommits: ${parallelCommits} must be an integer from 1 to maxConnections (${maxConnections})`);
+  }
   const ownsPool = options.pool === undefined;
   const pool =
     options.pool ??
@@ -97,7 +115,7 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   const index = new PgIndexStore(db);
   const set = wrapStoreSet({
     name: 'postgres',
-    capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true },
+    capabilities: { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true, parallelCommits },
     translate: pgErrorTranslator({ address, statementTimeoutMs: options.statementTimeoutMs, pool }),
     parts: {
       events: new PgEventStore(db, index, options.sliceLayout),

@@ -1,0 +1,115 @@
+/**
+ * Event group commits on PostgreSQL run side by side (StoreCapabilities.parallelCommits,
+ * docs/backends.md): a commit stalled on a lock does not hold up the next batch, which
+ * commits on its own connection. With one commit at a time (embedded SQLite's behaviour,
+ * and PostgreSQL's before), the second write waited for the first commit to end.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { isDgwError } from '../../src/kernel/errors.js';
+import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
+import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
+import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
+import { StoreCatalog } from '../../src/storage/catalog.js';
+import type { EventRecord, StoreSet } from '../../src/storage/contracts.js';
+import { createPostgresStores } from '../../src/storage/postgres/stores.js';
+import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
+
+const gate = await backendTest('postgres');
+
+describe('PostgreSQL event commits run in parallel', { skip: gate.skip }, () => {
+  const schema = uniqueName('dgw_par');
+  const admin = new pg.Client({ connectionString: gate.url });
+  const opened: StoreSet[] = [];
+  after(async () => {
+    await admin.query('ROLLBACK').catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    await Promise.all(opened.map((s) => s.close()));
+    await dropPostgresSchema(schema, gate.url);
+  });
+
+  it('checks parallelCommits against the pool: default 4, at most maxConnections', async () => {
+    const small = await createPostgresStores({ url: gate.url, schema, maxConnections: 2 });
+    opened.push(small);
+    assert.equal(small.capabilities.parallelCommits, 2, 'the default never exceeds the pool');
+    const fine = await createPostgresStores({ url: gate.url, schema, maxConnections: 4 });
+    opened.push(fine);
+    assert.equal(fine.capabilities.parallelCommits, 4);
+    await assert.rejects(
+      createPostgresStores({ url: gate.url, schema, maxConnections: 4, parallelCommits: 5 }),
+      (err: unknown) => isDgwError(err) && err.code === 'INVALID_ARGUMENT' && /parallelCommits: 5 must be an integer from 1 to maxConnections \(4\)/.test(err.message),
+    );
+  });
+
+  it('a commit stalled on a lock does not hold up the next batch', async () => {
+    const set = await createPostgresStores({ url: gate.url, schema, maxConnections: 4, parallelCommits: 2 });
+    opened.push(set);
+    const clock = new ManualClock();
+    const engine = createTimeSeriesService({ clock, catalog: new StoreCatalog('postgres', [['postgres', set]]) });
+    const view = createEmbeddedStoreResolver('postgres', { stores: ['postgres'] });
+    // A wide accept window: the stalled commit's own bound must not end this test.
+    const doc = { persistence_configuration: [{ id: 'PRIMARY_STORAGE', config: { acceptLimit: '120s' } }] };
+    const stalled = parseTimeSeriesNamespace('stalled', doc, view).config;
+    const free = parseTimeSeriesNamespace('free', doc, view).config;
+    const ev = (id: string): EventRecord => ({
+      timeSeriesId: 's',
+      eventTimeMicros: clock.nowMicros(),
+      eventId: id,
+      items: [{ key: 'v', value: new TextEncoder().encode(id) }],
+    });
+    await engine.writeSync(stalled, [ev('warm-a')]);
+    await engine.writeSync(free, [ev('warm-b')]);
+
+    // Stall the first namespace's slice tables: a SHARE lock blocks INSERT, not SELECT.
+    await admin.connect();
+    const nsId = await admin.query<{ id: number }>(`SELECT id FROM "${schema}".namespace_ids WHERE namespace = $1`, ['stalled']);
+    const tables = await admin.query<{ t: string }>(
+      `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2`,
+      [schema, `ev\\_${nsId.rows[0]!.id}\\_%`],
+    );
+    assert.ok(tables.rows.length > 0);
+    await admin.query('BEGIN');
+    await admin.query(`LOCK TABLE ${tables.rows.map((r) => r.t).join(', ')} IN SHARE MODE`);
+
+    let firstSettled = false;
+    const first = engine.writeSync(stalled, [ev('a1')]).finally(() => {
+      firstSettled = true;
+    });
+    first.catch(() => undefined);
+    for (let i = 0; i < 500; i++) {
+      const waiting = await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE 'INSERT%'`);
+      if (waiting.rowCount) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    // The second batch commits while the first is still blocked (one at a time, it would
+    // wait for the lock, which is held until after this check).
+    const second = await Promise.race([
+      engine.writeSync(free, [ev('b1')]).then(() => 'committed'),
+      new Promise((r) => setTimeout(() => r('still waiting after 20 s'), 20_000).unref()),
+    ]);
+    assert.equal(second, 'committed');
+    assert.equal(firstSettled, false, 'the first commit is still blocked on the lock');
+
+    await admin.query('ROLLBACK');
+    await first;
+    for (const [config, ids] of [
+      [stalled, ['a1', 'warm-a']],
+      [free, ['b1', 'warm-b']],
+    ] as const) {
+      const page = await engine.read(config, {
+        timeSeriesId: 's',
+        startMicros: 0,
+        endMicros: clock.nowMicros() + 1,
+        eventFilters: [],
+        pageSize: 100,
+        totalRecordLimit: 0,
+        allowPartial: false,
+      });
+      assert.deepEqual(page.events.map((e) => e.eventId).sort(), ids);
+    }
+    await engine.shutdown();
+  });
+});
