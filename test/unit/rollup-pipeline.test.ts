@@ -187,6 +187,115 @@ describe('RollupPipeline', () => {
   });
 });
 
+/** A rollup that never settles, as one stuck on a PostgreSQL lock or a hung connection. */
+const never = (): Promise<RollupResult> => new Promise<RollupResult>(() => undefined);
+
+/** Lets promise reactions already queued run (not a sleep: virtual time does not move). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('RollupPipeline: a rollup that does not settle', () => {
+  const TIMEOUT_MS = 5000;
+
+  it('does not stall the other counters of its queue: reported, re-queued, the queue moves on', async () => {
+    const errors: Array<[string, unknown]> = [];
+    const { scheduler, pipeline, calls } = rig(
+      { batchCount: 2, rollupTimeoutMs: TIMEOUT_MS, onError: (c, err) => errors.push([c, err]) },
+      async (c) => (c === 'stuck' ? never() : { caughtUp: true }),
+    );
+    for (const c of ['stuck', 'a', 'b', 'c']) pipeline.enqueue(c);
+    // The window opens at 1000 ms; its first batch is [stuck, a]: "a" finishes, "stuck"
+    // holds the batch, and so this step...
+    const window = scheduler.advance(1000);
+    await settle();
+    assert.deepEqual(calls, ['stuck', 'a']);
+    // ...until the bound passes (the scheduler fires the deadline timer of the batch).
+    await scheduler.advance(TIMEOUT_MS);
+    assert.equal(errors.length, 1, 'the hung rollup is reported once');
+    assert.equal(errors[0]![0], 'stuck');
+    assert.match(String(errors[0]![1]), /rollup of counter "stuck" in "ns" did not finish within 5000 ms/);
+    assert.equal(pipeline.stats()[0]!.pending, 1, 'the hung counter is re-queued (not caught up)');
+    await window;
+    // The rest of the window runs after the back-pressure wait (capped at maxWaitMs 1000).
+    await scheduler.advance(1000);
+    assert.deepEqual(calls, ['stuck', 'a', 'b', 'c']);
+    assert.equal(errors.length, 1);
+  });
+
+  it('starts no second rollup of a counter while its timed-out one runs; rolls it up again once it settled', async () => {
+    const errors: string[] = [];
+    let release: (() => void) | undefined;
+    const { scheduler, pipeline, calls } = rig({ rollupTimeoutMs: TIMEOUT_MS, onError: (c) => errors.push(c) }, async (c) => {
+      if (c === 'stuck' && release === undefined) {
+        return new Promise<RollupResult>((resolve) => (release = () => resolve({ caughtUp: true })));
+      }
+      return { caughtUp: true };
+    });
+    pipeline.enqueue('stuck');
+    const window = scheduler.advance(1000);
+    await scheduler.advance(TIMEOUT_MS);
+    assert.deepEqual(errors, ['stuck']);
+    await window;
+    // Window after window the counter stays queued, but no second rollup starts.
+    for (let i = 0; i < 5; i++) {
+      pipeline.enqueue('other');
+      await scheduler.advance(1000);
+    }
+    assert.equal(count(calls, 'stuck'), 1, 'one rollup of "stuck" at a time');
+    assert.equal(count(calls, 'other'), 5, 'the queue keeps working');
+    assert.equal(pipeline.depth, 1, '"stuck" is still in circulation');
+    assert.deepEqual(errors, ['stuck'], 'reported once, not once per window');
+    // The stuck rollup settles at last: the next window rolls the counter up normally.
+    assert.equal(pipeline.overdue, 1);
+    release!();
+    await settle();
+    assert.equal(pipeline.overdue, 0, 'forgotten once settled');
+    await scheduler.advance(1000);
+    assert.equal(count(calls, 'stuck'), 2);
+    assert.equal(pipeline.depth, 0, 'caught up: out of circulation');
+    await scheduler.advance(1000);
+    assert.equal(count(calls, 'stuck'), 2);
+    assert.equal(scheduler.pending, 0, 'an idle pipeline holds no timer');
+  });
+
+  it('lets shutdown finish when a running batch hangs, without starting the hung counter again', async () => {
+    const errors: string[] = [];
+    const { scheduler, pipeline, calls } = rig(
+      { batchCount: 2, rollupTimeoutMs: TIMEOUT_MS, onError: (c) => errors.push(c) },
+      async (c) => (c === 'stuck' ? never() : { caughtUp: true }),
+    );
+    pipeline.enqueue('stuck');
+    const window = scheduler.advance(1000);
+    pipeline.enqueue('a');
+    let finished = false;
+    const shutdown = pipeline.shutdown().then(() => (finished = true));
+    for (let i = 0; i < 30 && !finished; i++) await scheduler.advance(1000);
+    assert.ok(finished, 'shutdown finished');
+    await shutdown;
+    await window;
+    assert.deepEqual(errors, ['stuck']);
+    assert.equal(count(calls, 'stuck'), 1, 'the drain does not start a second rollup of "stuck"');
+    assert.equal(count(calls, 'a'), 1, 'the rest is drained');
+  });
+
+  it('bounds the drain: shutdown finishes when a drained rollup hangs, leaving the rest of that queue', async () => {
+    const errors: string[] = [];
+    const { scheduler, pipeline, calls } = rig(
+      { batchCount: 2, rollupTimeoutMs: TIMEOUT_MS, onError: (c) => errors.push(c) },
+      async (c) => (c === 'stuck' ? never() : { caughtUp: true }),
+    );
+    for (const c of ['stuck', 'a', 'b', 'c']) pipeline.enqueue(c);
+    let finished = false;
+    const shutdown = pipeline.shutdown().then(() => (finished = true));
+    for (let i = 0; i < 30 && !finished; i++) await scheduler.advance(1000);
+    assert.ok(finished, 'shutdown finished');
+    await shutdown;
+    assert.deepEqual(errors, ['stuck']);
+    // The store is taken as hung: [b, c] are left to their next read and the sweeper.
+    assert.deepEqual(calls, ['stuck', 'a']);
+    assert.equal(pipeline.depth, 0);
+  });
+});
+
 describe('rollup pipeline inside the counter service', () => {
   it('heals a stale count with a read after rollup events were dropped', async () => {
     const { makeHarness } = await import('../support/counter-harness.js');
@@ -212,6 +321,50 @@ describe('rollup pipeline inside the counter service', () => {
       await h.scheduler.advance(1000);
       assert.equal(await counters.getCount(config, 'victim'), 11n);
     } finally {
+      await h.close();
+    }
+  });
+
+  it('counts a hung rollup as outcome="timeout", rolls the rest of its queue up, and converges once it settles', async () => {
+    const { makeHarness } = await import('../support/counter-harness.js');
+    const errors: string[] = [];
+    const h = makeHarness('memory', { pipeline: { rollupTimeoutMs: 5000, onError: (_ns, _c, err) => errors.push(String(err)) } });
+    let release: (() => void) | undefined;
+    try {
+      const base = h.config('hung', 'EVENTUAL');
+      // One queue, one counter per batch: "stuck" and "ok" share the queue, "ok" waits behind "stuck".
+      const config = { ...base, rollup: { ...base.rollup, numQueues: 1, rollupBatchCount: 1 } };
+      // The rollup store's read of "stuck" hangs (a statement stuck on a lock) until released.
+      const store = h.stores.rollups!;
+      const read = store.readForRollup.bind(store);
+      const hung = new Promise<void>((resolve) => (release = resolve));
+      store.readForRollup = async (ns, counter) => {
+        if (counter === 'stuck') await hung;
+        return read(ns, counter);
+      };
+      const counters = h.instances[0]!.counters;
+      await counters.addCount(config, { counterName: 'stuck', delta: 5n });
+      await counters.addCount(config, { counterName: 'ok', delta: 3n });
+      const window = h.scheduler.advance(1000); // the batch [stuck] hangs...
+      await h.scheduler.advance(5000); // ...until the bound passes
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /rollup of counter "stuck" in "hung" did not finish within 5000 ms/);
+      await window;
+      const rollups = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counters_rollups_total');
+      assert.match(rollups, /dgw_counters_rollups_total\{namespace="hung",outcome="timeout"\} 1/);
+      for (let i = 0; i < 3; i++) await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'ok'), 3n, '"ok" converged behind the hung rollup');
+      assert.equal(await counters.getCount(config, 'stuck'), 0n, 'not rolled up while its rollup hangs');
+      release!();
+      // The released rollup finishes on its own store calls, outside any timer of the scheduler.
+      const pipeline = counters.pipelines.get(config.name)!;
+      for (let i = 0; i < 100 && pipeline.overdue > 0; i++) await settle();
+      assert.equal(pipeline.overdue, 0);
+      for (let i = 0; i < 3; i++) await h.scheduler.advance(1000);
+      assert.equal(await counters.getCount(config, 'stuck'), 5n, 'rolled up again once the hung rollup settled');
+      assert.equal(errors.length, 1);
+    } finally {
+      release?.();
       await h.close();
     }
   });

@@ -8,8 +8,12 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** Operation names used as the `operation` label. */
 export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount' | 'ReadCounterLog' | 'RecountCount' | 'CompareCounts';
 
-/** Outcome label of a rollup. */
-export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error';
+/**
+ * Outcome label of a rollup. The pipeline counts `error` (the rollup failed) and `timeout`
+ * (it had not settled within the pipeline's `rollupTimeoutMs`; it goes on, and counts its
+ * own outcome too if it ever settles).
+ */
+export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error' | 'timeout';
 
 /** The metrics one counter service reports. */
 export interface CounterMetrics {
@@ -84,7 +88,7 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
     rollups: reuse(registry, 'dgw_counters_rollups_total', () =>
       new Counter({
         name: 'dgw_counters_rollups_total',
-        help: 'Counter rollups run, by outcome (applied, superseded, noop, error)',
+        help: 'Counter rollups run, by outcome (applied, superseded, noop, error, timeout: not settled within the pipeline bound)',
         labelNames: ['namespace', 'outcome'],
         registers,
       }),

@@ -7,7 +7,7 @@
 import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import type { CounterMetrics } from './metrics.js';
-import { RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
+import { isRollupTimeout, RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
 import type { Scheduler } from './scheduler.js';
 
 /** Tuning of the pipelines that is not part of a namespace document. */
@@ -16,9 +16,14 @@ export interface PipelineOptions {
   scheduler?: Scheduler;
   /** Adaptive wait between batches. */
   backPressure?: Partial<BackPressureOptions>;
+  /**
+   * Most ms a pipeline waits for one rollup (default DEFAULT_ROLLUP_TIMEOUT_MS, 10 s). Set
+   * per server, not per namespace: it bounds a hung store call, a property of the deployment.
+   */
+  rollupTimeoutMs?: number;
   /** Estimated bytes per queued counter (capacity accounting). */
   entryBytes?(counter: string): number;
-  /** Reports rollup failures (they are retried in the next window). */
+  /** Reports rollup failures and rollups past `rollupTimeoutMs` (both retried in the next window). */
   onError?(namespace: string, counter: string, err: unknown): void;
 }
 
@@ -121,12 +126,13 @@ export class PipelinesByNamespace {
       scheduler: this.scheduler,
       rollup: (counter) => this.rollup(entry.config, counter),
       ...(this.options.backPressure ? { backPressure: this.options.backPressure } : {}),
+      ...(this.options.rollupTimeoutMs !== undefined ? { rollupTimeoutMs: this.options.rollupTimeoutMs } : {}),
       ...(this.options.entryBytes ? { entryBytes: this.options.entryBytes } : {}),
       onDrop: () => this.metrics.droppedRollupEvents.inc({ namespace: ns }),
       onDepth: (depth) => this.metrics.queueDepth.set({ namespace: ns }, depth),
       onBatch: (seconds) => this.metrics.rollupBatchSeconds.observe({ namespace: ns }, seconds),
       onError: (counter, err) => {
-        this.metrics.rollups.inc({ namespace: ns, outcome: 'error' });
+        this.metrics.rollups.inc({ namespace: ns, outcome: isRollupTimeout(err) ? 'timeout' : 'error' });
         this.options.onError?.(ns, counter, err);
       },
     });

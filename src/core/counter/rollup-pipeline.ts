@@ -13,11 +13,18 @@
  *   counter triggers a rollup again, and the rollup reads from the durable checkpoint.
  * - A rollup that reports "not caught up" (lastWriteTs past the new checkpoint) re-queues
  *   the counter into the next window, until it has caught up.
- * - {@link RollupPipeline.shutdown} drains: every queued counter is rolled up once more.
+ * - A rollup not settled within `rollupTimeoutMs` stops holding its batch: it is reported
+ *   (`onError`, a DEADLINE_EXCEEDED error, see {@link isRollupTimeout}) and its counter
+ *   re-queued, so one hung store call cannot stall every counter of its queue. The rollup is
+ *   not cancelled (the store contracts take no cancel signal); until it settles its counter
+ *   is skipped, so a hung store holds at most one rollup per counter of this pipeline.
+ * - {@link RollupPipeline.shutdown} drains: every queued counter is rolled up once more,
+ *   unless a rollup of that queue's drain times out (the store is taken as hung).
  *
  * The pipeline knows nothing about stores: it calls `rollup(counter)`. Timers go through
  * the injected {@link Scheduler}.
  */
+import { DgwError, isDgwError } from '../../kernel/errors.js';
 import { bucketOf } from '../../kernel/hash.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
@@ -37,6 +44,23 @@ export interface BackPressureOptions {
   maxWaitMs: number;
 }
 
+/**
+ * Default bound of one rollup in a pipeline, in ms. A healthy rollup takes milliseconds; the
+ * stores' own limits (PostgreSQL connect 3 s, Redis commands 2 s) fail a call well before
+ * this; 10 s is also the default request deadline. Passing it costs only a report (the
+ * rollup goes on), so it is set low enough that a hung call delays the other counters of
+ * its queue by about one convergence time (accept_limit + skew_margin + coalesce ≈ 7 s).
+ */
+export const DEFAULT_ROLLUP_TIMEOUT_MS = 10_000;
+
+/** `details[].reason` of the error reported for a rollup that did not finish within its bound. */
+export const ROLLUP_TIMEOUT_REASON = 'ROLLUP_TIMEOUT';
+
+/** True when `err` is a pipeline's report of a rollup that did not finish within `rollupTimeoutMs`. */
+export function isRollupTimeout(err: unknown): boolean {
+  return isDgwError(err) && err.details.some((d) => d.reason === ROLLUP_TIMEOUT_REASON);
+}
+
 /** Options of a {@link RollupPipeline}. */
 export interface RollupPipelineOptions {
   namespace: string;
@@ -47,6 +71,12 @@ export interface RollupPipelineOptions {
   scheduler: Scheduler;
   /** Rolls one counter up. A rejection counts as "not caught up" (retried next window). */
   rollup(counter: string): Promise<RollupResult>;
+  /**
+   * Most ms a batch (or the drain) waits for one rollup (default
+   * {@link DEFAULT_ROLLUP_TIMEOUT_MS}); past it the rollup is reported and its counter
+   * re-queued, and no other rollup of that counter starts until it settles.
+   */
+  rollupTimeoutMs?: number;
   backPressure?: Partial<BackPressureOptions>;
   /** Estimated bytes one queued counter costs (default: 2 bytes per UTF-16 unit + 64). */
   entryBytes?(counter: string): number;
@@ -54,6 +84,7 @@ export interface RollupPipelineOptions {
   onDrop?(counter: string): void;
   onDepth?(depth: number): void;
   onBatch?(seconds: number, size: number): void;
+  /** A failed rollup, or one past `rollupTimeoutMs` ({@link isRollupTimeout} tells them apart). */
   onError?(counter: string, err: unknown): void;
 }
 
@@ -81,6 +112,10 @@ interface QueueState {
   lastWaitMs: number;
 }
 
+const TIMED_OUT = Symbol('timed out');
+/** What a batch makes of one counter: caught up (true), to be re-queued (false), or past its bound. */
+type RollupVerdict = boolean | typeof TIMED_OUT;
+
 /** Default estimate of the memory one queued counter costs. */
 export function defaultEntryBytes(counter: string): number {
   return 2 * counter.length + 64;
@@ -94,6 +129,14 @@ export class RollupPipeline {
    * (one per add and read) are coalesced here without hashing its name to find its queue.
    */
   private readonly pendingAny = new Set<string>();
+  /**
+   * Counters whose rollup passed `rollupTimeoutMs` and has not settled yet. Starting another
+   * would be safe (rollup.ts: the checkpoint only moves forward, by a conditional write, so
+   * concurrent rollups of one counter converge) but a hung store would then gather one more
+   * pending rollup per counter per window; so they are skipped (re-queued) until it settles.
+   */
+  private readonly overdueCounters = new Set<string>();
+  private readonly rollupTimeoutMs: number;
   private readonly backPressure: BackPressureOptions;
   private readonly entryBytes: (counter: string) => number;
   private droppedTotal = 0;
@@ -112,6 +155,7 @@ export class RollupPipeline {
     }));
     this.backPressure = { factor: 1, minWaitMs: 0, maxWaitMs: 1000, ...options.backPressure };
     this.entryBytes = options.entryBytes ?? defaultEntryBytes;
+    this.rollupTimeoutMs = options.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS;
   }
 
   /**
@@ -137,6 +181,14 @@ export class RollupPipeline {
     return this.droppedTotal;
   }
 
+  /**
+   * Counters whose rollup passed `rollupTimeoutMs` and has not settled yet: each holds one
+   * pending rollup (a hung store call); none gets another until it settles.
+   */
+  get overdue(): number {
+    return this.overdueCounters.size;
+  }
+
   /** Per-queue snapshot. */
   stats(): QueueStats[] {
     return this.queues.map((q) => ({
@@ -155,7 +207,10 @@ export class RollupPipeline {
 
   /**
    * Stops accepting events and drains: waits for running batches, then rolls up every
-   * counter still queued once, without waits and without re-queueing.
+   * counter still queued once, without waits and without re-queueing. Each batch waits at
+   * most `rollupTimeoutMs`; a queue whose drain has a rollup time out stops draining there
+   * (its store is taken as hung: the counters left are healed by their next read or the
+   * sweeper, DESIGN 4.5), so a hung store holds shutdown for about twice the bound at most.
    */
   async shutdown(): Promise<void> {
     if (this.closed) return;
@@ -172,7 +227,7 @@ export class RollupPipeline {
         q.work = [];
         this.takePending(q);
         for (let i = 0; i < work.length; i += this.batchCount()) {
-          await this.runBatch(q, work.slice(i, i + this.batchCount()));
+          if (await this.runBatch(q, work.slice(i, i + this.batchCount()))) break;
         }
         q.bytes = 0;
       }),
@@ -246,29 +301,69 @@ export class RollupPipeline {
     return run;
   }
 
-  /** Rolls a batch up in parallel; never rejects. Re-queues what is not caught up. */
-  private async runBatch(q: QueueState, batch: string[]): Promise<void> {
-    if (batch.length === 0) return;
-    const started = this.options.scheduler.nowMs();
-    const results = await Promise.all(
-      batch.map(async (counter) => {
-        try {
-          return (await this.options.rollup(counter)).caughtUp;
-        } catch (err) {
-          this.options.onError?.(counter, err);
-          return false;
-        }
-      }),
-    );
-    const latency = Math.max(0, this.options.scheduler.nowMs() - started);
+  /**
+   * Rolls a batch up in parallel, waiting at most `rollupTimeoutMs`; never rejects.
+   * Re-queues what is not caught up. True when a rollup of the batch timed out.
+   */
+  private async runBatch(q: QueueState, batch: string[]): Promise<boolean> {
+    if (batch.length === 0) return false;
+    const { scheduler } = this.options;
+    const started = scheduler.nowMs();
+    let expire = (): void => undefined;
+    const expired = new Promise<typeof TIMED_OUT>((resolve) => (expire = () => resolve(TIMED_OUT)));
+    // One timer per batch: its rollups start together. The task returns the queue's
+    // follow-up (the next batch or window being armed) so that a scheduler stepping time
+    // (ManualScheduler) has seen it when the step ends.
+    const deadline = scheduler.setTimer(this.rollupTimeoutMs, () => {
+      expire();
+      return q.inflight;
+    });
+    const verdicts = await Promise.all(batch.map((counter) => this.rollupWithin(counter, expired)));
+    deadline.cancel();
+    const latency = Math.max(0, scheduler.nowMs() - started);
     const { factor, minWaitMs, maxWaitMs } = this.backPressure;
     q.lastBatchMs = latency;
     q.lastWaitMs = Math.min(maxWaitMs, Math.max(minWaitMs, latency * factor));
     this.options.onBatch?.(latency / 1000, batch.length);
     for (const [i, counter] of batch.entries()) {
       q.bytes = Math.max(0, q.bytes - this.entryBytes(counter));
-      if (results[i] === false && !this.draining) this.add(q, counter);
+      if (verdicts[i] !== true && !this.draining) this.add(q, counter);
     }
     this.options.onDepth?.(this.depth);
+    return verdicts.includes(TIMED_OUT);
+  }
+
+  /**
+   * One rollup of a batch: whether it caught up (failures are reported and count as not),
+   * or TIMED_OUT when `expired` came first; then it is reported and its counter is overdue
+   * until the rollup settles. An overdue counter gets no second rollup (false: re-queued).
+   */
+  private async rollupWithin(counter: string, expired: Promise<typeof TIMED_OUT>): Promise<RollupVerdict> {
+    if (this.overdueCounters.has(counter)) return false;
+    const run = this.rollupOnce(counter);
+    const verdict = await Promise.race([run, expired]);
+    if (verdict !== TIMED_OUT) return verdict;
+    this.overdueCounters.add(counter);
+    void run.then(() => this.overdueCounters.delete(counter));
+    this.options.onError?.(
+      counter,
+      new DgwError(
+        'DEADLINE_EXCEEDED',
+        `rollup of counter "${counter}" in "${this.options.namespace}" did not finish within ${this.rollupTimeoutMs} ms ` +
+          '(a hung store call?); it goes on, and this instance starts no other rollup of the counter until it settles',
+        { details: [{ reason: ROLLUP_TIMEOUT_REASON, counter, timeoutMs: this.rollupTimeoutMs }] },
+      ),
+    );
+    return TIMED_OUT;
+  }
+
+  /** Rolls `counter` up: whether it caught up; never rejects (a failure is reported, and is false). */
+  private async rollupOnce(counter: string): Promise<boolean> {
+    try {
+      return (await this.options.rollup(counter)).caughtUp;
+    } catch (err) {
+      this.options.onError?.(counter, err);
+      return false;
+    }
   }
 }

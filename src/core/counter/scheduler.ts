@@ -49,7 +49,8 @@ interface ManualTimer {
  * A scheduler driven by a ManualClock. Timers fire only inside {@link advance} or
  * {@link runDue}; timers due at the same instant run concurrently (so two pipelines sharing
  * one scheduler really interleave), and their returned promises are awaited before time
- * moves on.
+ * moves on. Work that waits on a later timer (a rollup's deadline) holds its `advance` until
+ * another `advance`, called meanwhile, fires that timer.
  */
 export class ManualScheduler implements Scheduler {
   private timers: ManualTimer[] = [];
