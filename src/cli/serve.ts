@@ -42,6 +42,9 @@ options:
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --near-cache-ms N      reuse a rollup checkpoint read from Redis for N ms (100; 0: off;
                          docs/counters.md "The near cache") [DGW_NEAR_CACHE_MS]
+  --rollup-timeout-ms N  a counter rollup not done in N ms stops holding its queue: reported,
+                         retried once it settles (10000; docs/counters.md "The rollup
+                         pipeline") [DGW_ROLLUP_TIMEOUT_MS]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
                          --postgres-url for the index (docs/cassandra.md) [DGW_CASSANDRA_CONTACT_POINTS]
   --cassandra-local-dc DC  data centre serving this instance (datacenter1) [DGW_CASSANDRA_LOCAL_DC]
@@ -155,6 +158,7 @@ export async function serve(argv: string[]): Promise<void> {
       'postgres-url': { type: 'string', default: process.env.DGW_POSTGRES_URL },
       'redis-url': { type: 'string', default: process.env.DGW_REDIS_URL },
       'near-cache-ms': { type: 'string', default: process.env.DGW_NEAR_CACHE_MS },
+      'rollup-timeout-ms': { type: 'string', default: process.env.DGW_ROLLUP_TIMEOUT_MS },
       'cassandra-contact-points': { type: 'string', default: process.env.DGW_CASSANDRA_CONTACT_POINTS },
       'cassandra-local-dc': { type: 'string', default: process.env.DGW_CASSANDRA_LOCAL_DC },
       'cassandra-keyspace': { type: 'string', default: process.env.DGW_CASSANDRA_KEYSPACE },
@@ -224,6 +228,7 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const readerThreads = parseReaderThreads(values['sqlite-reader-threads'], workers, availableParallelism());
   const nearCacheMs = values['near-cache-ms'] === undefined ? undefined : parseNearCacheMs(values['near-cache-ms']);
+  const rollupTimeoutMs = values['rollup-timeout-ms'] === undefined ? undefined : parseRollupTimeoutMs(values['rollup-timeout-ms']);
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
   const clusters: ClusterConfig[] = deployment.clusters;
@@ -263,6 +268,7 @@ export async function serve(argv: string[]): Promise<void> {
     sqliteWriterThread: values['sqlite-writer-thread'],
     sqliteReaderThreads: readerThreads,
     ...(nearCacheMs !== undefined ? { nearCacheMs } : {}),
+    ...(rollupTimeoutMs !== undefined ? { rollupTimeoutMs } : {}),
     clock,
     log,
     clusters,
@@ -346,9 +352,19 @@ export async function serve(argv: string[]): Promise<void> {
 
 /** `--near-cache-ms`: a whole number of milliseconds from 0 (off) to 60,000. */
 export function parseNearCacheMs(value: string): number {
+  return parseWholeMs('--near-cache-ms', value, 0, 60_000);
+}
+
+/** `--rollup-timeout-ms`: a whole number of milliseconds from 1 to 3,600,000 (an hour). */
+export function parseRollupTimeoutMs(value: string): number {
+  return parseWholeMs('--rollup-timeout-ms', value, 1, 3_600_000);
+}
+
+/** A flag's whole number of milliseconds in `[min, max]`; an error naming the flag otherwise. */
+function parseWholeMs(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 60_000) {
-    throw new Error(`--near-cache-ms: "${value}" is not a whole number of milliseconds from 0 to 60000`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${flag}: "${value}" is not a whole number of milliseconds from ${min} to ${max}`);
   }
   return n;
 }

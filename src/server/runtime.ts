@@ -61,6 +61,8 @@ export interface ServerOptions {
    * clusters (shared stores). Without it rollup events stay in this instance's queues.
    */
   nats?: NatsConfig;
+  /** Most ms a counter rollup pipeline waits for one rollup (`--rollup-timeout-ms`; docs/counters.md). Default 10000. */
+  rollupTimeoutMs?: number;
   /** Seconds between lifecycle passes (counter sweeper, slices ahead of need, close, drop; `--lifecycle-interval`). Default 30. */
   lifecycleIntervalSeconds?: number;
   /** Where request lines, background failures and internal errors go; default: silent. */
@@ -246,7 +248,10 @@ export class DgwServer implements RunningServer {
       catalog,
       timeseries: engine,
       registry: metrics,
-      pipeline: { onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`) },
+      pipeline: {
+        onError: (ns, counter, err) => log(err, `rollup of counter "${counter}" in "${ns}" (retried on its next event or read)`),
+        ...(options.rollupTimeoutMs !== undefined ? { rollupTimeoutMs: options.rollupTimeoutMs } : {}),
+      },
       ...(clockOffsets ? { clockOffsets } : {}),
     }));
     const namespaces = (this.namespaces = new NamespaceManager({
