@@ -7,8 +7,6 @@ import { loadPageJson } from './page-json-extension.js';
 import { migrate } from './schema.js';
 
 const MAX_CACHED_STATEMENTS = 2000;
-/** WAL frames after which a commit checkpoints, when no checkpoint thread runs (checkpointer.ts). */
-const AUTO_CHECKPOINT_FRAMES = 10_000;
 
 /** Options of a {@link SqliteDatabase}. */
 export interface SqliteDatabaseOptions {
@@ -39,7 +37,7 @@ export class SqliteDatabase {
       // Measured: a 64 MiB page cache and checkpointing every ~40 MiB of WAL (not 4 MiB)
       // double small-batch write throughput; each commit touches one leaf page per partition.
       this.db.pragma('cache_size = -65536');
-      this.db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_FRAMES}`);
+      this.db.pragma('wal_autocheckpoint = 10000');
       this.db.pragma('journal_size_limit = 67108864');
       this.db.pragma('foreign_keys = OFF');
       if (options.migrate !== false) migrate(this.db, file);
@@ -56,14 +54,6 @@ export class SqliteDatabase {
    * wrappers and their properties on every call (issue 9); this one runs any `fn`.
    */
   private readonly immediate: (fn: () => unknown) => unknown;
-
-  /**
-   * Turns the automatic checkpoint of this connection's commits on (every
-   * AUTO_CHECKPOINT_FRAMES frames) or off (a checkpoint thread does it, checkpointer.ts).
-   */
-  setAutoCheckpoint(on: boolean): void {
-    this.db.pragma(`wal_autocheckpoint = ${on ? AUTO_CHECKPOINT_FRAMES : 0}`);
-  }
 
   /** The prepared statement for `sql`, prepared once and reused (bounded, LRU). */
   stmt(sql: string): Database.Statement {

@@ -12,7 +12,6 @@ import { LruRollupCache } from '../in-process/lru-rollup-cache.js';
 import { TtlCounterCache } from '../in-process/ttl-counter-cache.js';
 import { translateSqliteError } from './errors.js';
 import { SqliteAppendWriter } from './append-writer.js';
-import { SqliteCheckpointer } from './checkpointer.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteIndexStore } from './index-store.js';
@@ -54,13 +53,6 @@ export interface SqliteStoresOptions {
    */
   readerThreads?: number;
   /**
-   * Checkpoint the WAL from a thread of its own instead of inside commits on the event loop
-   * (checkpointer.ts; docs/storage.md "WAL checkpoints off the event loop"). Default true
-   * for a file database, unless `DGW_SQLITE_CHECKPOINT_THREAD=0` (A/B runs); a `:memory:`
-   * database has no WAL.
-   */
-  checkpointThread?: boolean;
-  /**
    * The key of the slice tables created from now on (schema.ts `SliceLayout`): time-ordered
    * by default; `BUCKETED_LAYOUT` creates them as dgw did before schema version 7, which
    * tests use to check that such databases keep working.
@@ -93,8 +85,6 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
   const readers = shared && readerThreads > 0 ? new SqliteReaderPool(file, readerThreads) : undefined;
   const index = new SqliteIndexStore(sql, readers);
   const writer = shared && options.writerThread === true ? new SqliteAppendWriter(file) : undefined;
-  const checkpointThread = options.checkpointThread ?? process.env.DGW_SQLITE_CHECKPOINT_THREAD !== '0';
-  const checkpointer = shared && checkpointThread ? new SqliteCheckpointer(sql) : undefined;
   return wrapStoreSet({
     name: 'sqlite',
     capabilities: { durable: filename !== ':memory:', shared: false, ttl: true, atomicIndex: true, indexOutbox: true },
@@ -117,7 +107,7 @@ export function createSqliteStores(options: SqliteStoresOptions = {}): StoreSet 
     },
     async close() {
       try {
-        await Promise.all([writer?.close(), readers?.close(), checkpointer?.close()]);
+        await Promise.all([writer?.close(), readers?.close()]);
       } finally {
         sql.close();
       }
