@@ -7,7 +7,8 @@
 import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import type { CounterMetrics } from './metrics.js';
-import { isRollupTimeout, RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
+import { isRollupTimeout } from './rollup-bound.js';
+import { RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
 import type { Scheduler } from './scheduler.js';
 
 /** Tuning of the pipelines that is not part of a namespace document. */

@@ -14,7 +14,7 @@
  * - A rollup that reports "not caught up" (lastWriteTs past the new checkpoint) re-queues
  *   the counter into the next window, until it has caught up.
  * - A rollup not settled within `rollupTimeoutMs` stops holding its batch: it is reported
- *   (`onError`, a DEADLINE_EXCEEDED error, see {@link isRollupTimeout}) and its counter
+ *   (`onError`, a DEADLINE_EXCEEDED error: `isRollupTimeout`, rollup-bound.ts) and its counter
  *   re-queued, so one hung store call cannot stall every counter of its queue. The rollup is
  *   not cancelled (the store contracts take no cancel signal); until it settles its counter
  *   is skipped, so a hung store holds at most one rollup per counter of this pipeline.
@@ -24,8 +24,8 @@
  * The pipeline knows nothing about stores: it calls `rollup(counter)`. Timers go through
  * the injected {@link Scheduler}.
  */
-import { DgwError, isDgwError } from '../../kernel/errors.js';
 import { bucketOf } from '../../kernel/hash.js';
+import { DEFAULT_ROLLUP_TIMEOUT_MS, OverdueRollups, rollupTimeoutError, startDeadline, TIMED_OUT, type RollupDeadline } from './rollup-bound.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 
 /** What one rollup reports back to the pipeline. */
@@ -42,23 +42,6 @@ export interface BackPressureOptions {
   minWaitMs: number;
   /** Upper bound of the wait in ms (default 1000). */
   maxWaitMs: number;
-}
-
-/**
- * Default bound of one rollup in a pipeline, in ms. A healthy rollup takes milliseconds; the
- * stores' own limits (PostgreSQL connect 3 s, Redis commands 2 s) fail a call well before
- * this; 10 s is also the default request deadline. Passing it costs only a report (the
- * rollup goes on), so it is set low enough that a hung call delays the other counters of
- * its queue by about one convergence time (accept_limit + skew_margin + coalesce ≈ 7 s).
- */
-export const DEFAULT_ROLLUP_TIMEOUT_MS = 10_000;
-
-/** `details[].reason` of the error reported for a rollup that did not finish within its bound. */
-export const ROLLUP_TIMEOUT_REASON = 'ROLLUP_TIMEOUT';
-
-/** True when `err` is a pipeline's report of a rollup that did not finish within `rollupTimeoutMs`. */
-export function isRollupTimeout(err: unknown): boolean {
-  return isDgwError(err) && err.details.some((d) => d.reason === ROLLUP_TIMEOUT_REASON);
 }
 
 /** Options of a {@link RollupPipeline}. */
@@ -84,7 +67,7 @@ export interface RollupPipelineOptions {
   onDrop?(counter: string): void;
   onDepth?(depth: number): void;
   onBatch?(seconds: number, size: number): void;
-  /** A failed rollup, or one past `rollupTimeoutMs` ({@link isRollupTimeout} tells them apart). */
+  /** A failed rollup, or one past `rollupTimeoutMs` (`isRollupTimeout` of rollup-bound.ts tells them apart). */
   onError?(counter: string, err: unknown): void;
 }
 
@@ -112,7 +95,6 @@ interface QueueState {
   lastWaitMs: number;
 }
 
-const TIMED_OUT = Symbol('timed out');
 /** What a batch makes of one counter: caught up (true), to be re-queued (false), or past its bound. */
 type RollupVerdict = boolean | typeof TIMED_OUT;
 
@@ -135,7 +117,7 @@ export class RollupPipeline {
    * concurrent rollups of one counter converge) but a hung store would then gather one more
    * pending rollup per counter per window; so they are skipped (re-queued) until it settles.
    */
-  private readonly overdueCounters = new Set<string>();
+  private readonly overdueCounters = new OverdueRollups();
   private readonly rollupTimeoutMs: number;
   private readonly backPressure: BackPressureOptions;
   private readonly entryBytes: (counter: string) => number;
@@ -187,6 +169,11 @@ export class RollupPipeline {
    */
   get overdue(): number {
     return this.overdueCounters.size;
+  }
+
+  /** Whether a rollup of `counter` passed `rollupTimeoutMs` and has not settled yet (the sweeper asks). */
+  isOverdue(counter: string): boolean {
+    return this.overdueCounters.has(counter);
   }
 
   /** Per-queue snapshot. */
@@ -309,16 +296,11 @@ export class RollupPipeline {
     if (batch.length === 0) return false;
     const { scheduler } = this.options;
     const started = scheduler.nowMs();
-    let expire = (): void => undefined;
-    const expired = new Promise<typeof TIMED_OUT>((resolve) => (expire = () => resolve(TIMED_OUT)));
-    // One timer per batch: its rollups start together. The task returns the queue's
+    // One deadline per batch: its rollups start together. The timer returns the queue's
     // follow-up (the next batch or window being armed) so that a scheduler stepping time
     // (ManualScheduler) has seen it when the step ends.
-    const deadline = scheduler.setTimer(this.rollupTimeoutMs, () => {
-      expire();
-      return q.inflight;
-    });
-    const verdicts = await Promise.all(batch.map((counter) => this.rollupWithin(counter, expired)));
+    const deadline = startDeadline(scheduler, this.rollupTimeoutMs, () => q.inflight);
+    const verdicts = await Promise.all(batch.map((counter) => this.rollupWithin(counter, deadline)));
     deadline.cancel();
     const latency = Math.max(0, scheduler.nowMs() - started);
     const { factor, minWaitMs, maxWaitMs } = this.backPressure;
@@ -335,25 +317,14 @@ export class RollupPipeline {
 
   /**
    * One rollup of a batch: whether it caught up (failures are reported and count as not),
-   * or TIMED_OUT when `expired` came first; then it is reported and its counter is overdue
+   * or TIMED_OUT when the deadline passed first; then it is reported and its counter is overdue
    * until the rollup settles. An overdue counter gets no second rollup (false: re-queued).
    */
-  private async rollupWithin(counter: string, expired: Promise<typeof TIMED_OUT>): Promise<RollupVerdict> {
+  private async rollupWithin(counter: string, deadline: RollupDeadline): Promise<RollupVerdict> {
     if (this.overdueCounters.has(counter)) return false;
-    const run = this.rollupOnce(counter);
-    const verdict = await Promise.race([run, expired]);
+    const verdict = await this.overdueCounters.race(counter, this.rollupOnce(counter), deadline);
     if (verdict !== TIMED_OUT) return verdict;
-    this.overdueCounters.add(counter);
-    void run.then(() => this.overdueCounters.delete(counter));
-    this.options.onError?.(
-      counter,
-      new DgwError(
-        'DEADLINE_EXCEEDED',
-        `rollup of counter "${counter}" in "${this.options.namespace}" did not finish within ${this.rollupTimeoutMs} ms ` +
-          '(a hung store call?); it goes on, and this instance starts no other rollup of the counter until it settles',
-        { details: [{ reason: ROLLUP_TIMEOUT_REASON, counter, timeoutMs: this.rollupTimeoutMs }] },
-      ),
-    );
+    this.options.onError?.(counter, rollupTimeoutError(this.options.namespace, counter, this.rollupTimeoutMs));
     return TIMED_OUT;
   }
 
