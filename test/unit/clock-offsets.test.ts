@@ -65,7 +65,7 @@ describe('ClockOffsetMonitor', () => {
       const paused = await rejection(counters.rollupNow(config, 'a'));
       assert.equal(paused.code, 'UNAVAILABLE');
       assert.match(paused.message, /rollups of ".*" paused on this instance/);
-      assert.deepEqual(await counters.sweep(config), { swept: 1, failed: 1 });
+      assert.deepEqual(await counters.sweep(config), { swept: 1, failed: 1, timedOut: 0 });
       assert.equal((await rollups.get(config.name, 'a'))?.lastRollupCount ?? 0n, 0n, 'nothing rolled up while paused');
 
       // Back within the margin.
@@ -77,7 +77,7 @@ describe('ClockOffsetMonitor', () => {
       assert.match(logs[1]!, /^info clock offset of store "memory" back within the skew margin \(0\.200 s\): ready; rollups resume/);
       await counters.rollupNow(config, 'a');
       assert.equal((await rollups.get(config.name, 'a'))?.lastRollupCount, 5n);
-      assert.deepEqual(await counters.sweep(config), { swept: 0, failed: 0 });
+      assert.deepEqual(await counters.sweep(config), { swept: 0, failed: 0, timedOut: 0 });
       assert.equal(await counters.getCount(config, 'a'), 5n);
     } finally {
       await monitor?.stop();

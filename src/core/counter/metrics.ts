@@ -9,9 +9,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount' | 'ReadCounterLog' | 'RecountCount' | 'CompareCounts';
 
 /**
- * Outcome label of a rollup. The pipeline counts `error` (the rollup failed) and `timeout`
- * (it had not settled within the pipeline's `rollupTimeoutMs`; it goes on, and counts its
- * own outcome too if it ever settles).
+ * Outcome label of a rollup. The pipeline counts `error` (the rollup failed); the pipeline
+ * and the sweeper count `timeout` (it had not settled within `rollupTimeoutMs`; it goes on,
+ * and counts its own outcome too if it ever settles).
  */
 export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error' | 'timeout';
 
@@ -88,7 +88,7 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
     rollups: reuse(registry, 'dgw_counters_rollups_total', () =>
       new Counter({
         name: 'dgw_counters_rollups_total',
-        help: 'Counter rollups run, by outcome (applied, superseded, noop, error, timeout: not settled within the pipeline bound)',
+        help: 'Counter rollups run, by outcome (applied, superseded, noop, error, timeout: not settled within --rollup-timeout-ms)',
         labelNames: ['namespace', 'outcome'],
         registers,
       }),

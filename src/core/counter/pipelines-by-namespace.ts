@@ -18,8 +18,9 @@ export interface PipelineOptions {
   /** Adaptive wait between batches. */
   backPressure?: Partial<BackPressureOptions>;
   /**
-   * Most ms a pipeline waits for one rollup (default DEFAULT_ROLLUP_TIMEOUT_MS, 10 s). Set
-   * per server, not per namespace: it bounds a hung store call, a property of the deployment.
+   * Most ms a pipeline waits for one rollup (default DEFAULT_ROLLUP_TIMEOUT_MS, 10 s); the
+   * sweeper's batches wait as long (sweeper.ts). Set per server, not per namespace: it
+   * bounds a hung store call, a property of the deployment.
    */
   rollupTimeoutMs?: number;
   /** Estimated bytes per queued counter (capacity accounting). */

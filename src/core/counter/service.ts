@@ -22,8 +22,10 @@ import { DurableRollups } from './durable-rollups.js';
 import { addEvent, clearEvent } from './counter-events.js';
 import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
+import { DEFAULT_ROLLUP_TIMEOUT_MS } from './rollup-bound.js';
 import { CounterRollups } from './rollup.js';
 import { createRealScheduler } from './scheduler.js';
+import { Sweeper, type SweepResult } from './sweeper.js';
 import { offsetBeyondMargin, type AddCountRequest, type ClearCountRequest, type CounterClockOffsets, type CounterService, type IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
 import { WRITE_HOLD_MICROS, WriteMarks } from './write-marks.js';
@@ -36,7 +38,7 @@ export interface CounterServiceOptions {
   timeseries: TimeSeriesEngine;
   /** Prometheus registry for the counter metrics; a private one when absent. */
   registry?: Registry;
-  /** Rollup pipeline tuning (scheduler, back-pressure). */
+  /** Rollup pipeline tuning (scheduler, back-pressure, the per-rollup bound); the sweeper uses its scheduler and bound too. */
   pipeline?: PipelineOptions;
   /** Most write marks in one rollup-store commit (default 5000). */
   maxMarksPerCommit?: number;
@@ -51,9 +53,12 @@ export interface CounterEngine extends CounterService {
   /**
    * The sweeper (DESIGN 4.5): rolls up now every counter of the namespace whose write mark
    * is past its checkpoint, whether or not a queue holds it (after a crash, a dropped
-   * rollup event). Resolves once each was rolled up once; `failed` counts rollups that
-   * failed (retried by the next sweep). The server runs it before each lifecycle pass, so
-   * no slice is dropped before the increments in it were rolled up.
+   * rollup event). Resolves once each was rolled up once, failed (`failed`) or was not
+   * rolled up within the pipelines' `rollupTimeoutMs` (`timedOut`: a hung store call; no
+   * second rollup of it starts until the first settles); those are retried by the next
+   * sweep. Rejects (UNAVAILABLE) once {@link CounterService.shutdown} has begun, which waits
+   * for a running sweep about `rollupTimeoutMs` at most. The server runs it before each
+   * lifecycle pass, so no slice is dropped before the increments in it were rolled up.
    */
   sweep(config: CounterConfig): Promise<SweepResult>;
   /**
@@ -74,13 +79,7 @@ export interface CounterEngine extends CounterService {
   readonly metrics: CounterMetrics;
 }
 
-/** What one {@link CounterEngine.sweep} did. */
-export interface SweepResult {
-  /** Lagging counters found and rolled up. */
-  swept: number;
-  /** Of those, rollups that failed. */
-  failed: number;
-}
+export type { SweepResult };
 
 /** See write-marks.ts (kept there so that durable-rollups.ts can use it without a cycle). */
 export { WRITE_HOLD_MICROS };
@@ -91,9 +90,6 @@ interface OperationSeries {
   ok: CounterCell<'counter_type' | 'operation' | 'outcome'>;
   seconds: HistogramCell<'counter_type' | 'operation'>;
 }
-
-/** Lagging counters read per page by the sweeper. */
-const SWEEP_PAGE = 1000;
 
 /** Creates the Counter abstraction of one dgw instance. */
 export function createCounterService(options: CounterServiceOptions): CounterEngine {
@@ -114,6 +110,7 @@ export class CounterServiceEngine implements CounterEngine {
   private readonly rollups: CounterRollups;
   /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
   private readonly writeMarks: WriteMarks;
+  private readonly sweeper: Sweeper;
   private readonly pipelineOptions: PipelineOptions;
   /** Metric series per operation and counter type, built once (not per call; kernel/metric-cells.ts). */
   private readonly operationSeries = new Map<CounterOperation, Map<CounterConfig['counterType'], OperationSeries>>();
@@ -137,12 +134,16 @@ export class CounterServiceEngine implements CounterEngine {
       ...(options.clockOffsets ? { offsets: options.clockOffsets } : {}),
     }));
     const pipelineOptions = (this.pipelineOptions = options.pipeline ?? {});
-    this.pipelines = new PipelinesByNamespace(
-      pipelineOptions.scheduler ?? createRealScheduler(),
-      pipelineOptions,
-      this.metrics,
-      (config, counter) => rollups.rollup(config, counter),
-    );
+    const scheduler = pipelineOptions.scheduler ?? createRealScheduler();
+    const pipelines = (this.pipelines = new PipelinesByNamespace(scheduler, pipelineOptions, this.metrics, (config, counter) => rollups.rollup(config, counter)));
+    this.sweeper = new Sweeper({
+      catalog: this.catalog,
+      scheduler,
+      metrics: this.metrics,
+      rollupTimeoutMs: pipelineOptions.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS,
+      rollup: (config, counter) => rollups.rollup(config, counter),
+      pipelineOverdue: (namespace, counter) => pipelines.get(namespace)?.isOverdue(counter) ?? false,
+    });
   }
 
   async addCount(config: CounterConfig, request: AddCountRequest): Promise<void> {
@@ -240,24 +241,9 @@ export class CounterServiceEngine implements CounterEngine {
     durable.start();
   }
 
-  /** The sweeper (DESIGN 4.5): see {@link CounterEngine.sweep}. */
-  async sweep(config: CounterConfig): Promise<SweepResult> {
-    const result: SweepResult = { swept: 0, failed: 0 };
-    if (config.counterType === 'BEST_EFFORT') return result;
-    const store = this.catalog.rollups(config.rollup.storage.store);
-    const parallel = Math.max(1, config.rollup.rollupBatchCount);
-    let after = '';
-    for (;;) {
-      const page = await store.laggingCounters(config.name, after, SWEEP_PAGE);
-      for (let i = 0; i < page.length; i += parallel) {
-        const outcomes = await Promise.allSettled(page.slice(i, i + parallel).map((c) => this.rollups.rollup(config, c)));
-        for (const o of outcomes) if (o.status === 'rejected') result.failed++;
-      }
-      result.swept += page.length;
-      this.metrics.sweptCounters.inc({ namespace: config.name }, page.length);
-      if (page.length < SWEEP_PAGE) return result;
-      after = page[page.length - 1]!;
-    }
+  /** The sweeper (DESIGN 4.5, sweeper.ts): see {@link CounterEngine.sweep}. */
+  sweep(config: CounterConfig): Promise<SweepResult> {
+    return this.sweeper.sweep(config);
   }
 
   async dropNamespace(config: CounterConfig): Promise<void> {
@@ -281,16 +267,21 @@ export class CounterServiceEngine implements CounterEngine {
     // Sweep first (DESIGN 4.5): every counter with writes past its checkpoint is rolled
     // up before the lifecycle may drop the slices holding those writes.
     const swept = await this.sweep(config);
-    if (swept.failed > 0) {
-      throw new Error(`${swept.failed} of ${swept.swept} lagging counters failed to roll up; slices kept until the next pass`);
+    const left = swept.failed + swept.timedOut;
+    if (left > 0) {
+      throw new DgwError(
+        'UNAVAILABLE',
+        `${left} of ${swept.swept} lagging counters of "${config.name}" not rolled up (${swept.timedOut} not done within ${this.sweeper.rollupTimeoutMs} ms, a hung store call?; ${swept.failed} failed); slices kept until the next pass`,
+      );
     }
     await this.timeseries.runLifecycle(config.events);
     // Dropped slices take events with them: ACCURATE reads rescan rather than remember them.
     this.rollups.liveWindows(config)?.forgetNamespace(config.events.name);
   }
 
-  shutdown(): Promise<void> {
-    return this.pipelines.shutdown();
+  /** See {@link CounterService.shutdown}: the pipelines' drain and the sweeps' stop run side by side. */
+  async shutdown(): Promise<void> {
+    await Promise.all([this.pipelines.shutdown(), this.sweeper.shutdown()]);
   }
 
   private async add(config: CounterConfig, request: AddCountRequest, andGet: boolean): Promise<bigint | undefined> {

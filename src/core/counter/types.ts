@@ -66,7 +66,11 @@ export interface CounterService {
   recount(config: CounterConfig, counterName: string, repair: boolean): Promise<RecountResult>;
   /** CompareCounts (DESIGN 4.6) over the arms' event logs (EVENTUAL and ACCURATE). */
   compare(config: CounterConfig, query: CompareCountsQuery): Promise<CompareCountsResult>;
-  /** Stops the rollup pipelines after draining their queues (each queued counter rolled up once). */
+  /**
+   * Stops the rollup pipelines after draining their queues (each queued counter rolled up
+   * once) and stops the running sweeps; a hung store holds it about twice the per-rollup
+   * bound (`rollupTimeoutMs`) at most.
+   */
   shutdown(): Promise<void>;
 }
 
