@@ -121,3 +121,12 @@ export function makeHarness(adapter: AdapterName, options: HarnessOptions = {}):
 export function uniqueNamespace(prefix: string): string {
   return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
 }
+
+/** The value of `metric`'s series with exactly `labels` on `registry`; undefined when there is no such series. */
+export async function sampleOf(registry: Registry, metric: string, labels: Record<string, string>): Promise<number | undefined> {
+  const found = registry.getSingleMetric(metric);
+  if (!found) return undefined;
+  const wanted = Object.entries(labels);
+  const { values } = await found.get();
+  return values.find((v) => Object.keys(v.labels).length === wanted.length && wanted.every(([k, x]) => v.labels[k] === x))?.value;
+}

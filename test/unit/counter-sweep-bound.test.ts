@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { CounterConfig } from '../../src/core/control/types.js';
 import type { CounterEngine } from '../../src/core/counter/service.js';
 import type { RollupStore } from '../../src/storage/contracts.js';
-import { makeHarness, uniqueNamespace, type CounterHarness } from '../support/counter-harness.js';
+import { makeHarness, sampleOf, uniqueNamespace, type CounterHarness } from '../support/counter-harness.js';
 
 const TIMEOUT_MS = 5000;
 
@@ -141,6 +141,27 @@ describe('the sweeper: a rollup that does not settle', () => {
       assert.equal(rig.reads.filter((c) => c === 'a').length, 1, 'no sweep rollup of "a" started');
       assert.equal(await timeouts(rig), 1, "the pipeline's timeout only");
       assert.equal(await countOf(rig, 'b'), 3n);
+    }));
+
+  it('counts its hung rollup in dgw_counters_rollups_overdue, with the pipeline\'s of the namespace, until they settle', () =>
+    withLaggingCounters('sweep_gauge', async (rig) => {
+      const { h, config, sweeper } = rig;
+      const overdue = () => sampleOf(h.instances[1]!.registry, 'dgw_counters_rollups_overdue', { namespace: config.name });
+      assert.equal(await overdue(), undefined, 'no series before anything is overdue (no pipeline of the namespace here)');
+      assert.deepEqual(await stepUntilSettled(h, sweeper.sweep(config)), { value: { swept: 3, failed: 0, timedOut: 1 } });
+      assert.equal(await overdue(), 1, "the sweep's rollup of \"a\" still runs");
+      // A read of "a" here starts a pipeline rollup of it (the pipeline does not ask the
+      // sweeper), which hangs too: two calls past the bound.
+      assert.equal(await sweeper.getCount(config, 'a'), 0n);
+      const window = h.scheduler.advance(1000);
+      await h.scheduler.advance(TIMEOUT_MS);
+      await window;
+      assert.deepEqual(rig.reads, ['a', 'b', 'c', 'a']);
+      assert.equal(await overdue(), 2);
+
+      rig.release();
+      for (let i = 0; i < 100 && (await overdue()) !== 0; i++) await settle();
+      assert.equal(await overdue(), 0, 'both settled; the namespace has a pipeline here, so its series stays, at 0');
     }));
 
   it('lets shutdown end a sweep within about the bound: the running batch times out, the sweep stops there', () =>

@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { RollupPipeline, type RollupPipelineOptions, type RollupResult } from '../../src/core/counter/rollup-pipeline.js';
 import { ManualScheduler } from '../../src/core/counter/scheduler.js';
+import type { CounterConfig } from '../../src/core/control/types.js';
+import type { CounterEngine } from '../../src/core/counter/service.js';
+import { removeNamespaceSeries } from '../../src/server/namespace-metrics.js';
+import { makeHarness, sampleOf, uniqueNamespace, type CounterHarness } from '../support/counter-harness.js';
 
 interface Rig {
   clock: ManualClock;
@@ -193,6 +197,40 @@ const never = (): Promise<RollupResult> => new Promise<RollupResult>(() => undef
 /** Lets promise reactions already queued run (not a sleep: virtual time does not move). */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+interface HungRollup {
+  h: CounterHarness;
+  config: CounterConfig;
+  counters: CounterEngine;
+  /** Lets the hung read of "stuck" go on. */
+  release(): void;
+}
+
+/**
+ * Runs `test` on a counter service (bound 5 s) of a new namespace where "stuck" was added and
+ * the rollup store's read of it hangs (a statement stuck on a lock) until released; then
+ * releases it and closes the harness.
+ */
+async function withHungRollup(prefix: string, test: (rig: HungRollup) => Promise<void>): Promise<void> {
+  const h = makeHarness('memory', { pipeline: { rollupTimeoutMs: 5000 } });
+  let release = (): void => undefined;
+  const hung = new Promise<void>((resolve) => (release = resolve));
+  try {
+    const config = h.config(uniqueNamespace(prefix), 'EVENTUAL');
+    const store = h.stores.rollups!;
+    const read = store.readForRollup.bind(store);
+    store.readForRollup = async (ns, counter) => {
+      if (counter === 'stuck') await hung;
+      return read(ns, counter);
+    };
+    const counters = h.instances[0]!.counters;
+    await counters.addCount(config, { counterName: 'stuck', delta: 5n });
+    await test({ h, config, counters, release });
+  } finally {
+    release();
+    await h.close();
+  }
+}
+
 describe('RollupPipeline: a rollup that does not settle', () => {
   const TIMEOUT_MS = 5000;
 
@@ -255,6 +293,36 @@ describe('RollupPipeline: a rollup that does not settle', () => {
     await scheduler.advance(1000);
     assert.equal(count(calls, 'stuck'), 2);
     assert.equal(scheduler.pending, 0, 'an idle pipeline holds no timer');
+  });
+
+  it('tells onOverdue once when a rollup passes its bound, and calls its callback once that rollup settles', async () => {
+    const overdue: string[] = [];
+    let settled = 0;
+    let release: (() => void) | undefined;
+    const { scheduler, pipeline } = rig(
+      {
+        rollupTimeoutMs: TIMEOUT_MS,
+        onOverdue: (c) => {
+          overdue.push(c);
+          return () => void settled++;
+        },
+      },
+      async (c) => (c === 'stuck' && release === undefined ? new Promise<RollupResult>((resolve) => (release = () => resolve({ caughtUp: true }))) : { caughtUp: true }),
+    );
+    pipeline.enqueue('stuck');
+    const window = scheduler.advance(1000);
+    await scheduler.advance(TIMEOUT_MS - 1);
+    assert.deepEqual(overdue, [], 'not before the bound');
+    await scheduler.advance(1);
+    assert.deepEqual(overdue, ['stuck']);
+    await window;
+    for (let i = 0; i < 3; i++) await scheduler.advance(1000);
+    assert.deepEqual(overdue, ['stuck'], 'once, though the counter stays queued window after window');
+    assert.equal(settled, 0);
+    release!();
+    await settle();
+    assert.equal(settled, 1);
+    assert.equal(pipeline.overdue, 0);
   });
 
   it('lets shutdown finish when a running batch hangs, without starting the hung counter again', async () => {
@@ -368,6 +436,41 @@ describe('rollup pipeline inside the counter service', () => {
       await h.close();
     }
   });
+
+  it('exports dgw_counters_rollups_overdue: 1 while a rollup runs past its bound, back to 0 once it settles', () =>
+    withHungRollup('overdue_gauge', async ({ h, config, counters, release }) => {
+      const overdue = () => sampleOf(h.instances[0]!.registry, 'dgw_counters_rollups_overdue', { namespace: config.name });
+      const window = h.scheduler.advance(1000); // the batch [stuck] hangs...
+      await settle();
+      assert.equal(await overdue(), 0, 'a namespace with a pipeline exports 0');
+      await h.scheduler.advance(5000); // ...until the bound passes
+      assert.equal(await overdue(), 1);
+      await window;
+      for (let i = 0; i < 3; i++) await h.scheduler.advance(1000);
+      assert.equal(await overdue(), 1, 'still 1 window after window: the call still hangs, and no second one started');
+      release();
+      const pipeline = counters.pipelines.get(config.name)!;
+      for (let i = 0; i < 100 && pipeline.overdue > 0; i++) await settle();
+      assert.equal(pipeline.overdue, 0);
+      assert.equal(await overdue(), 0);
+    }));
+
+  it('leaves no dgw_counters_rollups_overdue series of a namespace deleted while its rollup hung, once that rollup settles', () =>
+    withHungRollup('overdue_drop', async ({ h, config, counters, release }) => {
+      const registry = h.instances[0]!.registry;
+      const overdue = () => sampleOf(registry, 'dgw_counters_rollups_overdue', { namespace: config.name });
+      const window = h.scheduler.advance(1000);
+      await h.scheduler.advance(5000);
+      await window;
+      assert.equal(await overdue(), 1);
+      // What the server does when the namespace is deleted (runtime.ts, onDelete).
+      await counters.dropNamespace(config);
+      await removeNamespaceSeries(registry, [config.name]);
+      assert.equal(await overdue(), undefined);
+      release();
+      for (let i = 0; i < 100; i++) await settle();
+      assert.equal(await overdue(), undefined, 'the settled rollup did not bring the series back (not even at 0)');
+    }));
 
   it('keeps a counter in circulation until its rollup passes lastWriteTs, then stops', async () => {
     const { makeHarness } = await import('../support/counter-harness.js');

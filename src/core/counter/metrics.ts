@@ -27,6 +27,8 @@ export interface CounterMetrics {
   readonly droppedRollupEvents: Counter<'namespace'>;
   /** Rollups run, by outcome (rate() of it is rollups per second). */
   readonly rollups: Counter<'namespace' | 'outcome'>;
+  /** Rollups past `rollupTimeoutMs` and not settled yet, pipelines' and sweeper's (overdue-gauge.ts keeps it). */
+  readonly rollupsOverdue: Gauge<'namespace'>;
   /** Seconds per rollup batch (drives the adaptive wait). */
   readonly rollupBatchSeconds: Histogram<'namespace'>;
   /** API operations by counter type, operation and outcome (`ok` or the error code). */
@@ -90,6 +92,14 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
         name: 'dgw_counters_rollups_total',
         help: 'Counter rollups run, by outcome (applied, superseded, noop, error, timeout: not settled within --rollup-timeout-ms)',
         labelNames: ['namespace', 'outcome'],
+        registers,
+      }),
+    ),
+    rollupsOverdue: reuse(registry, 'dgw_counters_rollups_overdue', () =>
+      new Gauge({
+        name: 'dgw_counters_rollups_overdue',
+        help: 'Counter rollups (pipeline or sweeper) past --rollup-timeout-ms and not settled yet: hung store calls',
+        labelNames: ['namespace'],
         registers,
       }),
     ),

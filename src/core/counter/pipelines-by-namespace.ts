@@ -7,6 +7,7 @@
 import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { CounterConfig } from '../control/types.js';
 import type { CounterMetrics } from './metrics.js';
+import type { OverdueGauge } from './overdue-gauge.js';
 import { isRollupTimeout } from './rollup-bound.js';
 import { RollupPipeline, type BackPressureOptions, type RollupResult } from './rollup-pipeline.js';
 import type { Scheduler } from './scheduler.js';
@@ -56,6 +57,8 @@ export class PipelinesByNamespace {
     private readonly options: PipelineOptions,
     private readonly metrics: CounterMetrics,
     private readonly rollup: (config: CounterConfig, counter: string) => Promise<RollupResult>,
+    /** The gauge of overdue rollups, shared with the sweeper: a namespace's series lives as long as its pipeline. */
+    private readonly overdue: OverdueGauge,
   ) {}
 
   /**
@@ -93,6 +96,7 @@ export class PipelinesByNamespace {
     const entry = this.entries.get(namespace);
     if (!entry) return;
     this.entries.delete(namespace);
+    this.overdue.forget(namespace);
     await entry.pipeline.shutdown();
   }
 
@@ -137,8 +141,10 @@ export class PipelinesByNamespace {
         this.metrics.rollups.inc({ namespace: ns, outcome: isRollupTimeout(err) ? 'timeout' : 'error' });
         this.options.onError?.(ns, counter, err);
       },
+      onOverdue: () => this.overdue.overdue(ns),
     });
     this.entries.set(ns, entry);
+    this.overdue.show(ns);
     return entry.pipeline;
   }
 }

@@ -78,14 +78,26 @@ export class OverdueRollups {
 
   /**
    * What `run` gives, or {@link TIMED_OUT} when `deadline` passes first: then `key` is
-   * overdue until `run` settles (fulfilled or rejected).
+   * overdue until `run` settles (fulfilled or rejected), and `onOverdue` is called once
+   * then; what it returns is called once `run` settles (the gauge of overdue rollups).
    */
-  async race<T>(key: string, run: Promise<T>, deadline: RollupDeadline): Promise<T | typeof TIMED_OUT> {
+  async race<T>(key: string, run: Promise<T>, deadline: RollupDeadline, onOverdue?: OnOverdue): Promise<T | typeof TIMED_OUT> {
     const verdict = await Promise.race([run, deadline.expired]);
     if (verdict !== TIMED_OUT) return verdict;
     this.keys.add(key);
-    const settled = (): void => void this.keys.delete(key);
+    const release = onOverdue?.();
+    const settled = (): void => {
+      this.keys.delete(key);
+      release?.();
+    };
     void run.then(settled, settled);
     return TIMED_OUT;
   }
 }
+
+/**
+ * Told that one rollup passed its deadline; returns what to call once that rollup settles.
+ * Each call pairs with one settlement, so a tally kept by it counts the rollups running
+ * past their bound (overdue-gauge.ts).
+ */
+export type OnOverdue = () => () => void;

@@ -69,6 +69,12 @@ export interface RollupPipelineOptions {
   onBatch?(seconds: number, size: number): void;
   /** A failed rollup, or one past `rollupTimeoutMs` (`isRollupTimeout` of rollup-bound.ts tells them apart). */
   onError?(counter: string, err: unknown): void;
+  /**
+   * A rollup of `counter` passed `rollupTimeoutMs` (once per rollup, with its `onError`); the
+   * function returned is called once that rollup settles, so the pipeline's {@link RollupPipeline.overdue}
+   * can be followed without polling it.
+   */
+  onOverdue?(counter: string): () => void;
 }
 
 /** A snapshot of one queue, for tests and diagnostics. */
@@ -322,7 +328,8 @@ export class RollupPipeline {
    */
   private async rollupWithin(counter: string, deadline: RollupDeadline): Promise<RollupVerdict> {
     if (this.overdueCounters.has(counter)) return false;
-    const verdict = await this.overdueCounters.race(counter, this.rollupOnce(counter), deadline);
+    const { onOverdue } = this.options;
+    const verdict = await this.overdueCounters.race(counter, this.rollupOnce(counter), deadline, onOverdue && (() => onOverdue(counter)));
     if (verdict !== TIMED_OUT) return verdict;
     this.options.onError?.(counter, rollupTimeoutError(this.options.namespace, counter, this.rollupTimeoutMs));
     return TIMED_OUT;

@@ -21,6 +21,7 @@ import { compareCounts, type CompareCountsQuery, type CompareCountsResult } from
 import { DurableRollups } from './durable-rollups.js';
 import { addEvent, clearEvent } from './counter-events.js';
 import { createCounterMetrics, type CounterMetrics, type CounterOperation } from './metrics.js';
+import { OverdueGauge } from './overdue-gauge.js';
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
 import { DEFAULT_ROLLUP_TIMEOUT_MS } from './rollup-bound.js';
 import { CounterRollups } from './rollup.js';
@@ -135,7 +136,9 @@ export class CounterServiceEngine implements CounterEngine {
     }));
     const pipelineOptions = (this.pipelineOptions = options.pipeline ?? {});
     const scheduler = pipelineOptions.scheduler ?? createRealScheduler();
-    const pipelines = (this.pipelines = new PipelinesByNamespace(scheduler, pipelineOptions, this.metrics, (config, counter) => rollups.rollup(config, counter)));
+    // One tally of rollups past their bound for the pipelines and the sweeper (dgw_counters_rollups_overdue).
+    const overdue = new OverdueGauge(this.metrics.rollupsOverdue);
+    const pipelines = (this.pipelines = new PipelinesByNamespace(scheduler, pipelineOptions, this.metrics, (config, counter) => rollups.rollup(config, counter), overdue));
     this.sweeper = new Sweeper({
       catalog: this.catalog,
       scheduler,
@@ -143,6 +146,7 @@ export class CounterServiceEngine implements CounterEngine {
       rollupTimeoutMs: pipelineOptions.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS,
       rollup: (config, counter) => rollups.rollup(config, counter),
       pipelineOverdue: (namespace, counter) => pipelines.get(namespace)?.isOverdue(counter) ?? false,
+      onOverdue: (namespace) => overdue.overdue(namespace),
     });
   }
 

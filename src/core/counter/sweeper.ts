@@ -50,6 +50,8 @@ export interface SweeperOptions {
   rollup(config: CounterConfig, counter: string): Promise<unknown>;
   /** Whether this instance's pipeline of `namespace` has a rollup of `counter` past the bound, not settled. */
   pipelineOverdue(namespace: string, counter: string): boolean;
+  /** A sweep rollup of `namespace` passed the bound; the function returned is called once it settles (the overdue gauge). */
+  onOverdue(namespace: string): () => void;
 }
 
 /** Lagging counters read per page. */
@@ -163,7 +165,7 @@ export class Sweeper {
       (): SweepVerdict => 'rolled-up',
       (): SweepVerdict => 'failed',
     );
-    const verdict = await this.overdue.race(key, run, deadline);
+    const verdict = await this.overdue.race(key, run, deadline, () => this.options.onOverdue(config.name));
     if (verdict === TIMED_OUT) this.options.metrics.rollups.inc({ namespace: config.name, outcome: 'timeout' });
     return verdict;
   }
