@@ -164,6 +164,28 @@ describe('the sweeper: a rollup that does not settle', () => {
       assert.equal(await overdue(), 0, 'both settled; the namespace has a pipeline here, so its series stays, at 0');
     }));
 
+  it('counts a failed rollup as outcome="error", as the pipeline does, also one that fails after the bound', () =>
+    withLaggingCounters('sweep_error', async (rig) => {
+      const { h, config, sweeper, rollups } = rig;
+      // "b" fails at once (a refused connection); "a" fails only after the bound (a connection reset).
+      let reset = (): void => undefined;
+      const resetLater = new Promise<never>((_resolve, reject) => (reset = () => reject(new Error('connection reset'))));
+      const read = rollups.readForRollup.bind(rollups);
+      rollups.readForRollup = async (ns, counter) => {
+        if (counter === 'b') throw new Error('connection refused');
+        if (counter === 'a') return resetLater;
+        return read(ns, counter);
+      };
+      const rollupsOf = (outcome: string) => sampleOf(h.instances[1]!.registry, 'dgw_counters_rollups_total', { namespace: config.name, outcome });
+      assert.deepEqual(await stepUntilSettled(h, sweeper.sweep(config)), { value: { swept: 3, failed: 1, timedOut: 1 } });
+      assert.equal(await rollupsOf('error'), 1, '"b" counted as error');
+      assert.equal(await rollupsOf('timeout'), 1);
+      reset();
+      await settle();
+      assert.equal(await rollupsOf('error'), 2, '"a" counts its own outcome once it settles');
+      assert.equal(await rollupsOf('timeout'), 1);
+    }));
+
   it('lets shutdown end a sweep within about the bound: the running batch times out, the sweep stops there', () =>
     withLaggingCounters('sweep_shutdown', async (rig) => {
       const { h, config, sweeper } = rig;

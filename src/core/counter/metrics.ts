@@ -9,9 +9,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export type CounterOperation = 'AddCount' | 'AddAndGetCount' | 'GetCount' | 'ClearCount' | 'ReadCounterLog' | 'RecountCount' | 'CompareCounts';
 
 /**
- * Outcome label of a rollup. The pipeline counts `error` (the rollup failed); the pipeline
- * and the sweeper count `timeout` (it had not settled within `rollupTimeoutMs`; it goes on,
- * and counts its own outcome too if it ever settles).
+ * Outcome label of a rollup. The pipeline and the sweeper count `error` (the rollup failed)
+ * and `timeout` (it had not settled within `rollupTimeoutMs`; it goes on, and counts its own
+ * outcome too if it ever settles); the durable rollup bus counts its failures in `busRollups`.
  */
 export type RollupOutcome = 'applied' | 'superseded' | 'noop' | 'error' | 'timeout';
 

@@ -4,9 +4,11 @@
  *
  * - It pages through `RollupStore.laggingCounters` and rolls each counter up once, in
  *   batches of `rollup_batch_count` run in parallel.
+ * - A failed rollup is counted as `outcome="error"`, as the pipeline counts its own, and in
+ *   {@link SweepResult.failed}.
  * - Each batch waits at most `rollupTimeoutMs` (the pipelines' bound, rollup-bound.ts): a
- *   rollup still running then is counted as timed out (`outcome="timeout"`) and the sweep
- *   moves on, so a hung store call no longer stalls the sweep, the lifecycle pass that runs
+ *   rollup still running then is counted as timed out (`outcome="timeout"`; and as overdue,
+ *   overdue-gauge.ts, until it settles) and the sweep moves on, so a hung store call no longer stalls the sweep, the lifecycle pass that runs
  *   it, and the server's shutdown that waits for that pass.
  * - A counter whose earlier rollup on this instance (a sweep's, or its pipeline's) is past
  *   the bound and has not settled gets no sweep rollup: it is counted as timed out too. So
@@ -163,7 +165,12 @@ export class Sweeper {
     if (this.overdue.has(key) || this.options.pipelineOverdue(config.name, counter)) return TIMED_OUT;
     const run = this.options.rollup(config, counter).then(
       (): SweepVerdict => 'rolled-up',
-      (): SweepVerdict => 'failed',
+      (): SweepVerdict => {
+        // As the pipeline counts its failed rollups; also one failing after the bound (then
+        // counted as "timeout" first: each rollup counts its own outcome when it settles).
+        this.options.metrics.rollups.inc({ namespace: config.name, outcome: 'error' });
+        return 'failed';
+      },
     );
     const verdict = await this.overdue.race(key, run, deadline, () => this.options.onOverdue(config.name));
     if (verdict === TIMED_OUT) this.options.metrics.rollups.inc({ namespace: config.name, outcome: 'timeout' });
