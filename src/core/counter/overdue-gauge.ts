@@ -23,11 +23,6 @@ export class OverdueGauge {
 
   constructor(private readonly gauge: Gauge<'namespace'>) {}
 
-  /** Overdue rollups of `namespace` now. */
-  of(namespace: string): number {
-    return this.counts.get(namespace) ?? 0;
-  }
-
   /**
    * A rollup of `namespace` passed its bound: counted until the function returned is called
    * (once, when that rollup settles). Fits `OverdueRollups.race`'s `onOverdue`.
@@ -50,6 +45,10 @@ export class OverdueGauge {
   forget(namespace: string): void {
     this.shown.delete(namespace);
     if (!this.counts.has(namespace)) this.gauge.remove({ namespace });
+  }
+
+  private of(namespace: string): number {
+    return this.counts.get(namespace) ?? 0;
   }
 
   private add(namespace: string, delta: number): void {
