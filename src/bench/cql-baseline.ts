@@ -48,7 +48,10 @@ export async function cassandraUnreachable(t: CqlTarget): Promise<string | undef
     await c.execute('SELECT release_version FROM system.local');
     return undefined;
   } catch (err) {
-    return `Cassandra at ${t.contactPoint} unreachable (start it: scripts/cassandra.sh start; or --cassandra HOST:PORT): ${err instanceof Error ? err.message : String(err)}`;
+    // The driver's message embeds each host's error with its stack: one line of it is enough
+    // for a table cell.
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+    return `Cassandra at ${t.contactPoint} unreachable (start it: scripts/cassandra.sh start; or --cassandra HOST:PORT): ${why}`;
   } finally {
     await c.shutdown().catch(() => undefined);
   }
