@@ -44,7 +44,10 @@ export class ResultGroupCommitter<T, R> {
   private readonly maxRunning: number;
 
   constructor(private readonly options: ResultGroupCommitterOptions<T, R>) {
-    this.maxRunning = Math.max(1, Math.floor(options.maxConcurrentFlushes ?? 1));
+    const max = options.maxConcurrentFlushes ?? 1;
+    // NaN would let no flush start: every caller would wait forever.
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxConcurrentFlushes: ${max} must be a positive integer`);
+    this.maxRunning = max;
   }
 
   /** Number of items waiting for a flush. */

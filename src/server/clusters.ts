@@ -20,7 +20,7 @@ const urlClusterSchema = z.strictObject({
   keyPrefix: z.string().optional(),
   maxConnections: z.number().int().min(1).max(200).optional(),
   statementTimeoutMs: z.number().int().min(1).optional(),
-  /** PostgreSQL: event group commits run at once (default 4, at most maxConnections). */
+  /** PostgreSQL: event group commits run at once (default min(4, maxConnections − 2), at least 1; at most maxConnections). */
   parallelCommits: z.number().int().min(1).max(200).optional(),
 });
 

@@ -384,7 +384,10 @@ export class DgwServer implements RunningServer {
   async runLifecycle(): Promise<void> {
     const { namespaces } = this;
     const ts = await namespaces.list('timeseries');
+    // Once close begins, the pass stops at the next namespace: the counter service is shut
+    // down by then, and each further namespace would only log its refusal.
     for (const record of ts) {
+      if (this.closing) return;
       try {
         await this.engine.runLifecycle(await namespaces.getTimeSeries(record.name));
       } catch (err) {
@@ -392,6 +395,7 @@ export class DgwServer implements RunningServer {
       }
     }
     for (const record of await namespaces.list('counter')) {
+      if (this.closing) return;
       try {
         await this.counters.runLifecycle(await namespaces.getCounter(record.name));
       } catch (err) {

@@ -52,7 +52,7 @@ describe('postgres store', { skip: gate.skip }, () => {
   it('migrates a fresh schema once even when several instances start together', async () => {
     const schema = uniqueName('dgw_t');
     const sets = await Promise.all([open(schema), open(schema), open(schema)]);
-    assert.deepEqual(sets[0]?.capabilities, { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true, parallelCommits: 4 });
+    assert.deepEqual(sets[0]?.capabilities, { durable: true, shared: true, ttl: false, atomicIndex: true, indexOutbox: true, parallelCommits: 2 });
     const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
     assert.deepEqual(
       rows.map((r: { version: number }) => r.version),

@@ -31,13 +31,20 @@ describe('PostgreSQL event commits run in parallel', { skip: gate.skip }, () => 
     await dropPostgresSchema(schema, gate.url);
   });
 
-  it('checks parallelCommits against the pool: default 4, at most maxConnections', async () => {
-    const small = await createPostgresStores({ url: gate.url, schema, maxConnections: 2 });
-    opened.push(small);
-    assert.equal(small.capabilities.parallelCommits, 2, 'the default never exceeds the pool');
-    const fine = await createPostgresStores({ url: gate.url, schema, maxConnections: 4 });
-    opened.push(fine);
-    assert.equal(fine.capabilities.parallelCommits, 4);
+  it('checks parallelCommits against the pool: default min(4, maxConnections − 2), at least 1', async () => {
+    for (const [maxConnections, expected] of [
+      [1, 1],
+      [2, 1],
+      [4, 2],
+      [10, 4],
+    ] as const) {
+      const set = await createPostgresStores({ url: gate.url, schema, maxConnections });
+      opened.push(set);
+      assert.equal(set.capabilities.parallelCommits, expected, `maxConnections ${maxConnections}`);
+    }
+    const whole = await createPostgresStores({ url: gate.url, schema, maxConnections: 4, parallelCommits: 4 });
+    opened.push(whole);
+    assert.equal(whole.capabilities.parallelCommits, 4, 'set explicitly, up to the whole pool');
     await assert.rejects(
       createPostgresStores({ url: gate.url, schema, maxConnections: 4, parallelCommits: 5 }),
       (err: unknown) => isDgwError(err) && err.code === 'INVALID_ARGUMENT' && /parallelCommits: 5 must be an integer from 1 to maxConnections \(4\)/.test(err.message),
@@ -79,11 +86,16 @@ describe('PostgreSQL event commits run in parallel', { skip: gate.skip }, () => 
       firstSettled = true;
     });
     first.catch(() => undefined);
-    for (let i = 0; i < 500; i++) {
-      const waiting = await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE 'INSERT%'`);
-      if (waiting.rowCount) break;
-      await new Promise((r) => setTimeout(r, 10));
+    // This test's own INSERT (its schema in the text), not another test file's.
+    let blocked = false;
+    for (let i = 0; i < 1000 && !blocked; i++) {
+      const waiting = await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE $1`, [
+        `INSERT INTO "${schema}".%`,
+      ]);
+      blocked = (waiting.rowCount ?? 0) > 0;
+      if (!blocked) await new Promise((r) => setTimeout(r, 10));
     }
+    assert.ok(blocked, 'the first commit waits on the lock');
 
     // The second batch commits while the first is still blocked (one at a time, it would
     // wait for the lock, which is held until after this check).

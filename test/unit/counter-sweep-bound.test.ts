@@ -100,6 +100,15 @@ async function timeouts(rig: Rig): Promise<number> {
 }
 
 describe('the sweeper: a rollup that does not settle', () => {
+  it('refuses a bound that would time every rollup out (0, negative, NaN)', () => {
+    for (const bad of [0, -5, Number.NaN]) {
+      assert.throws(
+        () => makeHarness('memory', { pipeline: { rollupTimeoutMs: bad } }),
+        (err: unknown) => err instanceof Error && /rollupTimeoutMs: .* must be a positive number of ms/.test(err.message),
+      );
+    }
+  });
+
   it('finishes the sweep: the hung counter is counted as timed out, the others are rolled up, the next sweep does not start it again', () =>
     withLaggingCounters('sweep_hung', async (rig) => {
       const { h, config, sweeper } = rig;

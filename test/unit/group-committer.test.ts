@@ -43,6 +43,12 @@ function heldCommitter(maxConcurrentFlushes?: number) {
   return { committer, flushes, maxSeen: () => maxSeen, running: () => running };
 }
 
+test('maxConcurrentFlushes must be a positive integer (NaN would start no flush at all)', () => {
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => new ResultGroupCommitter<number, string>({ maxBatchItems: 10, maxConcurrentFlushes: bad, flush: async (items) => items.map(String) }), RangeError);
+  }
+});
+
 test('by default one flush runs at a time; what arrives meanwhile shares the next flush', async () => {
   const { committer, flushes, maxSeen } = heldCommitter();
   const first = committer.submit([1]);

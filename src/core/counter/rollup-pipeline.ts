@@ -203,7 +203,8 @@ export class RollupPipeline {
    * counter still queued once, without waits and without re-queueing. Each batch waits at
    * most `rollupTimeoutMs`; a queue whose drain has a rollup time out stops draining there
    * (its store is taken as hung: the counters left are healed by their next read or the
-   * sweeper, DESIGN 4.5), so a hung store holds shutdown for about twice the bound at most.
+   * sweeper, DESIGN 4.5), so a hung store holds this drain for about twice the bound at
+   * most (the stores' own close, after it, is theirs to bound).
    */
   async shutdown(): Promise<void> {
     if (this.closed) return;

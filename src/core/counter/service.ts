@@ -80,6 +80,7 @@ export interface CounterEngine extends CounterService {
   readonly metrics: CounterMetrics;
 }
 
+/** What one sweep did (sweeper.ts). */
 export type { SweepResult };
 
 /** See write-marks.ts (kept there so that durable-rollups.ts can use it without a cycle). */
@@ -135,6 +136,11 @@ export class CounterServiceEngine implements CounterEngine {
       ...(options.clockOffsets ? { offsets: options.clockOffsets } : {}),
     }));
     const pipelineOptions = (this.pipelineOptions = options.pipeline ?? {});
+    const bound = pipelineOptions.rollupTimeoutMs;
+    // 0 or NaN would time every rollup out at once: nothing would ever be rolled up.
+    if (bound !== undefined && !(Number.isFinite(bound) && bound > 0)) {
+      throw new DgwError('INVALID_ARGUMENT', `rollupTimeoutMs: ${bound} must be a positive number of ms`);
+    }
     const scheduler = pipelineOptions.scheduler ?? createRealScheduler();
     // One tally of rollups past their bound for the pipelines and the sweeper (dgw_counters_rollups_overdue).
     const overdue = new OverdueGauge(this.metrics.rollupsOverdue);

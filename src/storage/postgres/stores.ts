@@ -25,7 +25,7 @@ export const DEFAULT_MAX_CONNECTIONS = 10;
 
 /**
  * Event group commits that may run at once by default (StoreCapabilities.parallelCommits;
- * never more than the pool's size). Each holds a pool connection for its round trips, so
+ * never more than the pool's size less 2, at least 1). Each holds a pool connection for its round trips, so
  * the default stays well below the pool's default size and leaves connections for reads,
  * rollups and write marks.
  */
@@ -50,7 +50,7 @@ export interface PostgresStoresOptions {
   statementTimeoutMs?: number;
   /**
    * Event group commits this instance runs at once (default {@link DEFAULT_PARALLEL_COMMITS},
-   * at most `maxConnections`). 1 gives the single-writer behaviour: a batch waits for the
+   * at most `maxConnections − 2`, at least 1; never more than `maxConnections`). 1 gives the single-writer behaviour: a batch waits for the
    * previous commit's three round trips.
    */
   parallelCommits?: number;
@@ -88,7 +88,8 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
     throw new DgwError('INVALID_ARGUMENT', `postgres maxConnections: ${maxConnections} must be a positive integer`);
   }
-  const parallelCommits = options.parallelCommits ?? Math.min(DEFAULT_PARALLEL_COMMITS, maxConnections);
+  // By default 2 connections stay for the rest of the work (marks, rollups, reads, probes).
+  const parallelCommits = options.parallelCommits ?? Math.max(1, Math.min(DEFAULT_PARALLEL_COMMITS, maxConnections - 2));
   if (!Number.isInteger(parallelCommits) || parallelCommits < 1 || parallelCommits > maxConnections) {
     throw new DgwError('INVALID_ARGUMENT', `postgres parallelCommits: ${parallelCommits} must be an integer from 1 to maxConnections (${maxConnections})`);
   }
