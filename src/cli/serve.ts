@@ -217,15 +217,9 @@ export async function serve(argv: string[]): Promise<void> {
   }
   let memoryBudgetBytes: number | undefined;
   if (values['memory-budget-mb'] !== undefined) {
-    const text = values['memory-budget-mb'];
-    const mb = Number(text);
-    if (text.trim() === '' || !Number.isInteger(mb) || mb < 1 || mb > 1024 * 1024) throw new Error(`--memory-budget-mb: "${text}" is not a whole number of MiB from 1 to 1048576`);
-    memoryBudgetBytes = mb * 1024 * 1024;
+    memoryBudgetBytes = parseWhole('--memory-budget-mb', values['memory-budget-mb'], 1, 1024 * 1024, 'MiB') * 1024 * 1024;
   }
-  const workers = Number(values.workers);
-  if (values.workers.trim() === '' || !Number.isInteger(workers) || workers < 1 || workers > 1024) {
-    throw new Error(`--workers: "${values.workers}" is not a whole number of processes from 1 to 1024`);
-  }
+  const workers = parseWhole('--workers', values.workers, 1, 1024, 'processes');
   const readerThreads = parseReaderThreads(values['sqlite-reader-threads'], workers, availableParallelism());
   const nearCacheMs = values['near-cache-ms'] === undefined ? undefined : parseNearCacheMs(values['near-cache-ms']);
   const rollupTimeoutMs = values['rollup-timeout-ms'] === undefined ? undefined : parseRollupTimeoutMs(values['rollup-timeout-ms']);
@@ -352,19 +346,19 @@ export async function serve(argv: string[]): Promise<void> {
 
 /** `--near-cache-ms`: a whole number of milliseconds from 0 (off) to 60,000. */
 export function parseNearCacheMs(value: string): number {
-  return parseWholeMs('--near-cache-ms', value, 0, 60_000);
+  return parseWhole('--near-cache-ms', value, 0, 60_000, 'milliseconds');
 }
 
 /** `--rollup-timeout-ms`: a whole number of milliseconds from 1 to 3,600,000 (an hour). */
 export function parseRollupTimeoutMs(value: string): number {
-  return parseWholeMs('--rollup-timeout-ms', value, 1, 3_600_000);
+  return parseWhole('--rollup-timeout-ms', value, 1, 3_600_000, 'milliseconds');
 }
 
-/** A flag's whole number of milliseconds in `[min, max]`; an error naming the flag otherwise. */
-function parseWholeMs(flag: string, value: string, min: number, max: number): number {
+/** A flag's whole number of `unit` in `[min, max]`; an error naming the flag otherwise. */
+function parseWhole(flag: string, value: string, min: number, max: number, unit: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${flag}: "${value}" is not a whole number of milliseconds from ${min} to ${max}`);
+    throw new Error(`${flag}: "${value}" is not a whole number of ${unit} from ${min} to ${max}`);
   }
   return n;
 }

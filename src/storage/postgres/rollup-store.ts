@@ -88,10 +88,7 @@ export class PgRollupStore implements RollupStore {
     const row = rows[0];
     if (!row) return undefined;
     return {
-      lastRollupCount: BigInt(row.c),
-      lastRollupTsMicros: Number(row.r),
-      lastWriteTsMicros: Number(row.w),
-      firstWriteTsMicros: Number(row.f),
+      ...rollupRow(row),
       holdTsMicros: Number(row.ht),
       holdUntilMicros: Number(row.hu),
       readAtMicros: Number(row.now),
@@ -118,9 +115,7 @@ export class PgRollupStore implements RollupStore {
       true,
     );
     const found = new Map<string, RollupRow>();
-    for (const row of rows) {
-      found.set(row.k, { lastRollupCount: BigInt(row.c), lastRollupTsMicros: Number(row.r), lastWriteTsMicros: Number(row.w), firstWriteTsMicros: Number(row.f) });
-    }
+    for (const row of rows) found.set(row.k, rollupRow(row));
     return counters.map((c) => found.get(c));
   }
 
@@ -185,4 +180,9 @@ export class PgRollupStore implements RollupStore {
   async dropNamespace(namespace: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.rollups} WHERE namespace = $1`, [namespace]);
   }
+}
+
+/** A rollup row from the columns `c`, `r`, `w`, `f` of the statements above (count as text: int64). */
+function rollupRow(row: { c: string; r: string; w: string; f: string }): RollupRow {
+  return { lastRollupCount: BigInt(row.c), lastRollupTsMicros: Number(row.r), lastWriteTsMicros: Number(row.w), firstWriteTsMicros: Number(row.f) };
 }

@@ -25,9 +25,9 @@ export const DEFAULT_MAX_CONNECTIONS = 10;
 
 /**
  * Event group commits that may run at once by default (StoreCapabilities.parallelCommits;
- * never more than the pool's size less 2, at least 1). Each holds a pool connection for its round trips, so
- * the default stays well below the pool's default size and leaves connections for reads,
- * rollups and write marks.
+ * never more than the pool's size less 2, at least 1). Each holds a pool connection for its
+ * round trips, so the default stays well below the pool's default size and leaves
+ * connections for reads, rollups and write marks.
  */
 export const DEFAULT_PARALLEL_COMMITS = 4;
 /** Default wait for a connection (new or from a busy pool) before failing with UNAVAILABLE. */
@@ -50,8 +50,8 @@ export interface PostgresStoresOptions {
   statementTimeoutMs?: number;
   /**
    * Event group commits this instance runs at once (default {@link DEFAULT_PARALLEL_COMMITS},
-   * at most `maxConnections − 2`, at least 1; never more than `maxConnections`). 1 gives the single-writer behaviour: a batch waits for the
-   * previous commit's three round trips.
+   * at most `maxConnections − 2`, at least 1; never more than `maxConnections`). 1 gives
+   * the single-writer behaviour: a batch waits for the previous commit's three round trips.
    */
   parallelCommits?: number;
   /**
