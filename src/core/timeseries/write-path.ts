@@ -127,7 +127,8 @@ export async function prepareBatch(
     if (slice.status !== 'ACTIVE') {
       throw new DgwError('FAILED_PRECONDITION', `events[${fresh[k]}].eventTime: its time slice is ${slice.status}`);
     }
-    const sorted = { ...event, items: [...event.items].sort((a, b) => compareCodePoints(a.key, b.key)) };
+    // A copy only when there is an order to make (most events carry one item).
+    const sorted = event.items.length < 2 ? event : { ...event, items: [...event.items].sort((a, b) => compareCodePoints(a.key, b.key)) };
     writes.push({
       namespace: config.name,
       sliceId: slice.sliceId,
@@ -140,7 +141,10 @@ export async function prepareBatch(
   docs = docs.filter((_, i) => freshSet.has(i));
   // Grouped by partition so each partition's rows reach the store together; an event's
   // index document stays at the same position as its write (docs[i] indexes writes[i]).
-  const order = writes.map((_, i) => i).sort((a, b) => comparePartitions(writes[a]!, writes[b]!));
+  // Each write's key is built once, not twice per comparison (issue 9: building them in the
+  // comparator was ~5 % of a WriteEventRecordsSync batch of 100's CPU).
+  const keys = writes.map(partitionKeyOf);
+  const order = writes.map((_, i) => i).sort((a, b) => compareKeys(keys[a]!, keys[b]!));
   writes = order.map((i) => writes[i]!);
   if (docs.length > 0) docs = order.map((i) => docs[i]!);
   return { writes, docs, bytes };
@@ -192,9 +196,7 @@ function partitionKeyOf(w: EventWrite): string {
   return `${w.sliceId}\u0000${w.partition.timeSeriesId}\u0000${w.partition.timeBucket}\u0000${w.partition.eventBucket}`;
 }
 
-function comparePartitions(a: EventWrite, b: EventWrite): number {
-  const x = partitionKeyOf(a);
-  const y = partitionKeyOf(b);
+function compareKeys(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
