@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DgwError } from '../../src/kernel/errors.js';
-import { makeHarness } from '../support/counter-harness.js';
+import { ADAPTERS, makeHarness } from '../support/counter-harness.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, field: string): Promise<DgwError> {
   try {
@@ -93,6 +93,33 @@ describe('CounterService', () => {
       await h.close();
     }
   });
+
+  for (const adapter of ADAPTERS) {
+    it(`EVENTUAL on ${adapter}: GetCount of a never-written counter reads the rollup store once, then the in-process cache; the first rollup after a write replaces it`, async () => {
+      const h = makeHarness(adapter);
+      try {
+        const c = h.instances[0]!.counters;
+        const config = h.config('polled', 'EVENTUAL');
+        const store = h.catalog.rollups(config.rollup.storage.store);
+        let reads = 0;
+        const get = store.get.bind(store);
+        store.get = (ns, counter) => {
+          reads++;
+          return get(ns, counter);
+        };
+        for (let i = 0; i < 5; i++) assert.equal(await c.getCount(config, 'later'), 0n);
+        assert.equal(reads, 1, 'one store read for five GetCounts of a counter with no row');
+        await h.scheduler.advance(10_000);
+        assert.equal(await store.get(config.name, 'later'), undefined, 'the reads stored nothing');
+        await c.addCount(config, { counterName: 'later', delta: 4n, token: { token: 't', generationTimeMicros: h.clock.nowMicros() } });
+        assert.equal(await c.getCount(config, 'later'), 0n, 'not rolled up yet');
+        await h.scheduler.advance(10_000);
+        assert.equal(await c.getCount(config, 'later'), 4n, 'the rollup replaced the remembered never-rolled-up value');
+      } finally {
+        await h.close();
+      }
+    });
+  }
 
   it('EVENTUAL: a clear and an add at the same microsecond: the clear wins', async () => {
     const h = makeHarness('memory');

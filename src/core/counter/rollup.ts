@@ -220,7 +220,17 @@ export class CounterRollups {
     const cached = await cache.get(ns, rollupCacheCounter(config, counter));
     if (cached) return cached;
     const row = await this.deps.catalog.rollups(config.rollup.storage.store).get(ns, counter);
-    if (!row) return { count: 0n, rollupTsMicros: NEVER_ROLLED_UP_MICROS };
+    if (!row) {
+      const never = { count: 0n, rollupTsMicros: NEVER_ROLLED_UP_MICROS };
+      // A counter never written reads as one never rolled up, so a cache in this process
+      // (bounded, least recently used out) remembers it as that: polling a counter before its
+      // first write then costs no store read per call (issue 9). The first rollup after a
+      // write replaces it (a later checkpoint), as it replaces the same value cached for a
+      // written counter not yet rolled up. A shared cache (Redis) is not given entries for
+      // names that have no row: a client could grow it without bound.
+      if (!this.deps.catalog.capabilities(config.cache.storage.store, 'rollupCache').shared) await cache.put(ns, rollupCacheCounter(config, counter), never);
+      return never;
+    }
     const value = { count: row.lastRollupCount, rollupTsMicros: row.lastRollupTsMicros };
     await cache.put(ns, rollupCacheCounter(config, counter), value);
     return value;
