@@ -31,11 +31,20 @@
  *   queue of this instance, as without a bus; the write mark stays the truth and the
  *   sweeper heals anything both missed.
  *
+ * - Bounded: a rollup not settled within `rollupTimeoutMs` (rollup-bound.ts, the pipelines'
+ *   and the sweeper's bound) is reported (`outcome="timeout"`) and its event handed back
+ *   ('retry': delivered again later, here or on another instance), so a hung store call
+ *   holds one handler slot of the bus for that long, not for good. The rollup is not
+ *   cancelled: until it settles its counter is *overdue* here, and a delivery of it to this
+ *   instance is handed back without starting another (`outcome="overdue"`).
+ *
  * Repeated work: none in the normal case; each (counter, window) event is handled once,
  * by one rollup or one skip. More only after a redelivery (an instance died or a rollup
  * failed: its events are handled again), while the bus is down (each instance's own
  * queue), and from the sweeper (one pass per instance per lifecycle interval).
  */
+import { DEFAULT_ROLLUP_TIMEOUT_MS, OverdueRollups, rollupTimeoutError, startDeadline, TIMED_OUT } from './rollup-bound.js';
+import type { Scheduler } from './scheduler.js';
 import { MICROS_PER_MS } from '../../kernel/clock.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { RollupBus, RollupDelivery, RollupEvent, RollupOutcome } from '../../storage/contracts.js';
@@ -60,8 +69,17 @@ export interface DurableRollupsOptions {
   eligible(config: CounterConfig): boolean;
   /** The in-process queue, for when the bus cannot take an event. */
   fallback(config: CounterConfig, counter: string): void;
-  /** Reports failures of bus rollups (they are delivered again). */
+  /** Reports failures of bus rollups, and rollups past `rollupTimeoutMs` (they are delivered again). */
   onError?(namespace: string, counter: string, err: unknown): void;
+  /** Times the bound of each rollup. */
+  scheduler: Scheduler;
+  /** The bound of one rollup, in ms (default {@link DEFAULT_ROLLUP_TIMEOUT_MS}). */
+  rollupTimeoutMs?: number;
+  /**
+   * A rollup of `namespace` passed the bound; the function returned is called once it
+   * settles (the gauge of overdue rollups, overdue-gauge.ts).
+   */
+  onOverdue?(namespace: string): () => void;
 }
 
 /** Routes rollup events through the shared bus and rolls up what it delivers. */
@@ -69,8 +87,18 @@ export class DurableRollups {
   /** (namespace, counter) keys published per coalesce window, by `<coalesceMs>:<window>`; kept until the window ends. */
   private readonly published = new Map<string, { endMs: number; keys: Set<string> }>();
   private started = false;
+  /** Counters (`namespace\0counter`) whose rollup passed the bound and has not settled. */
+  private readonly overdue = new OverdueRollups();
+  private readonly rollupTimeoutMs: number;
 
-  constructor(private readonly options: DurableRollupsOptions) {}
+  constructor(private readonly options: DurableRollupsOptions) {
+    this.rollupTimeoutMs = options.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS;
+  }
+
+  /** How many of this instance's bus rollups passed the bound and have not settled (tests, diagnostics). */
+  get overdueCount(): number {
+    return this.overdue.size;
+  }
 
   /**
    * Fires a rollup event through the bus for a write at `atMicros` (a read: now). False
@@ -126,12 +154,31 @@ export class DurableRollups {
     // A deleted namespace, or one that became BEST_EFFORT: nothing to roll up.
     if (!config || config.counterType === 'BEST_EFFORT' || !this.options.eligible(config)) return 'done';
     const labels = { namespace: config.name, delivery: delivery.redelivered ? 'redelivered' : 'first' };
-    let result: CounterRollupResult | RollupSkip;
+    const key = `${config.name}\u0000${event.counter}`;
+    if (this.overdue.has(key)) {
+      // This instance's last rollup of the counter is still running past its bound: hand
+      // the event back rather than pile a second call onto a hung store.
+      metrics.busRollups.inc({ ...labels, outcome: 'overdue' });
+      return 'retry';
+    }
+    const namespace = config.name;
+    const { onOverdue } = this.options;
+    const deadline = startDeadline(this.options.scheduler, this.rollupTimeoutMs);
+    let result: CounterRollupResult | RollupSkip | typeof TIMED_OUT;
     try {
-      result = await this.options.rollup(config, event.counter, event.coversMicros);
+      result = await this.overdue.race(key, this.options.rollup(config, event.counter, event.coversMicros), deadline, onOverdue && (() => onOverdue(namespace)));
     } catch (err) {
       metrics.busRollups.inc({ ...labels, outcome: 'error' });
       this.options.onError?.(config.name, event.counter, err);
+      return 'retry';
+    } finally {
+      deadline.cancel();
+    }
+    if (result === TIMED_OUT) {
+      // Counted once here, and by the rollup itself if it ever settles (as the pipelines do).
+      metrics.busRollups.inc({ ...labels, outcome: 'timeout' });
+      metrics.rollups.inc({ namespace, outcome: 'timeout' });
+      this.options.onError?.(namespace, event.counter, rollupTimeoutError(namespace, event.counter, this.rollupTimeoutMs));
       return 'retry';
     }
     if (typeof result === 'string') metrics.busSkipped.inc({ namespace: config.name, reason: result });

@@ -98,7 +98,7 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
     rollupsOverdue: reuse(registry, 'dgw_counters_rollups_overdue', () =>
       new Gauge({
         name: 'dgw_counters_rollups_overdue',
-        help: 'Counter rollups (pipeline or sweeper) past --rollup-timeout-ms and not settled yet: hung store calls',
+        help: 'Counter rollups (pipeline, sweeper or durable bus) past --rollup-timeout-ms and not settled yet: hung store calls',
         labelNames: ['namespace'],
         registers,
       }),
@@ -140,7 +140,7 @@ export function createCounterMetrics(registry: Registry = new Registry()): Count
     busRollups: reuse(registry, 'dgw_counters_bus_rollups_total', () =>
       new Counter({
         name: 'dgw_counters_bus_rollups_total',
-        help: 'Rollups run for events of the durable rollup bus (NATS JetStream), by outcome and delivery (first, redelivered)',
+        help: 'Rollups run for events of the durable rollup bus (NATS JetStream), by outcome (a rollup\'s own, error, timeout: past --rollup-timeout-ms, overdue: handed back unstarted while this instance\'s rollup of the counter is past the bound) and delivery (first, redelivered)',
         labelNames: ['namespace', 'outcome', 'delivery'],
         registers,
       }),

@@ -25,7 +25,7 @@ import { OverdueGauge } from './overdue-gauge.js';
 import { PipelinesByNamespace, type PipelineOptions } from './pipelines-by-namespace.js';
 import { DEFAULT_ROLLUP_TIMEOUT_MS } from './rollup-bound.js';
 import { CounterRollups } from './rollup.js';
-import { createRealScheduler } from './scheduler.js';
+import { createRealScheduler, type Scheduler } from './scheduler.js';
 import { Sweeper, type SweepResult } from './sweeper.js';
 import { offsetBeyondMargin, type AddCountRequest, type ClearCountRequest, type CounterClockOffsets, type CounterService, type IdempotencyToken } from './types.js';
 import { validateAdd, validateClear, validateCounterName } from './validate.js';
@@ -113,6 +113,10 @@ export class CounterServiceEngine implements CounterEngine {
   /** Write marks: group committed per rollup store, remembered per namespace incarnation (write-marks.ts). */
   private readonly writeMarks: WriteMarks;
   private readonly sweeper: Sweeper;
+  /** Times the rollups' bound (pipelines, sweeper, durable bus). */
+  private readonly scheduler: Scheduler;
+  /** Rollups past their bound and not settled, per namespace (dgw_counters_rollups_overdue). */
+  private readonly overdue: OverdueGauge;
   private readonly pipelineOptions: PipelineOptions;
   /** Metric series per operation and counter type, built once (not per call; kernel/metric-cells.ts). */
   private readonly operationSeries = new Map<CounterOperation, Map<CounterConfig['counterType'], OperationSeries>>();
@@ -141,9 +145,9 @@ export class CounterServiceEngine implements CounterEngine {
     if (bound !== undefined && !(Number.isFinite(bound) && bound > 0)) {
       throw new DgwError('INVALID_ARGUMENT', `rollupTimeoutMs: ${bound} must be a positive number of ms`);
     }
-    const scheduler = pipelineOptions.scheduler ?? createRealScheduler();
+    const scheduler = (this.scheduler = pipelineOptions.scheduler ?? createRealScheduler());
     // One tally of rollups past their bound for the pipelines and the sweeper (dgw_counters_rollups_overdue).
-    const overdue = new OverdueGauge(this.metrics.rollupsOverdue);
+    const overdue = (this.overdue = new OverdueGauge(this.metrics.rollupsOverdue));
     const pipelines = (this.pipelines = new PipelinesByNamespace(scheduler, pipelineOptions, this.metrics, (config, counter) => rollups.rollup(config, counter), overdue));
     this.sweeper = new Sweeper({
       catalog: this.catalog,
@@ -246,6 +250,9 @@ export class CounterServiceEngine implements CounterEngine {
       rollup: (config, counter, coversMicros) => this.rollups.rollupUnlessCovered(config, counter, coversMicros),
       fallback: (config, counter) => void pipelines.triggerLocal(config, counter),
       ...(this.pipelineOptions.onError ? { onError: this.pipelineOptions.onError } : {}),
+      scheduler: this.scheduler,
+      rollupTimeoutMs: this.pipelineOptions.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS,
+      onOverdue: (namespace) => this.overdue.overdue(namespace),
     });
     pipelines.useShared(durable);
     durable.start();
