@@ -222,13 +222,18 @@ export class CounterRollups {
     const row = await this.deps.catalog.rollups(config.rollup.storage.store).get(ns, counter);
     if (!row) {
       const never = { count: 0n, rollupTsMicros: NEVER_ROLLED_UP_MICROS };
-      // A counter never written reads as one never rolled up, so a cache in this process
-      // (bounded, least recently used out) remembers it as that: polling a counter before its
-      // first write then costs no store read per call (issue 9). The first rollup after a
-      // write replaces it (a later checkpoint), as it replaces the same value cached for a
-      // written counter not yet rolled up. A shared cache (Redis) is not given entries for
-      // names that have no row: a client could grow it without bound.
-      if (!this.deps.catalog.capabilities(config.cache.storage.store, 'rollupCache').shared) await cache.put(ns, rollupCacheCounter(config, counter), never);
+      // A counter never written reads as one never rolled up. When every writer and every
+      // rollup of it is in this process (neither the rollup store nor the cache is shared:
+      // the embedded server), the cache (bounded, least recently used out) remembers it as
+      // that: polling a counter before its first write then costs no store read per call
+      // (issue 9), and this process's first rollup of it after a write replaces the entry (a
+      // later checkpoint). With a shared rollup store another instance may write and roll it
+      // up without touching this cache, so nothing is remembered there; and a shared cache
+      // (Redis) is never given entries for names without a row (a client could grow it
+      // without bound).
+      const { catalog } = this.deps;
+      const local = !catalog.capabilities(config.rollup.storage.store, 'rollups').shared && !catalog.capabilities(config.cache.storage.store, 'rollupCache').shared;
+      if (local) await cache.put(ns, rollupCacheCounter(config, counter), never);
       return never;
     }
     const value = { count: row.lastRollupCount, rollupTsMicros: row.lastRollupTsMicros };
@@ -243,12 +248,17 @@ export class CounterRollups {
    * too: read-your-write holds for every acknowledged add.
    */
   async accurateCount(config: CounterConfig, counter: string): Promise<bigint> {
-    const base = await this.readRollup(config, counter);
+    let base = await this.readRollup(config, counter);
     let from = base.rollupTsMicros;
     if (from === NEVER_ROLLED_UP_MICROS) {
       // Never rolled up: start at the first write instead of scanning from the epoch.
       const row = await this.deps.catalog.rollups(config.rollup.storage.store).get(config.name, counter);
       if (!row) return base.count;
+      // Count and checkpoint of this one row read, together: a rollup may have committed
+      // since the value read above (another instance's, whose cache is not this one's, or
+      // this instance's between its commit and its cache update), and its checkpoint with
+      // the older count would skip the events that rollup folded.
+      base = { count: row.lastRollupCount, rollupTsMicros: row.lastRollupTsMicros };
       from = scanStart(row.lastRollupTsMicros, row.firstWriteTsMicros);
     }
     const now = this.deps.clock.nowMicros();
