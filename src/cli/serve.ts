@@ -42,9 +42,9 @@ options:
   --redis-url URL        redis://host:6379: counter caches [DGW_REDIS_URL]
   --near-cache-ms N      reuse a rollup checkpoint read from Redis for N ms (100; 0: off;
                          docs/counters.md "The near cache") [DGW_NEAR_CACHE_MS]
-  --rollup-timeout-ms N  a counter rollup not done in N ms stops holding its queue or the
-                         sweep: reported, retried once it settles (10000; docs/counters.md
-                         "The rollup pipeline") [DGW_ROLLUP_TIMEOUT_MS]
+  --rollup-timeout-ms N  a counter rollup not done in N ms stops holding its queue, the
+                         sweep or a durable bus handler: reported, retried once it settles
+                         (10000; docs/counters.md "The rollup pipeline") [DGW_ROLLUP_TIMEOUT_MS]
   --cassandra-contact-points H[:P],...  Cassandra nodes: events and rollups; needs
                          --postgres-url for the index (docs/cassandra.md) [DGW_CASSANDRA_CONTACT_POINTS]
   --cassandra-local-dc DC  data centre serving this instance (datacenter1) [DGW_CASSANDRA_LOCAL_DC]

@@ -61,7 +61,7 @@ export interface ServerOptions {
    * clusters (shared stores). Without it rollup events stay in this instance's queues.
    */
   nats?: NatsConfig;
-  /** Most ms a counter rollup pipeline, or a sweep, waits for one rollup (`--rollup-timeout-ms`; docs/counters.md). Default 10000. */
+  /** Most ms a counter rollup pipeline, a sweep or a durable bus handler waits for one rollup (`--rollup-timeout-ms`; docs/counters.md). Default 10000. */
   rollupTimeoutMs?: number;
   /** Seconds between lifecycle passes (counter sweeper, slices ahead of need, close, drop; `--lifecycle-interval`). Default 30. */
   lifecycleIntervalSeconds?: number;

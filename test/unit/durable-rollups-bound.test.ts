@@ -113,6 +113,42 @@ describe('DurableRollups: the rollup bound', () => {
     assert.equal(scheduler.pending, 0, 'every bound timer was dropped');
   });
 
+  it('a rollup that fails after passing the bound is still reported and counted as an error', async () => {
+    const clock = new ManualClock();
+    const scheduler = new ManualScheduler(clock);
+    const registry = new Registry();
+    const metrics = createCounterMetrics(registry);
+    const bus = new DeliveringBus();
+    const config = { name: NS, counterType: 'EVENTUAL' } as CounterConfig;
+    const errors: unknown[] = [];
+    let fail: ((err: Error) => void) | undefined;
+    const durable = new DurableRollups({
+      bus,
+      clock,
+      metrics,
+      scheduler,
+      rollupTimeoutMs: TIMEOUT_MS,
+      resolve: async () => config,
+      eligible: () => true,
+      fallback: () => undefined,
+      onError: (_ns, _counter, err) => errors.push(err),
+      rollup: () => new Promise((_resolve, reject) => (fail = reject)),
+    });
+    durable.start();
+    const answered = bus.deliver('a');
+    await settle();
+    await scheduler.advance(TIMEOUT_MS);
+    assert.equal(await answered, 'retry');
+    assert.equal(errors.length, 1, 'the timeout');
+    fail!(new Error('connection reset'));
+    await settle();
+    assert.equal(errors.length, 2, 'and the failure, once the rollup settled');
+    assert.match(String(errors[1]), /connection reset/);
+    assert.equal(await sampleOf(registry, 'dgw_counters_bus_rollups_total', { namespace: NS, outcome: 'timeout', delivery: 'first' }), 1);
+    assert.equal(await sampleOf(registry, 'dgw_counters_bus_rollups_total', { namespace: NS, outcome: 'error', delivery: 'first' }), 1);
+    assert.equal(durable.overdueCount, 0);
+  });
+
   it('a rollup that fails before the bound is retried and not counted as a timeout', async () => {
     const clock = new ManualClock();
     const scheduler = new ManualScheduler(clock);

@@ -165,8 +165,10 @@ export class DurableRollups {
     const { onOverdue } = this.options;
     const deadline = startDeadline(this.options.scheduler, this.rollupTimeoutMs);
     let result: CounterRollupResult | RollupSkip | typeof TIMED_OUT;
+    let run: Promise<CounterRollupResult | RollupSkip>;
     try {
-      result = await this.overdue.race(key, this.options.rollup(config, event.counter, event.coversMicros), deadline, onOverdue && (() => onOverdue(namespace)));
+      run = this.options.rollup(config, event.counter, event.coversMicros);
+      result = await this.overdue.race(key, run, deadline, onOverdue && (() => onOverdue(namespace)));
     } catch (err) {
       metrics.busRollups.inc({ ...labels, outcome: 'error' });
       this.options.onError?.(config.name, event.counter, err);
@@ -175,7 +177,12 @@ export class DurableRollups {
       deadline.cancel();
     }
     if (result === TIMED_OUT) {
-      // Counted once here, and by the rollup itself if it ever settles (as the pipelines do).
+      // Counted once here, and by the rollup itself if it ever settles (as the pipelines do);
+      // a failure after the bound is still reported.
+      run.then(undefined, (err: unknown) => {
+        metrics.busRollups.inc({ ...labels, outcome: 'error' });
+        this.options.onError?.(namespace, event.counter, err);
+      });
       metrics.busRollups.inc({ ...labels, outcome: 'timeout' });
       metrics.rollups.inc({ namespace, outcome: 'timeout' });
       this.options.onError?.(namespace, event.counter, rollupTimeoutError(namespace, event.counter, this.rollupTimeoutMs));
