@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL adapter's handle on its database: the pool, the schema, parameterised
- * (and, on hot paths, named prepared) statements, transactions, per-schema advisory locks
- * and the namespace → numeric id map that physical table names are built from.
+ * (and, on hot paths, named prepared) statements, transactions, bounded one-statement
+ * appends on their own small pool, per-schema advisory locks and the namespace → numeric
+ * id map that physical table names are built from.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -10,6 +11,30 @@ import { nativeCodeOf } from '../native-errors.js';
 
 /** SQLSTATE of a statement cancelled by statement_timeout (or a cancel request). */
 const STATEMENT_CANCELLED = '57014';
+
+/**
+ * The fixed session `statement_timeout` (T) of the append pool's connections (issue 9): a
+ * bounded append sent there as one autocommit statement is cancelled, uncommitted, by
+ * PostgreSQL itself T after it starts. 2 s: a counter event reaches the store with about
+ * 4 s of its window left (accept limit 5 s less the 1 s skew margin), less after a slow
+ * group commit, so T + {@link ONE_TRIP_MARGIN_MS} must stay well under 4 s for most
+ * appends to qualify; and an append the healthy server commits in milliseconds that has
+ * not finished in 2 s is stalled (a lock, a saturated disk). The price: such an append
+ * fails at T rather than at its window's end, "nothing stored", and its retry, with less
+ * time left, takes the transaction path.
+ */
+export const ONE_TRIP_TIMEOUT_MS = 2000;
+
+/**
+ * Time beyond {@link ONE_TRIP_TIMEOUT_MS} a bound must leave for the one-trip path. The
+ * server's timer starts when it starts the statement, and an autocommit statement that
+ * ends just inside T flushes its commit record after that; the margin covers both ends:
+ * before, the send and the server's scheduling on a loaded box (a millisecond on a LAN,
+ * tens of milliseconds on a saturated 2-core VM); after, the commit's WAL flush (about a
+ * millisecond on an SSD, tens on a slow or shared disk). 200 ms covers their sum with room
+ * to spare and costs only the appends with 2.0-2.2 s left, which take the transaction path.
+ */
+export const ONE_TRIP_MARGIN_MS = 200;
 
 /** Something statements can run on: the pool, or one client inside a transaction. */
 export interface Sql {
@@ -50,6 +75,12 @@ export class PgDb implements Sql {
     /** "host:port/database" for messages (no credentials). */
     readonly address: string,
     private readonly statementTimeoutMs: number | undefined,
+    /**
+     * Connections whose session `statement_timeout` is {@link ONE_TRIP_TIMEOUT_MS} (or the
+     * configured statement timeout when shorter), serving {@link boundedStatement} only:
+     * reads, DDL and rollups never run there. Undefined: no one-trip path.
+     */
+    private readonly appendPool?: pg.Pool,
   ) {}
 
   /** A table of this schema, quoted and qualified. */
@@ -135,6 +166,55 @@ export class PgDb implements Sql {
       client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * Runs `fn`, which sends exactly ONE statement, as its own transaction (autocommit) on the
+   * append pool, bounded by the session timeout T there (issue 9: one round trip instead of
+   * {@link transaction}'s three). Returns false, running nothing, when there is no append
+   * pool or when, once a connection is in hand, less than T + {@link ONE_TRIP_MARGIN_MS} is
+   * left of the bound: the caller then takes {@link transaction} with what is left.
+   *
+   * A statement cancelled by T is rolled back (PostgreSQL commits an autocommit statement
+   * only after it ends, with the timeout already disarmed) and rejects with `onTimeout()`'s
+   * error; other errors go up untranslated.
+   */
+  async boundedStatement(fn: (sql: Sql) => Promise<void>, bound: { timeoutMs: number; onTimeout(cause?: unknown): Error }): Promise<boolean> {
+    const pool = this.appendPool;
+    if (pool === undefined) return false;
+    const deadline = performance.now() + bound.timeoutMs;
+    const needed = ONE_TRIP_TIMEOUT_MS + ONE_TRIP_MARGIN_MS;
+    if (bound.timeoutMs < needed) return false;
+    const client = await pool.connect();
+    // See transaction(): a checked-out client losing its connection must not crash the process.
+    const onError = (): void => {};
+    client.on('error', onError);
+    try {
+      // The wait for the connection counts; from here to the send is synchronous.
+      if (deadline - performance.now() < needed) return false;
+      let sent = false;
+      const sql: Sql = {
+        query: <R extends pg.QueryResultRow>(text: string, values: unknown[] = [], prepare = false) => {
+          // A second statement would be a second transaction with its own T: not atomic.
+          if (sent) throw new DgwError('INTERNAL', 'postgres boundedStatement: more than one statement');
+          sent = true;
+          return client.query<R>(prepare ? { name: statementName(text), text, values } : { text, values });
+        },
+      };
+      await fn(sql);
+      return true;
+    } catch (err) {
+      throw nativeCodeOf(err) === STATEMENT_CANCELLED && this.appendTimeoutIsT() ? bound.onTimeout(err) : err;
+    } finally {
+      client.off('error', onError);
+      // No transaction is left open to roll back; pg-pool discards a client that lost its connection.
+      client.release();
+    }
+  }
+
+  /** Whether the append pool's timeout is T (not a shorter configured statement timeout). */
+  private appendTimeoutIsT(): boolean {
+    return (this.statementTimeoutMs ?? Infinity) >= ONE_TRIP_TIMEOUT_MS;
   }
 
   /**

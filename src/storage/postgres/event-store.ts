@@ -294,12 +294,19 @@ export class PgEventStore implements EventStore {
       await indexRun?.(sql);
       await outboxRun?.(sql);
     };
+    const single = statements.length === 1 && !indexRun && !outboxRun;
     const timeout = options?.timeoutMicros;
     if (timeout !== undefined) {
-      // Bounded: committed within the time left, or rolled back (issue 14 item 2).
-      const timeoutMs = timeout / 1000 - (performance.now() - started);
-      await this.db.transaction(all, { timeoutMs, onTimeout: (cause) => appendTimeoutError(timeout, cause) });
-    } else if (statements.length === 1 && !indexRun && !outboxRun) {
+      // Bounded: committed within the time left, or rolled back (issue 14 item 2). One
+      // statement goes in one round trip when the time left allows its fixed timeout
+      // (database.ts boundedStatement, issue 9); otherwise BEGIN, INSERT, COMMIT.
+      // Time left is measured at each call: the one-trip path may have waited for a connection.
+      const bound = () => ({
+        timeoutMs: timeout / 1000 - (performance.now() - started),
+        onTimeout: (cause?: unknown) => appendTimeoutError(timeout, cause),
+      });
+      if (!(single && (await this.db.boundedStatement(run, bound())))) await this.db.transaction(all, bound());
+    } else if (single) {
       // A single statement is its own transaction: no BEGIN/COMMIT round trips.
       await run(this.db);
     } else {

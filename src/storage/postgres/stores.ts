@@ -8,7 +8,7 @@ import type { Clock } from '../../kernel/clock.js';
 import { DgwError } from '../../kernel/errors.js';
 import type { StoreSet } from '../contracts.js';
 import { wrapStoreSet } from '../store-wrapper.js';
-import { PgDb, SCHEMA_NAME } from './database.js';
+import { ONE_TRIP_TIMEOUT_MS, PgDb, SCHEMA_NAME } from './database.js';
 import { describeAddress, hasSqlState, pgErrorTranslator } from './errors.js';
 import { PgEventStore } from './event-store.js';
 import { PgIndexStore } from './index-store.js';
@@ -40,7 +40,11 @@ export interface PostgresStoresOptions {
    * given. Without either, the libpq environment variables (PGHOST, PGPORT, ...) apply.
    */
   url?: string;
-  /** A pool the caller owns (not closed by `close()`); its own settings apply. */
+  /**
+   * A pool the caller owns (not closed by `close()`); its own settings apply, and no
+   * connection is opened beside it, so bounded appends keep the transaction path (no
+   * one-trip append pool, docs/backends.md).
+   */
   pool?: pg.Pool;
   /** Schema holding every dgw table (created when missing); default `dgw`. */
   schema?: string;
@@ -51,7 +55,8 @@ export interface PostgresStoresOptions {
   /**
    * Event group commits this instance runs at once (default {@link DEFAULT_PARALLEL_COMMITS},
    * at most `maxConnections − 2`, at least 1; never more than `maxConnections`). 1 gives
-   * the single-writer behaviour: a batch waits for the previous commit's three round trips.
+   * the single-writer behaviour: a batch waits for the previous commit. The one-trip append
+   * pool holds up to this many connections beside the main pool.
    */
   parallelCommits?: number;
   /**
@@ -105,13 +110,29 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
       application_name: 'dgw',
       ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
     });
+  // Bounded one-statement appends (issue 9, database.ts boundedStatement): their own
+  // connections, one per parallel commit, each with the fixed session statement timeout T
+  // so PostgreSQL cancels a stalled append; nothing else runs there, so reads, DDL and
+  // rollups keep the main pool's timeout.
+  const appendPool = ownsPool
+    ? new pg.Pool({
+        connectionString: options.url,
+        max: parallelCommits,
+        connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+        idleTimeoutMillis: 30_000,
+        keepAlive: true,
+        application_name: 'dgw-append',
+        statement_timeout: Math.min(ONE_TRIP_TIMEOUT_MS, options.statementTimeoutMs ?? Infinity),
+      })
+    : undefined;
   // An idle client losing its connection emits 'error' on the pool; without a listener it
   // would crash the process. The pool discards that client and the next call reconnects.
   const onIdleError = (): void => {};
   pool.on('error', onIdleError);
+  appendPool?.on('error', onIdleError);
 
   const address = describeAddress(options.url);
-  const db = new PgDb(pool, schema, address, options.statementTimeoutMs);
+  const db = new PgDb(pool, schema, address, options.statementTimeoutMs, appendPool);
   let probeTable = false;
   const index = new PgIndexStore(db);
   const set = wrapStoreSet({
@@ -141,6 +162,8 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
     },
     close: async () => {
       pool.off('error', onIdleError);
+      appendPool?.off('error', onIdleError);
+      await appendPool?.end();
       if (ownsPool) await pool.end();
     },
   });
