@@ -19,9 +19,9 @@ const STATEMENT_CANCELLED = '57014';
  * 4 s of its window left (accept limit 5 s less the 1 s skew margin), less after a slow
  * group commit, so T + {@link ONE_TRIP_MARGIN_MS} must stay well under 4 s for most
  * appends to qualify; and an append the healthy server commits in milliseconds that has
- * not finished in 2 s is stalled (a lock, a saturated disk). The price: such an append
- * fails at T rather than at its window's end, "nothing stored", and its retry, with less
- * time left, takes the transaction path.
+ * not finished in 2 s is stalled (a lock, a saturated disk). Such an append, cancelled at
+ * T with nothing stored, goes on in a transaction with what is left of its bound, so it
+ * still succeeds or fails when it did before (issue 9: no change in behaviour).
  */
 export const ONE_TRIP_TIMEOUT_MS = 2000;
 
@@ -176,10 +176,12 @@ export class PgDb implements Sql {
    * left of the bound: the caller then takes {@link transaction} with what is left.
    *
    * A statement cancelled by T is rolled back (PostgreSQL commits an autocommit statement
-   * only after it ends, with the timeout already disarmed) and rejects with `onTimeout()`'s
-   * error; other errors go up untranslated.
+   * only after it ends, with the timeout already disarmed): nothing of it is stored, so it
+   * answers false too, and the caller goes on with {@link transaction} and what is left of
+   * the bound, as if the one-trip attempt had not been made (a stalled append still waits
+   * until its bound, not only T). Other errors go up untranslated.
    */
-  async boundedStatement(fn: (sql: Sql) => Promise<void>, bound: { timeoutMs: number; onTimeout(cause?: unknown): Error }): Promise<boolean> {
+  async boundedStatement(fn: (sql: Sql) => Promise<void>, bound: { timeoutMs: number }): Promise<boolean> {
     const pool = this.appendPool;
     if (pool === undefined) return false;
     const deadline = performance.now() + bound.timeoutMs;
@@ -204,7 +206,8 @@ export class PgDb implements Sql {
       await fn(sql);
       return true;
     } catch (err) {
-      throw nativeCodeOf(err) === STATEMENT_CANCELLED && this.appendTimeoutIsT() ? bound.onTimeout(err) : err;
+      if (nativeCodeOf(err) === STATEMENT_CANCELLED && this.appendTimeoutIsT()) return false;
+      throw err;
     } finally {
       client.off('error', onError);
       // No transaction is left open to roll back; pg-pool discards a client that lost its connection.
