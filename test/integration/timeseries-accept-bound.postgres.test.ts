@@ -78,9 +78,10 @@ describe('a stalled PostgreSQL never commits a write past its accept window', { 
     const event = ev('e1', now - 5 * MICROS_PER_SECOND + 1.5 * MICROS_PER_SECOND);
     const first = engine.writeSync(config, [event]);
     first.catch(() => undefined);
-    // Wait until the INSERT is blocked on the lock.
+    // Wait until this test's INSERT is blocked on the lock (other tests running beside it
+    // block INSERTs of their own schemas).
     for (let i = 0; i < 200; i++) {
-      const waiting = await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE 'INSERT%'`);
+      const waiting = await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted AND a.query LIKE $1`, [`INSERT INTO "${schema}".%`]);
       if (waiting.rowCount) break;
       await new Promise((r) => setTimeout(r, 10));
     }
