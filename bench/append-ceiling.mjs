@@ -13,7 +13,7 @@
 //   appended  appended to a rowid log, nothing else: no dedupe, no series order (a floor
 //             that cannot serve a series read; for reference).
 //
-// Usage: node bench/append-ceiling.mjs [--seconds 5] [--series 1000] [--preload 300000]
+// Usage (after `npm run build`): node bench/append-ceiling.mjs [--seconds 5] [--series 1000] [--preload 300000]
 //                                       [--move 20000] [--batch 100] [--dir DIR] [LAYOUT ...]
 // (`--series 100 --batch 20`: AddCount's commits, ~20 adds over the bench's 100 counters.)
 import Database from 'better-sqlite3';
@@ -21,6 +21,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+// After `npm run build`, as the other bench scripts: the conformance suites' seeded generator.
+import { seeded } from '../dist/storage/conformance/seeded.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -49,18 +51,6 @@ const COLUMNS = `time_series_id TEXT NOT NULL, time_bucket INTEGER NOT NULL, eve
 const KEY = 'time_series_id, time_bucket, event_time DESC, event_id, event_item_key';
 const NAMES = 'time_series_id, time_bucket, event_bucket, event_time, event_id, event_item_key, event_item_value';
 const VALUE = Buffer.from('ios');
-/** A seeded generator (mulberry32): every run and layout spreads its rows over the same series. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function open(layout) {
   const file = join(dir, `${layout}.db`);
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });

@@ -11,21 +11,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import type { EventStore, StoreSet } from '../../src/storage/contracts.js';
 import { event, freshNamespace, SEC, slice, T0, write } from '../../src/storage/conformance/support.js';
 import { ONE_TRIP_MARGIN_MS, ONE_TRIP_TIMEOUT_MS } from '../../src/storage/postgres/database.js';
 import { createPostgresStores } from '../../src/storage/postgres/stores.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
+import { failsWith } from '../support/fails-with.js';
 
 const gate = await backendTest('postgres');
-
-const failsWith = (code: ErrorCode, message: RegExp) => (err: unknown) => {
-  assert.ok(isDgwError(err), String(err));
-  assert.equal(err.code, code, err.message);
-  assert.match(err.message, message);
-  return true;
-};
 
 /** What pg_stat_activity says of the backend running a blocked INSERT into `schema`. */
 interface BlockedInsert {

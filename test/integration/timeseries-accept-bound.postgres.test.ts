@@ -15,22 +15,15 @@ import pg from 'pg';
 import { ManualClock, MICROS_PER_SECOND } from '../../src/kernel/clock.js';
 import { createEmbeddedStoreResolver } from '../../src/server/store-resolvers.js';
 import { parseTimeSeriesNamespace } from '../../src/core/control/timeseries-doc.js';
-import { isDgwError, type ErrorCode } from '../../src/kernel/errors.js';
 import { createTimeSeriesService } from '../../src/core/timeseries/service.js';
 import { StoreCatalog } from '../../src/storage/catalog.js';
 import type { EventRecord, StoreSet } from '../../src/storage/contracts.js';
 import { createPostgresStores } from '../../src/storage/postgres/stores.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
+import { failsWith } from '../support/fails-with.js';
 import { seriesEventIds } from '../support/series-ids.js';
 
 const gate = await backendTest('postgres');
-
-const failsWith = (code: ErrorCode, message: RegExp) => (err: unknown) => {
-  assert.ok(isDgwError(err), String(err));
-  assert.equal(err.code, code, err.message);
-  assert.match(err.message, message);
-  return true;
-};
 
 describe('a stalled PostgreSQL never commits a write past its accept window', { skip: gate.skip }, () => {
   const schema = uniqueName('dgw_bound');
