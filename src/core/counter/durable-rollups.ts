@@ -153,15 +153,15 @@ export class DurableRollups {
     }
     // A deleted namespace, or one that became BEST_EFFORT: nothing to roll up.
     if (!config || config.counterType === 'BEST_EFFORT' || !this.options.eligible(config)) return 'done';
-    const labels = { namespace: config.name, delivery: delivery.redelivered ? 'redelivered' : 'first' };
-    const key = `${config.name}\u0000${event.counter}`;
+    const namespace = config.name;
+    const labels = { namespace, delivery: delivery.redelivered ? 'redelivered' : 'first' };
+    const key = `${namespace}\u0000${event.counter}`;
     if (this.overdue.has(key)) {
       // This instance's last rollup of the counter is still running past its bound: hand
       // the event back rather than pile a second call onto a hung store.
       metrics.busRollups.inc({ ...labels, outcome: 'overdue' });
       return 'retry';
     }
-    const namespace = config.name;
     const { onOverdue } = this.options;
     const deadline = startDeadline(this.options.scheduler, this.rollupTimeoutMs);
     let result: CounterRollupResult | RollupSkip | typeof TIMED_OUT;
@@ -171,7 +171,7 @@ export class DurableRollups {
       result = await this.overdue.race(key, run, deadline, onOverdue && (() => onOverdue(namespace)));
     } catch (err) {
       metrics.busRollups.inc({ ...labels, outcome: 'error' });
-      this.options.onError?.(config.name, event.counter, err);
+      this.options.onError?.(namespace, event.counter, err);
       return 'retry';
     } finally {
       deadline.cancel();
@@ -188,7 +188,7 @@ export class DurableRollups {
       this.options.onError?.(namespace, event.counter, rollupTimeoutError(namespace, event.counter, this.rollupTimeoutMs));
       return 'retry';
     }
-    if (typeof result === 'string') metrics.busSkipped.inc({ namespace: config.name, reason: result });
+    if (typeof result === 'string') metrics.busSkipped.inc({ namespace, reason: result });
     else metrics.busRollups.inc({ ...labels, outcome: result.outcome });
     return 'done';
   }

@@ -117,6 +117,8 @@ export class CounterServiceEngine implements CounterEngine {
   private readonly scheduler: Scheduler;
   /** Rollups past their bound and not settled, per namespace (dgw_counters_rollups_overdue). */
   private readonly overdue: OverdueGauge;
+  /** The bound of one rollup, ms (pipelines, sweeper, durable bus). */
+  private readonly rollupTimeoutMs: number;
   private readonly pipelineOptions: PipelineOptions;
   /** Metric series per operation and counter type, built once (not per call; kernel/metric-cells.ts). */
   private readonly operationSeries = new Map<CounterOperation, Map<CounterConfig['counterType'], OperationSeries>>();
@@ -145,6 +147,7 @@ export class CounterServiceEngine implements CounterEngine {
     if (bound !== undefined && !(Number.isFinite(bound) && bound > 0)) {
       throw new DgwError('INVALID_ARGUMENT', `rollupTimeoutMs: ${bound} must be a positive number of ms`);
     }
+    this.rollupTimeoutMs = bound ?? DEFAULT_ROLLUP_TIMEOUT_MS;
     const scheduler = (this.scheduler = pipelineOptions.scheduler ?? createRealScheduler());
     // One tally of rollups past their bound for the pipelines and the sweeper (dgw_counters_rollups_overdue).
     const overdue = (this.overdue = new OverdueGauge(this.metrics.rollupsOverdue));
@@ -153,7 +156,7 @@ export class CounterServiceEngine implements CounterEngine {
       catalog: this.catalog,
       scheduler,
       metrics: this.metrics,
-      rollupTimeoutMs: pipelineOptions.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS,
+      rollupTimeoutMs: this.rollupTimeoutMs,
       rollup: (config, counter) => rollups.rollup(config, counter),
       pipelineOverdue: (namespace, counter) => pipelines.get(namespace)?.isOverdue(counter) ?? false,
       onOverdue: (namespace) => overdue.overdue(namespace),
@@ -251,7 +254,7 @@ export class CounterServiceEngine implements CounterEngine {
       fallback: (config, counter) => void pipelines.triggerLocal(config, counter),
       ...(this.pipelineOptions.onError ? { onError: this.pipelineOptions.onError } : {}),
       scheduler: this.scheduler,
-      rollupTimeoutMs: this.pipelineOptions.rollupTimeoutMs ?? DEFAULT_ROLLUP_TIMEOUT_MS,
+      rollupTimeoutMs: this.rollupTimeoutMs,
       onOverdue: (namespace) => this.overdue.overdue(namespace),
     });
     pipelines.useShared(durable);
