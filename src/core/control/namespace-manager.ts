@@ -112,6 +112,14 @@ export class NamespaceManager {
     return this.getKind('counter', name);
   }
 
+  /**
+   * The Counter namespace's configuration if a fresh one is cached (what {@link getCounter}
+   * would resolve with, without a promise), else `undefined`: then call getCounter.
+   */
+  cachedCounter(name: string): CounterConfig | undefined {
+    return this.fresh('counter', name) as CounterConfig | undefined;
+  }
+
   /** Every namespace of a kind, by name ascending, read from the registry (not cached). */
   async list(kind: NamespaceKind): Promise<NamespaceRecord[]> {
     return this.registry.list(kind);

@@ -171,19 +171,26 @@ export class CounterServiceEngine implements CounterEngine {
     return this.instrument(config, 'AddAndGetCount', async () => (await this.add(config, request, true)) ?? 0n);
   }
 
+  getCountNow(config: CounterConfig, counterName: string): bigint | undefined {
+    if (config.counterType !== 'EVENTUAL') return undefined;
+    // A count the process holds (the embedded in-process cache, or the near cache in front
+    // of Redis) is answered now, without a promise per layer (issue 9); the steps and
+    // metrics are those of getCount's EVENTUAL case.
+    const cached = this.rollups.cachedRollup(config, counterName);
+    if (cached === undefined) return undefined;
+    return this.measureNow(config, 'GetCount', () => {
+      validateCounterName(counterName);
+      this.pipelines.trigger(config, counterName);
+      return cached.count;
+    });
+  }
+
   getCount(config: CounterConfig, counterName: string): Promise<bigint> {
-    if (config.counterType === 'EVENTUAL') {
-      // A count the process holds (the embedded in-process cache, or the near cache in front
-      // of Redis) is answered now, without a promise per layer (issue 9); the steps and
-      // metrics are those of the case below.
-      const cached = this.rollups.cachedRollup(config, counterName);
-      if (cached !== undefined) {
-        return this.instrumentNow(config, 'GetCount', () => {
-          validateCounterName(counterName);
-          this.pipelines.trigger(config, counterName);
-          return cached.count;
-        });
-      }
+    try {
+      const now = this.getCountNow(config, counterName);
+      if (now !== undefined) return Promise.resolve(now);
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.instrument(config, 'GetCount', async () => {
       validateCounterName(counterName);
@@ -453,17 +460,17 @@ export class CounterServiceEngine implements CounterEngine {
     }
   }
 
-  /** {@link instrument} for work done now: the same metrics, its outcome as a settled promise. */
-  private instrumentNow<T>(config: CounterConfig, op: CounterOperation, work: () => T): Promise<T> {
+  /** {@link instrument} for work done now: the same metrics; returns or throws what `work` does. */
+  private measureNow<T>(config: CounterConfig, op: CounterOperation, work: () => T): T {
     const started = performance.now();
     const series = this.seriesOf(config, op);
     try {
       const result = work();
       series.ok.inc();
-      return Promise.resolve(result);
+      return result;
     } catch (err) {
       this.countFailure(series, err);
-      return Promise.reject(err);
+      throw err;
     } finally {
       series.seconds.observe((performance.now() - started) / 1000);
     }

@@ -52,6 +52,12 @@ export interface CounterService {
    * counter never written.
    */
   getCount(config: CounterConfig, counterName: string): Promise<bigint>;
+  /**
+   * {@link getCount} answered at once when the process holds the count (an EVENTUAL count in
+   * the in-process or near cache), with the same checks, rollup trigger and metrics; else
+   * `undefined` (nothing done): then call getCount.
+   */
+  getCountNow(config: CounterConfig, counterName: string): bigint | undefined;
   /** Resets the counter to 0 (for EVENTUAL / ACCURATE: as of the clear's event time). */
   clearCount(config: CounterConfig, request: ClearCountRequest): Promise<void>;
   /**

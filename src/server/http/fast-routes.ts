@@ -20,7 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCodes } from 'fastify';
 import type { OperationChain } from '../operations/chain.js';
-import type { JsonObject, Operation } from '../operations/operation.js';
+import type { JsonObject, Operation, OperationResult } from '../operations/operation.js';
 import { accessOf, type Access } from '../call-context.js';
 import { NOTHING_TO_RELEASE, type CallGuard, type GuardTicket } from '../call-guard.js';
 import type { MemoryBudget, MemoryReservation } from '../../core/memory-budget.js';
@@ -83,6 +83,8 @@ export class FastRoutes {
   private readonly routes = new Map<string, FastRoute>();
   private open = true;
   private taken = 0;
+  /** Answered at once by the chain's runNow (a cached GetCount), counted per {@link FastCall}. */
+  readonly immediate = { count: 0 };
 
   constructor(private readonly options: FastRoutesOptions) {
     for (const operation of options.operations) {
@@ -96,6 +98,11 @@ export class FastRoutes {
   /** Requests served here so far (tests check that the fast path was taken). */
   get served(): number {
     return this.taken;
+  }
+
+  /** Requests answered without the promise chain (`OperationChain.runNow`; tests). */
+  get answeredNow(): number {
+    return this.immediate.count;
   }
 
   /** From now on every request goes to Fastify (which answers 503 while closing). */
@@ -114,7 +121,7 @@ export class FastRoutes {
     const length = Number(declared);
     if (!(length > 0 && length <= SMALL_BODY_BYTES && length <= this.options.bodyLimit)) return false;
     this.taken++;
-    new FastCall(this.options, route, req, res, length).start();
+    new FastCall(this.options, route, req, res, length, this.immediate).start();
     return true;
   }
 }
@@ -194,6 +201,7 @@ class FastCall {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly length: number,
+    private readonly immediate: { count: number },
   ) {
     this.id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
   }
@@ -320,10 +328,28 @@ class FastCall {
 
   private handle(): void {
     const operation = this.route.operation;
-    this.options.chain.run({ operation, input: this.body as JsonObject, info: NO_DEADLINE_JSON_TEXT, transport: 'http' }).then(
-      (result) => this.send(result.created ? 201 : operation.http.status, result.json ?? JSON.stringify(result.body), undefined),
+    const call = { operation, input: this.body as JsonObject, info: NO_DEADLINE_JSON_TEXT, transport: 'http' } as const;
+    // An answer the process holds (a cached GetCount) is sent without the promise chain.
+    let now: OperationResult | undefined;
+    try {
+      now = this.options.chain.runNow(call);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (now !== undefined) {
+      this.immediate.count++;
+      this.answer(now);
+      return;
+    }
+    this.options.chain.run(call).then(
+      (result) => this.answer(result),
       (err: unknown) => this.fail(err),
     );
+  }
+
+  private answer(result: OperationResult): void {
+    this.send(result.created ? 201 : this.route.operation.http.status, result.json ?? JSON.stringify(result.body), undefined);
   }
 
   /** A failure reading or parsing the body: Fastify answers it with `connection: close`. */

@@ -84,4 +84,11 @@ export interface Operation {
   readonly summary: string;
   /** Decode, resolve the namespace, call core, encode. Throws DgwErrors. */
   run(deps: OperationDeps, input: JsonObject, call: CallInfo): Promise<OperationResult>;
+  /**
+   * Optional: the answer at once, when the process already holds all it needs (no store
+   * call, no promise), or `undefined` to take the `run` way. The same decoding, checks,
+   * metrics and answer as `run`, and the same DgwErrors, thrown (issue 9: GetCount of a
+   * cached count on the HTTP fast path; {@link OperationChain.runNow}).
+   */
+  runNow?(deps: OperationDeps, input: JsonObject, call: CallInfo): OperationResult | undefined;
 }
