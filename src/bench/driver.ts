@@ -97,6 +97,41 @@ export interface Measurement {
 // source too; fork passes this process's loader flags (execArgv) on.
 const WORKER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url));
 
+/** When a server counts as quiet before a scenario ({@link settle}). */
+export interface SettleOptions {
+  /** Quiet: the server used less than this share of one core, %, over one window (default 10). */
+  quietPct?: number;
+  /** The window, ms (default 250). */
+  windowMs?: number;
+  /** Gives up after this long, ms, and measures anyway (default 20,000). */
+  maxMs?: number;
+}
+
+/**
+ * Waits until the server is quiet: its processes' CPU over one window below `quietPct` of a
+ * core. Work a scenario leaves behind (a buffered write queue still draining, the rollups
+ * of the counters it wrote) then runs before the next scenario's window instead of inside
+ * it, where it was charged to that scenario's CPU per op. Returns the ms waited and whether
+ * the server got quiet within `maxMs`.
+ */
+export async function settle(target: ServerTarget, o: SettleOptions = {}): Promise<{ waitedMs: number; quiet: boolean }> {
+  const quietPct = o.quietPct ?? 10;
+  const windowMs = o.windowMs ?? 250;
+  const maxMs = o.maxMs ?? 20_000;
+  const started = performance.now();
+  const pids = target.pids();
+  for (;;) {
+    const before = cpuSnapshot(pids);
+    const t0 = performance.now();
+    await sleep(windowMs);
+    const cpu = cpuDeltaMs(before, cpuSnapshot(pids));
+    const waitedMs = performance.now() - started;
+    // No readable process (another OS, or it exited): nothing to wait for.
+    if (cpu === undefined || (cpu / (performance.now() - t0)) * 100 < quietPct) return { waitedMs, quiet: true };
+    if (waitedMs >= maxMs) return { waitedMs, quiet: false };
+  }
+}
+
 /** Drives `spec` at fixed concurrency for warm-up + duration and measures it. */
 export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurement> {
   const n = Math.max(1, Math.min(o.clients, o.concurrency));

@@ -20,7 +20,7 @@ import { cassandraPids, cassandraUnreachable, CQL_KEYSPACE, dropKeyspace, setupC
 import { createNamespaces, DgwClient, measureConvergence, measureWide, type Convergence, type StorageHint, type WideResult } from './dgw-setup.js';
 import { preloadReads, primeNamespaces } from './dgw-setup.js';
 import { startFloorServer } from './floor-server.js';
-import { ClientPool, measure, type ServerTarget } from './driver.js';
+import { ClientPool, measure, settle, type ServerTarget } from './driver.js';
 import { runOverload } from './overload.js';
 import { runFlood } from './flood.js';
 import { childPids, pidsByName, rssMiB, startDgw, type ServerProcess } from './procs.js';
@@ -456,6 +456,11 @@ async function runScenarios(list: Scenario[], target: ServerTarget, o: RunContex
   for (const s of list) {
     scenarioNo++;
     const concurrency = s.concurrency ?? o.concurrency;
+    // What the scenario before left running (rollups, a draining write queue) is not this one's work.
+    if (!target.clientIsServer) {
+      const { waitedMs, quiet } = await settle(target, { maxMs: o.quick ? 5_000 : 20_000 });
+      if (waitedMs >= 1_000 || !quiet) progressDone(`[${scenarioNo}] ${s.backend}: waited ${(waitedMs / 1000).toFixed(1)} s for the server to go quiet${quiet ? '' : ' (it did not; measuring anyway)'}`);
+    }
     progress(`[${scenarioNo}] ${s.backend}: ${s.title} (warm-up ${o.warmupMs / 1000} s + ${o.durationMs / 1000} s, concurrency ${concurrency})`);
     const m = await measure(s.op, { pool: o.pool, concurrency, clients: o.clients, warmupMs: o.warmupMs, durationMs: o.durationMs, target });
     const r = toResult(s, m);
