@@ -105,6 +105,21 @@ export interface SettleOptions {
   windowMs?: number;
   /** Gives up after this long, ms, and measures anyway (default 20,000). */
   maxMs?: number;
+  /** CPU ms used so far by `pids` (default: /proc, {@link cpuSnapshot}); undefined when unreadable. Tests script it. */
+  cpuMs?: (pids: readonly number[]) => number | undefined;
+  /** Milliseconds, monotonic (default `performance.now`). */
+  nowMs?: () => number;
+  /** Waits `ms` (default a timer). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The CPU ms used so far by the readable processes of `pids`; undefined when none is readable. */
+function procCpuMs(pids: readonly number[]): number | undefined {
+  const snap = cpuSnapshot(pids);
+  if (snap.size === 0) return undefined;
+  let sum = 0;
+  for (const v of snap.values()) sum += v;
+  return sum;
 }
 
 /**
@@ -118,16 +133,20 @@ export async function settle(target: ServerTarget, o: SettleOptions = {}): Promi
   const quietPct = o.quietPct ?? 10;
   const windowMs = o.windowMs ?? 250;
   const maxMs = o.maxMs ?? 20_000;
-  const started = performance.now();
+  const cpuMs = o.cpuMs ?? procCpuMs;
+  const nowMs = o.nowMs ?? (() => performance.now());
+  const wait = o.sleep ?? sleep;
+  const started = nowMs();
   const pids = target.pids();
   for (;;) {
-    const before = cpuSnapshot(pids);
-    const t0 = performance.now();
-    await sleep(windowMs);
-    const cpu = cpuDeltaMs(before, cpuSnapshot(pids));
-    const waitedMs = performance.now() - started;
+    const before = cpuMs(pids);
+    const t0 = nowMs();
+    await wait(windowMs);
+    const after = cpuMs(pids);
+    const t1 = nowMs();
+    const waitedMs = t1 - started;
     // No readable process (another OS, or it exited): nothing to wait for.
-    if (cpu === undefined || (cpu / (performance.now() - t0)) * 100 < quietPct) return { waitedMs, quiet: true };
+    if (before === undefined || after === undefined || ((after - before) / Math.max(1, t1 - t0)) * 100 < quietPct) return { waitedMs, quiet: true };
     if (waitedMs >= maxMs) return { waitedMs, quiet: false };
   }
 }

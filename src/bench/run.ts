@@ -322,7 +322,7 @@ async function runDgwBackend(
     }
     const window = preload?.window ?? { series: Math.max(1, Math.round(preloadEvents / EVENTS_PER_SERIES)), startIso: new Date().toISOString(), endIso: new Date().toISOString() };
     const list = [...dgwScenarios(backend, server.origin, window), ...(o.scale ? scaleScenarios(backend, server.origin) : [])].filter((s) => selected(o, s.id));
-    rows.push(...(await runScenarios(list, target, o)));
+    rows.push(...(await runScenarios(list, target, o, true)));
 
     if (selected(o, `${backend}.convergence`)) {
       const adds = o.quick ? 100 : 4000;
@@ -451,13 +451,14 @@ async function runBaselines(o: RunContext): Promise<ScenarioResult[]> {
 }
 
 let scenarioNo = 0;
-async function runScenarios(list: Scenario[], target: ServerTarget, o: RunContext): Promise<ScenarioResult[]> {
+/** `settleFirst`: wait for a quiet server before each scenario (dgw's; a baseline's store is not waited for). */
+async function runScenarios(list: Scenario[], target: ServerTarget, o: RunContext, settleFirst = false): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
   for (const s of list) {
     scenarioNo++;
     const concurrency = s.concurrency ?? o.concurrency;
     // What the scenario before left running (rollups, a draining write queue) is not this one's work.
-    if (!target.clientIsServer) {
+    if (settleFirst) {
       const { waitedMs, quiet } = await settle(target, { maxMs: o.quick ? 5_000 : 20_000 });
       if (waitedMs >= 1_000 || !quiet) progressDone(`[${scenarioNo}] ${s.backend}: waited ${(waitedMs / 1000).toFixed(1)} s for the server to go quiet${quiet ? '' : ' (it did not; measuring anyway)'}`);
     }

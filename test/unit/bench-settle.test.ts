@@ -1,54 +1,50 @@
 /**
- * The bench's wait for a quiet server between scenarios (src/bench/driver.ts `settle`): it
- * waits while the server's processes use a core, returns once they stop, and gives up at
- * its bound. A real child process burns the CPU (the helper reads /proc; Linux only). The
- * margins are wide: only the order of events is asserted, not how long anything took.
+ * The bench's wait for a quiet server between scenarios (src/bench/driver.ts `settle`), on
+ * a scripted CPU clock: it waits while the server's processes use more than the quiet share
+ * of a core, returns at the first quiet window, gives up at its bound, and does not wait
+ * when the processes cannot be read.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { settle } from '../../src/bench/driver.js';
 
-/** A child that spins for `busyMs`, then sleeps until killed. */
-function burner(busyMs: number) {
-  const child = spawn(process.execPath, ['-e', `const end = Date.now() + ${busyMs}; while (Date.now() < end); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
-  return { target: { pids: () => [child.pid!] }, stop: () => child.kill('SIGKILL') };
+/** A fake clock and CPU counter: the server uses `busy[i]` of a core in window i, then 0. */
+function scripted(busy: number[]) {
+  let now = 0;
+  let cpu = 0;
+  let window = 0;
+  return {
+    nowMs: () => now,
+    cpuMs: () => cpu,
+    sleep: async (ms: number) => {
+      cpu += ms * (busy[window] ?? 0);
+      now += ms;
+      window++;
+    },
+    windows: () => window,
+  };
 }
 
-describe('bench settle', { skip: existsSync('/proc/self/stat') ? false : 'reads /proc (Linux only)' }, () => {
-  it('waits while the server is busy and returns once it is quiet', async () => {
-    const b = burner(1_500);
-    try {
-      const r = await settle(b.target, { windowMs: 100, maxMs: 20_000 });
-      assert.equal(r.quiet, true);
-      assert.ok(r.waitedMs >= 1_000, `waited ${r.waitedMs} ms while the child spun for 1,500 ms`);
-    } finally {
-      b.stop();
-    }
+const target = { pids: () => [1] };
+
+describe('bench settle', () => {
+  it('waits while the server is busy and returns at the first quiet window', async () => {
+    const s = scripted([1, 0.5, 0.2, 0.05]);
+    const r = await settle(target, { windowMs: 250, maxMs: 20_000, ...s });
+    assert.deepEqual(r, { waitedMs: 1000, quiet: true });
+    assert.equal(s.windows(), 4);
   });
 
   it('gives up at its bound while the server stays busy', async () => {
-    const b = burner(60_000);
-    try {
-      const r = await settle(b.target, { windowMs: 100, maxMs: 500 });
-      assert.equal(r.quiet, false);
-      assert.ok(r.waitedMs >= 500 && r.waitedMs < 10_000, `waited ${r.waitedMs} ms`);
-    } finally {
-      b.stop();
-    }
+    const s = scripted(Array(100).fill(0.9));
+    const r = await settle(target, { windowMs: 250, maxMs: 1000, ...s });
+    assert.deepEqual(r, { waitedMs: 1000, quiet: false });
   });
 
-  it('does not wait for a server that is idle', async () => {
-    const b = burner(0);
-    try {
-      // Let the child's start-up (its own module loading) pass first.
-      await settle(b.target, { windowMs: 100, maxMs: 20_000 });
-      const r = await settle(b.target, { windowMs: 100, maxMs: 20_000 });
-      assert.equal(r.quiet, true);
-      assert.ok(r.waitedMs < 1_000, `waited ${r.waitedMs} ms`);
-    } finally {
-      b.stop();
-    }
+  it('returns after one window for an idle server, and at once counts unreadable processes as quiet', async () => {
+    const idle = scripted([0.02]);
+    assert.deepEqual(await settle(target, { windowMs: 250, ...idle }), { waitedMs: 250, quiet: true });
+    const gone = scripted([1]);
+    assert.deepEqual(await settle(target, { windowMs: 250, ...gone, cpuMs: () => undefined }), { waitedMs: 250, quiet: true });
   });
 });

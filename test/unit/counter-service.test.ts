@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DgwError } from '../../src/kernel/errors.js';
-import { ADAPTERS, makeHarness } from '../support/counter-harness.js';
+import { ADAPTERS, makeHarness, sampleOf } from '../support/counter-harness.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, field: string): Promise<DgwError> {
   try {
@@ -171,6 +171,36 @@ describe('CounterService', () => {
       assert.equal(await c.getCount(config, 'b'), 0n, 'expired with the namespace TTL');
       const ops = await h.instances[0]!.registry.getSingleMetricAsString('dgw_counters_operations_total');
       assert.match(ops, /counter_type="BEST_EFFORT",operation="AddAndGetCount",outcome="ok"\} 2/);
+    } finally {
+      await h.close();
+    }
+  });
+  it('getCountNow answers a cached EVENTUAL count as getCount does, once counted, and nothing else (issue 9)', async () => {
+    const h = makeHarness('sqlite');
+    try {
+      const c = h.instances[0]!.counters;
+      const registry = h.instances[0]!.registry;
+      const gets = (type: string, outcome: string) => sampleOf(registry, 'dgw_counters_operations_total', { counter_type: type, operation: 'GetCount', outcome });
+      const eventual = h.config('now_eventual', 'EVENTUAL');
+      // Not cached yet: nothing answered, nothing counted.
+      assert.equal(c.getCountNow(eventual, 'a'), undefined);
+      assert.equal(await gets('EVENTUAL', 'ok'), undefined);
+      await c.addCount(eventual, { counterName: 'a', delta: 5n, token: { token: 't1', generationTimeMicros: h.clock.nowMicros() } });
+      h.clock.advance(10_000_000);
+      await c.rollupNow(eventual, 'a');
+      assert.equal(await c.getCount(eventual, 'a'), 5n);
+      assert.equal(c.getCountNow(eventual, 'a'), 5n);
+      assert.equal(await gets('EVENTUAL', 'ok'), 2, 'one count per answer');
+      // BEST_EFFORT and ACCURATE always take getCount.
+      for (const type of ['BEST_EFFORT', 'ACCURATE'] as const) {
+        const config = h.config(`now_${type.toLowerCase()}`, type);
+        await c.addCount(config, { counterName: 'a', delta: 1n, token: { token: 't1', generationTimeMicros: h.clock.nowMicros() } });
+        assert.equal(c.getCountNow(config, 'a'), undefined);
+        assert.equal(await gets(type, 'ok'), undefined);
+      }
+      // An invalid name is never cached, so it is refused by getCount, not here.
+      assert.equal(c.getCountNow(eventual, 'x'.repeat(257)), undefined);
+      await rejectsWith(c.getCount(eventual, 'x'.repeat(257)), 'INVALID_ARGUMENT', 'counter_name');
     } finally {
       await h.close();
     }

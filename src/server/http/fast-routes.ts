@@ -84,7 +84,7 @@ export class FastRoutes {
   private open = true;
   private taken = 0;
   /** Answered at once by the chain's runNow (a cached GetCount), counted per {@link FastCall}. */
-  readonly immediate = { count: 0 };
+  private readonly immediate = { count: 0 };
 
   constructor(private readonly options: FastRoutesOptions) {
     for (const operation of options.operations) {
@@ -339,6 +339,7 @@ class FastCall {
     }
     if (now !== undefined) {
       this.immediate.count++;
+      // Outside the try above: send() does not throw (a failed write is the socket's error).
       this.answer(now);
       return;
     }

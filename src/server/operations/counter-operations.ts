@@ -57,6 +57,8 @@ export const COUNTER_OPERATIONS: readonly Operation[] = [
       return { body: { count: formatInt64(await deps.counters.getCount(await deps.namespaces.getCounter(r.namespace), r.counterName)) } };
     },
     // A fresh cached namespace and a cached EVENTUAL count: the answer without a promise.
+    // Otherwise (BEST_EFFORT, ACCURATE, a count not cached) `run` decodes the body again:
+    // ~0.2 µs, against the ~3 µs this saves a cached GetCount.
     runNow(deps, input) {
       const r = decodeGetCount(input);
       const config = deps.namespaces.cachedCounter(r.namespace);
