@@ -88,7 +88,7 @@ export interface Operation {
    * Optional: the answer at once, when the process already holds all it needs (no store
    * call, no promise), or `undefined` to take the `run` way. The same decoding, checks,
    * metrics and answer as `run`, and the same DgwErrors, thrown (issue 9: GetCount of a
-   * cached count on the HTTP fast path; {@link OperationChain.runNow}).
+   * cached count on the HTTP fast path; `OperationChain.runNow`, chain.ts).
    */
   runNow?(deps: OperationDeps, input: JsonObject, call: CallInfo): OperationResult | undefined;
 }
