@@ -99,32 +99,23 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
     throw new DgwError('INVALID_ARGUMENT', `postgres parallelCommits: ${parallelCommits} must be an integer from 1 to maxConnections (${maxConnections})`);
   }
   const ownsPool = options.pool === undefined;
-  const pool =
-    options.pool ??
+  /** A pool of dgw's own to `options.url`; `statementTimeoutMs` undefined: the server's default. */
+  const newPool = (max: number, applicationName: string, statementTimeoutMs: number | undefined): pg.Pool =>
     new pg.Pool({
       connectionString: options.url,
-      max: maxConnections,
+      max,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      application_name: 'dgw',
-      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+      application_name: applicationName,
+      ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
     });
+  const pool = options.pool ?? newPool(maxConnections, 'dgw', options.statementTimeoutMs);
   // Bounded one-statement appends (issue 9, database.ts boundedStatement): their own
   // connections, one per parallel commit, each with the fixed session statement timeout T
   // so PostgreSQL cancels a stalled append; nothing else runs there, so reads, DDL and
   // rollups keep the main pool's timeout.
-  const appendPool = ownsPool
-    ? new pg.Pool({
-        connectionString: options.url,
-        max: parallelCommits,
-        connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
-        idleTimeoutMillis: 30_000,
-        keepAlive: true,
-        application_name: 'dgw-append',
-        statement_timeout: Math.min(ONE_TRIP_TIMEOUT_MS, options.statementTimeoutMs ?? Infinity),
-      })
-    : undefined;
+  const appendPool = ownsPool ? newPool(parallelCommits, 'dgw-append', Math.min(ONE_TRIP_TIMEOUT_MS, options.statementTimeoutMs ?? Infinity)) : undefined;
   // An idle client losing its connection emits 'error' on the pool; without a listener it
   // would crash the process. The pool discards that client and the next call reconnects.
   const onIdleError = (): void => {};
