@@ -21,7 +21,6 @@ import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-fi
 import { TokenStore } from '../server/auth/token-store.js';
 import { runPrimary, workerLink } from '../server/workers.js';
 import { defaultMemoryBudget } from '../server/memory/budget-size.js';
-import { applyServingV8Flags } from '../server/memory/v8-flags.js';
 
 /** --help of `dgw serve`. */
 export const SERVE_USAGE = `usage: dgw serve [options]
@@ -146,8 +145,6 @@ export function cassandraFromFlags(values: {
 
 /** Runs `dgw serve` with its arguments. */
 export async function serve(argv: string[]): Promise<void> {
-  // Before the first request (and in each --workers child, which runs serve too).
-  applyServingV8Flags();
   const { values } = parseArgs({
     args: argv,
     options: {
