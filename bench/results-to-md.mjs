@@ -19,14 +19,14 @@ for (const r of run.results) {
 }
 for (const [backend, rows] of groups) {
   console.log(`### ${backend}\n`);
-  console.log('| scenario | ops/s | events/s | p50 ms | p99 ms | p99.9 ms | srv CPU % | srv CPU µs/op | srv peak RSS MiB | client CPU % |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| scenario | ops/s | events/s | p50 ms | p99 ms | p99.9 ms | srv CPU % | srv CPU µs/op | of it GC µs (major/s) | srv peak RSS MiB | client CPU % |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     if (r.status === 'skipped') {
-      console.log(`| ${r.title} | skipped: ${r.reason} |||||||||`);
+      console.log(`| ${r.title} | skipped: ${r.reason} ||||||||||`);
       continue;
     }
-    console.log(`| ${r.title} | ${n(r.opsPerSec)} | ${n(r.eventsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.p999Ms)} | ${n(r.serverCpuPct)} | ${n(r.serverCpuMicrosPerOp)} | ${n(r.serverPeakRssMiB)} | ${n(r.clientCpuPct)} |`);
+    console.log(`| ${r.title} | ${n(r.opsPerSec)} | ${n(r.eventsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.p999Ms)} | ${n(r.serverCpuPct)} | ${n(r.serverCpuMicrosPerOp)} | ${r.serverGcMicrosPerOp === undefined ? '-' : `${r.serverGcMicrosPerOp.toFixed(r.serverGcMicrosPerOp < 10 ? 1 : 0)} (${r.serverMajorGcPerS.toFixed(1)})`} | ${n(r.serverPeakRssMiB)} | ${n(r.clientCpuPct)} |`);
   }
   for (const r of rows) if (r.reason && r.status !== 'skipped') console.log(`\n${r.title}: ${r.reason}`);
   const conv = run.convergence?.[backend];

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { gcBetween, readGcTotals, type GcWindow } from './gc-figures.js';
 import { Histogram } from './histogram.js';
 import type { OpSpec } from './ops.js';
 import { cpuDeltaMs, cpuSnapshot, peakRssMiB, resetPeakRss } from './procs.js';
@@ -18,6 +19,8 @@ export interface ServerTarget {
   rssPid?: number;
   /** The baseline runs inside the client worker (raw SQLite): its CPU is the server's. */
   clientIsServer?: boolean;
+  /** dgw's /metrics, read before and after the window for the server's GC figures (gc-figures.ts). */
+  metricsUrl?: string;
 }
 
 /**
@@ -89,6 +92,10 @@ export interface Measurement {
   /** Server CPU over the window, % of one core. */
   serverCpuPct?: number;
   serverPeakRssMiB?: number;
+  /** The server's GC pauses over the window, % of its wall time, when its /metrics says (gc-figures.ts). */
+  serverGcPct?: number;
+  /** Major collections per second over the window (with {@link serverGcPct}). */
+  serverMajorGcPerS?: number;
   /** All client workers' CPU over the window, % of one core. */
   clientCpuPct: number;
 }
@@ -165,16 +172,20 @@ export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurem
     await sleep(o.warmupMs);
     if (o.target.rssPid !== undefined) resetPeakRss(o.target.rssPid);
     const pids = o.target.clientIsServer ? workers.map((w) => w.pid!) : o.target.pids();
+    // The /metrics reads stay outside the CPU window (their cost is not the scenario's).
+    const gc0 = o.target.metricsUrl !== undefined ? await readGcTotals(o.target.metricsUrl) : undefined;
     const cpu0 = cpuSnapshot(pids);
     const t0 = performance.now();
     await sleep(o.durationMs);
     const cpu = cpuDeltaMs(cpu0, cpuSnapshot(pids));
     const wall = performance.now() - t0;
+    const gc1 = gc0 !== undefined && o.target.metricsUrl !== undefined ? await readGcTotals(o.target.metricsUrl) : undefined;
     const rss = o.target.rssPid !== undefined ? peakRssMiB(o.target.rssPid) : undefined;
     const done = (await results).map((m) => (m as Extract<FromWorker, { type: 'result' }>).result);
     return merge(done, {
       ...(cpu !== undefined ? { serverCpuPct: (cpu / wall) * 100 } : {}),
       ...(rss !== undefined ? { serverPeakRssMiB: rss } : {}),
+      ...(gc0 !== undefined && gc1 !== undefined ? gcFigures(gcBetween(gc0, gc1), wall) : {}),
     });
   } catch (err) {
     // A worker in an unknown state is not reused.
@@ -183,7 +194,11 @@ export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurem
   }
 }
 
-function merge(results: WorkerResult[], server: { serverCpuPct?: number; serverPeakRssMiB?: number }): Measurement {
+function gcFigures(gc: GcWindow, wallMs: number): Pick<Measurement, 'serverGcPct' | 'serverMajorGcPerS'> {
+  return { serverGcPct: ((gc.seconds * 1000) / wallMs) * 100, serverMajorGcPerS: gc.majors / (wallMs / 1000) };
+}
+
+function merge(results: WorkerResult[], server: Pick<Measurement, 'serverCpuPct' | 'serverPeakRssMiB' | 'serverGcPct' | 'serverMajorGcPerS'>): Measurement {
   const histogram = new Histogram();
   let ok = 0;
   let rejected = 0;

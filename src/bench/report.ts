@@ -27,6 +27,10 @@ export interface ScenarioResult {
   serverPeakRssMiB?: number;
   /** Server CPU time per successful request, µs: the cost figure that survives a busy machine. */
   serverCpuMicrosPerOp?: number;
+  /** Of it, the server's GC pauses per successful request, µs (dgw rows: gc-figures.ts). */
+  serverGcMicrosPerOp?: number;
+  /** Major collections per second in the server over the window (dgw rows). */
+  serverMajorGcPerS?: number;
   clientCpuPct?: number;
   compareWith?: string[];
   target5?: DesignTarget;
@@ -55,6 +59,8 @@ export function toResult(s: Scenario, m: Measurement): ScenarioResult {
     ...(m.serverCpuPct !== undefined ? { serverCpuPct: m.serverCpuPct } : {}),
     ...(m.serverPeakRssMiB !== undefined ? { serverPeakRssMiB: m.serverPeakRssMiB } : {}),
     ...(m.serverCpuPct !== undefined && m.ok > 0 ? { serverCpuMicrosPerOp: (m.serverCpuPct * 10_000 * m.measuredS) / m.ok } : {}),
+    ...(m.serverGcPct !== undefined && m.ok > 0 ? { serverGcMicrosPerOp: (m.serverGcPct * 10_000 * m.measuredS) / m.ok } : {}),
+    ...(m.serverMajorGcPerS !== undefined ? { serverMajorGcPerS: m.serverMajorGcPerS } : {}),
     clientCpuPct: m.clientCpuPct,
     ...(s.compareWith ? { compareWith: s.compareWith } : {}),
     ...(s.target5 ? { target5: s.target5 } : {}),
@@ -73,6 +79,12 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** A dgw row's GC figures: µs of GC pauses per op (major collections per second). */
+function gc(r: ScenarioResult): string {
+  if (r.serverGcMicrosPerOp === undefined) return '-';
+  return `${num(r.serverGcMicrosPerOp, r.serverGcMicrosPerOp < 10 ? 1 : 0)} (${num(r.serverMajorGcPerS, 1)})`;
+}
+
 /** The per-scenario table of one backend. */
 export function formatResults(backend: string, results: readonly ScenarioResult[]): string {
   const rows = results.map((r) =>
@@ -88,11 +100,12 @@ export function formatResults(backend: string, results: readonly ScenarioResult[
           `${r.errors ?? 0}${r.rejected ? `/${r.rejected} 429` : ''}`,
           num(r.serverCpuPct),
           num(r.serverCpuMicrosPerOp),
+          gc(r),
           num(r.serverPeakRssMiB),
           num(r.clientCpuPct),
         ],
   );
-  return `\n== ${backend} ==\n${table(['scenario', 'ops/s', 'events/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'srv CPU%', 'srv CPU µs/op', 'srv peak RSS MiB', 'client CPU%'], rows)}`;
+  return `\n== ${backend} ==\n${table(['scenario', 'ops/s', 'events/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'srv CPU%', 'srv CPU µs/op', 'of it GC µs (major/s)', 'srv peak RSS MiB', 'client CPU%'], rows)}`;
 }
 
 /** dgw ÷ baseline for each pair the scenarios declare. */
