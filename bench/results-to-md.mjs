@@ -26,7 +26,7 @@ for (const [backend, rows] of groups) {
       console.log(`| ${r.title} | skipped: ${r.reason} ||||||||||`);
       continue;
     }
-    console.log(`| ${r.title} | ${n(r.opsPerSec)} | ${n(r.eventsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.p999Ms)} | ${n(r.serverCpuPct)} | ${n(r.serverCpuMicrosPerOp)} | ${r.serverGcMicrosPerOp === undefined ? '-' : `${r.serverGcMicrosPerOp.toFixed(r.serverGcMicrosPerOp < 10 ? 1 : 0)} (${r.serverMajorGcPerS.toFixed(1)})`} | ${n(r.serverPeakRssMiB)} | ${n(r.clientCpuPct)} |`);
+    console.log(`| ${r.title} | ${n(r.opsPerSec)} | ${n(r.eventsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.p999Ms)} | ${n(r.serverCpuPct)} | ${n(r.serverCpuMicrosPerOp)} | ${r.serverGcMicrosPerOp === undefined ? '' : `${r.serverGcMicrosPerOp.toFixed(r.serverGcMicrosPerOp < 10 ? 1 : 0)} (${r.serverMajorGcPerS.toFixed(1)})`} | ${n(r.serverPeakRssMiB)} | ${n(r.clientCpuPct)} |`);
   }
   for (const r of rows) if (r.reason && r.status !== 'skipped') console.log(`\n${r.title}: ${r.reason}`);
   const conv = run.convergence?.[backend];

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { gcBetween, readGcTotals, type GcWindow } from './gc-figures.js';
+import { gcBetween, gcRates, readGcTotals } from './gc-figures.js';
 import { Histogram } from './histogram.js';
 import type { OpSpec } from './ops.js';
 import { cpuDeltaMs, cpuSnapshot, peakRssMiB, resetPeakRss } from './procs.js';
@@ -172,30 +172,29 @@ export async function measure(spec: OpSpec, o: MeasureOptions): Promise<Measurem
     await sleep(o.warmupMs);
     if (o.target.rssPid !== undefined) resetPeakRss(o.target.rssPid);
     const pids = o.target.clientIsServer ? workers.map((w) => w.pid!) : o.target.pids();
-    // The /metrics reads stay outside the CPU window (their cost is not the scenario's).
-    const gc0 = o.target.metricsUrl !== undefined ? await readGcTotals(o.target.metricsUrl) : undefined;
+    // The windows start when the clients' does: the first /metrics read runs inside it
+    // (well under a ms of server CPU), the last one after it.
+    const gc0 = o.target.metricsUrl !== undefined ? readGcTotals(o.target.metricsUrl) : undefined;
     const cpu0 = cpuSnapshot(pids);
     const t0 = performance.now();
     await sleep(o.durationMs);
     const cpu = cpuDeltaMs(cpu0, cpuSnapshot(pids));
     const wall = performance.now() - t0;
-    const gc1 = gc0 !== undefined && o.target.metricsUrl !== undefined ? await readGcTotals(o.target.metricsUrl) : undefined;
+    const gcBefore = await gc0;
+    const gcAfter = gcBefore !== undefined && o.target.metricsUrl !== undefined ? await readGcTotals(o.target.metricsUrl) : undefined;
+    const gc = gcBefore !== undefined && gcAfter !== undefined ? gcBetween(gcBefore, gcAfter) : undefined;
     const rss = o.target.rssPid !== undefined ? peakRssMiB(o.target.rssPid) : undefined;
     const done = (await results).map((m) => (m as Extract<FromWorker, { type: 'result' }>).result);
     return merge(done, {
       ...(cpu !== undefined ? { serverCpuPct: (cpu / wall) * 100 } : {}),
       ...(rss !== undefined ? { serverPeakRssMiB: rss } : {}),
-      ...(gc0 !== undefined && gc1 !== undefined ? gcFigures(gcBetween(gc0, gc1), wall) : {}),
+      ...(gc !== undefined ? gcRates(gc, wall) : {}),
     });
   } catch (err) {
     // A worker in an unknown state is not reused.
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     throw err;
   }
-}
-
-function gcFigures(gc: GcWindow, wallMs: number): Pick<Measurement, 'serverGcPct' | 'serverMajorGcPerS'> {
-  return { serverGcPct: ((gc.seconds * 1000) / wallMs) * 100, serverMajorGcPerS: gc.majors / (wallMs / 1000) };
 }
 
 function merge(results: WorkerResult[], server: Pick<Measurement, 'serverCpuPct' | 'serverPeakRssMiB' | 'serverGcPct' | 'serverMajorGcPerS'>): Measurement {

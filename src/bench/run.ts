@@ -300,8 +300,8 @@ async function runDgwBackend(
     // With --workers the requests are served by the primary's children: count all their
     // CPU; peak RSS is one process's figure, so it is left out rather than the primary's.
     const workers = serveArgs.includes('--workers');
-    // GC figures likewise: /metrics is one process's (with --workers, the one that answers).
-    const target: ServerTarget = { pids: () => [server.pid, ...childPids(server.pid)], ...(workers ? {} : { rssPid: server.pid, metricsUrl: `${server.origin}/metrics` }) };
+    // GC figures come from /metrics, which sums the workers' series (gc-figures.ts).
+    const target: ServerTarget = { pids: () => [server.pid, ...childPids(server.pid)], metricsUrl: `${server.origin}/metrics`, ...(workers ? {} : { rssPid: server.pid }) };
     const wantRead = ['read.page100', 'read.page100.c4', 'search.page100'].some((id) => selected(o, `${backend}.${id}`));
     const preloadEvents = backend === 'cassandra' ? o.cassandraPreload : o.preload;
     // The first write of a namespace creates its tables (on Cassandra: seconds of schema
