@@ -11,6 +11,7 @@
  * (src/bench/gc-figures.ts).
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { Counter, type Registry } from 'prom-client';
 
 /** What is read of a `gc` performance entry. */
 export interface GcEntry {
@@ -19,7 +20,6 @@ export interface GcEntry {
   /** Node puts the collection's kind here. */
   detail?: unknown;
 }
-import { Counter, type Registry } from 'prom-client';
 
 /** Node's GC kinds by their `detail.kind` constant. */
 const KINDS: ReadonlyMap<number, string> = new Map([
@@ -56,24 +56,20 @@ export function registerGcMetrics(registry: Registry): void {
     observer = new PerformanceObserver((list) => countGcEntries(list.getEntries() as readonly GcEntry[]));
     observer.observe({ entryTypes: ['gc'] });
   }
-  new Counter({
-    name: 'dgw_gc_pause_seconds_total',
-    help: 'Seconds the process was paused in garbage collection, by kind (every collection, unlike nodejs_gc_duration_seconds)',
-    labelNames: ['kind'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [kind, t] of totals) this.inc({ kind }, t.seconds);
-    },
-  });
-  new Counter({
-    name: 'dgw_gc_collections_total',
-    help: 'Garbage collections of the process, by kind',
-    labelNames: ['kind'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [kind, t] of totals) this.inc({ kind }, t.count);
-    },
-  });
+  const counters = [
+    { name: 'dgw_gc_pause_seconds_total', help: 'Seconds the process was paused in garbage collection, by kind (every collection, unlike nodejs_gc_duration_seconds)', value: 'seconds' },
+    { name: 'dgw_gc_collections_total', help: 'Garbage collections of the process, by kind', value: 'count' },
+  ] as const;
+  for (const { name, help, value } of counters) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, t] of totals) this.inc({ kind }, t[value]);
+      },
+    });
+  }
 }
