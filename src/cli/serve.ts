@@ -21,6 +21,7 @@ import { readSecuritySections, TokenFileWatcher } from '../server/auth/config-fi
 import { TokenStore } from '../server/auth/token-store.js';
 import { runPrimary, workerLink } from '../server/workers.js';
 import { defaultMemoryBudget } from '../server/memory/budget-size.js';
+import { applyPretenuring, choosePretenuring, pretenuringOverride } from '../server/memory/v8-flags.js';
 
 /** --help of `dgw serve`. */
 export const SERVE_USAGE = `usage: dgw serve [options]
@@ -222,6 +223,7 @@ export async function serve(argv: string[]): Promise<void> {
   const workers = parseWhole('--workers', values.workers, 1, 1024, 'processes');
   const readerThreads = parseReaderThreads(values['sqlite-reader-threads'], workers, availableParallelism());
   const nearCacheMs = values['near-cache-ms'] === undefined ? undefined : parseNearCacheMs(values['near-cache-ms']);
+  const pretenuringForced = pretenuringOverride();
   const rollupTimeoutMs = values['rollup-timeout-ms'] === undefined ? undefined : parseRollupTimeoutMs(values['rollup-timeout-ms']);
   const dataDir = resolve(values['data-dir']);
   const deployment = values.config ? readDeployment(values.config) : { clusters: [] as ClusterConfig[] };
@@ -283,10 +285,14 @@ export async function serve(argv: string[]): Promise<void> {
     ...(worker ? { worker } : {}),
   });
   const defaultStore = server.catalog.defaultKey;
-  if (worker && !server.catalog.capabilities(defaultStore, 'events').shared) {
+  const defaultShared = server.catalog.capabilities(defaultStore, 'events').shared;
+  if (worker && !defaultShared) {
     await server.close();
     throw new Error(`--workers ${workers}: store "${defaultStore}" is not shared by several processes`);
   }
+  // Before the first call's objects are allocated in numbers (v8-flags.ts).
+  const pretenuring = choosePretenuring(defaultShared, pretenuringForced);
+  applyPretenuring(pretenuring);
   if (tokens && !tls && !isLoopbackHost(values.host)) {
     log.warn({ host: values.host }, `serving ${values.host} with bearer tokens but without TLS: tokens cross the network in clear (--tls-cert/--tls-key)`);
   }
@@ -298,6 +304,7 @@ export async function serve(argv: string[]): Promise<void> {
 
   const info = buildInfo();
   log.info({ version: info.version, node: info.node, pid: process.pid }, `dgw ${info.version} starting`);
+  log.info({ v8Pretenuring: pretenuring.pretenuring }, `V8 allocation-site pretenuring ${pretenuring.pretenuring}: ${pretenuring.reason}`);
   log.info(
     {
       stores: server.catalog.keys(),

@@ -29,6 +29,11 @@ describe('dgw CLI against a real server', () => {
     await server?.stop();
   });
 
+  test('serve logs its V8 pretenuring choice (on for embedded SQLite) and refuses a bad DGW_V8_PRETENURING by name', async () => {
+    assert.match(server.output(), /"v8Pretenuring":"on".*the default event store is embedded/);
+    await assert.rejects(spawnServer(join(dir, 'data-bad-env'), [], { env: { DGW_V8_PRETENURING: 'yes' } }), /server exited early[\s\S]*DGW_V8_PRETENURING must be "on" or "off"[\s\S]*"yes"/);
+  });
+
   test('--version and --help on every command', async () => {
     const version = await dgw(['--version']);
     assert.equal(version.code, 0);

@@ -161,6 +161,8 @@ describe('dgw serve --workers 2 on PostgreSQL + Redis', { skip }, () => {
     const stdout = s.child.stdout!;
     if (!stdout.closed) await new Promise((resolve) => stdout.once('close', resolve));
     assert.match(s.output(), /worker \d+ stopped \(code 0\)[\s\S]*worker \d+ stopped \(code 0\)/);
+    // Shared stores: each worker turned V8's allocation-site pretenuring off (v8-flags.ts).
+    assert.equal((s.output().match(/"v8Pretenuring":"off"/g) ?? []).length, 2, 'both workers run without pretenuring');
   });
 });
 

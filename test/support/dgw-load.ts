@@ -108,17 +108,9 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-/** Spawns a dgw server process with output captured (for failure messages). */
-export async function spawnDgw(dataDir: string, args: string[], options: SpawnOptions = {}): Promise<ServerProcess & { output: () => string }> {
-  const server = await spawnServer(dataDir, args, options);
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  server.child.stdout?.on('data', keep);
-  server.child.stderr?.on('data', keep);
-  return Object.assign(server, { output: () => out });
+/** Spawns a dgw server process (its output captured: ServerProcess.output). */
+export function spawnDgw(dataDir: string, args: string[], options: SpawnOptions = {}): Promise<ServerProcess> {
+  return spawnServer(dataDir, args, options);
 }
 
 /** Summary statistics of latencies in ms. */

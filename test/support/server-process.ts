@@ -10,6 +10,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /**
+   * What the process wrote to stdout and stderr (its log): all of it up to 200,000
+   * characters, then its first 20,000 and its last 100,000.
+   */
+  output(): string;
   /** Sends a signal and waits for exit; resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -28,6 +33,14 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   let output = '';
+  let head: string | undefined;
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 200_000) {
+      head ??= output.slice(0, 20_000);
+      output = output.slice(-100_000);
+    }
+  };
   // A child that failed to start is killed: a live one would keep this test file's process
   // (and so the whole `npm test` run) waiting on its pipes forever. 90 s: tsx compiles the
   // server at start, which takes tens of seconds on a loaded 2-core machine.
@@ -41,7 +54,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(startFailed(new Error(`server did not start in 90s:\n${output}`))), 90_000);
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+      keep(chunk);
       const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(output);
       if (m) {
         clearTimeout(timer);
@@ -49,7 +62,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', keep);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(startFailed(new Error(`server exited early (${code}):\n${output}`)));
@@ -59,6 +72,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
   return {
     child,
     url,
+    output: () => (head === undefined ? output : `${head}\n[…]\n${output}`),
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGCONT'); // a stopped (SIGSTOP) process only acts on SIGTERM once resumed
