@@ -13,15 +13,16 @@
  * kept instead of 0.3 MB) and a major collection ran every second or two. Those sites are
  * Node's, not dgw's, so the only lever is the V8 flag (BENCHMARKS.md, the fifteenth pass).
  *
- * Measured, three A/B pairs each, after a 100,000-event preload:
- * - PostgreSQL + Redis: pretenuring off cut AddCount from 144–151 to 92–98 µs of server
- *   CPU per call and GetCount from 58–70 to 40–47 µs; the write and read rows did not move
- *   beyond the VM's swings.
+ * Measured after a 100,000-event preload:
+ * - PostgreSQL + Redis, five A/B pairs: pretenuring off cut GetCount from 58–82 to 40–55 µs
+ *   of server CPU per call (all five pairs) and AddCount from 127–151 to 92–154 µs (four of
+ *   five); batches of 100 and reads did not move beyond the VM's swings.
  * - Embedded SQLite (the fourteenth pass): off cost WriteEventRecordsSync batches of 100
  *   7–19 % more CPU, and its calls are quick enough that the effect did not appear.
  *
- * So pretenuring is turned off when the server's default event store is shared (PostgreSQL
- * or Cassandra: calls wait on the network) and left on for embedded SQLite.
+ * So pretenuring is turned off when the server's default event store is shared (the
+ * server deployments, whose default store is PostgreSQL: calls wait on the network) and
+ * left on for embedded SQLite.
  * `DGW_V8_PRETENURING=on` or `off` overrides the choice.
  */
 import { setFlagsFromString } from 'node:v8';
