@@ -86,7 +86,11 @@ limits and readiness (docs/operations.md "Limits of a running server"):
   RESOURCE_EXHAUSTED with Retry-After. GET /readyz (and grpc.health.v1) answers 200
   while every store answers its probe and no durable write failed for want of a store
   since the last one that succeeded (forgotten after 30 s without another failure);
-  GET /healthz only says the process is up.`;
+  GET /healthz only says the process is up.
+
+environment only:
+  DGW_V8_PRETENURING=on|off  V8's allocation-site pretenuring (default: off with shared
+                         stores, on for embedded SQLite; docs/operations.md)`;
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -253,9 +257,14 @@ export async function serve(argv: string[]): Promise<void> {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const tls = values['tls-cert'] && values['tls-key'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } : undefined;
   if (workers > 1 && cluster.isPrimary) {
+    // The primary serves no call: no V8 choice to make there.
     runPrimary({ workers, log, scheme: tls ? 'https' : 'http', host: values.host });
     return;
   }
+  // Before the stores open and the first call is served (v8-flags.ts). With clusters the
+  // default store is the first PostgreSQL one, which is shared.
+  const pretenuring = choosePretenuring(clusters.length > 0, pretenuringForced);
+  const v8Flags = applyPretenuring(pretenuring);
   const pageTokenSecret = process.env['DGW_PAGE_TOKEN_SECRET'];
   const server = await startServer({
     port: httpPort,
@@ -285,14 +294,10 @@ export async function serve(argv: string[]): Promise<void> {
     ...(worker ? { worker } : {}),
   });
   const defaultStore = server.catalog.defaultKey;
-  const defaultShared = server.catalog.capabilities(defaultStore, 'events').shared;
-  if (worker && !defaultShared) {
+  if (worker && !server.catalog.capabilities(defaultStore, 'events').shared) {
     await server.close();
     throw new Error(`--workers ${workers}: store "${defaultStore}" is not shared by several processes`);
   }
-  // Before the first call's objects are allocated in numbers (v8-flags.ts).
-  const pretenuring = choosePretenuring(defaultShared, pretenuringForced);
-  applyPretenuring(pretenuring);
   if (tokens && !tls && !isLoopbackHost(values.host)) {
     log.warn({ host: values.host }, `serving ${values.host} with bearer tokens but without TLS: tokens cross the network in clear (--tls-cert/--tls-key)`);
   }
@@ -304,7 +309,7 @@ export async function serve(argv: string[]): Promise<void> {
 
   const info = buildInfo();
   log.info({ version: info.version, node: info.node, pid: process.pid }, `dgw ${info.version} starting`);
-  log.info({ v8Pretenuring: pretenuring.pretenuring }, `V8 allocation-site pretenuring ${pretenuring.pretenuring}: ${pretenuring.reason}`);
+  log.info({ v8Pretenuring: pretenuring.pretenuring, v8Flags }, `V8 allocation-site pretenuring ${pretenuring.pretenuring}: ${pretenuring.reason}`);
   log.info(
     {
       stores: server.catalog.keys(),

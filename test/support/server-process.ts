@@ -12,7 +12,7 @@ export interface ServerProcess {
   url: string;
   /**
    * What the process wrote to stdout and stderr (its log): all of it up to 200,000
-   * characters, then its first 20,000 and its last 100,000.
+   * characters; past that its first 20,000 and its most recent 100,000 to 200,000.
    */
   output(): string;
   /** Sends a signal and waits for exit; resolves with the exit code (or signal name). */
@@ -32,15 +32,23 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
+  // Text, not Buffers: a multi-byte character (µ, →) split between chunks stays whole.
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
   let output = '';
   let head: string | undefined;
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString();
+  const keep = (text: string) => {
+    output += text;
     if (output.length > 200_000) {
       head ??= output.slice(0, 20_000);
       output = output.slice(-100_000);
     }
   };
+  const all = () => (head === undefined ? output : `${head}\n[…]\n${output}`);
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  // 'close' comes once both pipes are read to their end; 'exit' may come before the last output.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   // A child that failed to start is killed: a live one would keep this test file's process
   // (and so the whole `npm test` run) waiting on its pipes forever. 90 s: tsx compiles the
   // server at start, which takes tens of seconds on a loaded 2-core machine.
@@ -52,27 +60,29 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], opt
     return err;
   };
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(startFailed(new Error(`server did not start in 90s:\n${output}`))), 90_000);
-    const onData = (chunk: Buffer) => {
-      keep(chunk);
-      const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', keep);
-    child.once('exit', (code) => {
+    const timer = setTimeout(() => reject(startFailed(new Error(`server did not start in 90s:\n${all()}`))), 90_000);
+    const onExit = (code: number | null) => {
       clearTimeout(timer);
-      reject(startFailed(new Error(`server exited early (${code}):\n${output}`)));
-    });
+      // Its last words (the reason it stopped) may still be in the pipes: read them first.
+      const grace = new Promise<void>((r) => setTimeout(r, 2_000).unref());
+      void Promise.race([closed, grace]).then(() => reject(startFailed(new Error(`server exited early (${code}):\n${all()}`))));
+    };
+    const onStart = () => {
+      const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onStart);
+      child.off('exit', onExit);
+      resolve(m[1]!);
+    };
+    child.stdout!.on('data', onStart);
+    child.once('exit', onExit);
   });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
   return {
     child,
     url,
-    output: () => (head === undefined ? output : `${head}\n[…]\n${output}`),
+    output: all,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGCONT'); // a stopped (SIGSTOP) process only acts on SIGTERM once resumed

@@ -1,9 +1,10 @@
 /**
- * V8's allocation-site pretenuring in `dgw serve` (src/server/memory/v8-flags.ts): off when
- * the default event store is shared, on for embedded SQLite, DGW_V8_PRETENURING forcing
- * either; the flag is one this Node's V8 knows (set at run time an unknown flag is only
- * warned about, so a misspelling would silently do nothing), and setting it at run time,
- * as serve does, really stops V8 from tenuring a site.
+ * V8's allocation-site pretenuring in `dgw serve` (src/server/memory/v8-flags.ts): off with
+ * shared stores, on for embedded SQLite, DGW_V8_PRETENURING forcing either; the flag is one
+ * this Node's V8 knows (set at run time an unknown flag is only warned about, so a
+ * misspelling would silently do nothing), and setting it at run time, as serve does, really
+ * stops V8 from weighing sites for tenuring. That serve applies it is checked by the CLI and
+ * workers tests, from the flags each process logs.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,29 +1,18 @@
 /**
  * V8's allocation-site pretenuring in `dgw serve` (issue 9), chosen by deployment.
  *
- * V8 watches how many of the objects made at each allocation site (an object or array
- * literal in some function) outlive a young-generation collection; past a threshold it has
- * that site allocate straight into the old generation, and it does not go back while the
- * old generation stays mostly live. A phase of slow calls tenures sites that every later
- * call uses too. Seen on PostgreSQL + Redis after a bulk load through
- * WriteEventRecordsSync (1,000-event batches, ~100 ms each in PostgreSQL): among the
- * tenured sites were Node's own stream constructors (the `_events` literal of every
- * Readable and Duplex, so of every request's IncomingMessage), so every later request's
- * objects were born old, the young objects they point to survived each scavenge (3.4 MB
- * kept instead of 0.3 MB) and a major collection ran every second or two. Those sites are
- * Node's, not dgw's, so the only lever is the V8 flag (BENCHMARKS.md, the fifteenth pass).
- *
- * Measured after a 100,000-event preload:
- * - PostgreSQL + Redis, five A/B pairs: pretenuring off cut GetCount from 58–82 to 40–55 µs
- *   of server CPU per call (all five pairs) and AddCount from 127–151 to 92–154 µs (four of
- *   five); batches of 100 and reads did not move beyond the VM's swings.
- * - Embedded SQLite (the fourteenth pass): off cost WriteEventRecordsSync batches of 100
- *   7–19 % more CPU, and its calls are quick enough that the effect did not appear.
- *
- * So pretenuring is turned off when the server's default event store is shared (the
- * server deployments, whose default store is PostgreSQL: calls wait on the network) and
- * left on for embedded SQLite.
- * `DGW_V8_PRETENURING=on` or `off` overrides the choice.
+ * V8 has an allocation site (an object or array literal) allocate straight into the old
+ * generation once most of its objects outlive a young collection, and keeps it so until a
+ * mark-compact finds less than a tenth of the old generation alive, which a server with
+ * tens of MB live does not reach. A phase of slow calls (a bulk load through WriteEventRecordsSync on
+ * PostgreSQL) tenured sites every later call uses, among them the `_events` literal of
+ * Node's own stream constructors (every request's IncomingMessage): from then on each
+ * scavenge kept ~3.4 MB instead of ~0.3 MB. The sites are Node's, so the lever is the flag.
+ * With shared stores it is turned off (PostgreSQL + Redis: GetCount 29–33 % cheaper in five
+ * A/B pairs, writes unchanged); embedded SQLite keeps V8's default (its batched writes cost
+ * 7–19 % more without it). Figures: BENCHMARKS.md, the fourteenth and fifteenth passes;
+ * docs/operations.md, "V8 allocation-site pretenuring". `DGW_V8_PRETENURING=on|off`
+ * forces either.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -47,12 +36,12 @@ export function pretenuringOverride(env: NodeJS.ProcessEnv = process.env): 'on' 
   throw new Error(`DGW_V8_PRETENURING must be "on" or "off" (or unset, to choose by store): got ${JSON.stringify(forced)}`);
 }
 
-/** The choice for a server whose default event store is shared (`true`) or embedded. */
-export function choosePretenuring(defaultStoreShared: boolean, override: 'on' | 'off' | undefined): PretenuringChoice {
+/** The choice for a server on shared stores (`true`: PostgreSQL first) or on embedded SQLite. */
+export function choosePretenuring(sharedStores: boolean, override: 'on' | 'off' | undefined): PretenuringChoice {
   if (override !== undefined) return { pretenuring: override, reason: `DGW_V8_PRETENURING=${override}` };
-  return defaultStoreShared
-    ? { pretenuring: 'off', reason: 'the default event store is shared: calls wait on the network' }
-    : { pretenuring: 'on', reason: 'the default event store is embedded' };
+  return sharedStores
+    ? { pretenuring: 'off', reason: 'shared stores: calls wait on the network' }
+    : { pretenuring: 'on', reason: 'embedded SQLite' };
 }
 
 /**
