@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DgwClient, type CallEvent } from '../../src/client/index.js';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { pollUntil, spawnDgw } from '../support/dgw-load.js';
-import type { ServerProcess } from '../support/server-process.js';
+import { pollUntil } from '../support/dgw-load.js';
+import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 const pgGate = await backendTest('postgres');
 
@@ -57,8 +57,8 @@ describe('DgwClient over two dgw instances on one PostgreSQL', { skip: pgGate.sk
     dir = mkdtempSync(join(tmpdir(), 'dgw-sdk-pg-'));
     const config = join(dir, 'dgw.json');
     writeFileSync(config, JSON.stringify({ clusters: [{ name: 'pg', type: 'POSTGRES', url: pgGate.url, schema, maxConnections: 4 }] }));
-    a = await spawnDgw(join(dir, 'a'), ['--config', config]);
-    b = await spawnDgw(join(dir, 'b'), ['--config', config]);
+    a = await spawnServer(join(dir, 'a'), ['--config', config]);
+    b = await spawnServer(join(dir, 'b'), ['--config', config]);
   });
 
   after(async () => {

@@ -17,9 +17,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { call, pollUntil, spawnDgw } from '../support/dgw-load.js';
+import { call, pollUntil } from '../support/dgw-load.js';
 import { PrivateNats, privateServersTest } from '../support/private-servers.js';
 import { counterDoc, metricSum, mismatches, runLoad, writeDeployment, type Deployment, type Instance } from '../support/rollup-bus-cluster.js';
+import { spawnServer } from '../support/server-process.js';
 
 const pgGate = await backendTest('postgres');
 const natsGate = await privateServersTest({ private: ['nats'] });
@@ -37,8 +38,8 @@ describe('NATS restarted mid-load (durable rollup queue)', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-failnats-'));
     nats = await PrivateNats.start();
     deployment = writeDeployment(dir, pgGate.url, nats.url, 5000);
-    instances.push(await spawnDgw(join(dir, 'd0'), ['--config', deployment.configPath]));
-    instances.push(await spawnDgw(join(dir, 'd1'), ['--config', deployment.configPath]));
+    instances.push(await spawnServer(join(dir, 'd0'), ['--config', deployment.configPath]));
+    instances.push(await spawnServer(join(dir, 'd1'), ['--config', deployment.configPath]));
   });
 
   after(async () => {

@@ -19,8 +19,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, spawnDgw, type CallResult } from '../support/dgw-load.js';
+import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, type CallResult } from '../support/dgw-load.js';
 import { PrivatePostgres, privateServersTest } from '../support/private-servers.js';
+import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 const gate = await privateServersTest({ private: ['postgres'] });
 
@@ -45,13 +46,13 @@ const counterDoc = (type: 'EVENTUAL' | 'ACCURATE') => ({
 
 describe('PostgreSQL restarted mid-load', { skip: gate.skip }, () => {
   let pg: PrivatePostgres | undefined;
-  let dgw: Awaited<ReturnType<typeof spawnDgw>> | undefined;
+  let dgw: ServerProcess | undefined;
   let dir: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-failpg-'));
     pg = await PrivatePostgres.start();
-    dgw = await spawnDgw(join(dir, 'data'), ['--postgres-url', pg.url]);
+    dgw = await spawnServer(join(dir, 'data'), ['--postgres-url', pg.url]);
   });
 
   after(async () => {

@@ -17,8 +17,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropPostgresSchema, POSTGRES_URL, uniqueName } from '../support/backends.js';
-import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, spawnDgw } from '../support/dgw-load.js';
+import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil } from '../support/dgw-load.js';
 import { PrivateRedis, privateServersTest } from '../support/private-servers.js';
+import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 const gate = await privateServersTest({ private: ['redis'], shared: ['postgres'] });
 
@@ -57,7 +58,7 @@ const counterDoc = (type: 'EVENTUAL' | 'ACCURATE' | 'BEST_EFFORT') => ({
 describe('Redis restarted mid-load', { skip: gate.skip }, () => {
   const schema = uniqueName('dgw_failredis');
   let redis: PrivateRedis | undefined;
-  let dgw: Awaited<ReturnType<typeof spawnDgw>> | undefined;
+  let dgw: ServerProcess | undefined;
   let dir: string;
 
   before(async () => {
@@ -73,7 +74,7 @@ describe('Redis restarted mid-load', { skip: gate.skip }, () => {
         ],
       }),
     );
-    dgw = await spawnDgw(join(dir, 'data'), ['--config', config]);
+    dgw = await spawnServer(join(dir, 'data'), ['--config', config]);
   });
 
   after(async () => {

@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendTest, deleteRedisPrefix, dropCassandraKeyspace, dropPostgresSchema, uniqueName } from '../support/backends.js';
 import { parseDurationMicros } from '../../src/kernel/time.js';
-import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, prng, spawnDgw, type CallResult } from '../support/dgw-load.js';
+import { call, CounterOracle, errorCode, isoMicros, latencySummary, nowMicros, pollUntil, prng, type CallResult } from '../support/dgw-load.js';
+import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 const pgGate = await backendTest('postgres');
 const redisGate = await backendTest('redis');
@@ -74,7 +75,7 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
   const keyPrefix = `${schema}:`;
   const keyspace = schema;
   let dir: string;
-  let servers: Awaited<ReturnType<typeof spawnDgw>>[] = [];
+  let servers: ServerProcess[] = [];
   let urls: string[] = [];
 
   before(async () => {
@@ -91,8 +92,8 @@ describe('three dgw instances on one PostgreSQL + Redis', { skip }, () => {
       }),
     );
     // The first instance runs the migrations; the other two start concurrently after it.
-    servers.push(await spawnDgw(join(dir, 'd0'), ['--config', config]));
-    servers.push(...(await Promise.all([1, 2].map((i) => spawnDgw(join(dir, `d${i}`), ['--config', config])))));
+    servers.push(await spawnServer(join(dir, 'd0'), ['--config', config]));
+    servers.push(...(await Promise.all([1, 2].map((i) => spawnServer(join(dir, `d${i}`), ['--config', config])))));
     urls = servers.map((s) => s.url);
   });
 

@@ -22,8 +22,9 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { call, pollUntil, spawnDgw } from '../support/dgw-load.js';
+import { call, pollUntil } from '../support/dgw-load.js';
 import { counterDoc, deleteStream, metricSum, mismatches, runLoad, type Instance } from '../support/rollup-bus-cluster.js';
+import { spawnServer } from '../support/server-process.js';
 
 const pgGate = await backendTest('postgres');
 const natsGate = await backendTest('nats');
@@ -57,7 +58,7 @@ describe('durable rollup queue chosen with --nats-url', { skip }, () => {
     const configPath = join(dir, 'dgw.json');
     writeFileSync(configPath, JSON.stringify({ clusters: [{ name: 'pg', type: 'POSTGRES', url: pgGate.url, schema, maxConnections: 8 }] }));
     streamWasThere = await streamExists(natsGate.url, DEFAULT_STREAM);
-    dgw = await spawnDgw(join(dir, 'd0'), ['--config', configPath, '--nats-url', natsGate.url, '--lifecycle-interval', '1h']);
+    dgw = await spawnServer(join(dir, 'd0'), ['--config', configPath, '--nats-url', natsGate.url, '--lifecycle-interval', '1h']);
   });
 
   after(async () => {

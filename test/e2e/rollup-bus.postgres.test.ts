@@ -27,8 +27,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendTest, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { call, pollUntil, spawnDgw } from '../support/dgw-load.js';
+import { call, pollUntil } from '../support/dgw-load.js';
 import { counterDoc, deleteStream, metricSum, mismatches, runLoad, writeDeployment, type Deployment, type Instance } from '../support/rollup-bus-cluster.js';
+import { spawnServer } from '../support/server-process.js';
 
 const pgGate = await backendTest('postgres');
 const natsGate = await backendTest('nats');
@@ -58,8 +59,8 @@ describe('durable rollup queue: three instances on PostgreSQL + NATS JetStream',
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-bus-'));
     deployment = writeDeployment(dir, pgGate.url, natsGate.url, ACK_WAIT_MS);
-    instances.push(await spawnDgw(join(dir, 'd0'), ['--config', deployment.configPath, ...NO_SWEEPER]));
-    instances.push(...(await Promise.all([1, 2].map((i) => spawnDgw(join(dir, `d${i}`), ['--config', deployment.configPath, ...NO_SWEEPER])))));
+    instances.push(await spawnServer(join(dir, 'd0'), ['--config', deployment.configPath, ...NO_SWEEPER]));
+    instances.push(...(await Promise.all([1, 2].map((i) => spawnServer(join(dir, `d${i}`), ['--config', deployment.configPath, ...NO_SWEEPER])))));
   });
 
   after(async () => {

@@ -16,8 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendTest, deleteRedisPrefix, dropPostgresSchema, uniqueName } from '../support/backends.js';
-import { CounterOracle, isoMicros, nowMicros, spawnDgw } from '../support/dgw-load.js';
+import { CounterOracle, isoMicros, nowMicros } from '../support/dgw-load.js';
 import { childPids } from '../../src/bench/procs.js';
+import { spawnServer, type ServerProcess } from '../support/server-process.js';
 
 /** Whether process `pid` runs dgw's CLI (a worker forked by the primary). */
 function runsServeScript(pid: number): boolean {
@@ -70,7 +71,7 @@ describe('dgw serve --workers 2 on PostgreSQL + Redis', { skip }, () => {
   const schema = uniqueName('dgw_workers');
   const keyPrefix = `${schema}:`;
   let dir: string;
-  let server: Awaited<ReturnType<typeof spawnDgw>> | undefined;
+  let server: ServerProcess | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dgw-workers-'));
@@ -85,7 +86,7 @@ describe('dgw serve --workers 2 on PostgreSQL + Redis', { skip }, () => {
       }),
     );
     // Resolves on the primary's "serving on … with 2 workers": both workers serve.
-    server = await spawnDgw(join(dir, 'data'), ['--config', config, '--workers', '2'], { env: { DGW_V8_PRETENURING: '' } });
+    server = await spawnServer(join(dir, 'data'), ['--config', config, '--workers', '2'], { env: { DGW_V8_PRETENURING: '' } });
   });
 
   after(async () => {

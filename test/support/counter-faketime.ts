@@ -23,8 +23,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueName } from './backends.js';
-import { call, errorCode, isoMicros, nowMicros, pollUntil, prng, spawnDgw, type CallResult } from './dgw-load.js';
+import { call, errorCode, isoMicros, nowMicros, pollUntil, prng, type CallResult } from './dgw-load.js';
 import { requireTool } from './system-tool.js';
+import { spawnServer, type ServerProcess } from './server-process.js';
 
 /** libfaketime's multi-threaded library (Debian's `faketime` package), or undefined (skip) outside CI. */
 export function faketimeLibrary(): string | undefined {
@@ -83,7 +84,7 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function describeFaketimeCounters(d: FaketimeDeployment): void {
   describe(`dgw instances whose clocks disagree, under libfaketime, on ${d.name} (issue 15)`, { skip: d.skip }, () => {
     let dir: string;
-    const servers = new Map<string, Awaited<ReturnType<typeof spawnDgw>>>();
+    const servers = new Map<string, ServerProcess>();
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'dgw-faketime-'));
@@ -91,9 +92,9 @@ export function describeFaketimeCounters(d: FaketimeDeployment): void {
       writeFileSync(config, JSON.stringify({ clusters: d.clusters }));
       const args = ['--config', config, '--clock-skew-margin', '4s'];
       // A first (it runs the migrations and creates the keyspace), then the three skewed instances together.
-      servers.set('A', await spawnDgw(join(dir, 'A'), args));
+      servers.set('A', await spawnServer(join(dir, 'A'), args));
       const skewed = await Promise.all(
-        (Object.keys(OFFSETS) as Skewed[]).map(async (name) => [name, await spawnDgw(join(dir, name), args, { env: faketimeEnv(d.lib, OFFSETS[name]) })] as const),
+        (Object.keys(OFFSETS) as Skewed[]).map(async (name) => [name, await spawnServer(join(dir, name), args, { env: faketimeEnv(d.lib, OFFSETS[name]) })] as const),
       );
       for (const [name, s] of skewed) servers.set(name, s);
     });

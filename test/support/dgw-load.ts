@@ -4,7 +4,6 @@
  * microsecond idempotency-token times, and the exact counter oracle (by event identity,
  * a clear at T dropping every add at or before T).
  */
-import { spawnServer, type ServerProcess, type SpawnOptions } from './server-process.js';
 
 /** The outcome of one HTTP call. */
 export interface CallResult {
@@ -106,11 +105,6 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
     if (performance.now() - started > timeoutMs) throw new Error(`not reached within ${timeoutMs} ms: ${await describe()}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-}
-
-/** Spawns a dgw server process (its output captured: ServerProcess.output). */
-export function spawnDgw(dataDir: string, args: string[], options: SpawnOptions = {}): Promise<ServerProcess> {
-  return spawnServer(dataDir, args, options);
 }
 
 /** Summary statistics of latencies in ms. */

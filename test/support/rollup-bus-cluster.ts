@@ -9,12 +9,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { spawnDgw } from './dgw-load.js';
 import { call, CounterOracle, errorCode, isoMicros, nowMicros } from './dgw-load.js';
 import { uniqueName } from './backends.js';
+import type { ServerProcess } from './server-process.js';
 
 /** A running instance. */
-export type Instance = Awaited<ReturnType<typeof spawnDgw>>;
+export type Instance = ServerProcess;
 
 /** One deployment's private names. */
 export interface Deployment {

@@ -4,10 +4,11 @@
  * V8 has an allocation site (an object or array literal) allocate straight into the old
  * generation once most of its objects outlive a young collection, and keeps it so until a
  * mark-compact finds less than a tenth of the old generation alive, which a server with
- * tens of MB live does not reach. A phase of slow calls (a bulk load through WriteEventRecordsSync on
- * PostgreSQL) tenured sites every later call uses, among them the `_events` literal of
- * Node's own stream constructors (every request's IncomingMessage): from then on each
- * scavenge kept ~3.4 MB instead of ~0.3 MB. The sites are Node's, so the lever is the flag.
+ * tens of MB live does not reach. A phase of slow calls (a bulk load through
+ * WriteEventRecordsSync on PostgreSQL) tenured sites every later call uses, among them the
+ * `_events` literal of Node's own stream constructors (every request's IncomingMessage):
+ * from then on each scavenge kept ~3.4 MB instead of ~0.3 MB. The sites are Node's, so the
+ * lever is the flag.
  * With shared stores it is turned off (PostgreSQL + Redis: GetCount 29–33 % cheaper in five
  * A/B pairs, writes unchanged); embedded SQLite keeps V8's default (its batched writes cost
  * 7–19 % more without it). Figures: BENCHMARKS.md, the fourteenth and fifteenth passes;
