@@ -12,11 +12,24 @@
  * namespace never reads the old one's.
  *
  * Bounded by entry count: when full, it starts over (its entries live `ttlMs` anyway).
+ *
+ * A hot counter's entry does not expire under its readers: a `peek` that finds it older
+ * than `refreshAfterMs` (default {@link REFRESH_AHEAD} of `ttlMs`) still answers from it and
+ * starts one read of the shared cache in the background, which renews it before it expires.
+ * And one read of a counter is in flight at a time: a `get` that misses while a read of
+ * the same counter is under way waits for that read instead of sending another. Without
+ * them, every `ttlMs` each hot counter's next GetCounts all missed at once, each waited for
+ * its own Redis round trip, and the shared cache was asked once per such call (issue 9).
+ * The staleness bound is unchanged: an entry is used for at most `ttlMs` from the start of
+ * the read that filled it.
  */
 import type { RollupCache, RollupCheckpoint } from './contracts.js';
 
 /** How long a checkpoint read from (or written to) the shared cache is reused by this instance. */
 export const NEAR_CACHE_MS = 100;
+
+/** The fraction of `ttlMs` after which a `peek` renews an entry in the background. */
+export const REFRESH_AHEAD = 0.8;
 
 /** Options of {@link nearRollupCache}. */
 export interface NearRollupCacheOptions {
@@ -24,6 +37,11 @@ export interface NearRollupCacheOptions {
   ttlMs?: number;
   /** Most entries kept (default 100,000). */
   maxEntries?: number;
+  /**
+   * How old an entry is when a `peek` that uses it also renews it in the background
+   * (default {@link REFRESH_AHEAD} × `ttlMs`; at or above `ttlMs`: never).
+   */
+  refreshAfterMs?: number;
   /** Milliseconds, injected for tests (default `performance.now`). */
   nowMs?: () => number;
 }
@@ -38,9 +56,12 @@ interface Entry {
 export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOptions = {}): RollupCache {
   const ttlMs = options.ttlMs ?? NEAR_CACHE_MS;
   const maxEntries = Math.max(1, options.maxEntries ?? 100_000);
+  const refreshAfterMs = options.refreshAfterMs ?? ttlMs * REFRESH_AHEAD;
   const nowMs = options.nowMs ?? (() => performance.now());
   const byNamespace = new Map<string, Map<string, Entry>>();
   let count = 0;
+  /** The read of the shared cache in flight per namespace and counter (at most one each). */
+  const reading = new Map<string, Map<string, Promise<RollupCheckpoint | undefined>>>();
 
   const fresh = (namespace: string, counter: string): Entry | undefined => {
     const entry = byNamespace.get(namespace)?.get(counter);
@@ -65,17 +86,54 @@ export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOpti
     count++;
   };
 
+  /**
+   * The read of the shared cache for this counter: the one in flight, or a new one that
+   * remembers its value (as of the read's start) and then leaves the in-flight map.
+   * `inner` degrades its failures to misses, so the promise does not reject.
+   */
+  const read = (namespace: string, counter: string): Promise<RollupCheckpoint | undefined> => {
+    let counters = reading.get(namespace);
+    const pending = counters?.get(counter);
+    if (pending !== undefined) return pending;
+    if (counters === undefined) reading.set(namespace, (counters = new Map()));
+    const at = nowMs();
+    const own = counters;
+    /** Leaves the in-flight map; true unless the namespace was dropped meanwhile. */
+    const settle = (): boolean => {
+      const current = reading.get(namespace) === own;
+      own.delete(counter);
+      if (current && own.size === 0) reading.delete(namespace);
+      return current;
+    };
+    const promise = inner.get(namespace, counter).then(
+      (value) => {
+        if (settle() && value !== undefined) remember(namespace, counter, value, at);
+        return value;
+      },
+      (err: unknown) => {
+        settle();
+        throw err;
+      },
+    );
+    counters.set(counter, promise);
+    return promise;
+  };
+
   return {
     peek(namespace: string, counter: string): Readonly<RollupCheckpoint> | undefined {
-      return fresh(namespace, counter)?.value;
+      const entry = fresh(namespace, counter);
+      if (entry === undefined) return undefined;
+      if (nowMs() - entry.at >= refreshAfterMs && reading.get(namespace)?.has(counter) !== true) {
+        // Renewed in the background; the caller is answered from the entry now.
+        read(namespace, counter).catch(() => undefined);
+      }
+      return entry.value;
     },
     async get(namespace: string, counter: string): Promise<RollupCheckpoint | undefined> {
       const entry = fresh(namespace, counter);
       if (entry !== undefined) return { count: entry.value.count, rollupTsMicros: entry.value.rollupTsMicros };
-      const at = nowMs();
-      const value = await inner.get(namespace, counter);
-      if (value !== undefined) remember(namespace, counter, value, at);
-      return value;
+      const value = await read(namespace, counter);
+      return value === undefined ? undefined : { count: value.count, rollupTsMicros: value.rollupTsMicros };
     },
     async put(namespace: string, counter: string, value: RollupCheckpoint): Promise<void> {
       const at = nowMs();
@@ -88,6 +146,8 @@ export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOpti
         count -= counters.size;
         byNamespace.delete(namespace);
       }
+      // A read in flight is not remembered once it lands (its map is no longer the namespace's).
+      reading.delete(namespace);
       await inner.dropNamespace(namespace);
     },
   };

@@ -25,11 +25,29 @@ function counted(): { inner: RollupCache; gets: () => number } {
   };
 }
 
+/** Lets the promise jobs queued so far (a background renewal) run. */
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A shared cache whose reads wait until the test resolves them, oldest first. */
+function gated(): { inner: RollupCache; pending: () => number; resolve: (value: RollupCheckpoint | undefined) => void } {
+  const waiting: ((value: RollupCheckpoint | undefined) => void)[] = [];
+  return {
+    inner: {
+      get: () => new Promise((resolve) => waiting.push(resolve)),
+      put: () => Promise.resolve(),
+      dropNamespace: () => Promise.resolve(),
+    },
+    pending: () => waiting.length,
+    resolve: (value) => waiting.shift()!(value),
+  };
+}
+
 describe('nearRollupCache', () => {
   it('reuses a checkpoint for ttlMs, then reads the shared cache again', async () => {
     let now = 1000;
     const { inner, gets } = counted();
-    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    // No renewal ahead of expiry here (refreshAfterMs = ttlMs): the test below has it.
+    const near = nearRollupCache(inner, { ttlMs: 100, refreshAfterMs: 100, nowMs: () => now });
     await inner.put('n', 'c', at(10));
     assert.equal(near.peek!('n', 'c'), undefined, 'nothing read yet');
     assert.deepEqual(await near.get('n', 'c'), at(10));
@@ -92,6 +110,70 @@ describe('nearRollupCache', () => {
     assert.equal(near.peek!('b', 'x'), undefined);
     assert.deepEqual(near.peek!('c', 'w'), at(5));
     assert.deepEqual(await near.get('b', 'x'), at(2), 'still in the shared cache');
+  });
+
+  it('a peek past refreshAfterMs answers from the entry and renews it once, in the background', async () => {
+    let now = 1000;
+    const { inner, gets } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    await inner.put('n', 'c', at(10));
+    assert.deepEqual(await near.get('n', 'c'), at(10));
+    await inner.put('n', 'c', at(20));
+    now += 79;
+    assert.deepEqual(near.peek!('n', 'c'), at(10));
+    assert.equal(gets(), 1, 'younger than 0.8 × ttl: no renewal');
+    now += 1;
+    assert.deepEqual(near.peek!('n', 'c'), at(10), 'the caller is answered from the entry');
+    assert.deepEqual(near.peek!('n', 'c'), at(10));
+    assert.equal(gets(), 2, 'one renewal, however many peeks');
+    await flush();
+    assert.deepEqual(near.peek!('n', 'c'), at(20), 'renewed');
+    now += 99;
+    assert.deepEqual(near.peek!('n', 'c'), at(20), 'fresh for ttl from the renewal\'s start');
+    assert.equal(gets(), 3, 'and renewed again past 0.8 × ttl');
+  });
+
+  it('one read of a counter at a time: misses wait for the read in flight', async () => {
+    let now = 0;
+    const gate = gated();
+    const near = nearRollupCache(gate.inner, { ttlMs: 100, nowMs: () => now });
+    const first = near.get('n', 'c');
+    const second = near.get('n', 'c');
+    assert.equal(gate.pending(), 1, 'one shared read for both');
+    gate.resolve(at(7));
+    const [a, b] = await Promise.all([first, second]);
+    assert.deepEqual(a, at(7));
+    assert.deepEqual(b, at(7));
+    assert.notEqual(a, b, 'each caller gets its own copy');
+    a!.count = 99n;
+    assert.deepEqual(near.peek!('n', 'c'), at(7));
+    // Expired while its renewal is still in flight: not used, and a get joins the renewal.
+    now = 90;
+    assert.deepEqual(near.peek!('n', 'c'), at(7));
+    assert.equal(gate.pending(), 1, 'renewal started');
+    now = 100;
+    assert.equal(near.peek!('n', 'c'), undefined, 'never used past ttl');
+    const third = near.get('n', 'c');
+    assert.equal(gate.pending(), 1, 'the get joined the renewal');
+    gate.resolve(at(8));
+    assert.deepEqual(await third, at(8));
+    assert.deepEqual(near.peek!('n', 'c'), at(8), 'fresh until 190 (the renewal started at 90)');
+    now = 190;
+    assert.equal(near.peek!('n', 'c'), undefined);
+  });
+
+  it('a read in flight when its namespace is dropped is not remembered', async () => {
+    const gate = gated();
+    const near = nearRollupCache(gate.inner, { ttlMs: 100, nowMs: () => 0 });
+    const pending = near.get('n', 'c');
+    await near.dropNamespace('n');
+    gate.resolve(at(5));
+    assert.deepEqual(await pending, at(5), 'the caller still gets what it asked for');
+    assert.equal(near.peek!('n', 'c'), undefined, 'but the dropped namespace keeps nothing');
+    const again = near.get('n', 'c');
+    assert.equal(gate.pending(), 1, 'a new read after the drop');
+    gate.resolve(undefined);
+    assert.equal(await again, undefined);
   });
 
   it('the catalog puts it in front of shared rollup caches only, and not with nearCacheMs 0', async () => {
