@@ -13,15 +13,15 @@
  *
  * Bounded by entry count: when full, it starts over (its entries live `ttlMs` anyway).
  *
- * A hot counter's entry does not expire under its readers: a `peek` that finds it older
- * than `refreshAfterMs` (default {@link REFRESH_AHEAD} of `ttlMs`) still answers from it and
- * starts one read of the shared cache in the background, which renews it before it expires.
- * And one read of a counter is in flight at a time: a `get` that misses while a read of
- * the same counter is under way waits for that read instead of sending another. Without
- * them, every `ttlMs` each hot counter's next GetCounts all missed at once, each waited for
- * its own Redis round trip, and the shared cache was asked once per such call (issue 9).
- * The staleness bound is unchanged: an entry is used for at most `ttlMs` from the start of
- * the read that filled it.
+ * A hot counter's entry does not expire under its readers: the first `peek` that finds it
+ * at least `refreshAfterMs` old (default {@link REFRESH_AHEAD} of `ttlMs`) still answers
+ * from it and starts one read of the shared cache in the background, which renews it
+ * before it expires (a read that finds nothing leaves it to expire). And a `get` that
+ * misses while a read of the same counter is under way, begun less than `ttlMs` before,
+ * waits for that read instead of sending another. Without them, every `ttlMs` each hot
+ * counter's next GetCounts all missed at once, each waited for its own Redis round trip,
+ * and the shared cache was asked once per such call (issue 9). The staleness bound is
+ * unchanged: an entry is used, and a read joined, for at most `ttlMs` from the read's start.
  */
 import type { RollupCache, RollupCheckpoint } from './contracts.js';
 
@@ -50,6 +50,15 @@ interface Entry {
   value: RollupCheckpoint;
   /** When the value was read or written (the start of the read). */
   at: number;
+  /** When a `peek` may renew it: `at + refreshAfterMs`; Infinity once a renewal was sent. */
+  renewAt: number;
+}
+
+/** A read of the shared cache in flight. */
+interface Flight {
+  /** When it started: a caller joins it only within `ttlMs` of that. */
+  at: number;
+  promise: Promise<RollupCheckpoint | undefined>;
 }
 
 /** Wraps `inner` (a shared cache, failures already degraded to misses) with a near cache. */
@@ -61,11 +70,12 @@ export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOpti
   const byNamespace = new Map<string, Map<string, Entry>>();
   let count = 0;
   /** The read of the shared cache in flight per namespace and counter (at most one each). */
-  const reading = new Map<string, Map<string, Promise<RollupCheckpoint | undefined>>>();
+  const reading = new Map<string, Map<string, Flight>>();
 
-  const fresh = (namespace: string, counter: string): Entry | undefined => {
+  /** The entry when it is younger than `ttlMs` at `now`. */
+  const fresh = (namespace: string, counter: string, now: number): Entry | undefined => {
     const entry = byNamespace.get(namespace)?.get(counter);
-    return entry !== undefined && nowMs() - entry.at < ttlMs ? entry : undefined;
+    return entry !== undefined && now - entry.at < ttlMs ? entry : undefined;
   };
   /** Keeps `value` unless a newer checkpoint is kept and still fresh. */
   const remember = (namespace: string, counter: string, value: RollupCheckpoint, at: number): void => {
@@ -75,6 +85,7 @@ export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOpti
       if (current.value.rollupTsMicros > value.rollupTsMicros && nowMs() - current.at < ttlMs) return;
       current.value = { count: value.count, rollupTsMicros: value.rollupTsMicros };
       current.at = at;
+      current.renewAt = at + refreshAfterMs;
       return;
     }
     if (count >= maxEntries) {
@@ -82,57 +93,65 @@ export function nearRollupCache(inner: RollupCache, options: NearRollupCacheOpti
       count = 0;
     }
     if (counters === undefined) byNamespace.set(namespace, (counters = new Map()));
-    counters.set(counter, { value: { count: value.count, rollupTsMicros: value.rollupTsMicros }, at });
+    counters.set(counter, { value: { count: value.count, rollupTsMicros: value.rollupTsMicros }, at, renewAt: at + refreshAfterMs });
     count++;
   };
 
   /**
-   * The read of the shared cache for this counter: the one in flight, or a new one that
-   * remembers its value (as of the read's start) and then leaves the in-flight map.
-   * `inner` degrades its failures to misses, so the promise does not reject.
+   * The read of the shared cache for this counter: the one in flight when it started
+   * within `ttlMs` of `now` (its answer is then as fresh as an entry may be), else a new
+   * one, which replaces it. A read remembers its value as of its start, unless the
+   * namespace was dropped or a newer read replaced it meanwhile, and leaves the in-flight map.
    */
-  const read = (namespace: string, counter: string): Promise<RollupCheckpoint | undefined> => {
+  const read = (namespace: string, counter: string, now: number): Promise<RollupCheckpoint | undefined> => {
     let counters = reading.get(namespace);
     const pending = counters?.get(counter);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined && now - pending.at < ttlMs) return pending.promise;
     if (counters === undefined) reading.set(namespace, (counters = new Map()));
-    const at = nowMs();
     const own = counters;
-    /** Leaves the in-flight map; true unless the namespace was dropped meanwhile. */
+    /** Leaves the in-flight map; true unless the namespace was dropped or the read replaced. */
     const settle = (): boolean => {
-      const current = reading.get(namespace) === own;
+      if (own.get(counter) !== flight) return false;
       own.delete(counter);
+      const current = reading.get(namespace) === own;
       if (current && own.size === 0) reading.delete(namespace);
       return current;
     };
-    const promise = inner.get(namespace, counter).then(
-      (value) => {
-        if (settle() && value !== undefined) remember(namespace, counter, value, at);
-        return value;
-      },
-      (err: unknown) => {
-        settle();
-        throw err;
-      },
-    );
-    counters.set(counter, promise);
-    return promise;
+    const flight: Flight = {
+      at: now,
+      promise: inner.get(namespace, counter).then(
+        (value) => {
+          if (settle() && value !== undefined) remember(namespace, counter, value, now);
+          return value;
+        },
+        (err: unknown) => {
+          settle();
+          throw err;
+        },
+      ),
+    };
+    counters.set(counter, flight);
+    return flight.promise;
   };
 
   return {
     peek(namespace: string, counter: string): Readonly<RollupCheckpoint> | undefined {
-      const entry = fresh(namespace, counter);
+      const now = nowMs();
+      const entry = fresh(namespace, counter, now);
       if (entry === undefined) return undefined;
-      if (nowMs() - entry.at >= refreshAfterMs && reading.get(namespace)?.has(counter) !== true) {
-        // Renewed in the background; the caller is answered from the entry now.
-        read(namespace, counter).catch(() => undefined);
+      if (now >= entry.renewAt) {
+        // One renewal per entry, in the background (a read that finds nothing leaves the
+        // entry to expire); the caller is answered from the entry now.
+        entry.renewAt = Infinity;
+        read(namespace, counter, now).catch(() => undefined);
       }
       return entry.value;
     },
     async get(namespace: string, counter: string): Promise<RollupCheckpoint | undefined> {
-      const entry = fresh(namespace, counter);
+      const now = nowMs();
+      const entry = fresh(namespace, counter, now);
       if (entry !== undefined) return { count: entry.value.count, rollupTsMicros: entry.value.rollupTsMicros };
-      const value = await read(namespace, counter);
+      const value = await read(namespace, counter, now);
       return value === undefined ? undefined : { count: value.count, rollupTsMicros: value.rollupTsMicros };
     },
     async put(namespace: string, counter: string, value: RollupCheckpoint): Promise<void> {

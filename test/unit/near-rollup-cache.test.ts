@@ -167,13 +167,98 @@ describe('nearRollupCache', () => {
     const near = nearRollupCache(gate.inner, { ttlMs: 100, nowMs: () => 0 });
     const pending = near.get('n', 'c');
     await near.dropNamespace('n');
+    const again = near.get('n', 'c');
+    assert.equal(gate.pending(), 2, 'a get after the drop does not join the read from before it');
     gate.resolve(at(5));
     assert.deepEqual(await pending, at(5), 'the caller still gets what it asked for');
     assert.equal(near.peek!('n', 'c'), undefined, 'but the dropped namespace keeps nothing');
-    const again = near.get('n', 'c');
-    assert.equal(gate.pending(), 1, 'a new read after the drop');
-    gate.resolve(undefined);
-    assert.equal(await again, undefined);
+    gate.resolve(at(6));
+    assert.deepEqual(await again, at(6));
+    assert.deepEqual(near.peek!('n', 'c'), at(6), 'the read after the drop is remembered');
+  });
+
+  it('a read in flight is joined only within ttl of its start', async () => {
+    let now = 0;
+    const gate = gated();
+    const near = nearRollupCache(gate.inner, { ttlMs: 100, nowMs: () => now });
+    const first = near.get('n', 'c');
+    gate.resolve(at(1));
+    await first;
+    now = 80;
+    assert.deepEqual(near.peek!('n', 'c'), at(1));
+    assert.equal(gate.pending(), 1, 'renewal sent at 80, and the shared cache is slow');
+    now = 179;
+    const joined = near.get('n', 'c');
+    assert.equal(gate.pending(), 1, 'within ttl of the renewal\'s start: joined');
+    now = 180;
+    const late = near.get('n', 'c');
+    assert.equal(gate.pending(), 2, 'ttl after its start: a read of its own');
+    gate.resolve(at(2));
+    assert.deepEqual(await joined, at(2));
+    assert.equal(near.peek!('n', 'c'), undefined, 'the replaced read is not remembered (it began at 80)');
+    gate.resolve(at(3));
+    assert.deepEqual(await late, at(3));
+    assert.deepEqual(near.peek!('n', 'c'), at(3));
+  });
+
+  it('a renewal that finds nothing is not sent again; the entry expires', async () => {
+    let now = 0;
+    const { inner, gets } = counted();
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    await near.put('n', 'c', at(10));
+    await inner.dropNamespace('n');
+    now = 80;
+    for (let i = 0; i < 10; i++) {
+      assert.deepEqual(near.peek!('n', 'c'), at(10));
+      await flush();
+      now++;
+    }
+    assert.equal(gets(), 1, 'one renewal for the entry');
+    now = 100;
+    assert.equal(near.peek!('n', 'c'), undefined);
+    assert.equal(await near.get('n', 'c'), undefined);
+    assert.equal(gets(), 2);
+  });
+
+  it('a read that fails fails its callers, leaves nothing behind, and a renewal\'s failure is swallowed', async () => {
+    let now = 0;
+    let fail = true;
+    let gets = 0;
+    const lru = new LruRollupCache();
+    const inner: RollupCache = {
+      get: (ns, c) => {
+        gets++;
+        return fail ? Promise.reject(new Error('down')) : lru.get(ns, c);
+      },
+      put: (ns, c, v) => lru.put(ns, c, v),
+      dropNamespace: (ns) => lru.dropNamespace(ns),
+    };
+    const near = nearRollupCache(inner, { ttlMs: 100, nowMs: () => now });
+    const both = await Promise.allSettled([near.get('n', 'c'), near.get('n', 'c')]);
+    assert.deepEqual(
+      both.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(gets, 1, 'one read for both');
+    fail = false;
+    await lru.put('n', 'c', at(4));
+    assert.deepEqual(await near.get('n', 'c'), at(4), 'the failed read is not joined again');
+    assert.equal(gets, 2);
+    fail = true;
+    now = 80;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      assert.deepEqual(near.peek!('n', 'c'), at(4));
+      await flush();
+      await flush();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.equal(gets, 3, 'the renewal was sent');
+    assert.deepEqual(unhandled, []);
+    assert.deepEqual(near.peek!('n', 'c'), at(4), 'the entry is used until it expires');
   });
 
   it('the catalog puts it in front of shared rollup caches only, and not with nearCacheMs 0', async () => {
