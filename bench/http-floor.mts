@@ -1,40 +1,149 @@
 /**
  * The floor under dgw's per-request CPU (issue 9): the server CPU per request of a bare
- * node:http server and a bare Fastify route answering a counter-shaped POST, measured the
- * way `dgw bench` measures dgw (server in its own process, its utime + stime from /proc,
- * undici client with keep-alive at the same concurrency). What no change inside dgw can
- * go below on this machine with one Node process.
+ * route answering a counter-shaped POST, measured the way `dgw bench` measures dgw (server
+ * in its own process, its utime + stime from /proc, undici client with keep-alive at the
+ * same concurrency). What no change inside dgw can go below on this machine with one Node
+ * process, by HTTP engine:
  *
- *   node --import tsx bench/http-floor.mts [N=40000] [concurrency=50]
+ *   node      node:http: the bare route (what dgw's fast path runs on)
+ *   fastify   a Fastify route
+ *   uws       uWebSockets.js, a native HTTP server (C++), when it is installed (below)
+ *   node-add  node:http + the hand-written durable add of the bench's floor
+ *             (src/bench/floor-sqlite.ts: group commit per event-loop turn, synchronous=FULL)
+ *   uws-add   the same add behind uWebSockets.js
+ *   redis-get, redis-incrby
+ *             Redis GET / INCRBY on the bench's 100 keys, one ioredis connection per loop
+ *             (as `dgw bench`'s redis.* rows), server CPU of redis-server: the ratios'
+ *             denominators, driven from this same client process
+ *
+ * The adds' table is `--layout append` (a rowid table, no dedupe: the least a durable add
+ * costs) or `--layout ordered` (key (counter, time, token), first write wins: a counter's
+ * rows together and a retry ignored, as dgw's slice table keeps them).
+ *
+ * uWebSockets.js is published on GitHub only, so it is not a dependency of dgw; these rows
+ * run when an npm repack of it is installed beside the project, without saving it:
+ *
+ *   npm install --no-save @trufflesuite/uws-js-unofficial@20.30.0-unofficial.0
+ *   node --import tsx bench/http-floor.mts [--requests 40000] [--concurrency 50] [--rounds 1]
+ *                                          [--layout append|ordered] [--redis-url URL] [KIND ...]
+ *
+ * Each row's req/s is this one client process's closed loops: on two cores it bounds the
+ * rate of a cheap server, so compare CPU per request across engines, and rates with the
+ * Redis rows of the same run.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { Pool } from 'undici';
+import { answer, openFloorSqlite, readBody, type FloorAddLayout, type FloorReply } from '../src/bench/floor-sqlite.js';
 
-const BODY = JSON.stringify({ namespace: 'bench', counter_name: 'c42', delta: 1, idempotency_token: { token: 'x'.repeat(36), generation_time: new Date().toISOString() } });
+/** The npm repack of uWebSockets.js these rows use, when installed (the header). */
+const UWS_PACKAGE = '@trufflesuite/uws-js-unofficial';
 
-async function serve(kind: string): Promise<void> {
-  if (kind === 'node') {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { counter_name?: string };
-        const out = JSON.stringify({ count: String(body.counter_name?.length ?? 0) });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-        res.end(out);
-      });
-    });
+const KINDS = ['node', 'fastify', 'uws', 'node-add', 'uws-add', 'redis-get', 'redis-incrby'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** The part of uWebSockets.js's API used here (the repack ships no types this project checks). */
+interface UwsResponse {
+  onAborted(handler: () => void): UwsResponse;
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsResponse;
+  cork(fn: () => void): UwsResponse;
+  writeStatus(status: string): UwsResponse;
+  writeHeader(key: string, value: string): UwsResponse;
+  end(body?: string): UwsResponse;
+}
+interface UwsApp {
+  post(pattern: string, handler: (res: UwsResponse) => void): UwsApp;
+  listen(host: string, port: number, cb: (token: unknown) => void): UwsApp;
+}
+interface UwsModule {
+  App(): UwsApp;
+  us_socket_local_port(token: unknown): number;
+}
+
+function loadUws(): UwsModule | undefined {
+  try {
+    return createRequire(import.meta.url)(UWS_PACKAGE) as UwsModule;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Request `i`'s body: AddCount's shape, over 100 counters, each with a token of its own (the bench's adds). */
+function body(i: number): string {
+  const token = `t${String(i).padStart(35, '0')}`;
+  return JSON.stringify({ namespace: 'bench', counter_name: `c${i % 100}`, delta: 1, idempotency_token: { token, generation_time: new Date().toISOString() } });
+}
+
+/** The bare route's answer: parse the body, answer one field (as the bench's floor.node_http). */
+function bareAnswer(text: string): string {
+  const body = JSON.parse(text) as { counter_name?: string };
+  return JSON.stringify({ count: String(body.counter_name?.length ?? 0) });
+}
+
+/** Serves `kind` on a free port and sends the port to the parent. */
+async function serve(kind: Kind, layout: FloorAddLayout, dir: string): Promise<void> {
+  const add = kind.endsWith('-add') ? openFloorSqlite(join(dir, 'floor.db'), undefined, layout) : undefined;
+  if (kind === 'node' || kind === 'node-add') {
+    const server = createServer((req, res) =>
+      readBody(req, (text) => {
+        if (add) add.add(text, (status, body) => answer(res, status, body));
+        else answer(res, 200, bareAnswer(text));
+      }),
+    );
+    server.keepAliveTimeout = 60_000;
     server.listen(0, '127.0.0.1', () => process.send?.((server.address() as { port: number }).port));
     return;
   }
-  const { default: Fastify } = await import('fastify');
-  const app = Fastify();
-  app.post('/v1/counter/GetCount', async (req) => ({ count: String((req.body as { counter_name?: string }).counter_name?.length ?? 0) }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  process.send?.((app.server.address() as { port: number }).port);
+  if (kind === 'fastify') {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    app.post('/v1/counter/AddCount', async (req) => ({ count: String((req.body as { counter_name?: string }).counter_name?.length ?? 0) }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    process.send?.((app.server.address() as { port: number }).port);
+    return;
+  }
+  const uws = loadUws();
+  if (!uws) throw new Error(`${UWS_PACKAGE} is not installed`);
+  uws
+    .App()
+    .post('/*', (res) => {
+      const chunks: Buffer[] = [];
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      // The reply batches status, headers and body into one write (cork), as node:http does.
+      const reply: FloorReply = (status, body) => {
+        if (!aborted) res.cork(() => res.writeStatus(status === 200 ? '200 OK' : `${status} Error`).writeHeader('content-type', 'application/json').end(body));
+      };
+      res.onData((chunk, isLast) => {
+        // uWebSockets.js reuses the chunk's memory after the callback: copy it.
+        chunks.push(Buffer.from(chunk.slice(0)));
+        if (!isLast) return;
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (add) add.add(text, reply);
+        else reply(200, bareAnswer(text));
+      });
+    })
+    .listen('127.0.0.1', 0, (token) => {
+      if (!token) throw new Error('uWebSockets.js could not listen');
+      process.send?.(uws.us_socket_local_port(token));
+    });
+}
+
+/** One row: rate, the server's CPU per request and this client process's. */
+function report(label: string, n: number, seconds: number, serverCpuMs: number, client: NodeJS.CpuUsage, note: string): void {
+  const rate = Math.round(n / seconds).toLocaleString('en-US').padStart(8);
+  const server = ((serverCpuMs * 1000) / n).toFixed(1).padStart(5);
+  const clientUs = ((client.user + client.system) / n).toFixed(1).padStart(5);
+  console.log(`${label.padEnd(18)} ${rate} req/s  server CPU ${server} µs/req  client CPU ${clientUs} µs/req${note}`);
 }
 
 function cpuMs(pid: number): number {
@@ -42,36 +151,108 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 ticks/s
 }
 
-async function measure(kind: string, n: number, concurrency: number): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--import', 'tsx'] });
-  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
-  const run = async (count: number) => {
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (i++ < count) {
-          const res = await pool.request({ method: 'POST', path: '/v1/counter/GetCount', body: BODY, headers: { 'content-type': 'application/json' } });
-          await res.body.dump();
-        }
-      }),
-    );
-  };
-  await run(Math.min(5000, n)); // warm-up
-  const cpu0 = cpuMs(child.pid!);
-  const t0 = performance.now();
-  await run(n);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuMs(child.pid!) - cpu0;
-  console.log(`${kind.padEnd(8)} ${Math.round(n / seconds).toLocaleString('en-US').padStart(8)} req/s  server CPU ${((cpu * 1000) / n).toFixed(1)} µs/req`);
-  await pool.close();
-  child.kill();
+async function measure(kind: Kind, layout: FloorAddLayout, n: number, concurrency: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dgw-http-floor-'));
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, layout, dir], { execArgv: ['--import', 'tsx'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as number));
+      child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    });
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
+    let statusErrors = 0;
+    let sent = 0;
+    const run = async (count: number) => {
+      let i = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (i++ < count) {
+            const res = await pool.request({ method: 'POST', path: '/v1/counter/AddCount', body: body(sent++), headers: { 'content-type': 'application/json' } });
+            if (res.statusCode !== 200) statusErrors++;
+            await res.body.dump();
+          }
+        }),
+      );
+    };
+    await run(Math.min(5000, n)); // warm-up
+    const cpu0 = cpuMs(child.pid!);
+    const client0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run(n);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuMs(child.pid!) - cpu0;
+    const label = kind.endsWith('-add') ? `${kind} (${layout})` : kind;
+    const errors = statusErrors > 0 ? `  ${statusErrors} answers not 200` : '';
+    report(label, n, seconds, cpu, process.cpuUsage(client0), errors);
+    await pool.close();
+  } finally {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Redis GET or INCRBY from `concurrency` loops, one connection each; CPU of the redis-server process. */
+async function measureRedis(kind: 'redis-get' | 'redis-incrby', url: string, n: number, concurrency: number): Promise<void> {
+  const clients = Array.from({ length: concurrency }, () => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 }));
+  try {
+    await Promise.all(clients.map((c) => c.connect()));
+    const info = await clients[0]!.info('server');
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    const run = async (count: number) => {
+      let i = 0;
+      await Promise.all(
+        clients.map(async (c) => {
+          while (i++ < count) {
+            const key = `dgwbench:c${i % 100}`;
+            if (kind === 'redis-get') await c.get(key);
+            else await c.incrby(key, 1);
+          }
+        }),
+      );
+    };
+    await run(Math.min(5000, n)); // warm-up
+    const cpu0 = cpuMs(pid);
+    const client0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run(n);
+    const seconds = (performance.now() - t0) / 1000;
+    report(kind, n, seconds, cpuMs(pid) - cpu0, process.cpuUsage(client0), '');
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
 }
 
 if (process.argv[2] === '--serve') {
-  await serve(process.argv[3] ?? 'node');
+  await serve(process.argv[3] as Kind, process.argv[4] as FloorAddLayout, process.argv[5] ?? tmpdir());
 } else {
-  const n = Number(process.argv[2] ?? 40_000);
-  const concurrency = Number(process.argv[3] ?? 50);
-  for (const kind of ['node', 'fastify']) await measure(kind, n, concurrency);
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      requests: { type: 'string', default: '40000' },
+      concurrency: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '1' },
+      layout: { type: 'string', default: 'append' },
+      'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    },
+  });
+  const layout = values.layout as FloorAddLayout;
+  if (layout !== 'append' && layout !== 'ordered') throw new Error(`--layout: append or ordered, not ${layout}`);
+  const kinds = (positionals.length > 0 ? positionals : ['node', 'fastify']) as Kind[];
+  for (const k of kinds) if (!KINDS.includes(k)) throw new Error(`unknown kind ${k} (${KINDS.join(', ')})`);
+  const uws = loadUws() !== undefined;
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const kind of kinds) {
+      if (kind.startsWith('uws') && !uws) {
+        console.log(`${kind.padEnd(18)} skipped: ${UWS_PACKAGE} is not installed (npm install --no-save ${UWS_PACKAGE}@20.30.0-unofficial.0)`);
+        continue;
+      }
+      if (kind === 'redis-get' || kind === 'redis-incrby') {
+        await measureRedis(kind, values['redis-url'], Number(values.requests), Number(values.concurrency)).catch((err: unknown) => {
+          console.log(`${kind.padEnd(18)} skipped: ${err instanceof Error ? err.message : String(err)}`);
+        });
+        continue;
+      }
+      await measure(kind, layout, Number(values.requests), Number(values.concurrency));
+    }
+  }
 }

@@ -43,7 +43,7 @@ function serve(o: FloorOptions): void {
   const server = createServer((req, res) => {
     readBody(req, (text) => {
       if (req.url === '/sqlite/ReadEventRecords' && sqlite) sqlite.read(text, res);
-      else if (req.url === '/sqlite/AddCount' && sqlite) sqlite.add(text, res);
+      else if (req.url === '/sqlite/AddCount' && sqlite) sqlite.add(text, (status, body) => answer(res, status, body));
       else if (req.url === '/pg/ReadEventRecords' && pgRead) pgRead.read(text, res);
       else if (req.url === '/stats' && sqlite) answer(res, 200, JSON.stringify(sqlite.stats()));
       else bare(text, res);

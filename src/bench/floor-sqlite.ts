@@ -22,10 +22,20 @@ export interface FloorPreload {
   series: number;
 }
 
+/** Writes an answer: status and JSON text (node:http's {@link answer}, or another engine's). */
+export type FloorReply = (status: number, body: string) => void;
+
+/**
+ * The adds' table: `append` (rowid, no dedupe: the least a durable add costs) or `ordered`
+ * (WITHOUT ROWID, key (name, time, token), first write wins: a counter's rows together and a
+ * retry ignored, as dgw's slice table keeps them).
+ */
+export type FloorAddLayout = 'append' | 'ordered';
+
 /** The SQLite routes over one database file. */
 export interface FloorSqlite {
   read(body: string, res: ServerResponse): void;
-  add(body: string, res: ServerResponse): void;
+  add(body: string, reply: FloorReply): void;
   /** What the adds' group commits did so far (`GET /stats` of the floor server). */
   stats(): FloorCommitStats;
   close(): void;
@@ -49,12 +59,16 @@ const HOUR_MS = 3_600_000;
  * transaction: event i of series `s<i mod series>`, id `p<i>`, times spread evenly over the
  * last hour in the order i (the order dgw's preload writes them, preloadReads in dgw-setup.ts).
  */
-export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqlite {
+export function openFloorSqlite(file: string, preload?: FloorPreload, addLayout: FloorAddLayout = 'append', nowMicros: () => number = () => Date.now() * 1000): FloorSqlite {
   const db = openWithDgwPragmas(file);
   db.exec(`CREATE TABLE IF NOT EXISTS events (
     series TEXT NOT NULL, time INTEGER NOT NULL, id TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL,
     PRIMARY KEY (series, time, id)) WITHOUT ROWID`);
-  db.exec('CREATE TABLE IF NOT EXISTS adds (name TEXT NOT NULL, token TEXT, delta INTEGER NOT NULL, time INTEGER NOT NULL)');
+  db.exec(
+    addLayout === 'ordered'
+      ? 'CREATE TABLE IF NOT EXISTS adds (name TEXT NOT NULL, token TEXT NOT NULL, delta INTEGER NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (name, time, token)) WITHOUT ROWID'
+      : 'CREATE TABLE IF NOT EXISTS adds (name TEXT NOT NULL, token TEXT, delta INTEGER NOT NULL, time INTEGER NOT NULL)',
+  );
   if (preload && preload.events > 0) {
     const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)');
     const values = DEVICE_TYPES.map((d) => Buffer.from(d));
@@ -73,10 +87,10 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
   const next = db.prepare(
     'SELECT time, id, k, v FROM events WHERE series = ? AND time >= ? AND (time < ? OR (time = ? AND id < ?)) ORDER BY time DESC, id DESC LIMIT ?',
   );
-  const append = db.prepare('INSERT INTO adds VALUES (?, ?, ?, ?)');
+  const append = db.prepare(`INSERT ${addLayout === 'ordered' ? 'OR IGNORE ' : ''}INTO adds VALUES (?, ?, ?, ?)`);
 
   // Group commit: the adds parsed in one event-loop turn, written by one transaction.
-  let pending: { name: string; token: string | null; delta: number; time: number; res: ServerResponse }[] = [];
+  let pending: { name: string; token: string | null; delta: number; time: number; reply: FloorReply }[] = [];
   const commit = db.transaction((batch: typeof pending) => {
     for (const a of batch) append.run(a.name, a.token, a.delta, a.time);
   });
@@ -93,10 +107,10 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
       if (ms > 4) stats.over4ms++;
       if (ms > stats.maxMs) stats.maxMs = ms;
     } catch (err) {
-      for (const a of batch) answer(a.res, 500, JSON.stringify({ error: String(err) }));
+      for (const a of batch) a.reply(500, JSON.stringify({ error: String(err) }));
       return;
     }
-    for (const a of batch) answer(a.res, 200, '{}');
+    for (const a of batch) a.reply(200, '{}');
   };
 
   return {
@@ -117,17 +131,19 @@ export function openFloorSqlite(file: string, preload?: FloorPreload): FloorSqli
       }
       answer(res, 200, floorPage(q.series, rows, q.pageSize));
     },
-    add(text, res) {
+    add(text, reply) {
       let req: AddRequest;
       try {
         req = JSON.parse(text) as AddRequest;
       } catch {
-        return answer(res, 400, '{"error":"not JSON"}');
+        return reply(400, '{"error":"not JSON"}');
       }
       const delta = Number(req.delta ?? 1);
-      if (typeof req.counter_name !== 'string' || !Number.isSafeInteger(delta)) return answer(res, 400, '{"error":"counter_name and delta are required"}');
+      if (typeof req.counter_name !== 'string' || !Number.isSafeInteger(delta)) return reply(400, '{"error":"counter_name and delta are required"}');
       if (pending.length === 0) setImmediate(flush);
-      pending.push({ name: req.counter_name, token: req.idempotency_token?.token ?? null, delta, time: Date.now() * 1000, res });
+      // The ordered key needs a token: one without is keyed by its time alone.
+      const token = req.idempotency_token?.token ?? (addLayout === 'ordered' ? '' : null);
+      pending.push({ name: req.counter_name, token, delta, time: nowMicros(), reply });
     },
     stats: () => ({ ...stats }),
     close() {

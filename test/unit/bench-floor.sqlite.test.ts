@@ -11,11 +11,11 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { isoMicros, openFloorSqlite } from '../../src/bench/floor-sqlite.js';
+import { isoMicros, openFloorSqlite, type FloorReply } from '../../src/bench/floor-sqlite.js';
 import { eventJson } from '../../src/domain/event-json.js';
 
 /** A response that records what the route wrote, and `atEnd()` when it was written. */
-function fakeResponse(atEnd: () => number = () => 0): { res: ServerResponse; answer: Promise<{ status: number; body: string; at: number }> } {
+function fakeResponse(atEnd: () => number = () => 0): { res: ServerResponse; reply: FloorReply; answer: Promise<{ status: number; body: string; at: number }> } {
   let status = 0;
   let done: (a: { status: number; body: string; at: number }) => void = () => undefined;
   const answer = new Promise<{ status: number; body: string; at: number }>((r) => (done = r));
@@ -28,7 +28,8 @@ function fakeResponse(atEnd: () => number = () => 0): { res: ServerResponse; ans
       done({ status, body, at: atEnd() });
     },
   } as unknown as ServerResponse;
-  return { res, answer };
+  const reply: FloorReply = (s, body) => done({ status: s, body, at: atEnd() });
+  return { res, reply, answer };
 }
 
 interface Page {
@@ -105,12 +106,12 @@ describe('bench floor over SQLite', () => {
     const before = floor.stats();
     const answers = Array.from({ length: 30 }, (_, i) => {
       // Each answer records how many of these adds were committed when it was written.
-      const { res, answer } = fakeResponse(() => floor.stats().adds - before.adds);
-      floor.add(JSON.stringify({ namespace: 'n', counter_name: `c${i % 3}`, delta: 2, idempotency_token: { token: `t${i}`, generation_time: new Date().toISOString() } }), res);
+      const { reply, answer } = fakeResponse(() => floor.stats().adds - before.adds);
+      floor.add(JSON.stringify({ namespace: 'n', counter_name: `c${i % 3}`, delta: 2, idempotency_token: { token: `t${i}`, generation_time: new Date().toISOString() } }), reply);
       return answer;
     });
     const bad = fakeResponse();
-    floor.add('{"delta":1}', bad.res);
+    floor.add('{"delta":1}', bad.reply);
     assert.equal((await bad.answer).status, 400);
     for (const a of await Promise.all(answers)) assert.deepEqual(a, { status: 200, body: '{}', at: 30 });
     // The adds of one turn: one transaction, and no other commit in the next turn.
@@ -121,6 +122,32 @@ describe('bench floor over SQLite', () => {
       assert.deepEqual(check.prepare('SELECT count(*) AS n, sum(delta) AS total, count(DISTINCT token) AS tokens FROM adds').get(), { n: 30, total: 60, tokens: 30 });
     } finally {
       check.close();
+    }
+  });
+});
+
+describe('bench floor over SQLite, ordered adds', () => {
+  it('keeps the first of two adds with the same counter, time and token, and answers both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dgw-floor-test-'));
+    const file = join(dir, 'floor.db');
+    const floor = openFloorSqlite(file, undefined, 'ordered', () => 1_700_000_000_000_000);
+    try {
+      const add = (token: string, delta: number) => {
+        const { reply, answer } = fakeResponse();
+        floor.add(JSON.stringify({ namespace: 'n', counter_name: 'c', delta, idempotency_token: { token, generation_time: new Date().toISOString() } }), reply);
+        return answer;
+      };
+      const answers = await Promise.all([add('a', 1), add('a', 5), add('b', 2)]);
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+      const check = new Database(file, { readonly: true });
+      try {
+        assert.deepEqual(check.prepare('SELECT count(*) AS n, sum(delta) AS total FROM adds').get(), { n: 2, total: 3 });
+      } finally {
+        check.close();
+      }
+    } finally {
+      floor.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
