@@ -24,7 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dgw-floor-parts-'));
 
 try {
   const series = Math.max(1, Math.round(events / 1000));
-  openFloorSqlite(join(dir, 'floor.db'), { events, series }).close();
+  openFloorSqlite(join(dir, 'floor.db'), { preload: { events, series } }).close();
   const db = new Database(join(dir, 'floor.db'));
   db.pragma('cache_size = -65536');
   const page = db.prepare('SELECT time, id, k, v FROM events WHERE series = ? AND time >= ? AND time < ? ORDER BY time DESC, id DESC LIMIT ?');

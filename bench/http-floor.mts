@@ -13,12 +13,14 @@
  *   uws-add   the same add behind uWebSockets.js
  *   redis-get, redis-incrby
  *             Redis GET / INCRBY on the bench's 100 keys, one ioredis connection per loop
- *             (as `dgw bench`'s redis.* rows), server CPU of redis-server: the ratios'
- *             denominators, driven from this same client process
+ *             (as `dgw bench`'s redis.* rows; the keys are set first), server CPU of the
+ *             local redis-server: the ratios' denominators, driven from this same client
+ *             process; `skipped` when Redis does not answer
  *
  * The adds' table is `--layout append` (a rowid table, no dedupe: the least a durable add
- * costs) or `--layout ordered` (key (counter, time, token), first write wins: a counter's
- * rows together and a retry ignored, as dgw's slice table keeps them).
+ * costs) or `--layout ordered` (key (counter, token's generation time, token), first write
+ * wins: a counter's rows together and a retry stored once, as dgw's slice table keeps
+ * them; src/bench/floor-sqlite.ts).
  *
  * uWebSockets.js is published on GitHub only, so it is not a dependency of dgw; these rows
  * run when an npm repack of it is installed beside the project, without saving it:
@@ -32,7 +34,7 @@
  * Redis rows of the same run.
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -42,6 +44,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { answer, openFloorSqlite, readBody, type FloorAddLayout, type FloorReply } from '../src/bench/floor-sqlite.js';
+import { cpuMs, pidsByName } from '../src/bench/procs.js';
 
 /** The npm repack of uWebSockets.js these rows use, when installed (the header). */
 const UWS_PACKAGE = '@trufflesuite/uws-js-unofficial';
@@ -64,15 +67,26 @@ interface UwsApp {
 }
 interface UwsModule {
   App(): UwsApp;
+  /** Only in the native build: the repack falls back to a node:http shim without a binary for this Node. */
+  H3App?: unknown;
   us_socket_local_port(token: unknown): number;
 }
 
-function loadUws(): UwsModule | undefined {
+/** Whether the repack is installed (resolved, not loaded: the client process stays free of it). */
+function uwsInstalled(): boolean {
   try {
-    return createRequire(import.meta.url)(UWS_PACKAGE) as UwsModule;
+    createRequire(import.meta.url).resolve(UWS_PACKAGE);
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
+}
+
+/** The native uWebSockets.js; throws when the repack would serve its node:http fallback instead. */
+function loadUws(): UwsModule {
+  const uws = createRequire(import.meta.url)(UWS_PACKAGE) as UwsModule;
+  if (typeof uws.H3App !== 'function') throw new Error(`${UWS_PACKAGE} has no native build for this Node (ABI ${process.versions.modules}): it would measure its node:http fallback`);
+  return uws;
 }
 
 /** Request `i`'s body: AddCount's shape, over 100 counters, each with a token of its own (the bench's adds). */
@@ -89,7 +103,7 @@ function bareAnswer(text: string): string {
 
 /** Serves `kind` on a free port and sends the port to the parent. */
 async function serve(kind: Kind, layout: FloorAddLayout, dir: string): Promise<void> {
-  const add = kind.endsWith('-add') ? openFloorSqlite(join(dir, 'floor.db'), undefined, layout) : undefined;
+  const add = kind.endsWith('-add') ? openFloorSqlite(join(dir, 'floor.db'), { addLayout: layout }) : undefined;
   if (kind === 'node' || kind === 'node-add') {
     const server = createServer((req, res) =>
       readBody(req, (text) => {
@@ -110,7 +124,6 @@ async function serve(kind: Kind, layout: FloorAddLayout, dir: string): Promise<v
     return;
   }
   const uws = loadUws();
-  if (!uws) throw new Error(`${UWS_PACKAGE} is not installed`);
   uws
     .App()
     .post('/*', (res) => {
@@ -146,58 +159,81 @@ function report(label: string, n: number, seconds: number, serverCpuMs: number, 
   console.log(`${label.padEnd(18)} ${rate} req/s  server CPU ${server} µs/req  client CPU ${clientUs} µs/req${note}`);
 }
 
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, 100 ticks/s
+/** CPU time of `pid` so far, ms; throws when it is gone (the figure would be wrong). */
+function cpuOf(pid: number): number {
+  const ms = cpuMs(pid);
+  if (ms === undefined) throw new Error(`process ${pid} is gone`);
+  return ms;
 }
 
 async function measure(kind: Kind, layout: FloorAddLayout, n: number, concurrency: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dgw-http-floor-'));
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, layout, dir], { execArgv: ['--import', 'tsx'] });
+  let pool: Pool | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve(m as number));
       child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
     });
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
-    let statusErrors = 0;
+    pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
+    const requests = pool;
+    let failed = 0;
     let sent = 0;
     const run = async (count: number) => {
       let i = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (i++ < count) {
-            const res = await pool.request({ method: 'POST', path: '/v1/counter/AddCount', body: body(sent++), headers: { 'content-type': 'application/json' } });
-            if (res.statusCode !== 200) statusErrors++;
-            await res.body.dump();
+            try {
+              const res = await requests.request({ method: 'POST', path: '/v1/counter/AddCount', body: body(sent++), headers: { 'content-type': 'application/json' } });
+              if (res.statusCode !== 200) failed++;
+              await res.body.dump();
+            } catch {
+              failed++;
+            }
           }
         }),
       );
     };
     await run(Math.min(5000, n)); // warm-up
-    const cpu0 = cpuMs(child.pid!);
+    failed = 0;
+    const cpu0 = cpuOf(child.pid!);
     const client0 = process.cpuUsage();
     const t0 = performance.now();
     await run(n);
     const seconds = (performance.now() - t0) / 1000;
-    const cpu = cpuMs(child.pid!) - cpu0;
+    const cpu = cpuOf(child.pid!) - cpu0;
     const label = kind.endsWith('-add') ? `${kind} (${layout})` : kind;
-    const errors = statusErrors > 0 ? `  ${statusErrors} answers not 200` : '';
+    const errors = failed > 0 ? `  ${failed} requests failed or not 200` : '';
     report(label, n, seconds, cpu, process.cpuUsage(client0), errors);
-    await pool.close();
   } finally {
+    await pool?.close();
     child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Redis GET or INCRBY from `concurrency` loops, one connection each; CPU of the redis-server process. */
+/**
+ * Redis GET or INCRBY from `concurrency` loops, one connection each, over 100 keys set
+ * first; CPU of the local redis-server process (as the bench finds it: by name). Prints
+ * `skipped` when Redis does not answer, `failed` when a command fails later.
+ */
 async function measureRedis(kind: 'redis-get' | 'redis-incrby', url: string, n: number, concurrency: number): Promise<void> {
   const clients = Array.from({ length: concurrency }, () => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 }));
   try {
-    await Promise.all(clients.map((c) => c.connect()));
-    const info = await clients[0]!.info('server');
-    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+    } catch (err) {
+      console.log(`${kind.padEnd(18)} skipped: Redis at ${url} does not answer (${err instanceof Error ? err.message : String(err)})`);
+      return;
+    }
+    const pids = pidsByName('redis-server');
+    if (pids.length !== 1) {
+      console.log(`${kind.padEnd(18)} skipped: ${pids.length} local redis-server processes, so no server CPU to read`);
+      return;
+    }
+    const pid = pids[0]!;
+    for (let k = 0; k < 100; k++) await clients[0]!.set(`dgwbench:c${k}`, '0', 'NX');
     const run = async (count: number) => {
       let i = 0;
       await Promise.all(
@@ -211,12 +247,12 @@ async function measureRedis(kind: 'redis-get' | 'redis-incrby', url: string, n: 
       );
     };
     await run(Math.min(5000, n)); // warm-up
-    const cpu0 = cpuMs(pid);
+    const cpu0 = cpuOf(pid);
     const client0 = process.cpuUsage();
     const t0 = performance.now();
     await run(n);
     const seconds = (performance.now() - t0) / 1000;
-    report(kind, n, seconds, cpuMs(pid) - cpu0, process.cpuUsage(client0), '');
+    report(kind, n, seconds, cpuOf(pid) - cpu0, process.cpuUsage(client0), '');
   } finally {
     for (const c of clients) c.disconnect();
   }
@@ -239,7 +275,7 @@ if (process.argv[2] === '--serve') {
   if (layout !== 'append' && layout !== 'ordered') throw new Error(`--layout: append or ordered, not ${layout}`);
   const kinds = (positionals.length > 0 ? positionals : ['node', 'fastify']) as Kind[];
   for (const k of kinds) if (!KINDS.includes(k)) throw new Error(`unknown kind ${k} (${KINDS.join(', ')})`);
-  const uws = loadUws() !== undefined;
+  const uws = uwsInstalled();
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const kind of kinds) {
       if (kind.startsWith('uws') && !uws) {
@@ -248,11 +284,13 @@ if (process.argv[2] === '--serve') {
       }
       if (kind === 'redis-get' || kind === 'redis-incrby') {
         await measureRedis(kind, values['redis-url'], Number(values.requests), Number(values.concurrency)).catch((err: unknown) => {
-          console.log(`${kind.padEnd(18)} skipped: ${err instanceof Error ? err.message : String(err)}`);
+          console.log(`${kind.padEnd(18)} failed: ${err instanceof Error ? err.message : String(err)}`);
         });
         continue;
       }
-      await measure(kind, layout, Number(values.requests), Number(values.concurrency));
+      await measure(kind, layout, Number(values.requests), Number(values.concurrency)).catch((err: unknown) => {
+        console.log(`${kind.padEnd(18)} failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
     }
   }
 }

@@ -38,7 +38,7 @@ export interface FloorOptions {
 
 /** Serves the floor on a free port of 127.0.0.1 and writes the port to stdout. */
 function serve(o: FloorOptions): void {
-  const sqlite: FloorSqlite | undefined = o.dir ? openFloorSqlite(join(o.dir, 'floor.db'), o.preload) : undefined;
+  const sqlite: FloorSqlite | undefined = o.dir ? openFloorSqlite(join(o.dir, 'floor.db'), { preload: o.preload }) : undefined;
   const pgRead = o.postgresUrl ? postgresRead(o.postgresUrl) : undefined;
   const server = createServer((req, res) => {
     readBody(req, (text) => {

@@ -9,7 +9,9 @@
  *   in dgw's wire shape (values base64, newest first, a next-page token).
  * - An add: the AddCount body, one row appended, the requests of one event-loop turn
  *   committed in one transaction (synchronous=FULL: each commit waits for its fsync), each
- *   answered once its commit is done: the least a durable add costs.
+ *   answered once its commit is done: the least a durable add costs. With the `ordered`
+ *   layout ({@link FloorAddLayout}) the row goes into a table keyed as dgw keys a counter's
+ *   events, so a retried add is stored once (bench/http-floor.mts).
  *
  * The pragmas are dgw's (storage/sqlite/database.ts). Nothing of dgw is imported.
  */
@@ -28,9 +30,22 @@ export type FloorReply = (status: number, body: string) => void;
 /**
  * The adds' table: `append` (rowid, no dedupe: the least a durable add costs) or `ordered`
  * (WITHOUT ROWID, key (name, time, token), first write wins: a counter's rows together and a
- * retry ignored, as dgw's slice table keeps them).
+ * retry stored once, as dgw's slice table keeps them). An add's time is its token's
+ * `generation_time` (dgw's event time of an add), the time of arrival for an add without
+ * a token; an add without a token gets a token of its own, so it is never taken for a
+ * retry.
  */
 export type FloorAddLayout = 'append' | 'ordered';
+
+/** How {@link openFloorSqlite} sets the floor up. */
+export interface FloorSqliteOptions {
+  /** The read table's preload; none when absent. */
+  preload?: FloorPreload | undefined;
+  /** The adds' table ({@link FloorAddLayout}); `append` when absent. */
+  addLayout?: FloorAddLayout | undefined;
+  /** The clock of an add without a token, µs since the epoch (tests); `Date.now() * 1000` when absent. */
+  nowMicros?: (() => number) | undefined;
+}
 
 /** The SQLite routes over one database file. */
 export interface FloorSqlite {
@@ -55,11 +70,13 @@ const DEVICE_TYPES = ['ios', 'android', 'web', 'tv'];
 const HOUR_MS = 3_600_000;
 
 /**
- * Opens (creates) the database and, when `preload` is given, fills the events table in one
- * transaction: event i of series `s<i mod series>`, id `p<i>`, times spread evenly over the
- * last hour in the order i (the order dgw's preload writes them, preloadReads in dgw-setup.ts).
+ * Opens (creates) the database and, when `options.preload` is given, fills the events table
+ * in one transaction: event i of series `s<i mod series>`, id `p<i>`, times spread evenly
+ * over the last hour in the order i (the order dgw's preload writes them, preloadReads in
+ * dgw-setup.ts). The adds' table has `options.addLayout`.
  */
-export function openFloorSqlite(file: string, preload?: FloorPreload, addLayout: FloorAddLayout = 'append', nowMicros: () => number = () => Date.now() * 1000): FloorSqlite {
+export function openFloorSqlite(file: string, options: FloorSqliteOptions = {}): FloorSqlite {
+  const { preload, addLayout = 'append', nowMicros = () => Date.now() * 1000 } = options;
   const db = openWithDgwPragmas(file);
   db.exec(`CREATE TABLE IF NOT EXISTS events (
     series TEXT NOT NULL, time INTEGER NOT NULL, id TEXT NOT NULL, k TEXT NOT NULL, v BLOB NOT NULL,
@@ -95,6 +112,7 @@ export function openFloorSqlite(file: string, preload?: FloorPreload, addLayout:
     for (const a of batch) append.run(a.name, a.token, a.delta, a.time);
   });
   const stats: FloorCommitStats = { adds: 0, commits: 0, over4ms: 0, maxMs: 0 };
+  let untokened = 0;
   const flush = () => {
     const batch = pending;
     pending = [];
@@ -141,9 +159,12 @@ export function openFloorSqlite(file: string, preload?: FloorPreload, addLayout:
       const delta = Number(req.delta ?? 1);
       if (typeof req.counter_name !== 'string' || !Number.isSafeInteger(delta)) return reply(400, '{"error":"counter_name and delta are required"}');
       if (pending.length === 0) setImmediate(flush);
-      // The ordered key needs a token: one without is keyed by its time alone.
-      const token = req.idempotency_token?.token ?? (addLayout === 'ordered' ? '' : null);
-      pending.push({ name: req.counter_name, token, delta, time: nowMicros(), reply });
+      const given = req.idempotency_token;
+      const generated = typeof given?.generation_time === 'string' ? Date.parse(given.generation_time) : NaN;
+      const time = typeof given?.token === 'string' && !Number.isNaN(generated) ? generated * 1000 : nowMicros();
+      // The ordered key needs a token: an add without one gets one no retry can have.
+      const token = typeof given?.token === 'string' ? given.token : addLayout === 'ordered' ? `\u0000${untokened++}` : null;
+      pending.push({ name: req.counter_name, token, delta, time, reply });
     },
     stats: () => ({ ...stats }),
     close() {
@@ -155,7 +176,7 @@ export function openFloorSqlite(file: string, preload?: FloorPreload, addLayout:
 interface AddRequest {
   counter_name?: unknown;
   delta?: number | string;
-  idempotency_token?: { token?: string };
+  idempotency_token?: { token?: unknown; generation_time?: unknown };
 }
 
 /** A read page's row, as both floors' statements return it (time in µs). */

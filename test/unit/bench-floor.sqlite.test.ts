@@ -42,7 +42,7 @@ describe('bench floor over SQLite', () => {
   const file = join(dir, 'floor.db');
   const events = 3000;
   const series = 3;
-  const floor = openFloorSqlite(file, { events, series });
+  const floor = openFloorSqlite(file, { preload: { events, series } });
   after(() => {
     floor.close();
     rmSync(dir, { recursive: true, force: true });
@@ -127,27 +127,55 @@ describe('bench floor over SQLite', () => {
 });
 
 describe('bench floor over SQLite, ordered adds', () => {
-  it('keeps the first of two adds with the same counter, time and token, and answers both', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dgw-floor-test-'));
-    const file = join(dir, 'floor.db');
-    const floor = openFloorSqlite(file, undefined, 'ordered', () => 1_700_000_000_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'dgw-floor-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const rows = (file: string) => {
+    const check = new Database(file, { readonly: true });
     try {
+      return check.prepare('SELECT count(*) AS n, sum(delta) AS total FROM adds').get();
+    } finally {
+      check.close();
+    }
+  };
+
+  it('stores a retried add once, whenever the retry comes, and answers every add', async () => {
+    const file = join(dir, 'retries.db');
+    const floor = openFloorSqlite(file, { addLayout: 'ordered' });
+    try {
+      const generation_time = new Date().toISOString();
       const add = (token: string, delta: number) => {
         const { reply, answer } = fakeResponse();
-        floor.add(JSON.stringify({ namespace: 'n', counter_name: 'c', delta, idempotency_token: { token, generation_time: new Date().toISOString() } }), reply);
+        floor.add(JSON.stringify({ namespace: 'n', counter_name: 'c', delta, idempotency_token: { token, generation_time } }), reply);
         return answer;
       };
-      const answers = await Promise.all([add('a', 1), add('a', 5), add('b', 2)]);
-      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
-      const check = new Database(file, { readonly: true });
-      try {
-        assert.deepEqual(check.prepare('SELECT count(*) AS n, sum(delta) AS total FROM adds').get(), { n: 2, total: 3 });
-      } finally {
-        check.close();
-      }
+      const first = await Promise.all([add('a', 1), add('a', 5), add('b', 2)]);
+      // The retry of `a` comes in later commits, on the real clock.
+      await new Promise((r) => setTimeout(r, 5));
+      const later = await add('a', 7);
+      await new Promise((r) => setTimeout(r, 5));
+      const last = await add('b', 9);
+      assert.deepEqual([...first, later, last].map((a) => a.status), [200, 200, 200, 200, 200]);
+      assert.deepEqual(rows(file), { n: 2, total: 3 });
     } finally {
       floor.close();
-      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps every add without a token, even in the same microsecond', async () => {
+    const file = join(dir, 'untokened.db');
+    const floor = openFloorSqlite(file, { addLayout: 'ordered', nowMicros: () => 1_700_000_000_000_000 });
+    try {
+      const answers = await Promise.all(
+        [1, 2, 3].map((delta) => {
+          const { reply, answer } = fakeResponse();
+          floor.add(JSON.stringify({ namespace: 'n', counter_name: 'c', delta }), reply);
+          return answer;
+        }),
+      );
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+      assert.deepEqual(rows(file), { n: 3, total: 6 });
+    } finally {
+      floor.close();
     }
   });
 });
