@@ -108,32 +108,55 @@ export function formatResults(backend: string, results: readonly ScenarioResult[
   return `\n== ${backend} ==\n${table(['scenario', 'ops/s', 'events/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'srv CPU%', 'srv CPU µs/op', 'of it GC µs (major/s)', 'srv peak RSS MiB', 'client CPU%'], rows)}`;
 }
 
-/** dgw ÷ baseline for each pair the scenarios declare. */
-export function formatRatios(results: readonly ScenarioResult[]): { text: string; pairs: RatioRow[] } {
+/**
+ * A side of a pair whose client processes ran at this share of a core each, or more, was
+ * bound by its client: its rate is what the client could send, not what the server could
+ * serve (BENCHMARKS.md, issue 9's seventeenth pass: an HTTP call costs the bench's client
+ * about twice what a Redis command costs ioredis).
+ */
+export const CLIENT_BOUND_PCT = 95;
+
+/**
+ * dgw ÷ baseline for each pair the scenarios declare. `clients` is the number of client
+ * processes (`--clients`): a row's client CPU is theirs together.
+ */
+export function formatRatios(results: readonly ScenarioResult[], clients = 1): { text: string; pairs: RatioRow[] } {
   const byKey = new Map(results.map((r) => [r.id, r]));
   const pairs: RatioRow[] = [];
   const rows: string[][] = [];
+  const bound = (r: ScenarioResult) => r.clientCpuPct !== undefined && r.clientCpuPct / Math.max(1, clients) >= CLIENT_BOUND_PCT;
+  const clientCell = (r: ScenarioResult) => (r.clientCpuPct === undefined ? '-' : `${Math.round(r.clientCpuPct)}${bound(r) ? '*' : ''}`);
+  let anyBound = false;
   for (const r of results) {
     for (const key of r.compareWith ?? []) {
       const b = byKey.get(key);
       if (!b || b.status !== 'ok' || r.status !== 'ok') {
-        rows.push([`${r.id} ÷ ${key}`, 'skipped', b?.reason ?? (b ? b.status : 'baseline not run'), '', '']);
+        rows.push([`${r.id} ÷ ${key}`, 'skipped', b?.reason ?? (b ? b.status : 'baseline not run'), '', '', '']);
         continue;
       }
       const tput = (r.eventsPerSec ?? r.opsPerSec ?? 0) / ((b.eventsPerSec ?? b.opsPerSec) || 1);
       const p99 = (r.p99Ms ?? 0) / (b.p99Ms || 1);
       const cpu = r.serverCpuMicrosPerOp !== undefined && b.serverCpuMicrosPerOp ? r.serverCpuMicrosPerOp / b.serverCpuMicrosPerOp : undefined;
-      pairs.push({ dgw: r.id, baseline: key, throughput: tput, p99, ...(cpu !== undefined ? { cpuPerOp: cpu } : {}) });
+      const clientBound = [...(bound(r) ? (['dgw'] as const) : []), ...(bound(b) ? (['baseline'] as const) : [])];
+      if (clientBound.length > 0) anyBound = true;
+      pairs.push({ dgw: r.id, baseline: key, throughput: tput, p99, ...(cpu !== undefined ? { cpuPerOp: cpu } : {}), ...(clientBound.length > 0 ? { clientBound } : {}) });
       rows.push([
         `${r.id} ÷ ${key}`,
         `${tput.toFixed(2)}×`,
         `${p99.toFixed(2)}×`,
         cpu !== undefined ? `${cpu.toFixed(2)}×` : '-',
+        `${clientCell(r)} / ${clientCell(b)}`,
         `${num(r.eventsPerSec ?? r.opsPerSec)} vs ${num(b.eventsPerSec ?? b.opsPerSec)}`,
       ]);
     }
   }
-  return { text: `\n== dgw ÷ baseline ==\n${table(['pair', 'throughput', 'p99', 'srv CPU/op', 'dgw vs baseline (ops or events/s)'], rows)}`, pairs };
+  const note = anyBound
+    ? `\n* client processes at ${CLIENT_BOUND_PCT} % of a core or more each: that side's rate is its client's limit, so its ratio compares clients as well as servers`
+    : '';
+  return {
+    text: `\n== dgw ÷ baseline ==\n${table(['pair', 'throughput', 'p99', 'srv CPU/op', 'client CPU% (dgw / baseline)', 'dgw vs baseline (ops or events/s)'], rows)}${note}`,
+    pairs,
+  };
 }
 
 /** A dgw ÷ baseline pair. */
@@ -144,6 +167,8 @@ export interface RatioRow {
   p99: number;
   /** dgw's server CPU per request ÷ the baseline's, when both were sampled. */
   cpuPerOp?: number;
+  /** The sides whose clients were at {@link CLIENT_BOUND_PCT} or more of a core each. */
+  clientBound?: ('dgw' | 'baseline')[];
 }
 
 /** A DESIGN 5 verdict. */

@@ -235,7 +235,7 @@ async function runWith(o: RunContext): Promise<number> {
     }
   }
 
-  const ratios = formatRatios(results);
+  const ratios = formatRatios(results, o.clients);
   console.log(ratios.text);
   const v = verdicts(results, convergence);
   console.log(formatVerdicts(v));
