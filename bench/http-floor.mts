@@ -13,9 +13,13 @@
  *   uws-add   the same add behind uWebSockets.js
  *   redis-get, redis-incrby
  *             Redis GET / INCRBY on the bench's 100 keys, one ioredis connection per loop
- *             (as `dgw bench`'s redis.* rows; the keys are set first), server CPU of the
+ *             (`dgw bench`'s redis.* operations; the keys are set first), server CPU of the
  *             local redis-server: the ratios' denominators, driven from this same client
  *             process; `skipped` when Redis does not answer
+ *
+ * Every kind is driven by the bench's own client operation (src/bench/ops.ts `createOp`:
+ * undici keep-alive, one request in flight per connection, AddCount's body with a token,
+ * over 100 counters), so the client side is the bench's.
  *
  * The adds' table is `--layout append` (a rowid table, no dedupe: the least a durable add
  * costs) or `--layout ordered` (key (counter, token's generation time, token), first write
@@ -42,8 +46,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Pool } from 'undici';
 import { answer, openFloorSqlite, readBody, type FloorAddLayout, type FloorReply } from '../src/bench/floor-sqlite.js';
+import { redisUnreachable } from '../src/bench/baselines.js';
+import { createOp, type Op } from '../src/bench/ops.js';
 import { cpuMs, pidsByName } from '../src/bench/procs.js';
 
 /** The npm repack of uWebSockets.js these rows use, when installed (the header). */
@@ -87,12 +92,6 @@ function loadUws(): UwsModule {
   const uws = createRequire(import.meta.url)(UWS_PACKAGE) as UwsModule;
   if (typeof uws.H3App !== 'function') throw new Error(`${UWS_PACKAGE} has no native build for this Node (ABI ${process.versions.modules}): it would measure its node:http fallback`);
   return uws;
-}
-
-/** Request `i`'s body: AddCount's shape, over 100 counters, each with a token of its own (the bench's adds). */
-function body(i: number): string {
-  const token = `t${String(i).padStart(35, '0')}`;
-  return JSON.stringify({ namespace: 'bench', counter_name: `c${i % 100}`, delta: 1, idempotency_token: { token, generation_time: new Date().toISOString() } });
 }
 
 /** The bare route's answer: parse the body, answer one field (as the bench's floor.node_http). */
@@ -166,95 +165,80 @@ function cpuOf(pid: number): number {
   return ms;
 }
 
+/**
+ * Drives `op` (the bench's own client operation, ops.ts) from `concurrency` loops: a
+ * warm-up, then `n` requests; reports the rate, `serverPid`'s CPU and this process's.
+ */
+async function drive(label: string, op: Op, serverPid: number, n: number, concurrency: number): Promise<void> {
+  let failed = 0;
+  const run = async (count: number) => {
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, loop) => {
+        while (i++ < count) if ((await op.run(loop)) !== 'ok') failed++;
+      }),
+    );
+  };
+  await run(Math.min(5000, n)); // warm-up
+  failed = 0;
+  const cpu0 = cpuOf(serverPid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(n);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuOf(serverPid) - cpu0;
+  const errors = failed > 0 ? `  ${failed} requests failed or not 2xx (${op.lastError ?? 'no message'})` : '';
+  report(label, n, seconds, cpu, process.cpuUsage(client0), errors);
+}
+
+/** An HTTP kind: its server in a child process, driven with the bench's AddCount requests (tokens, 100 counters). */
 async function measure(kind: Kind, layout: FloorAddLayout, n: number, concurrency: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dgw-http-floor-'));
   const child = fork(fileURLToPath(import.meta.url), ['--serve', kind, layout, dir], { execArgv: ['--import', 'tsx'] });
-  let pool: Pool | undefined;
+  let op: Op | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m) => resolve(m as number));
       child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
     });
-    pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
-    const requests = pool;
-    let failed = 0;
-    let sent = 0;
-    const run = async (count: number) => {
-      let i = 0;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (i++ < count) {
-            try {
-              const res = await requests.request({ method: 'POST', path: '/v1/counter/AddCount', body: body(sent++), headers: { 'content-type': 'application/json' } });
-              if (res.statusCode !== 200) failed++;
-              await res.body.dump();
-            } catch {
-              failed++;
-            }
-          }
-        }),
-      );
-    };
-    await run(Math.min(5000, n)); // warm-up
-    failed = 0;
-    const cpu0 = cpuOf(child.pid!);
-    const client0 = process.cpuUsage();
-    const t0 = performance.now();
-    await run(n);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = cpuOf(child.pid!) - cpu0;
-    const label = kind.endsWith('-add') ? `${kind} (${layout})` : kind;
-    const errors = failed > 0 ? `  ${failed} requests failed or not 200` : '';
-    report(label, n, seconds, cpu, process.cpuUsage(client0), errors);
+    const body = { gen: 'addCount', namespace: 'bench', counters: 100, token: true } as const;
+    op = await createOp({ kind: 'http', origin: `http://127.0.0.1:${port}`, path: '/v1/counter/AddCount', body }, concurrency, 'floor');
+    await drive(kind.endsWith('-add') ? `${kind} (${layout})` : kind, op, child.pid!, n, concurrency);
   } finally {
-    await pool?.close();
+    await op?.close();
     child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /**
- * Redis GET or INCRBY from `concurrency` loops, one connection each, over 100 keys set
- * first; CPU of the local redis-server process (as the bench finds it: by name). Prints
- * `skipped` when Redis does not answer, `failed` when a command fails later.
+ * Redis GET or INCRBY as the bench's redis.* rows run them (ops.ts: one connection per
+ * loop, 100 keys, set first as the bench's INCRBY row sets them before GET); CPU of the
+ * local redis-server process (found by name, as the bench does). `skipped` when Redis does
+ * not answer.
  */
 async function measureRedis(kind: 'redis-get' | 'redis-incrby', url: string, n: number, concurrency: number): Promise<void> {
-  const clients = Array.from({ length: concurrency }, () => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 }));
+  const down = await redisUnreachable(url);
+  if (down) {
+    console.log(`${kind.padEnd(18)} skipped: ${down}`);
+    return;
+  }
+  const pids = pidsByName('redis-server');
+  if (pids.length !== 1) {
+    console.log(`${kind.padEnd(18)} skipped: ${pids.length} local redis-server processes, so no server CPU to read`);
+    return;
+  }
+  const op = await createOp({ kind: 'redis', url, command: kind === 'redis-get' ? 'get' : 'incrby', keys: 100 }, concurrency, 'floor');
   try {
+    const setter = new Redis(url, { maxRetriesPerRequest: 0 });
     try {
-      await Promise.all(clients.map((c) => c.connect()));
-    } catch (err) {
-      console.log(`${kind.padEnd(18)} skipped: Redis at ${url} does not answer (${err instanceof Error ? err.message : String(err)})`);
-      return;
+      for (let k = 0; k < 100; k++) await setter.set(`dgwbench:c${k}`, '0', 'NX');
+    } finally {
+      setter.disconnect();
     }
-    const pids = pidsByName('redis-server');
-    if (pids.length !== 1) {
-      console.log(`${kind.padEnd(18)} skipped: ${pids.length} local redis-server processes, so no server CPU to read`);
-      return;
-    }
-    const pid = pids[0]!;
-    for (let k = 0; k < 100; k++) await clients[0]!.set(`dgwbench:c${k}`, '0', 'NX');
-    const run = async (count: number) => {
-      let i = 0;
-      await Promise.all(
-        clients.map(async (c) => {
-          while (i++ < count) {
-            const key = `dgwbench:c${i % 100}`;
-            if (kind === 'redis-get') await c.get(key);
-            else await c.incrby(key, 1);
-          }
-        }),
-      );
-    };
-    await run(Math.min(5000, n)); // warm-up
-    const cpu0 = cpuOf(pid);
-    const client0 = process.cpuUsage();
-    const t0 = performance.now();
-    await run(n);
-    const seconds = (performance.now() - t0) / 1000;
-    report(kind, n, seconds, cpuOf(pid) - cpu0, process.cpuUsage(client0), '');
+    await drive(kind, op, pids[0]!, n, concurrency);
   } finally {
-    for (const c of clients) c.disconnect();
+    await op.close();
   }
 }
 
