@@ -152,8 +152,10 @@ export async function createPostgresStores(options: PostgresStoresOptions = {}):
       await db.query(`INSERT INTO ${db.table('ready_probe')} (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at`);
     },
     close: async () => {
-      pool.off('error', onIdleError);
-      appendPool?.off('error', onIdleError);
+      // An owned pool keeps its listener: pg's end() resolves before its connections have
+      // closed, and one that hears FATAL (57P01: a restart, a failover) meanwhile reports it
+      // on the pool, which without a listener crashed the process.
+      if (!ownsPool) pool.off('error', onIdleError);
       await appendPool?.end();
       if (ownsPool) await pool.end();
     },

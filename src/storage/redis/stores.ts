@@ -120,8 +120,11 @@ new Redis(url, redisClientOptions(timeoutMs));
       if (reply !== 'PONG') throw new DgwError('UNAVAILABLE', `Redis at ${address} answered PING with "${reply}"`);
     },
     close: async () => {
-      client.off('error', onError);
-      if (!ownsClient) return;
+      // An owned client keeps its listener while it quits (see the PostgreSQL pool's close).
+      if (!ownsClient) {
+        client.off('error', onError);
+        return;
+      }
       if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
       else client.disconnect();
     },
