@@ -11,6 +11,10 @@
  *   team would write the service by hand (src/bench/floor-sqlite.ts): a durable add with
  *   group commit (`floor.sqlite_add`) and a page of 100 from a plain events table preloaded
  *   like dgw's read namespace (`floor.sqlite_read`, `.c4`).
+ * - `POST /sqlite/AddCountOrdered`: the same add stored as dgw stores a counter's events,
+ *   keyed by (counter, the token's generation time, token), first write wins (the
+ *   `ordered` layout of floor-sqlite.ts, its own database file): `floor.sqlite_add.ordered`,
+ *   the floor of dgw's AddCount with dgw's storage semantics.
  * - `GET /stats`: the adds' group commits so far (count, size, time), to explain the add's p99.
  * - `POST /pg/ReadEventRecords`: the same read over PostgreSQL's plain baseline table
  *   `bench_events` (baselines.ts) through a pg Pool of 10 (dgw's default) (`floor.pg_read`).
@@ -39,11 +43,13 @@ export interface FloorOptions {
 /** Serves the floor on a free port of 127.0.0.1 and writes the port to stdout. */
 function serve(o: FloorOptions): void {
   const sqlite: FloorSqlite | undefined = o.dir ? openFloorSqlite(join(o.dir, 'floor.db'), { preload: o.preload }) : undefined;
+  const ordered: FloorSqlite | undefined = o.dir ? openFloorSqlite(join(o.dir, 'floor-ordered.db'), { addLayout: 'ordered' }) : undefined;
   const pgRead = o.postgresUrl ? postgresRead(o.postgresUrl) : undefined;
   const server = createServer((req, res) => {
     readBody(req, (text) => {
       if (req.url === '/sqlite/ReadEventRecords' && sqlite) sqlite.read(text, res);
       else if (req.url === '/sqlite/AddCount' && sqlite) sqlite.add(text, (status, body) => answer(res, status, body));
+      else if (req.url === '/sqlite/AddCountOrdered' && ordered) ordered.add(text, (status, body) => answer(res, status, body));
       else if (req.url === '/pg/ReadEventRecords' && pgRead) pgRead.read(text, res);
       else if (req.url === '/stats' && sqlite) answer(res, 200, JSON.stringify(sqlite.stats()));
       else bare(text, res);
@@ -57,6 +63,7 @@ function serve(o: FloorOptions): void {
   process.on('SIGTERM', () =>
     server.close(() => {
       sqlite?.close();
+      ordered?.close();
       void (pgRead?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     }),
   );

@@ -108,7 +108,7 @@ function allDgwScenarios(backend: string, origin: string, reads: ReadWindow): Sc
     s('addcount.eventual', {
       title: 'AddCount EVENTUAL, idempotency tokens',
       op: http('/v1/counter/AddCount', { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true }),
-      compareWith: ['redis.incrby', 'postgres.update', 'floor.node_http', ...floors(['floor.sqlite_add'], [])],
+      compareWith: ['redis.incrby', 'postgres.update', 'floor.node_http', ...floors(['floor.sqlite_add', 'floor.sqlite_add.ordered'], [])],
       target5: { metric: 'opsPerSec', min: 20_000, p99MaxMs: 10, label: 'AddCount ≥ 20,000/s at p99 ≤ 10 ms' },
     }),
     s('getcount.eventual', {
@@ -219,6 +219,14 @@ export function baselineScenarios(redisUrl: string, postgresUrl: string, series:
       kind: 'http',
       origin: floorOrigin,
       path: '/sqlite/AddCount',
+      body: { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true },
+    }),
+    // The same add keyed as dgw keys a counter's events, a retry stored once: dgw's AddCount
+    // minus dgw's own work (guard, request log, metrics, write marks, rollups).
+    b('floor.sqlite_add.ordered', 'floor', 'node:http + better-sqlite3, AddCount keyed by (counter, time, token), first write wins (hand-written)', {
+      kind: 'http',
+      origin: floorOrigin,
+      path: '/sqlite/AddCountOrdered',
       body: { gen: 'addCount', namespace: NS.eventual, counters: COUNTERS, token: true },
     }),
     b('floor.pg_read', 'floor', 'node:http + pg Pool, page of 100 from bench_events (hand-written)', floorRead('/pg/ReadEventRecords')),
