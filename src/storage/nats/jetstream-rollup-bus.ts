@@ -103,7 +103,10 @@ class JetStreamRollupBus implements RollupBus {
     this.concurrency = Math.max(1, options.concurrency ?? 64);
     this.ackWaitMs = options.ackWaitMs ?? 30_000;
     this.ready = this.connect();
-    this.ready.catch((err: unknown) => this.options.onError?.(err));
+    // A setup cut short by close() is no failure to report.
+    this.ready.catch((err: unknown) => {
+      if (!this.closed) this.options.onError?.(err);
+    });
   }
 
   get connected(): boolean {
@@ -132,7 +135,12 @@ class JetStreamRollupBus implements RollupBus {
   start(handler: (event: RollupEvent, delivery: RollupDelivery) => Promise<RollupOutcome>): void {
     if (this.handler) throw new Error('the rollup bus is already consuming');
     this.handler = handler;
-    void this.ready.then(() => this.consumeLoop());
+    // A failed setup was reported by the constructor; the bus stays disconnected (publishes
+    // reject, callers fall back). Left unhandled, that rejection crashed the process.
+    void this.ready.then(
+      () => this.consumeLoop(),
+      () => undefined,
+    );
   }
 
   stats(): RollupBusStats {
@@ -207,6 +215,8 @@ class JetStreamRollupBus implements RollupBus {
       max_deliver: -1,
       max_ack_pending: 20_000,
     });
+    // Closed during the setup: close() has already run, so no consumer or poll timer starts.
+    if (this.closed) return;
     this.js = jetstream(nc);
     this.isConnected = true;
     this.pollTimer = setInterval(() => void this.poll(jsm), 2000);
