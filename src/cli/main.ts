@@ -79,7 +79,7 @@ main(process.argv.slice(2)).then(
     // Client commands exit explicitly (a keep-alive socket must not hold the process);
     // serve keeps running until a signal; bench exits with its own status.
     if (code >= 0) process.exitCode = code;
-    if (code >= 0) setImmediate(() => process.exit(code));
+    if (code >= 0) exitWhenFlushed(code);
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
@@ -92,3 +92,25 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/**
+ * Exits once everything written to stdout and stderr has left the process. Writes to a pipe
+ * are asynchronous in Node on Linux: exiting at once lost all but the first ~64 KB of a
+ * `dgw ts read` piped into a slower reader (`| jq`, a busy test runner).
+ */
+function exitWhenFlushed(code: number): void {
+  let waiting = 2;
+  const done = (): void => {
+    if (--waiting === 0) process.exit(code);
+  };
+  // A write's callback runs once it and every write before it are flushed (or failed).
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+// A reader that went away (`dgw ts read ... | head`): stop quietly, as Unix tools do,
+// instead of an uncaught EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});

@@ -116,6 +116,13 @@ describe('dgw CLI against a real server', () => {
     assert.equal(events.length, 400);
     assert.equal(new Set(events.map((e) => e.eventId)).size, 400);
     for (let i = 1; i < events.length; i++) assert.ok(events[i - 1]!.eventTime >= events[i]!.eventTime, 'newest first');
+    // Piped into a slower reader, every line still arrives: the CLI exits only once its
+    // output is flushed (it lost what the pipe and its reader had not taken, ~64 KB or more).
+    const all = ['ts', 'search', ns, '--page-size', '250'];
+    const slow = await runCli(all, { env: { DGW_URL: server.url }, readDelayMs: 1000 });
+    assert.equal(slow.code, 0, slow.stderr);
+    assert.equal(slow.stdout.trim().split('\n').length, 1200);
+    assert.equal(slow.stdout, (await dgw(all)).stdout);
     const limited = await dgw(['ts', 'read', ns, 's1', '--limit', '5']);
     assert.equal(limited.stdout.trim().split('\n').length, 5);
 

@@ -14,8 +14,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `dgw ...args` with `env` added, `input` on stdin; resolves when it exits. */
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/**
+ * Runs `dgw ...args` with `env` added, `input` on stdin; resolves when it exits.
+ * `readDelayMs`: stdout is not read for that long, as a slower reader of a pipe would.
+ */
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; readDelayMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: ROOT,
@@ -25,6 +28,10 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    if (options.readDelayMs) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), options.readDelayMs);
+    }
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));

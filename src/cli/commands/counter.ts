@@ -6,6 +6,7 @@
  * the recount against the rollup (`--repair` to fix it), `compare` the anytime-valid test
  * of two or more counters (DESIGN 4.6).
  */
+import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { UsageError, type Command, type CommandContext } from '../command.js';
 import { DgwHttpClient, URL_OPTION } from '../http-client.js';
@@ -100,7 +101,8 @@ export const counterCommands: Command[] = [
         });
         for (const entry of (answer.entries as unknown[] | undefined) ?? []) {
           if (printed >= limit) return 0;
-          ctx.stdout.write(JSON.stringify(entry) + '\n');
+          // A slower reader holds the next page back (see ts.ts pageThrough).
+          if (!ctx.stdout.write(JSON.stringify(entry) + '\n')) await once(ctx.stdout, 'drain');
           printed++;
         }
         pageToken = answer.nextPageToken as string | undefined;

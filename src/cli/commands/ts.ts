@@ -4,6 +4,7 @@
  * JSON lines (one event per line) from `--file` or stdin and sends them in batches with
  * WriteEventRecordsSync, so every event reported written is durable.
  */
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { UsageError, type Command, type CommandContext } from '../command.js';
 import { DgwHttpClient, URL_OPTION } from '../http-client.js';
@@ -68,7 +69,8 @@ async function pageThrough(
     const { items, next } = pick(answer);
     for (const item of items) {
       if (printed >= limit) return 0;
-      ctx.stdout.write(JSON.stringify(item) + '\n');
+      // A slower reader holds the next page back instead of the CLI buffering every page.
+      if (!ctx.stdout.write(JSON.stringify(item) + '\n')) await once(ctx.stdout, 'drain');
       printed++;
     }
     pageToken = next;
