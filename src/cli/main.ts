@@ -54,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const group = COMMANDS.filter((c) => c.name.split(' ')[0] === first);
   if (group.length === 0) throw new UsageError(`unknown command "${first}"`);
+  // A client command whose reader went away (`dgw ts read ... | head`) stops quietly with
+  // status 0, as Unix tools do, instead of an uncaught EPIPE (serve and bench keep theirs).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const single = group.length === 1 && !group[0]!.name.includes(' ') ? group[0] : undefined;
   const verb = single ? undefined : rest[0];
   const cmd = single ?? group.find((c) => c.name === `${first} ${verb}`);
@@ -107,10 +113,3 @@ function exitWhenFlushed(code: number): void {
   process.stdout.write('', done);
   process.stderr.write('', done);
 }
-
-// A reader that went away (`dgw ts read ... | head`): stop quietly, as Unix tools do,
-// instead of an uncaught EPIPE.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
